@@ -1,0 +1,102 @@
+//! Small strict encoders and decoders shared by every format module.
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Standard base64 (RFC 4648 §4) with mandatory canonical padding.
+///
+/// Trailing bits in the last character are tolerated on decode, exactly as
+/// Go's `base64.StdEncoding` (used by `sumdb/note` and every Go log and
+/// witness) tolerates them. This is a deliberate interop choice: a witness
+/// built on Go answers 403 "invalid signature" to such a line, not 400, and
+/// the shared vectors (`witness_add_checkpoint_session.json` step 1,
+/// `signed_note.json › implementation_dependent`) follow Go.
+const STANDARD_LENIENT_BITS: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Encodes with standard base64 and padding.
+pub fn b64_encode(data: &[u8]) -> String {
+    STANDARD_LENIENT_BITS.encode(data)
+}
+
+/// Decodes standard padded base64; `None` on any syntax error.
+pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
+    STANDARD_LENIENT_BITS.decode(text).ok()
+}
+
+/// Parses a canonical decimal `u64`: ASCII digits only, no sign, no leading
+/// zeros (but `0` itself), no overflow.
+pub fn parse_decimal(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 20 || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if bytes.len() > 1 && bytes[0] == b'0' {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Lowercase hex of `data`.
+pub fn hex_encode(data: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(data.len() * 2);
+    for byte in data {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 0x0f)] as char);
+    }
+    out
+}
+
+/// Decodes lowercase hex only (the canonical form in our formats).
+pub fn hex_decode_lower(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some((digit(pair[0])? << 4) | digit(pair[1])?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_rejects_non_canonical_forms() {
+        for bad in ["", "01", "+1", "-1", " 1", "1 ", "0x1", "18446744073709551616", "1a"] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_decimal("0"), Some(0));
+        assert_eq!(parse_decimal("18446744073709551615"), Some(u64::MAX));
+    }
+
+    #[test]
+    fn base64_requires_padding_but_tolerates_trailing_bits() {
+        assert_eq!(b64_decode("YQ=="), Some(b"a".to_vec()));
+        assert_eq!(b64_decode("YR=="), Some(b"a".to_vec()));
+        assert_eq!(b64_decode("YQ"), None);
+        assert_eq!(b64_decode("YQ="), None);
+    }
+
+    #[test]
+    fn hex_round_trips_and_rejects_uppercase() {
+        assert_eq!(hex_encode(&[0x00, 0xab, 0xff]), "00abff");
+        assert_eq!(hex_decode_lower("00abff"), Some(vec![0x00, 0xab, 0xff]));
+        assert_eq!(hex_decode_lower("00ABFF"), None);
+        assert_eq!(hex_decode_lower("0"), None);
+    }
+}

@@ -1,0 +1,37 @@
+//! # gazette-client — the Gazette protocol core
+//!
+//! Pure, deterministic implementations of the formats and proofs a
+//! transparency log, its witnesses and its light clients share. Nothing here
+//! does I/O: callers supply stored hashes, tiles and keys, and receive
+//! values or precise errors. One module per specification:
+//!
+//! | module | specification |
+//! | --- | --- |
+//! | [`merkle`] | RFC 6962 / RFC 9162 hashing, stored-hash layout, proofs |
+//! | [`tiles`] | c2sp.org/tlog-tiles paths, tile sets, entry bundles, proofs from tiles |
+//! | [`note`] | c2sp.org/signed-note: notes, signer and verifier keys |
+//! | [`checkpoint`] | c2sp.org/tlog-checkpoint |
+//! | [`cosignature`] | c2sp.org/tlog-cosignature (`cosignature/v1`) |
+//! | [`policy`] | c2sp.org/tlog-policy: parse and quorum evaluation |
+//! | [`tlog_proof`] | c2sp.org/tlog-proof@v1 offline receipts |
+//! | [`witness_protocol`] | c2sp.org/tlog-witness `add-checkpoint` requests and checks |
+//! | [`record`] | Gazette records (`gazette.record/v1`) and revocations |
+//! | [`trust`] | advancing a trusted checkpoint without accepting a rollback or fork |
+
+mod encoding;
+
+pub mod checkpoint;
+pub mod cosignature;
+pub mod merkle;
+pub mod note;
+pub mod policy;
+pub mod record;
+pub mod tiles;
+pub mod tlog_proof;
+pub mod trust;
+pub mod witness_protocol;
+
+#[doc(hidden)]
+pub mod fuzz_targets;
+
+pub use merkle::Hash;

@@ -1,0 +1,424 @@
+//! Gazette records (`gazette.record/v1`): what an agency appends.
+//!
+//! A record is a signed note whose text is
+//!
+//! ```text
+//! gazette.record/v1
+//! issuer <agency key name>
+//! kind <token>
+//! id <the agency's identifier, unique per issuer and kind>
+//! digest sha256:<64 lowercase hex of the document>
+//! issued <RFC 3339 UTC time>
+//! [revokes <kind> <id>]          only, and always, in kind `revocation`
+//! [<key> <value>]...             agency-defined
+//! ```
+//!
+//! signed by exactly one key, the agency's Ed25519 key named `issuer`. The
+//! log leaf is exactly those signed bytes, so anyone can check who issued a
+//! record and the log cannot forge one. Only the digest of a document is
+//! ever in the log.
+//!
+//! ```
+//! use gazette_client::note::{KeyType, Signer};
+//! use gazette_client::record::{Record, SignedRecord};
+//! let agency = Signer::from_seed("land-registry.example.gov", KeyType::Ed25519, [3; 32]).unwrap();
+//! let record = Record::new("land-registry.example.gov", "property-registration", "PR-2026-0001",
+//!     [0xab; 32], "2026-11-24T09:00:00Z");
+//! let signed = record.sign(&agency).unwrap();
+//! let checked = SignedRecord::verify(&signed.bytes, &[agency.verifier()]).unwrap();
+//! assert_eq!(checked.record.id, "PR-2026-0001");
+//! ```
+
+use crate::encoding::{hex_decode_lower, hex_encode};
+use crate::merkle::{Hash, leaf_hash};
+use crate::note::{self, Note, NoteError, NoteSignature, Signer, Verifier, is_valid_key_name};
+
+/// First line of every record.
+pub const HEADER: &str = "gazette.record/v1";
+/// The kind of a revocation record.
+pub const REVOCATION: &str = "revocation";
+/// Largest signed record (well under the 65 535-byte entry-bundle limit).
+pub const MAX_RECORD_SIZE: usize = 16 * 1024;
+/// Longest `id` or field value.
+pub const MAX_VALUE_LEN: usize = 1024;
+
+const RESERVED_KEYS: [&str; 6] = ["issuer", "kind", "id", "digest", "issued", "revokes"];
+
+/// Why a record was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The record text breaks the format (1-based line number, 0 = whole).
+    #[error("malformed record (line {line}): {reason}")]
+    Malformed {
+        /// Line number, from 1; 0 for the record as a whole.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The signed record exceeds [`MAX_RECORD_SIZE`].
+    #[error("record of {size} bytes exceeds {MAX_RECORD_SIZE}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+    },
+    /// The note around the record is malformed.
+    #[error("record note: {0}")]
+    Note(NoteError),
+    /// A record carries exactly one signature.
+    #[error("record has {count} signatures, expected exactly one")]
+    SignatureCount {
+        /// Signature lines present.
+        count: usize,
+    },
+    /// The signature's key name is not the issuer.
+    #[error("record issued by {issuer:?} is signed by key {key_name:?}")]
+    IssuerMismatch {
+        /// The record's issuer.
+        issuer: String,
+        /// The signing key's name.
+        key_name: String,
+    },
+    /// No registered agency key matches the issuer and key ID.
+    #[error("unknown issuer key {issuer}+{key_id:08x}")]
+    UnknownIssuer {
+        /// The record's issuer.
+        issuer: String,
+        /// The key ID on the signature.
+        key_id: u32,
+    },
+    /// The agency's signature does not verify.
+    #[error("signature by {issuer} does not verify")]
+    BadSignature {
+        /// The record's issuer.
+        issuer: String,
+    },
+}
+
+fn malformed(line: usize, reason: impl Into<String>) -> RecordError {
+    RecordError::Malformed {
+        line,
+        reason: reason.into(),
+    }
+}
+
+/// A record's content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The agency's key name.
+    pub issuer: String,
+    /// What kind of record (a token such as `e-certificate`).
+    pub kind: String,
+    /// The agency's identifier, unique per issuer and kind.
+    pub id: String,
+    /// SHA-256 of the document.
+    pub digest: [u8; 32],
+    /// RFC 3339 UTC time of issue, e.g. `2026-11-24T09:00:00Z`.
+    pub issued: String,
+    /// For revocations: the `(kind, id)` revoked.
+    pub revokes: Option<(String, String)>,
+    /// Agency-defined `key value` lines, in order.
+    pub fields: Vec<(String, String)>,
+}
+
+/// Whether `s` is a token: 1–64 bytes of `[a-z0-9._-]`, starting with a
+/// letter or digit.
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_VALUE_LEN && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn is_field_value(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_VALUE_LEN
+        && !s.chars().any(char::is_control)
+        && s.trim() == s
+}
+
+/// Whether `s` is an RFC 3339 UTC timestamp `YYYY-MM-DDTHH:MM:SS[.frac]Z`
+/// naming a real calendar date.
+pub fn is_rfc3339_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 20 || b.len() > 30 || b[b.len() - 1] != b'Z' {
+        return false;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(range)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let punct = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) =
+        (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19))
+    else {
+        return false;
+    };
+    let fraction = &b[19..b.len() - 1];
+    let fraction_ok = fraction.is_empty()
+        || (fraction.len() >= 2 && fraction[0] == b'.' && fraction[1..].iter().all(u8::is_ascii_digit));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    punct
+        && fraction_ok
+        && (1..=days_in_month).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+}
+
+impl Record {
+    /// A record with no revocation and no extra fields.
+    pub fn new(issuer: &str, kind: &str, id: &str, digest: [u8; 32], issued: &str) -> Record {
+        Record {
+            issuer: issuer.to_owned(),
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+            digest,
+            issued: issued.to_owned(),
+            revokes: None,
+            fields: Vec::new(),
+        }
+    }
+
+    /// A revocation by `issuer` of its record `(kind, id)`.
+    pub fn revocation(
+        issuer: &str,
+        id: &str,
+        digest: [u8; 32],
+        issued: &str,
+        revokes_kind: &str,
+        revokes_id: &str,
+    ) -> Record {
+        Record {
+            revokes: Some((revokes_kind.to_owned(), revokes_id.to_owned())),
+            ..Record::new(issuer, REVOCATION, id, digest, issued)
+        }
+    }
+
+    /// Checks every field against the format.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        if !is_valid_key_name(&self.issuer) {
+            return Err(malformed(2, "issuer is not a valid key name"));
+        }
+        if !is_token(&self.kind) {
+            return Err(malformed(3, "kind is not a token of [a-z0-9._-]"));
+        }
+        if !is_identifier(&self.id) {
+            return Err(malformed(4, "id is empty, too long or has white space"));
+        }
+        if !is_rfc3339_utc(&self.issued) {
+            return Err(malformed(6, "issued is not an RFC 3339 UTC time"));
+        }
+        match (&self.revokes, self.kind == REVOCATION) {
+            (None, true) => return Err(malformed(0, "a revocation needs a revokes line")),
+            (Some(_), false) => return Err(malformed(7, "only a revocation has a revokes line")),
+            (Some((kind, id)), true) => {
+                if !is_token(kind) || kind == REVOCATION || !is_identifier(id) {
+                    return Err(malformed(7, "revokes needs the kind and id of a non-revocation record"));
+                }
+            }
+            (None, false) => {}
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, value) in &self.fields {
+            if !is_token(key) || RESERVED_KEYS.contains(&key.as_str()) || seen.contains(&key.as_str()) {
+                return Err(malformed(0, format!("field key {key:?} is not a new, unreserved token")));
+            }
+            if !is_field_value(value) {
+                return Err(malformed(0, format!("field {key} has an empty, untrimmed or too long value")));
+            }
+            seen.push(key);
+        }
+        Ok(())
+    }
+
+    /// The record text (validated).
+    pub fn to_text(&self) -> Result<String, RecordError> {
+        self.validate()?;
+        let mut text = format!(
+            "{HEADER}\nissuer {}\nkind {}\nid {}\ndigest sha256:{}\nissued {}\n",
+            self.issuer,
+            self.kind,
+            self.id,
+            hex_encode(&self.digest),
+            self.issued
+        );
+        if let Some((kind, id)) = &self.revokes {
+            text.push_str(&format!("revokes {kind} {id}\n"));
+        }
+        for (key, value) in &self.fields {
+            text.push_str(&format!("{key} {value}\n"));
+        }
+        Ok(text)
+    }
+
+    /// Parses a record text strictly.
+    pub fn parse_text(text: &str) -> Result<Record, RecordError> {
+        let body = text
+            .strip_suffix('\n')
+            .ok_or_else(|| malformed(0, "text does not end with a newline"))?;
+        let lines: Vec<&str> = body.split('\n').collect();
+        if lines.first() != Some(&HEADER) {
+            return Err(malformed(1, "first line is not gazette.record/v1"));
+        }
+        let fixed = |n: usize, key: &str| -> Result<&str, RecordError> {
+            lines
+                .get(n - 1)
+                .and_then(|l| l.strip_prefix(key))
+                .and_then(|l| l.strip_prefix(' '))
+                .ok_or_else(|| malformed(n, format!("expected a {key} line")))
+        };
+        let issuer = fixed(2, "issuer")?;
+        let kind = fixed(3, "kind")?;
+        let id = fixed(4, "id")?;
+        let digest_hex = fixed(5, "digest")?
+            .strip_prefix("sha256:")
+            .ok_or_else(|| malformed(5, "digest is not sha256:<hex>"))?;
+        let digest: [u8; 32] = hex_decode_lower(digest_hex)
+            .and_then(|d| d.try_into().ok())
+            .ok_or_else(|| malformed(5, "digest is not 64 lowercase hex digits"))?;
+        let issued = fixed(6, "issued")?;
+        let mut rest = 6;
+        let mut revokes = None;
+        if kind == REVOCATION {
+            let value = fixed(7, "revokes")?;
+            let (kind, id) = value
+                .split_once(' ')
+                .ok_or_else(|| malformed(7, "revokes needs <kind> <id>"))?;
+            revokes = Some((kind.to_owned(), id.to_owned()));
+            rest = 7;
+        }
+        let mut fields = Vec::new();
+        for (i, line) in lines.iter().enumerate().skip(rest) {
+            let (key, value) = line
+                .split_once(' ')
+                .ok_or_else(|| malformed(i + 1, "field line is not <key> <value>"))?;
+            fields.push((key.to_owned(), value.to_owned()));
+        }
+        let record = Record {
+            issuer: issuer.to_owned(),
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+            digest,
+            issued: issued.to_owned(),
+            revokes,
+            fields,
+        };
+        record.validate()?;
+        Ok(record)
+    }
+
+    /// Signs the record with the agency's key, which must be named `issuer`.
+    pub fn sign(&self, agency: &Signer) -> Result<SignedRecord, RecordError> {
+        if agency.name() != self.issuer {
+            return Err(RecordError::IssuerMismatch {
+                issuer: self.issuer.clone(),
+                key_name: agency.name().to_owned(),
+            });
+        }
+        let text = self.to_text()?;
+        let signature = agency.sign_text(&text).map_err(RecordError::Note)?;
+        let bytes = Note {
+            text,
+            signatures: vec![signature.clone()],
+        }
+        .to_bytes();
+        if bytes.len() > MAX_RECORD_SIZE {
+            return Err(RecordError::TooLarge { size: bytes.len() });
+        }
+        Ok(SignedRecord {
+            record: self.clone(),
+            bytes,
+            signature,
+        })
+    }
+
+    /// Whether `revocation` is a revocation of this record by its issuer.
+    pub fn is_revoked_by(&self, revocation: &Record) -> bool {
+        revocation.kind == REVOCATION
+            && revocation.issuer == self.issuer
+            && revocation.revokes.as_ref() == Some(&(self.kind.clone(), self.id.clone()))
+    }
+}
+
+/// A record with its signature: the exact bytes of a log leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedRecord {
+    /// The record.
+    pub record: Record,
+    /// The signed note bytes (the leaf).
+    pub bytes: Vec<u8>,
+    /// The agency's signature.
+    pub signature: NoteSignature,
+}
+
+impl SignedRecord {
+    /// Parses a signed record without verifying its signature: the format,
+    /// the size, exactly one signature line, by a key named as the issuer.
+    pub fn parse(bytes: &[u8]) -> Result<SignedRecord, RecordError> {
+        if bytes.len() > MAX_RECORD_SIZE {
+            return Err(RecordError::TooLarge { size: bytes.len() });
+        }
+        let note = Note::parse(bytes).map_err(RecordError::Note)?;
+        let record = Record::parse_text(&note.text)?;
+        let [signature] = <[NoteSignature; 1]>::try_from(note.signatures).map_err(|sigs| {
+            RecordError::SignatureCount { count: sigs.len() }
+        })?;
+        if signature.name != record.issuer {
+            return Err(RecordError::IssuerMismatch {
+                issuer: record.issuer,
+                key_name: signature.name,
+            });
+        }
+        Ok(SignedRecord {
+            record,
+            bytes: bytes.to_vec(),
+            signature,
+        })
+    }
+
+    /// Parses and verifies a signed record against registered agency keys.
+    pub fn verify(bytes: &[u8], agencies: &[Verifier]) -> Result<SignedRecord, RecordError> {
+        let signed = SignedRecord::parse(bytes)?;
+        let issuer = &signed.record.issuer;
+        let key: Vec<Verifier> = agencies
+            .iter()
+            .filter(|k| k.name() == issuer && k.key_id() == signed.signature.key_id)
+            .take(1)
+            .cloned()
+            .collect();
+        if key.is_empty() {
+            return Err(RecordError::UnknownIssuer {
+                issuer: issuer.clone(),
+                key_id: signed.signature.key_id,
+            });
+        }
+        match note::open(bytes, &key) {
+            Ok(_) => Ok(signed),
+            Err(NoteError::InvalidSignature { .. }) => Err(RecordError::BadSignature {
+                issuer: issuer.clone(),
+            }),
+            Err(other) => Err(RecordError::Note(other)),
+        }
+    }
+
+    /// The RFC 6962 leaf hash of the record.
+    pub fn leaf_hash(&self) -> Hash {
+        leaf_hash(&self.bytes)
+    }
+}
