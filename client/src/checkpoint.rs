@@ -81,8 +81,10 @@ impl Checkpoint {
         if text.chars().any(|c| c < '\u{20}' && c != '\n') {
             return Err(malformed("control character"));
         }
-        let size = parse_decimal(size).ok_or_else(|| malformed("size is not a canonical decimal u64"))?;
-        let root = Hash::from_base64(root).ok_or_else(|| malformed("root is not padded base64 of 32 bytes"))?;
+        let size =
+            parse_decimal(size).ok_or_else(|| malformed("size is not a canonical decimal u64"))?;
+        let root = Hash::from_base64(root)
+            .ok_or_else(|| malformed("root is not padded base64 of 32 bytes"))?;
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.iter().any(String::is_empty) {
             return Err(malformed("empty extension line"));
@@ -97,7 +99,12 @@ impl Checkpoint {
 
     /// The checkpoint text.
     pub fn to_text(&self) -> String {
-        let mut text = format!("{}\n{}\n{}\n", self.origin, self.size, self.root.to_base64());
+        let mut text = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            self.root.to_base64()
+        );
         for line in &self.extensions {
             text.push_str(line);
             text.push('\n');
@@ -133,7 +140,10 @@ pub struct VerifiedCheckpoint {
 /// Opens a signed checkpoint with the log's key alone (cosignatures by
 /// unknown keys are ignored): the log's signature must verify and the origin
 /// must be the key's name.
-pub fn open_checkpoint(note_bytes: &[u8], log: &Verifier) -> Result<VerifiedCheckpoint, CheckpointError> {
+pub fn open_checkpoint(
+    note_bytes: &[u8],
+    log: &Verifier,
+) -> Result<VerifiedCheckpoint, CheckpointError> {
     let opened = note::open(note_bytes, std::slice::from_ref(log))?;
     let checkpoint = Checkpoint::parse(&opened.text)?;
     if checkpoint.origin != log.name() {

@@ -172,7 +172,11 @@ impl Cosignature {
     }
 
     /// Checks this is `witness`'s valid cosignature of `checkpoint_text`.
-    pub fn verify(&self, witness: &Verifier, checkpoint_text: &str) -> Result<(), CosignatureError> {
+    pub fn verify(
+        &self,
+        witness: &Verifier,
+        checkpoint_text: &str,
+    ) -> Result<(), CosignatureError> {
         if witness.key_type() != KeyType::Cosignature
             || witness.name() != self.name
             || witness.key_id() != self.key_id

@@ -77,7 +77,17 @@ mod tests {
 
     #[test]
     fn decimal_rejects_non_canonical_forms() {
-        for bad in ["", "01", "+1", "-1", " 1", "1 ", "0x1", "18446744073709551616", "1a"] {
+        for bad in [
+            "",
+            "01",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "0x1",
+            "18446744073709551616",
+            "1a",
+        ] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
         assert_eq!(parse_decimal("0"), Some(0));

@@ -70,7 +70,10 @@ pub fn tlog_proof(data: &[u8]) {
 /// Signed record parsing.
 pub fn record(data: &[u8]) {
     if let Ok(parsed) = SignedRecord::parse(data) {
-        assert_eq!(parsed.record.to_text().ok().as_deref(), Some(parsed_text(data).as_str()));
+        assert_eq!(
+            parsed.record.to_text().ok().as_deref(),
+            Some(parsed_text(data).as_str())
+        );
     }
 }
 

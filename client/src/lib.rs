@@ -35,3 +35,8 @@ pub mod witness_protocol;
 pub mod fuzz_targets;
 
 pub use merkle::Hash;
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -173,11 +173,14 @@ impl Verifier {
         if !is_valid_key_name(name) {
             return Err(bad("invalid key name"));
         }
-        let id = parse_key_id_hex(id_hex).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
+        let id =
+            parse_key_id_hex(id_hex).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
         let key = b64_decode(key_b64).ok_or_else(|| bad("key is not base64"))?;
         let (&type_byte, public) = key.split_first().ok_or_else(|| bad("empty key"))?;
         let key_type = KeyType::from_type_byte(type_byte)?;
-        let public: [u8; 32] = public.try_into().map_err(|_| bad("Ed25519 key is not 32 bytes"))?;
+        let public: [u8; 32] = public
+            .try_into()
+            .map_err(|_| bad("Ed25519 key is not 32 bytes"))?;
         if key_id(name, key_type, &public) != id {
             return Err(bad("key ID does not match the key"));
         }
@@ -255,7 +258,11 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Signer({}+{:08x}, private key elided)", self.name, self.key_id)
+        write!(
+            f,
+            "Signer({}+{:08x}, private key elided)",
+            self.name, self.key_id
+        )
     }
 }
 
@@ -293,7 +300,9 @@ impl Signer {
         if skey.len() > MAX_NAME_LEN + 160 {
             return Err(bad("too long"));
         }
-        let rest = skey.strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("missing PRIVATE+KEY+ prefix"))?;
+        let rest = skey
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or_else(|| bad("missing PRIVATE+KEY+ prefix"))?;
         let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -302,11 +311,14 @@ impl Signer {
         if !is_valid_key_name(name) {
             return Err(bad("invalid key name"));
         }
-        let id = parse_key_id_hex(id_hex).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
+        let id =
+            parse_key_id_hex(id_hex).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
         let key = b64_decode(key_b64).ok_or_else(|| bad("key is not base64"))?;
         let (&type_byte, seed) = key.split_first().ok_or_else(|| bad("empty key"))?;
         let key_type = KeyType::from_type_byte(type_byte)?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| bad("Ed25519 seed is not 32 bytes"))?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| bad("Ed25519 seed is not 32 bytes"))?;
         let signer = Signer::from_seed(name, key_type, seed)?;
         if signer.key_id != id {
             return Err(bad("key ID does not match the key"));
@@ -319,7 +331,12 @@ impl Signer {
     pub fn to_skey(&self) -> String {
         let mut key = vec![self.key_type.type_byte()];
         key.extend_from_slice(self.key.as_bytes());
-        format!("PRIVATE+KEY+{}+{:08x}+{}", self.name, self.key_id, b64_encode(&key))
+        format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            b64_encode(&key)
+        )
     }
 
     /// The key name.
@@ -395,9 +412,9 @@ impl NoteSignature {
 
     /// Parses one signature line without its `\n`.
     pub fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
-        let rest = line
-            .strip_prefix(SIGNATURE_PREFIX)
-            .ok_or_else(|| malformed("signature line does not start with an em dash and a space"))?;
+        let rest = line.strip_prefix(SIGNATURE_PREFIX).ok_or_else(|| {
+            malformed("signature line does not start with an em dash and a space")
+        })?;
         let (name, b64) = rest
             .split_once(' ')
             .ok_or_else(|| malformed("signature line has no space after the key name"))?;
@@ -453,7 +470,9 @@ impl Note {
             .ok_or_else(|| malformed("no blank line before the signatures"))?;
         let (text, sigs) = (&msg[..split + 1], &msg[split + 2..]);
         if sigs.is_empty() || !sigs.ends_with('\n') {
-            return Err(malformed("signature block is empty or lacks its final newline"));
+            return Err(malformed(
+                "signature block is empty or lacks its final newline",
+            ));
         }
         let lines: Vec<&str> = sigs[..sigs.len() - 1].split('\n').collect();
         if lines.len() > MAX_SIGNATURES {
@@ -503,7 +522,11 @@ pub struct OpenedNote {
 }
 
 /// Finds the one trusted key with this name and ID.
-fn lookup<'a>(known: &'a [Verifier], name: &str, id: u32) -> Result<Option<&'a Verifier>, NoteError> {
+fn lookup<'a>(
+    known: &'a [Verifier],
+    name: &str,
+    id: u32,
+) -> Result<Option<&'a Verifier>, NoteError> {
     let mut matches = known.iter().filter(|v| v.name == name && v.key_id == id);
     let first = matches.next();
     if first.is_some() && matches.next().is_some() {
@@ -531,7 +554,10 @@ pub fn open(msg: &[u8], known: &[Verifier]) -> Result<OpenedNote, NoteError> {
             Some(verifier) => {
                 // One signature per key counts; later ones by the same key
                 // are ignored, as Go does.
-                if verified.iter().any(|v| v.name == sig.name && v.key_id == sig.key_id) {
+                if verified
+                    .iter()
+                    .any(|v| v.name == sig.name && v.key_id == sig.key_id)
+                {
                     continue;
                 }
                 if !verifier.verify(note.text.as_bytes(), &sig.signature) {

@@ -132,7 +132,10 @@ impl Builder {
         if let Some(i) = self.witnesses.iter().position(|w| w.name == name) {
             return Some(Member::Witness(i));
         }
-        self.groups.iter().position(|g| g.name == name).map(Member::Group)
+        self.groups
+            .iter()
+            .position(|g| g.name == name)
+            .map(Member::Group)
     }
 
     fn check_new_name(&self, line: usize, name: &str) -> Result<(), PolicyError> {
@@ -152,7 +155,11 @@ impl Builder {
         match fields {
             ["log", vkey, rest @ ..] if rest.len() <= 1 => {
                 let verifier = parse_key(n, vkey, KeyType::Ed25519)?;
-                if self.logs.iter().any(|l| l.verifier.public_key() == verifier.public_key()) {
+                if self
+                    .logs
+                    .iter()
+                    .any(|l| l.verifier.public_key() == verifier.public_key())
+                {
                     return Err(syntax(n, "duplicate log key"));
                 }
                 self.logs.push(PolicyLog {
@@ -183,11 +190,14 @@ impl Builder {
                     if *member == "none" {
                         return Err(syntax(n, "none cannot be a group member"));
                     }
-                    let found = self
-                        .lookup(member)
-                        .ok_or_else(|| syntax(n, format!("member {member:?} is not defined above")))?;
+                    let found = self.lookup(member).ok_or_else(|| {
+                        syntax(n, format!("member {member:?} is not defined above"))
+                    })?;
                     if !self.used_members.insert((*member).to_owned()) {
-                        return Err(syntax(n, format!("{member:?} is already a member of a group")));
+                        return Err(syntax(
+                            n,
+                            format!("{member:?} is already a member of a group"),
+                        ));
                     }
                     resolved.push(found);
                 }
@@ -199,7 +209,10 @@ impl Builder {
                         _ => {
                             return Err(syntax(
                                 n,
-                                format!("threshold {k:?} is not any, all or 1..={}", resolved.len()),
+                                format!(
+                                    "threshold {k:?} is not any, all or 1..={}",
+                                    resolved.len()
+                                ),
                             ));
                         }
                     },
@@ -214,10 +227,9 @@ impl Builder {
                 let quorum = if *name == "none" {
                     None
                 } else {
-                    Some(
-                        self.lookup(name)
-                            .ok_or_else(|| syntax(n, format!("quorum {name:?} is not defined above")))?,
-                    )
+                    Some(self.lookup(name).ok_or_else(|| {
+                        syntax(n, format!("quorum {name:?} is not defined above"))
+                    })?)
                 };
                 self.quorum = Some(quorum);
             }
@@ -236,7 +248,11 @@ fn parse_key(line: usize, vkey: &str, want: KeyType) -> Result<Verifier, PolicyE
     if verifier.key_type() != want {
         return Err(syntax(
             line,
-            format!("{} has key type {:?}, expected {want:?}", verifier.name(), verifier.key_type()),
+            format!(
+                "{} has key type {:?}, expected {want:?}",
+                verifier.name(),
+                verifier.key_type()
+            ),
         ));
     }
     Ok(verifier)
@@ -350,11 +366,9 @@ impl Policy {
         }
         let mut cosignatures = Vec::new();
         for witness in &self.witnesses {
-            if let Some(sig) = opened
-                .verified
-                .iter()
-                .find(|s| s.name == witness.verifier.name() && s.key_id == witness.verifier.key_id())
-            {
+            if let Some(sig) = opened.verified.iter().find(|s| {
+                s.name == witness.verifier.name() && s.key_id == witness.verifier.key_id()
+            }) {
                 let cosig = Cosignature::from_note_signature(sig).map_err(|_| {
                     CheckpointError::Note(NoteError::InvalidSignature {
                         name: sig.name.clone(),

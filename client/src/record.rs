@@ -125,21 +125,22 @@ pub struct Record {
 pub fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        && s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
 }
 
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_VALUE_LEN && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    !s.is_empty()
+        && s.len() <= MAX_VALUE_LEN
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn is_field_value(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_VALUE_LEN
-        && !s.chars().any(char::is_control)
-        && s.trim() == s
+    !s.is_empty() && s.len() <= MAX_VALUE_LEN && !s.chars().any(char::is_control) && s.trim() == s
 }
 
 /// Whether `s` is an RFC 3339 UTC timestamp `YYYY-MM-DDTHH:MM:SS[.frac]Z`
@@ -157,14 +158,21 @@ pub fn is_rfc3339_utc(s: &str) -> bool {
         std::str::from_utf8(part).ok()?.parse().ok()
     };
     let punct = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
-    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) =
-        (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19))
-    else {
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
         return false;
     };
     let fraction = &b[19..b.len() - 1];
     let fraction_ok = fraction.is_empty()
-        || (fraction.len() >= 2 && fraction[0] == b'.' && fraction[1..].iter().all(u8::is_ascii_digit));
+        || (fraction.len() >= 2
+            && fraction[0] == b'.'
+            && fraction[1..].iter().all(u8::is_ascii_digit));
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -229,18 +237,30 @@ impl Record {
             (Some(_), false) => return Err(malformed(7, "only a revocation has a revokes line")),
             (Some((kind, id)), true) => {
                 if !is_token(kind) || kind == REVOCATION || !is_identifier(id) {
-                    return Err(malformed(7, "revokes needs the kind and id of a non-revocation record"));
+                    return Err(malformed(
+                        7,
+                        "revokes needs the kind and id of a non-revocation record",
+                    ));
                 }
             }
             (None, false) => {}
         }
         let mut seen: Vec<&str> = Vec::new();
         for (key, value) in &self.fields {
-            if !is_token(key) || RESERVED_KEYS.contains(&key.as_str()) || seen.contains(&key.as_str()) {
-                return Err(malformed(0, format!("field key {key:?} is not a new, unreserved token")));
+            if !is_token(key)
+                || RESERVED_KEYS.contains(&key.as_str())
+                || seen.contains(&key.as_str())
+            {
+                return Err(malformed(
+                    0,
+                    format!("field key {key:?} is not a new, unreserved token"),
+                ));
             }
             if !is_field_value(value) {
-                return Err(malformed(0, format!("field {key} has an empty, untrimmed or too long value")));
+                return Err(malformed(
+                    0,
+                    format!("field {key} has an empty, untrimmed or too long value"),
+                ));
             }
             seen.push(key);
         }
@@ -325,13 +345,13 @@ impl Record {
 
     /// Signs the record with the agency's key, which must be named `issuer`.
     pub fn sign(&self, agency: &Signer) -> Result<SignedRecord, RecordError> {
+        let text = self.to_text()?;
         if agency.name() != self.issuer {
             return Err(RecordError::IssuerMismatch {
                 issuer: self.issuer.clone(),
                 key_name: agency.name().to_owned(),
             });
         }
-        let text = self.to_text()?;
         let signature = agency.sign_text(&text).map_err(RecordError::Note)?;
         let bytes = Note {
             text,
@@ -376,9 +396,8 @@ impl SignedRecord {
         }
         let note = Note::parse(bytes).map_err(RecordError::Note)?;
         let record = Record::parse_text(&note.text)?;
-        let [signature] = <[NoteSignature; 1]>::try_from(note.signatures).map_err(|sigs| {
-            RecordError::SignatureCount { count: sigs.len() }
-        })?;
+        let [signature] = <[NoteSignature; 1]>::try_from(note.signatures)
+            .map_err(|sigs| RecordError::SignatureCount { count: sigs.len() })?;
         if signature.name != record.issuer {
             return Err(RecordError::IssuerMismatch {
                 issuer: record.issuer,

@@ -18,8 +18,7 @@ use std::collections::HashMap;
 
 use crate::encoding::parse_decimal;
 use crate::merkle::{
-    Hash, HashReader, ReadError, leaf_hash, node_hash, split_stored_hash_index,
-    stored_hash_index,
+    Hash, HashReader, ReadError, leaf_hash, node_hash, split_stored_hash_index, stored_hash_index,
 };
 
 /// Tile height of c2sp.org/tlog-tiles: 256 hashes per full tile.
@@ -186,7 +185,9 @@ impl Tile {
         if path.len() > MAX_PATH_LEN {
             return Err(err("too long"));
         }
-        let rest = path.strip_prefix("tile/").ok_or_else(|| err("missing tile/ prefix"))?;
+        let rest = path
+            .strip_prefix("tile/")
+            .ok_or_else(|| err("missing tile/ prefix"))?;
         let (level, rest) = rest.split_once('/').ok_or_else(|| err("missing level"))?;
         let level = if level == "entries" {
             TileLevel::Entries
@@ -212,7 +213,9 @@ impl Tile {
         if path.len() > MAX_PATH_LEN {
             return Err(err("too long"));
         }
-        let rest = path.strip_prefix("tile/").ok_or_else(|| err("missing tile/ prefix"))?;
+        let rest = path
+            .strip_prefix("tile/")
+            .ok_or_else(|| err("missing tile/ prefix"))?;
         let (height, rest) = rest.split_once('/').ok_or_else(|| err("missing height"))?;
         let height = match parse_decimal(height) {
             Some(h) if (1..=30).contains(&h) => h as u8,
@@ -301,7 +304,9 @@ fn parse_index_and_width(text: &str, height: u8) -> Result<(u64, u32), &'static 
         if i == 0 && !last && digits == "000" {
             return Err("index has a leading zero group");
         }
-        let group: u64 = digits.parse().map_err(|_| "index element is not three digits")?;
+        let group: u64 = digits
+            .parse()
+            .map_err(|_| "index element is not three digits")?;
         n = n
             .checked_mul(1000)
             .and_then(|n| n.checked_add(group))
@@ -429,7 +434,10 @@ pub fn tile_hash_indexes(tile: &Tile) -> Vec<u64> {
 }
 
 /// The bytes of a hash tile, read from stored hashes (what a log writes).
-pub fn read_tile_data(tile: &Tile, reader: &(impl HashReader + ?Sized)) -> Result<Vec<u8>, TileError> {
+pub fn read_tile_data(
+    tile: &Tile,
+    reader: &(impl HashReader + ?Sized),
+) -> Result<Vec<u8>, TileError> {
     let indexes = tile_hash_indexes(tile);
     let hashes = reader.read_hashes(&indexes)?;
     if hashes.len() != indexes.len() {
@@ -506,7 +514,11 @@ pub fn check_bundle_against_tile(
             ),
         });
     }
-    for (i, (entry, hash)) in entries.iter().zip(tile_data.chunks_exact(Hash::LEN)).enumerate() {
+    for (i, (entry, hash)) in entries
+        .iter()
+        .zip(tile_data.chunks_exact(Hash::LEN))
+        .enumerate()
+    {
         if leaf_hash(entry).0 != hash {
             return Err(TileError::BadBundle {
                 bundle: bundle.to_string(),
@@ -579,7 +591,10 @@ impl TilePlan {
                     break;
                 }
                 chain.push(parent);
-                k = k.checked_add(1).filter(|&k| k < 64).ok_or(TileError::OutsideTree { index, size })?;
+                k = k
+                    .checked_add(1)
+                    .filter(|&k| k < 64)
+                    .ok_or(TileError::OutsideTree { index, size })?;
             }
             for tile in chain.into_iter().rev() {
                 slot_of(tile, &mut tiles);
@@ -631,7 +646,9 @@ impl TilePlan {
                 .map_err(|_| inconsistent(&self.tiles[0]))?
         };
         if computed != *root {
-            return Err(inconsistent(self.tiles.first().unwrap_or(&Tile::full(HEIGHT, 0, 0))));
+            return Err(inconsistent(
+                self.tiles.first().unwrap_or(&Tile::full(HEIGHT, 0, 0)),
+            ));
         }
         // Every other tile is full; its root must appear in its parent.
         for (slot, tile) in self.tiles.iter().enumerate().skip(self.root_tiles) {
@@ -640,7 +657,8 @@ impl TilePlan {
                 .iter()
                 .position(|t| *t == parent)
                 .ok_or_else(|| inconsistent(tile))?;
-            let parent_level = u32::from(parent.hash_level().unwrap_or(0)) * u32::from(parent.height);
+            let parent_level =
+                u32::from(parent.hash_level().unwrap_or(0)) * u32::from(parent.height);
             let expected = hash_from_tile(
                 &parent,
                 &data[parent_slot],

@@ -79,7 +79,9 @@ impl TlogProof {
             .and_then(|r| r.strip_prefix('\n'))
             .ok_or_else(|| malformed("first line is not c2sp.org/tlog-proof@v1"))?;
         let next_line = |rest: &mut &str| -> Result<String, TlogProofError> {
-            let (line, tail) = rest.split_once('\n').ok_or_else(|| malformed("truncated"))?;
+            let (line, tail) = rest
+                .split_once('\n')
+                .ok_or_else(|| malformed("truncated"))?;
             *rest = tail;
             Ok(line.to_owned())
         };
@@ -102,7 +104,10 @@ impl TlogProof {
             if proof.len() == MAX_PROOF_HASHES {
                 return Err(malformed("more than 64 proof hashes"));
             }
-            proof.push(Hash::from_base64(&line).ok_or_else(|| malformed("proof line is not base64 of 32 bytes"))?);
+            proof.push(
+                Hash::from_base64(&line)
+                    .ok_or_else(|| malformed("proof line is not base64 of 32 bytes"))?,
+            );
         }
         if rest.is_empty() {
             return Err(malformed("no checkpoint"));
@@ -133,15 +138,25 @@ impl TlogProof {
 
     /// Verifies the receipt offline for the leaf with hash `leaf`: the
     /// checkpoint satisfies `policy` and the path binds leaf, index and root.
-    pub fn verify(&self, leaf: &Hash, policy: &Policy) -> Result<VerifiedCheckpoint, TlogProofError> {
+    pub fn verify(
+        &self,
+        leaf: &Hash,
+        policy: &Policy,
+    ) -> Result<VerifiedCheckpoint, TlogProofError> {
         let verified = policy.verify_checkpoint(self.checkpoint.as_bytes())?;
         let size = verified.checkpoint.size;
-        merkle::verify_inclusion(leaf, self.index, size, &self.proof, &verified.checkpoint.root)
-            .map_err(|source| TlogProofError::Inclusion {
-                index: self.index,
-                size,
-                source,
-            })?;
+        merkle::verify_inclusion(
+            leaf,
+            self.index,
+            size,
+            &self.proof,
+            &verified.checkpoint.root,
+        )
+        .map_err(|source| TlogProofError::Inclusion {
+            index: self.index,
+            size,
+            source,
+        })?;
         Ok(verified)
     }
 }

@@ -54,7 +54,10 @@ impl TrustError {
                 proof,
                 reason,
             } => {
-                let mut out = format!("gazette fork evidence\nreason: {reason}\n\ntrusted checkpoint:\n{}\noffered checkpoint:\n{}\nconsistency proof:\n", trusted.note, offered.note);
+                let mut out = format!(
+                    "gazette fork evidence\nreason: {reason}\n\ntrusted checkpoint:\n{}\noffered checkpoint:\n{}\nconsistency proof:\n",
+                    trusted.note, offered.note
+                );
                 for hash in proof {
                     out.push_str(&hash.to_base64());
                     out.push('\n');
@@ -97,7 +100,10 @@ pub fn check_advance(
     }
     if old.size == 0 {
         // The empty tree is a prefix of every tree; only its root is fixed.
-        if old.root == merkle::empty_root() && (new.size > 0 || new.root == old.root) && proof.is_empty() {
+        if old.root == merkle::empty_root()
+            && (new.size > 0 || new.root == old.root)
+            && proof.is_empty()
+        {
             return Ok(());
         }
     }

@@ -93,7 +93,8 @@ impl AddCheckpointError {
     /// The HTTP status c2sp.org/tlog-witness gives this refusal.
     pub fn status(&self) -> u16 {
         match self {
-            AddCheckpointError::Malformed { .. } | AddCheckpointError::OldBeyondCheckpoint { .. } => 400,
+            AddCheckpointError::Malformed { .. }
+            | AddCheckpointError::OldBeyondCheckpoint { .. } => 400,
             AddCheckpointError::BadSignature(_) => 403,
             AddCheckpointError::UnknownLog { .. } => 404,
             AddCheckpointError::StaleOldSize { .. } => 409,
@@ -149,14 +150,18 @@ impl AddCheckpointRequest {
             return Err(malformed(format!("body exceeds {MAX_REQUEST_SIZE} bytes")));
         }
         let text = std::str::from_utf8(body).map_err(|_| malformed("body is not UTF-8"))?;
-        let (old_line, mut rest) = text.split_once('\n').ok_or_else(|| malformed("no old line"))?;
+        let (old_line, mut rest) = text
+            .split_once('\n')
+            .ok_or_else(|| malformed("no old line"))?;
         let old_size = old_line
             .strip_prefix("old ")
             .and_then(parse_decimal)
             .ok_or_else(|| malformed("first line is not old <canonical decimal>"))?;
         let mut proof = Vec::new();
         loop {
-            let (line, tail) = rest.split_once('\n').ok_or_else(|| malformed("no blank line before the checkpoint"))?;
+            let (line, tail) = rest
+                .split_once('\n')
+                .ok_or_else(|| malformed("no blank line before the checkpoint"))?;
             rest = tail;
             if line.is_empty() {
                 break;
@@ -235,15 +240,14 @@ impl AddCheckpointRequest {
                 });
             }
         } else {
-            merkle::verify_consistency(self.old_size, size, &stored.root, &root, &self.proof).map_err(
-                |source| AddCheckpointError::Inconsistent {
+            merkle::verify_consistency(self.old_size, size, &stored.root, &root, &self.proof)
+                .map_err(|source| AddCheckpointError::Inconsistent {
                     old_size: self.old_size,
                     size,
                     old_root: stored.root,
                     root,
                     source,
-                },
-            )?;
+                })?;
         }
         Ok(WitnessState { size, root })
     }

@@ -4,9 +4,7 @@
 
 use std::ops::Range;
 
-use super::stored::{
-    check_size, fold_sub_trees, read_exact, sub_tree_count, sub_tree_indexes,
-};
+use super::stored::{check_size, fold_sub_trees, read_exact, sub_tree_count, sub_tree_indexes};
 use super::{Hash, HashReader, MerkleError, node_hash};
 
 /// Largest power of two strictly less than `n` (`n >= 2`): the RFC's split.

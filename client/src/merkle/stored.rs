@@ -123,7 +123,9 @@ pub(crate) fn sub_tree_count(lo: u64, hi: u64) -> usize {
 /// range's hash, right to left as RFC 6962 does.
 pub(crate) fn fold_sub_trees(hashes: &[Hash]) -> Hash {
     let mut iter = hashes.iter().rev();
-    let mut acc = *iter.next().expect("a non-empty range has at least one subtree");
+    let mut acc = *iter
+        .next()
+        .expect("a non-empty range has at least one subtree");
     for left in iter {
         acc = node_hash(left, &acc);
     }
