@@ -57,7 +57,7 @@ pub fn hex_encode(data: &[u8]) -> String {
 /// Decodes lowercase hex only (the canonical form in our formats).
 pub fn hex_decode_lower(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| match c {

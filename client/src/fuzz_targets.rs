@@ -12,8 +12,11 @@ use crate::tiles::Tile;
 use crate::tlog_proof::TlogProof;
 use crate::witness_protocol::AddCheckpointRequest;
 
+/// A fuzz target body: takes arbitrary bytes, must not panic.
+pub type FuzzTarget = fn(&[u8]);
+
 /// The fuzz targets by name, as `client/fuzz/fuzz_targets/<name>.rs`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("note", note),
     ("checkpoint", checkpoint),
     ("cosignature_line", cosignature_line),
@@ -34,19 +37,19 @@ pub fn note(data: &[u8]) {
 
 /// Checkpoint text parsing.
 pub fn checkpoint(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(parsed) = Checkpoint::parse(text) {
-            assert_eq!(parsed.to_text(), text);
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(parsed) = Checkpoint::parse(text)
+    {
+        assert_eq!(parsed.to_text(), text);
     }
 }
 
 /// Cosignature line parsing.
 pub fn cosignature_line(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(parsed) = Cosignature::parse_line(text) {
-            assert_eq!(Cosignature::parse_line(&parsed.to_line()), Ok(parsed));
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(parsed) = Cosignature::parse_line(text)
+    {
+        assert_eq!(Cosignature::parse_line(&parsed.to_line()), Ok(parsed));
     }
 }
 

@@ -85,7 +85,7 @@ pub enum AddCheckpointError {
         /// The checkpoint's root.
         root: Hash,
         /// What failed.
-        source: MerkleError,
+        source: Box<MerkleError>,
     },
 }
 
@@ -246,7 +246,7 @@ impl AddCheckpointRequest {
                     size,
                     old_root: stored.root,
                     root,
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(WitnessState { size, root })
