@@ -4,13 +4,21 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-/// Standard base64 (RFC 4648 §4) with mandatory canonical padding.
-///
-/// Trailing bits in the last character are tolerated on decode, exactly as
-/// Go's `base64.StdEncoding` (used by `sumdb/note` and every Go log and
-/// witness) tolerates them. This is a deliberate interop choice: a witness
-/// built on Go answers 403 "invalid signature" to such a line, not 400, and
-/// the shared vectors (`witness_add_checkpoint_session.json` step 1,
+/// Standard base64 (RFC 4648 §4) with mandatory canonical padding and
+/// canonical trailing bits: every value has exactly one text form, so texts
+/// that carry hashes, keys or data round-trip byte for byte.
+const STANDARD: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// As [`STANDARD`], but tolerating non-zero trailing bits in the last
+/// character, exactly as Go's `base64.StdEncoding` does. Used only for the
+/// signature bytes of note signature lines: a Go witness answers 403
+/// "invalid signature" (not 400 "malformed") to a line so encoded, and the
+/// shared vectors (`witness_add_checkpoint_session.json` step 1,
 /// `signed_note.json › implementation_dependent`) follow Go.
 const STANDARD_LENIENT_BITS: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
@@ -22,11 +30,16 @@ const STANDARD_LENIENT_BITS: GeneralPurpose = GeneralPurpose::new(
 
 /// Encodes with standard base64 and padding.
 pub fn b64_encode(data: &[u8]) -> String {
-    STANDARD_LENIENT_BITS.encode(data)
+    STANDARD.encode(data)
 }
 
-/// Decodes standard padded base64; `None` on any syntax error.
+/// Decodes canonical standard padded base64; `None` on any deviation.
 pub fn b64_decode(text: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(text).ok()
+}
+
+/// Decodes signature bytes the way Go does (see [`STANDARD_LENIENT_BITS`]).
+pub fn b64_decode_signature(text: &str) -> Option<Vec<u8>> {
     STANDARD_LENIENT_BITS.decode(text).ok()
 }
 
@@ -95,11 +108,14 @@ mod tests {
     }
 
     #[test]
-    fn base64_requires_padding_but_tolerates_trailing_bits() {
+    fn base64_is_canonical_except_for_signature_trailing_bits() {
         assert_eq!(b64_decode("YQ=="), Some(b"a".to_vec()));
-        assert_eq!(b64_decode("YR=="), Some(b"a".to_vec()));
-        assert_eq!(b64_decode("YQ"), None);
-        assert_eq!(b64_decode("YQ="), None);
+        assert_eq!(b64_decode("YR=="), None);
+        assert_eq!(b64_decode_signature("YR=="), Some(b"a".to_vec()));
+        for decode in [b64_decode, b64_decode_signature] {
+            assert_eq!(decode("YQ"), None);
+            assert_eq!(decode("YQ="), None);
+        }
     }
 
     #[test]

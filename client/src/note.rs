@@ -18,7 +18,7 @@ use ed25519_dalek::{Signature as Ed25519Signature, Signer as _, SigningKey, Veri
 use sha2::{Digest, Sha256};
 
 use crate::cosignature;
-use crate::encoding::{b64_decode, b64_encode};
+use crate::encoding::{b64_decode, b64_decode_signature, b64_encode};
 
 /// Largest note we parse.
 pub const MAX_NOTE_SIZE: usize = 1 << 20;
@@ -421,7 +421,8 @@ impl NoteSignature {
         if !is_valid_key_name(name) {
             return Err(malformed("invalid key name on a signature line"));
         }
-        let payload = b64_decode(b64).ok_or_else(|| malformed("signature is not padded base64"))?;
+        let payload =
+            b64_decode_signature(b64).ok_or_else(|| malformed("signature is not padded base64"))?;
         if payload.len() < 5 {
             return Err(malformed("signature shorter than a key ID and one byte"));
         }

@@ -16,7 +16,7 @@
 //! persists the returned state and cosigns.
 
 use crate::checkpoint::Checkpoint;
-use crate::encoding::{b64_decode, parse_decimal};
+use crate::encoding::parse_decimal;
 use crate::merkle::{self, Hash, MerkleError};
 use crate::note::{self, Note, NoteError, Verifier};
 
@@ -169,8 +169,7 @@ impl AddCheckpointRequest {
             if proof.len() == MAX_PROOF_LINES {
                 return Err(malformed("more than 63 proof lines"));
             }
-            let hash = b64_decode(line)
-                .and_then(|h| Hash::from_slice(&h))
+            let hash = Hash::from_base64(line)
                 .ok_or_else(|| malformed("proof line is not base64 of 32 bytes"))?;
             proof.push(hash);
         }
