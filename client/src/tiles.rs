@@ -369,6 +369,14 @@ pub fn tile_for_index(height: u8, index: u64) -> (Tile, std::ops::Range<usize>) 
     (tile, start * Hash::LEN..end * Hash::LEN)
 }
 
+/// The root of the perfect subtree whose level hashes are `data`: a
+/// power-of-two count of 32-byte hashes, such as a full tile (whose root is
+/// the matching hash in the tile above). `None` for any other length.
+pub fn subtree_root(data: &[u8]) -> Option<Hash> {
+    let count = data.len() / Hash::LEN;
+    (data.len().is_multiple_of(Hash::LEN) && count.is_power_of_two()).then(|| tile_subtree_hash(data))
+}
+
 /// The root of a run of consecutive tile hashes (a power-of-two count).
 fn tile_subtree_hash(data: &[u8]) -> Hash {
     if data.len() == Hash::LEN {

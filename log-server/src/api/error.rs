@@ -1,0 +1,111 @@
+//! The one place where failures become HTTP statuses.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gazette_client::record::RecordError;
+use serde_json::json;
+
+use crate::sequencer::SubmitError;
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request does not parse.
+    #[error("{0}")]
+    Malformed(String),
+    /// 403: the issuer is not registered or its signature does not verify.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: nothing at this path (or not yet).
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the same (issuer, kind, id) is logged with another digest.
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+        /// Index of the record already logged.
+        existing: u64,
+    },
+    /// 413: the body or a record is too large.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 503: overloaded; retry after the given seconds.
+    #[error("{message}")]
+    Overloaded {
+        /// Why.
+        message: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// 500: the server failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The status for this failure.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body: `{"error": ..., "status": ...}` plus the conflicting
+    /// index for a 409.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = json!({ "error": self.to_string(), "status": self.status().as_u16() });
+        if let ApiError::Conflict { existing, .. } = self {
+            body["index"] = json!(existing);
+        }
+        body
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(err: RecordError) -> Self {
+        match err {
+            RecordError::TooLarge { .. } => ApiError::TooLarge(err.to_string()),
+            RecordError::UnknownIssuer { .. }
+            | RecordError::BadSignature { .. }
+            | RecordError::IssuerMismatch { .. } => ApiError::Forbidden(err.to_string()),
+            RecordError::Malformed { .. }
+            | RecordError::Note(_)
+            | RecordError::SignatureCount { .. } => ApiError::Malformed(err.to_string()),
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(err: SubmitError) -> Self {
+        match err {
+            SubmitError::QueueFull { .. } => ApiError::Overloaded {
+                message: err.to_string(),
+                retry_after: 1,
+            },
+            SubmitError::Failed(_) => ApiError::Internal(err.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if matches!(self, ApiError::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let ApiError::Overloaded { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}

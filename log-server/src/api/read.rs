@@ -1,0 +1,86 @@
+//! The static read path of c2sp.org/tlog-tiles: `/checkpoint`, hash tiles
+//! and entry bundles. Only tiles the published checkpoint implies are
+//! served; anything else is a 4xx.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
+
+use super::error::ApiError;
+use crate::log::Log;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// `GET /checkpoint`: the newest published checkpoint, never cached.
+pub async fn checkpoint(State(log): State<Arc<Log>>) -> Response {
+    let published = log.published();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        published.note.clone(),
+    )
+        .into_response()
+}
+
+/// Whether a tree of `size` leaves has all of `tile`.
+fn implied_by(tile: &Tile, size: u64) -> bool {
+    let level = match tile.level {
+        TileLevel::Hashes(level) => u32::from(level),
+        TileLevel::Entries => 0,
+    };
+    let available = size.checked_shr(level * u32::from(HEIGHT)).unwrap_or(0);
+    tile.index
+        .checked_mul(1 << HEIGHT)
+        .and_then(|start| start.checked_add(u64::from(tile.width)))
+        .is_some_and(|end| end <= available)
+}
+
+/// `GET /tile/...`: a hash tile or an entry bundle.
+pub async fn tile(
+    State(log): State<Arc<Log>>,
+    Path(rest): Path<String>,
+) -> Result<Response, ApiError> {
+    let path = format!("tile/{rest}");
+    let tile = Tile::parse_path(&path).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let size = log.published().size;
+    if !implied_by(&tile, size) {
+        return Err(ApiError::NotFound(format!(
+            "{path} is beyond the tree of size {size}"
+        )));
+    }
+    let storage = log.storage.clone();
+    let read_path = path.clone();
+    let data = tokio::task::spawn_blocking(move || storage.read(&read_path))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("reading {path}: {e}")))?
+        // A partial tile may be gone once its full tile exists.
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("{path} is no longer stored; fetch the full tile"))
+        })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE)),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+/// `GET /healthz`: the log is up and accepting writes.
+pub async fn healthz(State(log): State<Arc<Log>>) -> Result<&'static str, ApiError> {
+    let _ = log.published();
+    Ok("ok\n")
+}

@@ -1,0 +1,207 @@
+//! The log's configuration: `<data>/gazette-log.toml`, written commented by
+//! `gazette-log init`. Every error names the file, the key and why, and
+//! stops the start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// File name of the configuration inside the data directory.
+pub const CONFIG_FILE: &str = "gazette-log.toml";
+
+/// A configuration problem, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {why}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// The key (dotted), or "(file)" for the whole file.
+    pub key: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The log's origin (its key name and checkpoint first line).
+    pub origin: String,
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The log's signer key file, relative to the data directory.
+    #[serde(default = "default_key_file")]
+    pub key_file: PathBuf,
+    /// The registered agencies file, relative to the data directory.
+    #[serde(default = "default_agencies_file")]
+    pub agencies_file: PathBuf,
+    /// Batching.
+    #[serde(default)]
+    pub sequencer: SequencerConfig,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// How the sequencer batches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequencerConfig {
+    /// A batch closes when it holds this many records...
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    /// ...or this many milliseconds after its first record arrived.
+    #[serde(default = "default_batch_interval_ms")]
+    pub batch_interval_ms: u64,
+    /// Records waiting at most; beyond, writes get 503 with Retry-After.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: usize,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most records in one `/add-batch` request.
+    #[serde(default = "default_max_batch_records")]
+    pub max_batch_records: usize,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_key_file() -> PathBuf {
+    PathBuf::from("log.key")
+}
+fn default_agencies_file() -> PathBuf {
+    PathBuf::from("agencies.txt")
+}
+fn default_max_batch() -> usize {
+    8192
+}
+fn default_batch_interval_ms() -> u64 {
+    5
+}
+fn default_queue_capacity() -> usize {
+    200_000
+}
+fn default_max_batch_records() -> usize {
+    10_000
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        SequencerConfig {
+            max_batch: default_max_batch(),
+            batch_interval_ms: default_batch_interval_ms(),
+            queue_capacity: default_queue_capacity(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch_records: default_max_batch_records(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates `<dir>/gazette-log.toml`.
+    pub fn load(dir: &Path) -> Result<Config, ConfigError> {
+        let path = dir.join(CONFIG_FILE);
+        let file = path.display().to_string();
+        let err = |key: &str, why: String| ConfigError {
+            file: file.clone(),
+            key: key.to_owned(),
+            why,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            err(
+                "(file)",
+                format!("cannot read it ({e}); run `gazette-log init` first"),
+            )
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            let why = e.message().to_owned();
+            let line = e
+                .span()
+                .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
+                .unwrap_or_default();
+            err("(file)", format!("{why}{line}"))
+        })?;
+        if !gazette_client::note::is_valid_key_name(&config.origin) {
+            return Err(err(
+                "origin",
+                "must be a non-empty name without spaces or '+'".into(),
+            ));
+        }
+        let s = &config.sequencer;
+        if !(1..=100_000).contains(&s.max_batch) {
+            return Err(err(
+                "sequencer.max_batch",
+                "must be between 1 and 100000".into(),
+            ));
+        }
+        if !(1..=10_000).contains(&s.batch_interval_ms) {
+            return Err(err(
+                "sequencer.batch_interval_ms",
+                "must be between 1 and 10000".into(),
+            ));
+        }
+        if s.queue_capacity < config.limits.max_batch_records {
+            return Err(err(
+                "sequencer.queue_capacity",
+                "must be at least limits.max_batch_records".into(),
+            ));
+        }
+        if !(1..=100_000).contains(&config.limits.max_batch_records) {
+            return Err(err(
+                "limits.max_batch_records",
+                "must be between 1 and 100000".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The commented configuration `init` writes.
+    pub fn template(origin: &str, listen: SocketAddr) -> String {
+        format!(
+            r#"# Gazette log configuration. Paths are relative to this directory.
+
+# The log's name: the first line of every checkpoint and the name of its key.
+origin = "{origin}"
+
+# Where the HTTP API listens. Keep it on loopback behind a reverse proxy
+# unless this machine is meant to face the network directly.
+listen = "{listen}"
+
+# The log's private signing key (mode 0600). Back it up; losing it ends the log.
+key_file = "log.key"
+
+# Registered agencies and their record-signing keys; manage it with
+# `gazette-log agency add <vkey>` and `gazette-log agency list`.
+agencies_file = "agencies.txt"
+
+[sequencer]
+# A batch of records is committed (tiles + checkpoint, fsynced) when it holds
+# max_batch records or batch_interval_ms after its first record arrived.
+max_batch = {max_batch}
+batch_interval_ms = {interval}
+# Records waiting to be committed at most; beyond it writes get 503.
+queue_capacity = {queue}
+
+[limits]
+# Most records in one POST /add-batch request.
+max_batch_records = {records}
+"#,
+            max_batch = default_max_batch(),
+            interval = default_batch_interval_ms(),
+            queue = default_queue_capacity(),
+            records = default_max_batch_records(),
+        )
+    }
+}

@@ -1,0 +1,34 @@
+//! Durable single-file writes for configuration and keys (the tree itself
+//! goes through [`crate::storage`]): temp file, fsync, rename, fsync dir.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Atomically replaces `path` with `data`; `mode` sets Unix permissions of
+/// the new file (e.g. `0o600` for private keys).
+pub fn write_file(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("no file name"))?;
+    let temp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    if let Some(mode) = mode {
+        options.mode(mode);
+    }
+    let mut file = options.open(&temp)?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    fs::rename(&temp, path)?;
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,26 @@
+//! # gazette-log — the Gazette log server
+//!
+//! Agencies append signed records; the sequencer commits them in batches as
+//! c2sp.org/tlog-tiles tiles with a newly signed checkpoint, durably, before
+//! it acknowledges; anyone reads the tiles and the checkpoint.
+//!
+//! | module | what it is |
+//! | --- | --- |
+//! | [`config`] | `gazette-log.toml`, with precise errors |
+//! | [`agencies`] | the registered agency keys |
+//! | [`storage`] | the tree store and its fsync discipline |
+//! | [`tree`] | the in-memory right edge: append, new tiles, root |
+//! | [`sequencer`] | the one writer: batching, dedup, commit, publish |
+//! | [`index`] | sled lookup indexes, rebuildable from the tiles |
+//! | [`log`] | opening and recovering a log |
+//! | [`api`] | the HTTP API |
+
+pub mod agencies;
+pub mod api;
+pub mod config;
+pub mod durable;
+pub mod index;
+pub mod log;
+pub mod sequencer;
+pub mod storage;
+pub mod tree;

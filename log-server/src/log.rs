@@ -1,0 +1,204 @@
+//! Opening a log from its data directory: configuration, key, agencies,
+//! recovery of the stored tree, index catch-up, and the sequencer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
+use gazette_client::merkle;
+use gazette_client::note::{KeyType, Signer, Verifier};
+use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
+
+use crate::agencies::{self, Agency};
+use crate::config::Config;
+use crate::index::Index;
+use crate::sequencer::{Batching, Published, Sequencer, Writer};
+use crate::storage::{CHECKPOINT, FsStorage, Storage};
+use crate::tree::Edge;
+
+/// A running log.
+pub struct Log {
+    /// Its configuration.
+    pub config: Config,
+    /// Its data directory.
+    pub dir: PathBuf,
+    /// The tree store.
+    pub storage: Arc<dyn Storage>,
+    /// The newest published checkpoint.
+    pub published: Arc<RwLock<Arc<Published>>>,
+    /// The writer.
+    pub sequencer: Sequencer,
+    /// The lookup indexes.
+    pub index: Arc<Index>,
+    /// The log's public key.
+    pub verifier: Verifier,
+    agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
+}
+
+/// Reads the log's signer key file.
+pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
+    let path = dir.join(&config.key_file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the log key {}", path.display()))?;
+    let key = Signer::parse(text.trim())
+        .with_context(|| format!("{}: not a signer key", path.display()))?;
+    if key.key_type() != KeyType::Ed25519 || key.name() != config.origin {
+        bail!(
+            "{}: the key is named {:?}, but the configured origin is {:?}",
+            path.display(),
+            key.name(),
+            config.origin
+        );
+    }
+    Ok(key)
+}
+
+impl Log {
+    /// Opens the log in `dir` on the filesystem store `<dir>/`.
+    pub fn open(dir: &Path) -> anyhow::Result<Log> {
+        let config = Config::load(dir)?;
+        let storage = Arc::new(FsStorage::open(dir)?);
+        Log::open_with(dir, config, storage)
+    }
+
+    /// Opens the log with a given configuration and store.
+    pub fn open_with(dir: &Path, config: Config, storage: Arc<dyn Storage>) -> anyhow::Result<Log> {
+        let key = read_key(&config, dir)?;
+        let verifier = key.verifier();
+        let (edge, note) = recover(storage.as_ref(), &key)?;
+        let index = Arc::new(Index::open(&dir.join("index")).context("opening the index")?);
+        index
+            .catch_up(storage.as_ref(), edge.size())
+            .context("bringing the index up to the checkpoint")?;
+        let agencies_path = dir.join(&config.agencies_file);
+        let agencies = agencies::load(&agencies_path)?;
+        let published = Arc::new(RwLock::new(Arc::new(Published {
+            size: edge.size(),
+            note,
+        })));
+        let batching = Batching {
+            max_batch: config.sequencer.max_batch,
+            interval: Duration::from_millis(config.sequencer.batch_interval_ms),
+            queue_capacity: config.sequencer.queue_capacity,
+        };
+        let sequencer = Sequencer::start(
+            Writer {
+                storage: storage.clone(),
+                index: index.clone(),
+                key,
+                edge,
+                published: published.clone(),
+            },
+            batching,
+        );
+        Ok(Log {
+            agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
+            config,
+            dir: dir.to_owned(),
+            storage,
+            published,
+            sequencer,
+            index,
+            verifier,
+        })
+    }
+
+    /// The newest published checkpoint.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.read().expect("lock").clone()
+    }
+
+    /// The registered agencies, re-read when the file changed, so that
+    /// `gazette-log agency add` takes effect without a restart.
+    pub fn agencies(&self) -> Arc<Vec<Agency>> {
+        let path = self.dir.join(&self.config.agencies_file);
+        let now = modified(&path);
+        let (seen, agencies) = self.agencies.read().expect("lock").clone();
+        if now == seen {
+            return agencies;
+        }
+        match agencies::load(&path) {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                *self.agencies.write().expect("lock") = (now, fresh.clone());
+                tracing::info!(count = fresh.len(), "reloaded the registered agencies");
+                fresh
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "keeping the previous agencies");
+                agencies
+            }
+        }
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reads the stored checkpoint, checks the tiles against it, and removes
+/// whatever a crashed commit left beyond it. A store without a checkpoint
+/// gets the signed empty tree.
+fn recover(storage: &dyn Storage, key: &Signer) -> anyhow::Result<(Edge, Vec<u8>)> {
+    let Some(note) = storage.read(CHECKPOINT)? else {
+        let empty = Checkpoint {
+            origin: key.name().to_owned(),
+            size: 0,
+            root: merkle::empty_root(),
+            extensions: Vec::new(),
+        };
+        let note = empty.sign(key)?;
+        storage.commit(&[], note.as_bytes())?;
+        return Ok((Edge::empty(), note.into_bytes()));
+    };
+    let checkpoint = open_checkpoint(&note, &key.verifier())
+        .context("the stored checkpoint does not verify with the log key")?
+        .checkpoint;
+    let edge = Edge::load(storage, checkpoint.size, &checkpoint.root)
+        .context("the stored tiles do not match the stored checkpoint")?;
+    discard_beyond(storage, checkpoint.size)?;
+    Ok((edge, note))
+}
+
+/// Removes tiles and bundles no checkpoint up to `size` implies: the
+/// leftovers of a commit that crashed before its checkpoint. They were never
+/// acknowledged nor served.
+fn discard_beyond(storage: &dyn Storage, size: u64) -> anyhow::Result<()> {
+    let mut levels: Vec<TileLevel> = vec![TileLevel::Entries];
+    levels.extend((0..8u8).map(TileLevel::Hashes));
+    for level in levels {
+        let shift = u32::from(HEIGHT)
+            * u32::from(match level {
+                TileLevel::Hashes(l) => l,
+                TileLevel::Entries => 0,
+            });
+        let count = size.checked_shr(shift).unwrap_or(0);
+        let mut index = count >> HEIGHT;
+        let mut keep_width = (count & 255) as u32;
+        loop {
+            let mut found = false;
+            for width in keep_width + 1..=256 {
+                let path = Tile {
+                    height: HEIGHT,
+                    level,
+                    index,
+                    width,
+                }
+                .path();
+                if storage.read(&path)?.is_some() {
+                    found = true;
+                    tracing::warn!(%path, "removing a tile beyond the checkpoint");
+                    storage.remove(&path)?;
+                }
+            }
+            if !found {
+                break;
+            }
+            index += 1;
+            keep_width = 0;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The filesystem backend and the one fsync discipline of the log: write a
+//! temporary file, fsync it, rename it into place, fsync its directory; the
+//! checkpoint last, the same way.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{CHECKPOINT, Storage};
+
+/// One step of a commit, named for fault injection in tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitStep {
+    /// Writing the bytes of a temporary file.
+    WriteTemp,
+    /// fsync of a temporary file.
+    SyncFile,
+    /// Renaming a temporary file into place.
+    Rename,
+    /// fsync of a directory after renames.
+    SyncDir,
+}
+
+/// What a fault hook asks the storage to do at a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Carry on.
+    None,
+    /// Fail the step with an I/O error before doing it.
+    Error,
+    /// Write only half the bytes, then fail (only at [`CommitStep::WriteTemp`]).
+    Torn,
+}
+
+/// Called before every step of a commit with the step and the path; tests
+/// use it to fail a commit at each step in turn.
+pub type FaultHook = Box<dyn Fn(CommitStep, &str) -> Fault + Send + Sync>;
+
+/// Tiles and checkpoint as files under one directory.
+pub struct FsStorage {
+    root: PathBuf,
+    temp_counter: AtomicU64,
+    fault: Option<FaultHook>,
+}
+
+impl FsStorage {
+    /// Opens (creating it if needed) the store under `root`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<FsStorage> {
+        let root = root.into();
+        fs::create_dir_all(&root)?;
+        Ok(FsStorage {
+            root,
+            temp_counter: AtomicU64::new(0),
+            fault: None,
+        })
+    }
+
+    /// The same store with a fault hook (for fault-injection tests).
+    pub fn with_fault_hook(mut self, hook: FaultHook) -> FsStorage {
+        self.fault = Some(hook);
+        self
+    }
+
+    fn path_of(&self, object: &str) -> io::Result<PathBuf> {
+        // Object paths come from our own formatting, but refuse anything
+        // that could leave the root all the same.
+        if object.is_empty()
+            || object.starts_with('/')
+            || object.split('/').any(|p| p == ".." || p.is_empty())
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad object path {object:?}"),
+            ));
+        }
+        Ok(self.root.join(object))
+    }
+
+    fn step(&self, step: CommitStep, path: &Path) -> io::Result<Fault> {
+        let fault = match &self.fault {
+            Some(hook) => hook(step, &path.to_string_lossy()),
+            None => Fault::None,
+        };
+        if fault == Fault::Error {
+            return Err(io::Error::other(format!(
+                "injected fault at {step:?} of {}",
+                path.display()
+            )));
+        }
+        Ok(fault)
+    }
+
+    /// Writes and fsyncs a temporary file beside `target`; returns its path.
+    fn write_temp(&self, target: &Path, data: &[u8]) -> io::Result<PathBuf> {
+        let dir = target.parent().expect("object paths have a parent");
+        fs::create_dir_all(dir)?;
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let name = target
+            .file_name()
+            .expect("object paths have a file name")
+            .to_string_lossy();
+        let temp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
+        if self.step(CommitStep::WriteTemp, target)? == Fault::Torn {
+            file.write_all(&data[..data.len() / 2])?;
+            return Err(io::Error::other(format!(
+                "injected torn write of {}",
+                target.display()
+            )));
+        }
+        file.write_all(data)?;
+        self.step(CommitStep::SyncFile, target)?;
+        file.sync_all()?;
+        Ok(temp)
+    }
+
+    /// Renames written temporaries into place, then fsyncs each directory.
+    fn publish(&self, renames: &[(PathBuf, PathBuf)]) -> io::Result<()> {
+        let mut dirs = BTreeSet::new();
+        for (temp, target) in renames {
+            self.step(CommitStep::Rename, target)?;
+            fs::rename(temp, target)?;
+            dirs.insert(
+                target
+                    .parent()
+                    .expect("object paths have a parent")
+                    .to_path_buf(),
+            );
+        }
+        for dir in dirs {
+            self.step(CommitStep::SyncDir, &dir)?;
+            File::open(&dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    fn write_all_durably(&self, objects: &[(PathBuf, &[u8])]) -> io::Result<()> {
+        let mut renames = Vec::with_capacity(objects.len());
+        let result = (|| {
+            for (target, data) in objects {
+                renames.push((self.write_temp(target, data)?, target.clone()));
+            }
+            self.publish(&renames)
+        })();
+        if result.is_err() {
+            for (temp, _) in &renames {
+                let _ = fs::remove_file(temp);
+            }
+        }
+        result
+    }
+}
+
+impl Storage for FsStorage {
+    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.path_of(path)?) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn commit(&self, objects: &[(String, Vec<u8>)], checkpoint: &[u8]) -> io::Result<()> {
+        let objects = objects
+            .iter()
+            .map(|(path, data)| Ok((self.path_of(path)?, data.as_slice())))
+            .collect::<io::Result<Vec<_>>>()?;
+        self.write_all_durably(&objects)?;
+        // Only once every tile is durable may the checkpoint name them.
+        self.write_all_durably(&[(self.path_of(CHECKPOINT)?, checkpoint)])
+    }
+
+    fn remove(&self, path: &str) -> io::Result<()> {
+        match fs::remove_file(self.path_of(path)?) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Where the log's tree lives: tiles, entry bundles and the signed
+//! checkpoint, addressed by their c2sp.org/tlog-tiles paths (`tile/0/000`,
+//! `tile/entries/x001/234.p/5`, `checkpoint`). The layout maps one-to-one
+//! onto object storage; the filesystem ([`FsStorage`]) is the embedded
+//! default.
+//!
+//! The contract every backend keeps: [`Storage::commit`] makes every object
+//! durable first and the checkpoint last, so after a crash at any instant
+//! the stored checkpoint describes a tree whose tiles are all present. A
+//! failed commit leaves either the old checkpoint or the new one.
+
+mod fs;
+
+pub use fs::{CommitStep, Fault, FaultHook, FsStorage};
+
+/// Path of the signed checkpoint.
+pub const CHECKPOINT: &str = "checkpoint";
+
+/// A tree store.
+pub trait Storage: Send + Sync + 'static {
+    /// Reads the object at `path`; `None` if there is none.
+    fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>>;
+
+    /// Durably writes `objects`, then the checkpoint; returns only when all
+    /// of it is durable.
+    fn commit(&self, objects: &[(String, Vec<u8>)], checkpoint: &[u8]) -> std::io::Result<()>;
+
+    /// Removes the object at `path` if present (objects a crashed commit
+    /// left beyond the checkpoint).
+    fn remove(&self, path: &str) -> std::io::Result<()>;
+}
