@@ -374,7 +374,8 @@ pub fn tile_for_index(height: u8, index: u64) -> (Tile, std::ops::Range<usize>) 
 /// the matching hash in the tile above). `None` for any other length.
 pub fn subtree_root(data: &[u8]) -> Option<Hash> {
     let count = data.len() / Hash::LEN;
-    (data.len().is_multiple_of(Hash::LEN) && count.is_power_of_two()).then(|| tile_subtree_hash(data))
+    (data.len().is_multiple_of(Hash::LEN) && count.is_power_of_two())
+        .then(|| tile_subtree_hash(data))
 }
 
 /// The root of a run of consecutive tile hashes (a power-of-two count).
