@@ -289,3 +289,56 @@ fn rfc3339_validation_knows_the_calendar() {
         assert!(!is_rfc3339_utc(bad), "{bad}");
     }
 }
+
+#[cfg(feature = "batch")]
+#[test]
+fn batch_verification_gives_the_single_verdict_for_every_record() {
+    use gazette_client::record::SignedRecord;
+    let agency = agency();
+    let stranger = Signer::from_seed("tax.example.gov", KeyType::Ed25519, [8; 32]).unwrap();
+    let mut records: Vec<Vec<u8>> = (0..300)
+        .map(|i| {
+            Record::new(
+                ISSUER,
+                "evidence",
+                &format!("E-{i}"),
+                [i as u8; 32],
+                "2026-11-24T09:00:00Z",
+            )
+            .sign(&agency)
+            .unwrap()
+            .bytes
+        })
+        .collect();
+    // A tampered record in one chunk, an unknown issuer and garbage in another.
+    records[5] = String::from_utf8(records[5].clone())
+        .unwrap()
+        .replace("E-5", "E-X")
+        .into_bytes();
+    records[200] = Record::new(
+        "tax.example.gov",
+        "e-invoice",
+        "T-1",
+        [1; 32],
+        "2026-11-24T09:00:00Z",
+    )
+    .sign(&stranger)
+    .unwrap()
+    .bytes;
+    records[250] = b"not a record".to_vec();
+    let refs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+    let keys = [agency.verifier()];
+    let batch = SignedRecord::verify_many(&refs, &keys);
+    assert_eq!(batch.len(), records.len());
+    for (i, (got, bytes)) in batch.iter().zip(&records).enumerate() {
+        assert_eq!(*got, SignedRecord::verify(bytes, &keys), "record {i}");
+    }
+    assert!(batch[5].is_err() && batch[200].is_err() && batch[250].is_err());
+    assert_eq!(batch.iter().filter(|r| r.is_ok()).count(), 297);
+    let signed = batch[0].as_ref().unwrap();
+    assert!(signed.bytes.starts_with(signed.text_bytes()));
+    assert_eq!(
+        signed.text_bytes(),
+        signed.record.to_text().unwrap().as_bytes()
+    );
+}

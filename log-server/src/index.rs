@@ -5,8 +5,8 @@
 //! tiles).
 //!
 //! - `leaf`: leaf hash → index (the same record sent again).
-//! - `record`: issuer, kind, id → index and document digest (one id per
-//!   issuer and kind).
+//! - `record`: issuer, kind, id → index, document digest and leaf hash (one
+//!   id per issuer and kind; the sequencer's duplicate check).
 
 use std::path::Path;
 
@@ -42,6 +42,27 @@ pub struct RecordSlot {
     pub index: u64,
     /// Its document digest.
     pub digest: [u8; 32],
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+}
+
+impl RecordSlot {
+    fn to_bytes(self) -> Vec<u8> {
+        let mut value = self.index.to_be_bytes().to_vec();
+        value.extend_from_slice(&self.digest);
+        value.extend_from_slice(&self.leaf_hash.0);
+        value
+    }
+
+    fn from_bytes(value: &[u8]) -> Option<RecordSlot> {
+        let (index, rest) = value.split_at_checked(8)?;
+        let (digest, leaf_hash) = rest.split_at_checked(32)?;
+        Some(RecordSlot {
+            index: u64::from_be_bytes(index.try_into().ok()?),
+            digest: digest.try_into().ok()?,
+            leaf_hash: Hash::from_slice(leaf_hash)?,
+        })
+    }
 }
 
 /// The sled indexes.
@@ -88,13 +109,10 @@ impl Index {
 
     /// The record logged under this key, if any.
     pub fn record(&self, key: &[u8]) -> Result<Option<RecordSlot>, IndexError> {
-        Ok(self.record.get(key)?.and_then(|v| {
-            let (index, digest) = v.split_at_checked(8)?;
-            Some(RecordSlot {
-                index: u64::from_be_bytes(index.try_into().ok()?),
-                digest: digest.try_into().ok()?,
-            })
-        }))
+        Ok(self
+            .record
+            .get(key)?
+            .and_then(|v| RecordSlot::from_bytes(&v)))
     }
 
     /// Adds the entries at `first..first+entries.len()` and moves the
@@ -104,17 +122,18 @@ impl Index {
         let mut records = sled::Batch::default();
         for (i, entry) in entries.iter().enumerate() {
             let index = first + i as u64;
-            leaves.insert(
-                &gazette_client::merkle::leaf_hash(entry).0,
-                &index.to_be_bytes(),
-            );
+            let leaf_hash = gazette_client::merkle::leaf_hash(entry);
+            leaves.insert(&leaf_hash.0, &index.to_be_bytes());
             // Every logged entry was a valid record when accepted; anything
             // else (a log shared with other writers) is simply not indexed.
             if let Ok(signed) = SignedRecord::parse(entry) {
                 let r = &signed.record;
-                let mut value = index.to_be_bytes().to_vec();
-                value.extend_from_slice(&r.digest);
-                records.insert(record_key(&r.issuer, &r.kind, &r.id), value);
+                let slot = RecordSlot {
+                    index,
+                    digest: r.digest,
+                    leaf_hash,
+                };
+                records.insert(record_key(&r.issuer, &r.kind, &r.id), slot.to_bytes());
             }
         }
         self.leaf.apply_batch(leaves)?;

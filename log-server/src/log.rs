@@ -159,6 +159,7 @@ fn recover(storage: &dyn Storage, key: &Signer) -> anyhow::Result<(Edge, Vec<u8>
     let edge = Edge::load(storage, checkpoint.size, &checkpoint.root)
         .context("the stored tiles do not match the stored checkpoint")?;
     discard_beyond(storage, checkpoint.size)?;
+    storage.remove_temporaries("")?;
     Ok((edge, note))
 }
 
@@ -177,6 +178,26 @@ fn discard_beyond(storage: &dyn Storage, size: u64) -> anyhow::Result<()> {
         let count = size.checked_shr(shift).unwrap_or(0);
         let mut index = count >> HEIGHT;
         let mut keep_width = (count & 255) as u32;
+        // Temporaries of a crashed commit sit beside the tiles it wrote: in
+        // the directory of the edge tile or the next one (a commit spans
+        // fewer than 1000 tiles), and in the `.p/` directory of the partial
+        // tile it ended on (fewer than 64 tiles on).
+        let full_dirs = [index, index + 1000].map(|n| Tile {
+            height: HEIGHT,
+            level,
+            index: n,
+            width: 256,
+        });
+        let partial_dirs = (index..index + 64).map(|n| Tile {
+            height: HEIGHT,
+            level,
+            index: n,
+            width: 1,
+        });
+        for tile in full_dirs.into_iter().chain(partial_dirs) {
+            let path = tile.path();
+            storage.remove_temporaries(path.rsplit_once('/').map_or("", |(dir, _)| dir))?;
+        }
         loop {
             let mut found = false;
             for width in keep_width + 1..=256 {

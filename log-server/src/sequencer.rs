@@ -67,7 +67,16 @@ pub struct Published {
 struct Job {
     records: Vec<SignedRecord>,
     reply: oneshot::Sender<Result<Vec<Outcome>, SubmitError>>,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Job {
+    /// Frees the job's queue capacity, then answers: a submitter that
+    /// waits for its answer before sending again always finds room.
+    fn answer(self, result: Result<Vec<Outcome>, SubmitError>) {
+        drop(self.permit);
+        let _ = self.reply.send(result);
+    }
 }
 
 /// How the sequencer batches.
@@ -83,7 +92,9 @@ pub struct Batching {
 
 /// The handlers' side of the sequencer.
 pub struct Sequencer {
-    tx: mpsc::Sender<Job>,
+    /// `None` only while dropping.
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     permits: Arc<Semaphore>,
     capacity: usize,
     failure: Arc<RwLock<Option<String>>>,
@@ -112,7 +123,7 @@ impl Sequencer {
         let stopped = Arc::new(AtomicBool::new(false));
         let thread_failure = failure.clone();
         let thread_stopped = stopped.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || {
                 run(writer, batching, rx, thread_failure);
@@ -120,12 +131,18 @@ impl Sequencer {
             })
             .expect("spawn the sequencer thread");
         Sequencer {
-            tx,
+            tx: Some(tx),
+            thread: Some(thread),
             permits: Arc::new(Semaphore::new(batching.queue_capacity)),
             capacity: batching.queue_capacity,
             failure,
             stopped,
         }
+    }
+
+    /// Why the log stopped accepting writes, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.read().expect("lock").clone()
     }
 
     /// Records currently queued or being committed.
@@ -150,14 +167,26 @@ impl Sequencer {
         let job = Job {
             records,
             reply,
-            _permit: permit,
+            permit,
         };
-        if self.tx.send(job).is_err() || self.stopped.load(Ordering::SeqCst) {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(job).is_ok());
+        if !sent || self.stopped.load(Ordering::SeqCst) {
             return Err(SubmitError::Failed("the sequencer has stopped".into()));
         }
         answer
             .await
             .unwrap_or_else(|_| Err(SubmitError::Failed("the sequencer has stopped".into())))
+    }
+}
+
+impl Drop for Sequencer {
+    /// Lets the writer finish what it holds and waits for it, so the store
+    /// and the index are released when the log is dropped.
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -183,21 +212,21 @@ fn run(
         }
         if let Some(reason) = failure.read().expect("lock").clone() {
             for job in jobs {
-                let _ = job.reply.send(Err(SubmitError::Failed(reason.clone())));
+                job.answer(Err(SubmitError::Failed(reason.clone())));
             }
             continue;
         }
         match writer.sequence(&jobs) {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+                    job.answer(Ok(outcome));
                 }
             }
             Err(reason) => {
                 tracing::error!(%reason, "commit failed; refusing further writes until restart");
                 *failure.write().expect("lock") = Some(reason.clone());
                 for job in jobs {
-                    let _ = job.reply.send(Err(SubmitError::Failed(reason.clone())));
+                    job.answer(Err(SubmitError::Failed(reason.clone())));
                 }
             }
         }
@@ -209,77 +238,61 @@ impl Writer {
     /// checkpoint. On error nothing was acknowledged; the stored state is
     /// the old tree or the new one, and the caller stops writing.
     fn sequence(&mut self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, String> {
+        let started = Instant::now();
         let first = self.edge.size();
         let mut entries: Vec<Vec<u8>> = Vec::new();
-        let mut batch_leaves: HashMap<Hash, u64> = HashMap::new();
-        let mut batch_records: HashMap<Vec<u8>, (RecordSlot, Hash)> = HashMap::new();
+        let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut job_outcomes = Vec::with_capacity(job.records.len());
             for signed in &job.records {
                 let leaf_hash = signed.leaf_hash();
-                let existing_leaf = match batch_leaves.get(&leaf_hash) {
-                    Some(&index) => Some(index),
-                    None => self.index.leaf(&leaf_hash).map_err(|e| e.to_string())?,
-                };
-                if let Some(index) = existing_leaf {
-                    job_outcomes.push(Outcome::Logged {
-                        index,
-                        leaf_hash,
-                        new: false,
-                    });
-                    continue;
-                }
                 let r = &signed.record;
+                // One lookup decides: the same bytes have the same issuer,
+                // kind and id, so the record key finds exact duplicates too.
                 let key = record_key(&r.issuer, &r.kind, &r.id);
-                let existing_record = match batch_records.get(&key) {
-                    Some(&(slot, hash)) => Some((slot, Some(hash))),
-                    None => self
-                        .index
-                        .record(&key)
-                        .map_err(|e| e.to_string())?
-                        .map(|slot| (slot, None)),
+                let existing = match batch.get(&key) {
+                    Some(slot) => Some(*slot),
+                    None => self.index.record(&key).map_err(|e| e.to_string())?,
                 };
-                if let Some((slot, hash)) = existing_record {
-                    job_outcomes.push(if slot.digest == r.digest {
-                        // The same document re-signed: it is already logged.
-                        let leaf_hash = match hash {
-                            Some(hash) => hash,
-                            None => self.leaf_hash_at(slot.index)?,
-                        };
+                job_outcomes.push(match existing {
+                    // The same record, or the same document re-signed.
+                    Some(slot) if slot.leaf_hash == leaf_hash || slot.digest == r.digest => {
                         Outcome::Logged {
                             index: slot.index,
-                            leaf_hash,
+                            leaf_hash: slot.leaf_hash,
                             new: false,
                         }
-                    } else {
-                        Outcome::Conflict {
-                            existing: slot.index,
-                        }
-                    });
-                    continue;
-                }
-                let index = first + entries.len() as u64;
-                batch_leaves.insert(leaf_hash, index);
-                batch_records.insert(
-                    key,
-                    (
-                        RecordSlot {
+                    }
+                    Some(slot) => Outcome::Conflict {
+                        existing: slot.index,
+                    },
+                    None => {
+                        let index = first + entries.len() as u64;
+                        batch.insert(
+                            key,
+                            RecordSlot {
+                                index,
+                                digest: r.digest,
+                                leaf_hash,
+                            },
+                        );
+                        entries.push(signed.bytes.clone());
+                        Outcome::Logged {
                             index,
-                            digest: r.digest,
-                        },
-                        leaf_hash,
-                    ),
-                );
-                entries.push(signed.bytes.clone());
-                job_outcomes.push(Outcome::Logged {
-                    index,
-                    leaf_hash,
-                    new: true,
+                            leaf_hash,
+                            new: true,
+                        }
+                    }
                 });
             }
             outcomes.push(job_outcomes);
         }
+        tracing::debug!(
+            records = outcomes.iter().map(Vec::len).sum::<usize>(),
+            dedup_us = started.elapsed().as_micros() as u64,
+            "sequenced a batch"
+        );
         if !entries.is_empty() {
             self.commit(&entries)?;
         }
@@ -287,9 +300,11 @@ impl Writer {
     }
 
     fn commit(&mut self, entries: &[Vec<u8>]) -> Result<(), String> {
+        let started = Instant::now();
         let first = self.edge.size();
         let mut edge = self.edge.clone();
         let objects = edge.append(entries).map_err(|e| e.to_string())?;
+        let appended = started.elapsed();
         let checkpoint = Checkpoint {
             origin: self.key.name().to_owned(),
             size: edge.size(),
@@ -300,36 +315,23 @@ impl Writer {
         self.storage
             .commit(&objects, note.as_bytes())
             .map_err(|e| format!("committing size {}: {e}", edge.size()))?;
+        let committed = started.elapsed();
         self.edge = edge;
         self.index
             .add(first, entries)
             .map_err(|e| format!("indexing entries from {first}: {e}"))?;
+        tracing::debug!(
+            entries = entries.len(),
+            objects = objects.len(),
+            append_us = appended.as_micros() as u64,
+            storage_us = (committed - appended).as_micros() as u64,
+            index_us = (started.elapsed() - committed).as_micros() as u64,
+            "committed a batch"
+        );
         *self.published.write().expect("lock") = Arc::new(Published {
             size: self.edge.size(),
             note: note.into_bytes(),
         });
         Ok(())
-    }
-
-    /// Leaf hash of a committed entry, from its level-0 tile.
-    fn leaf_hash_at(&self, index: u64) -> Result<Hash, String> {
-        let size = self.edge.size();
-        let tile_index = index >> 8;
-        let width = (size - (tile_index << 8)).min(256) as u32;
-        let tile = gazette_client::tiles::Tile {
-            height: 8,
-            level: gazette_client::tiles::TileLevel::Hashes(0),
-            index: tile_index,
-            width,
-        };
-        let data = self
-            .storage
-            .read(&tile.path())
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("tile {} missing", tile.path()))?;
-        let offset = ((index & 255) as usize) * Hash::LEN;
-        data.get(offset..offset + Hash::LEN)
-            .and_then(Hash::from_slice)
-            .ok_or_else(|| format!("tile {} too short", tile.path()))
     }
 }

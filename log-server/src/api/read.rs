@@ -79,8 +79,14 @@ pub async fn tile(
         .into_response())
 }
 
-/// `GET /healthz`: the log is up and accepting writes.
+/// `GET /healthz`: 200 while the log accepts writes, 503 once a storage
+/// failure stopped them (until a restart recovers).
 pub async fn healthz(State(log): State<Arc<Log>>) -> Result<&'static str, ApiError> {
-    let _ = log.published();
-    Ok("ok\n")
+    match log.sequencer.failure() {
+        None => Ok("ok\n"),
+        Some(reason) => Err(ApiError::Overloaded {
+            message: reason,
+            retry_after: 60,
+        }),
+    }
 }

@@ -72,17 +72,19 @@ pub async fn add_batch(State(log): State<Arc<Log>>, body: Bytes) -> Result<Json<
     }
     let keys = agency_keys(&log);
     let checked: Vec<Result<SignedRecord, ApiError>> = tokio::task::spawn_blocking(move || {
-        request
-            .records
-            .iter()
-            .map(|r| SignedRecord::verify(r.as_bytes(), &keys).map_err(ApiError::from))
+        let refs: Vec<&[u8]> = request.records.iter().map(|r| r.as_bytes()).collect();
+        SignedRecord::verify_many(&refs, &keys)
+            .into_iter()
+            .map(|r| r.map_err(ApiError::from))
             .collect()
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let valid: Vec<SignedRecord> = checked
-        .iter()
-        .filter_map(|c| c.as_ref().ok().cloned())
+    // The valid records go to the sequencer; each keeps its place in the answer.
+    let mut valid: Vec<SignedRecord> = Vec::with_capacity(checked.len());
+    let slots: Vec<Result<(), ApiError>> = checked
+        .into_iter()
+        .map(|c| c.map(|signed| valid.push(signed)))
         .collect();
     let mut outcomes = if valid.is_empty() {
         Vec::new()
@@ -90,9 +92,9 @@ pub async fn add_batch(State(log): State<Arc<Log>>, body: Bytes) -> Result<Json<
         log.sequencer.submit(valid).await?
     }
     .into_iter();
-    let results: Vec<Value> = checked
+    let results: Vec<Value> = slots
         .iter()
-        .map(|c| match c {
+        .map(|slot| match slot {
             Err(e) => e.body(),
             Ok(_) => {
                 let outcome = outcomes.next().expect("one outcome per valid record");

@@ -107,17 +107,25 @@ impl FsStorage {
             .create(true)
             .truncate(true)
             .open(&temp)?;
-        if self.step(CommitStep::WriteTemp, target)? == Fault::Torn {
-            file.write_all(&data[..data.len() / 2])?;
-            return Err(io::Error::other(format!(
-                "injected torn write of {}",
-                target.display()
-            )));
+        let written = (|| {
+            if self.step(CommitStep::WriteTemp, target)? == Fault::Torn {
+                file.write_all(&data[..data.len() / 2])?;
+                return Err(io::Error::other(format!(
+                    "injected torn write of {}",
+                    target.display()
+                )));
+            }
+            file.write_all(data)?;
+            self.step(CommitStep::SyncFile, target)?;
+            file.sync_all()
+        })();
+        match written {
+            Ok(()) => Ok(temp),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(e)
+            }
         }
-        file.write_all(data)?;
-        self.step(CommitStep::SyncFile, target)?;
-        file.sync_all()?;
-        Ok(temp)
     }
 
     /// Renames written temporaries into place, then fsyncs each directory.
@@ -174,6 +182,30 @@ impl Storage for FsStorage {
         self.write_all_durably(&objects)?;
         // Only once every tile is durable may the checkpoint name them.
         self.write_all_durably(&[(self.path_of(CHECKPOINT)?, checkpoint)])
+    }
+
+    fn remove_temporaries(&self, dir: &str) -> io::Result<usize> {
+        let dir = if dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_of(dir)?
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     fn remove(&self, path: &str) -> io::Result<()> {

@@ -25,6 +25,10 @@ pub trait Storage: Send + Sync + 'static {
     /// of it is durable.
     fn commit(&self, objects: &[(String, Vec<u8>)], checkpoint: &[u8]) -> std::io::Result<()>;
 
+    /// Removes the temporary files a crashed commit left in the directory
+    /// `dir` ("" for the top); returns how many.
+    fn remove_temporaries(&self, dir: &str) -> std::io::Result<usize>;
+
     /// Removes the object at `path` if present (objects a crashed commit
     /// left beyond the checkpoint).
     fn remove(&self, path: &str) -> std::io::Result<()>;

@@ -1,0 +1,356 @@
+//! Load generator for the write path (not a timed test): starts the real
+//! `gazette-log` release binary on loopback, sends pre-signed records, and
+//! reports, in one run:
+//!
+//! 1. ed25519-dalek single and batch verification rates on this machine;
+//! 2. durable append throughput through `/add-batch`;
+//! 3. `/add` latency at a fixed offered rate (open loop);
+//! 4. storage bytes per entry beside the record size;
+//! 5. where the server's CPU goes, per record.
+//!
+//! `cargo bench -p gazette-log --bench append` (env `GAZETTE_BENCH_RECORDS`,
+//! default 200000; `GAZETTE_BENCH_RATE`, default 5000/s).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use gazette_client::merkle::leaf_hash;
+use gazette_client::note::{KeyType, Signer};
+use gazette_client::record::{Record, SignedRecord};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gazette-log");
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn run(args: &[&str]) {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run gazette-log");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn start(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env(
+            "RUST_LOG",
+            std::env::var("GAZETTE_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start gazette-log");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("gazette-log listening on ")
+        .expect("address line")
+        .to_owned();
+    (child, url)
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            let meta = entry.metadata().unwrap();
+            total += if meta.is_dir() {
+                dir_bytes(&entry.path())
+            } else {
+                meta.len()
+            };
+        }
+    }
+    total
+}
+
+fn per_second(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+fn verification_rates() -> (f64, f64) {
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let messages: Vec<Vec<u8>> = (0..4096u32)
+        .map(|i| format!("message {i}").into_bytes())
+        .collect();
+    let signatures: Vec<Signature> = messages.iter().map(|m| key.sign(m)).collect();
+    let vk: VerifyingKey = key.verifying_key();
+    let start = Instant::now();
+    for (m, s) in messages.iter().zip(&signatures) {
+        vk.verify(m, s).unwrap();
+    }
+    let single = per_second(messages.len(), start.elapsed());
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let keys = vec![vk; messages.len()];
+    let start = Instant::now();
+    for chunk in 0..messages.len() / 256 {
+        let r = chunk * 256..(chunk + 1) * 256;
+        ed25519_dalek::verify_batch(&refs[r.clone()], &signatures[r.clone()], &keys[r]).unwrap();
+    }
+    (single, per_second(messages.len(), start.elapsed()))
+}
+
+/// Per-record cost, on one core, of each stage the server runs.
+fn stage_costs(
+    records: &[Vec<u8>],
+    agencies: &[gazette_client::note::Verifier],
+) -> Vec<(&'static str, f64)> {
+    let sample = &records[..records.len().min(20_000)];
+    let json = serde_json::json!({ "records": sample.iter().map(|r| String::from_utf8(r.clone()).unwrap()).collect::<Vec<_>>() })
+        .to_string();
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / sample.len() as f64;
+    let t = Instant::now();
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let json_us = per(t.elapsed());
+    assert!(parsed["records"].is_array());
+    let t = Instant::now();
+    for r in sample {
+        SignedRecord::parse(r).unwrap();
+    }
+    let parse_us = per(t.elapsed());
+    let t = Instant::now();
+    for r in sample {
+        SignedRecord::verify(r, agencies).unwrap();
+    }
+    let verify_us = per(t.elapsed()) - parse_us;
+    let t = Instant::now();
+    for r in sample {
+        std::hint::black_box(leaf_hash(r));
+    }
+    let hash_us = per(t.elapsed());
+    vec![
+        ("JSON decode of the batch", json_us),
+        ("record parse", parse_us),
+        ("signature verification (single, strict)", verify_us),
+        ("leaf hash", hash_us),
+    ]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("append: bench");
+        return;
+    }
+    let total = env_or("GAZETTE_BENCH_RECORDS", 200_000);
+    let rate = env_or("GAZETTE_BENCH_RATE", 5_000);
+    let batch = 1_000;
+    println!(
+        "# gazette-log append benchmark: {total} records, batches of {batch}; {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let (single, batched) = verification_rates();
+    println!("ed25519-dalek verify, one core: single {single:.0}/s, batch {batched:.0}/s");
+
+    let agencies: Vec<Signer> = (0..3)
+        .map(|i| {
+            Signer::from_seed(
+                &format!("agency{i}.example.gov"),
+                KeyType::Ed25519,
+                [i as u8 + 1; 32],
+            )
+            .unwrap()
+        })
+        .collect();
+    let t = Instant::now();
+    let records: Vec<Vec<u8>> = (0..total + rate * 6)
+        .map(|n| {
+            let agency = &agencies[n % agencies.len()];
+            let mut record = Record::new(
+                agency.name(),
+                "e-invoice",
+                &format!("INV-2026-{n:09}"),
+                leaf_hash(&n.to_be_bytes()).0,
+                "2026-11-24T09:00:00Z",
+            );
+            record
+                .fields
+                .push(("amount".into(), format!("{}.00 CNY", n % 100_000)));
+            record.sign(agency).unwrap().bytes
+        })
+        .collect();
+    let mean_len = records.iter().map(Vec::len).sum::<usize>() as f64 / records.len() as f64;
+    println!(
+        "pre-signed {} records (mean {mean_len:.0} bytes) in {:?}",
+        records.len(),
+        t.elapsed()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("log");
+    let d = data.to_str().unwrap();
+    run(&[
+        "init",
+        "--origin",
+        "bench.example/log",
+        "--dir",
+        d,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    for agency in &agencies {
+        run(&["agency", "add", &agency.verifier().to_string(), "--dir", d]);
+    }
+    let (mut child, url) = start(&data);
+    let pid = child.id();
+    let client = reqwest::Client::new();
+
+    // 1. Throughput: 4 connections sending /add-batch until all are durable.
+    let bodies: Arc<Vec<String>> = Arc::new(
+        records[..total]
+            .chunks(batch)
+            .map(|c| serde_json::json!({ "records": c.iter().map(|r| String::from_utf8(r.clone()).unwrap()).collect::<Vec<_>>() }).to_string())
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds(pid);
+    let t = Instant::now();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url, bodies, next) =
+                (client.clone(), url.clone(), bodies.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(body) = bodies.get(i) else { break };
+                    loop {
+                        let r = client
+                            .post(format!("{url}/add-batch"))
+                            .header("content-type", "application/json")
+                            .body(body.clone())
+                            .send()
+                            .await
+                            .unwrap();
+                        if r.status().as_u16() == 503 {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                        assert!(r.status().is_success(), "{}", r.status());
+                        let v: serde_json::Value = r.json().await.unwrap();
+                        assert!(
+                            v["results"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .all(|x| x["index"].is_u64())
+                        );
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let elapsed = t.elapsed();
+    let server_cpu = cpu_seconds(pid) - cpu_before;
+    println!(
+        "durable append via /add-batch: {:.0} records/s ({total} in {elapsed:.2?}); server CPU {server_cpu:.1} s = {:.1} µs/record ({:.0}% of 2 cores)",
+        per_second(total, elapsed),
+        server_cpu * 1e6 / total as f64,
+        100.0 * server_cpu / elapsed.as_secs_f64() / 2.0
+    );
+
+    // 2. Latency of /add at a fixed offered rate, open loop, 5 s.
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let per_tick = (rate / 1000).max(1);
+    let ticks = rate * 5 / per_tick;
+    let mut tasks = Vec::new();
+    let mut interval = tokio::time::interval(Duration::from_millis(1));
+    let t = Instant::now();
+    for tick in 0..ticks {
+        interval.tick().await;
+        for k in 0..per_tick {
+            let body = records[total + tick * per_tick + k].clone();
+            let (client, url, latencies) = (client.clone(), url.clone(), latencies.clone());
+            tasks.push(tokio::spawn(async move {
+                let sent = Instant::now();
+                let r = client
+                    .post(format!("{url}/add"))
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                let _ = r.bytes().await;
+                latencies.lock().unwrap().push(sent.elapsed());
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let offered = per_second(ticks * per_tick, t.elapsed());
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort();
+    let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)];
+    println!(
+        "/add latency at {offered:.0} records/s offered ({} requests): p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        l.len(),
+        pct(0.50),
+        pct(0.99),
+        l[l.len() - 1]
+    );
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // 3. Storage.
+    let entries = total + ticks * per_tick;
+    let tiles = dir_bytes(&data.join("tile"));
+    let index = dir_bytes(&data.join("index"));
+    println!(
+        "storage: tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead), sled index {:.1} bytes/entry",
+        tiles as f64 / entries as f64,
+        tiles as f64 / entries as f64 - mean_len,
+        index as f64 / entries as f64
+    );
+
+    // 4. Where the CPU goes, per record on one core.
+    let keys: Vec<_> = agencies.iter().map(Signer::verifier).collect();
+    for (stage, us) in stage_costs(&records, &keys) {
+        println!("  {stage}: {us:.2} µs/record");
+    }
+}
