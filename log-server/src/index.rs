@@ -115,32 +115,45 @@ impl Index {
             .and_then(|v| RecordSlot::from_bytes(&v)))
     }
 
-    /// Adds the entries at `first..first+entries.len()` and moves the
-    /// covered size to the end of them, atomically per tree.
-    pub fn add(&self, first: u64, entries: &[Vec<u8>]) -> Result<(), IndexError> {
+    /// Adds already-parsed entries `first..first+count` (`items` are the
+    /// ones that are records) and moves the covered size to their end.
+    pub fn add_items(
+        &self,
+        first: u64,
+        count: u64,
+        items: &[(Vec<u8>, RecordSlot)],
+    ) -> Result<(), IndexError> {
         let mut leaves = sled::Batch::default();
         let mut records = sled::Batch::default();
-        for (i, entry) in entries.iter().enumerate() {
-            let index = first + i as u64;
-            let leaf_hash = gazette_client::merkle::leaf_hash(entry);
-            leaves.insert(&leaf_hash.0, &index.to_be_bytes());
-            // Every logged entry was a valid record when accepted; anything
-            // else (a log shared with other writers) is simply not indexed.
-            if let Ok(signed) = SignedRecord::parse(entry) {
-                let r = &signed.record;
-                let slot = RecordSlot {
-                    index,
-                    digest: r.digest,
-                    leaf_hash,
-                };
-                records.insert(record_key(&r.issuer, &r.kind, &r.id), slot.to_bytes());
-            }
+        for (key, slot) in items {
+            leaves.insert(&slot.leaf_hash.0, &slot.index.to_be_bytes());
+            records.insert(key.as_slice(), slot.to_bytes());
         }
         self.leaf.apply_batch(leaves)?;
         self.record.apply_batch(records)?;
-        self.db
-            .insert(COVERED, &(first + entries.len() as u64).to_be_bytes())?;
+        self.db.insert(COVERED, &(first + count).to_be_bytes())?;
         Ok(())
+    }
+
+    /// Adds the raw entries at `first..first+entries.len()`.
+    pub fn add(&self, first: u64, entries: &[Vec<u8>]) -> Result<(), IndexError> {
+        // Every logged entry was a valid record when accepted; anything else
+        // (a log shared with other writers) is simply not indexed.
+        let items: Vec<(Vec<u8>, RecordSlot)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                let signed = SignedRecord::parse(entry).ok()?;
+                let r = &signed.record;
+                let slot = RecordSlot {
+                    index: first + i as u64,
+                    digest: r.digest,
+                    leaf_hash: signed.leaf_hash(),
+                };
+                Some((record_key(&r.issuer, &r.kind, &r.id), slot))
+            })
+            .collect();
+        self.add_items(first, entries.len() as u64, &items)
     }
 
     /// Brings the indexes up to `size` from the entry bundles.

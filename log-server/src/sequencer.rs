@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use gazette_client::checkpoint::Checkpoint;
@@ -115,6 +115,45 @@ pub struct Writer {
     pub published: Arc<RwLock<Arc<Published>>>,
 }
 
+/// Entries committed but not yet in sled, by record key, so the duplicate
+/// check sees them while the index thread catches up.
+type Unindexed = Arc<Mutex<HashMap<Vec<u8>, RecordSlot>>>;
+
+/// One committed batch for the index thread.
+struct IndexJob {
+    first: u64,
+    count: u64,
+    items: Vec<(Vec<u8>, RecordSlot)>,
+}
+
+/// Batches the index thread may lag behind before the writer waits for it.
+const INDEX_LAG: usize = 16;
+
+/// Writes committed batches into sled off the writer's path. sled is
+/// rebuildable, so it may trail the tiles; [`Unindexed`] covers the gap.
+fn index_thread(
+    index: Arc<Index>,
+    rx: mpsc::Receiver<IndexJob>,
+    unindexed: Unindexed,
+    failure: Arc<RwLock<Option<String>>>,
+) {
+    while let Ok(job) = rx.recv() {
+        if let Err(e) = index.add_items(job.first, job.count, &job.items) {
+            let reason = format!("indexing entries from {}: {e}", job.first);
+            tracing::error!(%reason, "index failed; refusing further writes until restart");
+            *failure.write().expect("lock") = Some(reason);
+            // Keep the entries in `unindexed`: duplicates stay detected.
+            continue;
+        }
+        let mut pending = unindexed.lock().expect("lock");
+        for (key, slot) in &job.items {
+            if pending.get(key) == Some(slot) {
+                pending.remove(key);
+            }
+        }
+    }
+}
+
 impl Sequencer {
     /// Starts the writer thread.
     pub fn start(writer: Writer, batching: Batching) -> Sequencer {
@@ -191,11 +230,26 @@ impl Drop for Sequencer {
 }
 
 fn run(
-    mut writer: Writer,
+    writer: Writer,
     batching: Batching,
     rx: mpsc::Receiver<Job>,
     failure: Arc<RwLock<Option<String>>>,
 ) {
+    let unindexed: Unindexed = Arc::default();
+    let (to_index, index_rx) = mpsc::sync_channel(INDEX_LAG);
+    let indexer = {
+        let (index, unindexed, failure) =
+            (writer.index.clone(), unindexed.clone(), failure.clone());
+        std::thread::Builder::new()
+            .name("indexer".into())
+            .spawn(move || index_thread(index, index_rx, unindexed, failure))
+            .expect("spawn the index thread")
+    };
+    let mut writer = Sequencing {
+        writer,
+        unindexed,
+        to_index,
+    };
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + batching.interval;
         let mut count = first.records.len();
@@ -231,15 +285,25 @@ fn run(
             }
         }
     }
+    // Let the index thread finish what it was given, then release sled.
+    drop(writer);
+    let _ = indexer.join();
 }
 
-impl Writer {
+/// The writer with its link to the index thread.
+struct Sequencing {
+    writer: Writer,
+    unindexed: Unindexed,
+    to_index: mpsc::SyncSender<IndexJob>,
+}
+
+impl Sequencing {
     /// Assigns indexes to one batch, commits it and publishes the new
     /// checkpoint. On error nothing was acknowledged; the stored state is
     /// the old tree or the new one, and the caller stops writing.
     fn sequence(&mut self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, String> {
         let started = Instant::now();
-        let first = self.edge.size();
+        let first = self.writer.edge.size();
         let mut entries: Vec<Vec<u8>> = Vec::new();
         let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
         let mut outcomes = Vec::with_capacity(jobs.len());
@@ -251,9 +315,10 @@ impl Writer {
                 // One lookup decides: the same bytes have the same issuer,
                 // kind and id, so the record key finds exact duplicates too.
                 let key = record_key(&r.issuer, &r.kind, &r.id);
-                let existing = match batch.get(&key) {
-                    Some(slot) => Some(*slot),
-                    None => self.index.record(&key).map_err(|e| e.to_string())?,
+                let unindexed = self.unindexed.lock().expect("lock").get(&key).copied();
+                let existing = match batch.get(&key).copied().or(unindexed) {
+                    Some(slot) => Some(slot),
+                    None => self.writer.index.record(&key).map_err(|e| e.to_string())?,
                 };
                 job_outcomes.push(match existing {
                     // The same record, or the same document re-signed.
@@ -294,11 +359,25 @@ impl Writer {
             "sequenced a batch"
         );
         if !entries.is_empty() {
-            self.commit(&entries)?;
+            self.writer.commit(&entries)?;
+            let items: Vec<(Vec<u8>, RecordSlot)> = batch.into_iter().collect();
+            self.unindexed
+                .lock()
+                .expect("lock")
+                .extend(items.iter().cloned());
+            self.to_index
+                .send(IndexJob {
+                    first,
+                    count: entries.len() as u64,
+                    items,
+                })
+                .map_err(|_| "the index thread has stopped".to_owned())?;
         }
         Ok(outcomes)
     }
+}
 
+impl Writer {
     fn commit(&mut self, entries: &[Vec<u8>]) -> Result<(), String> {
         let started = Instant::now();
         let first = self.edge.size();
@@ -315,17 +394,13 @@ impl Writer {
         self.storage
             .commit(&objects, note.as_bytes())
             .map_err(|e| format!("committing size {}: {e}", edge.size()))?;
-        let committed = started.elapsed();
         self.edge = edge;
-        self.index
-            .add(first, entries)
-            .map_err(|e| format!("indexing entries from {first}: {e}"))?;
         tracing::debug!(
+            first,
             entries = entries.len(),
             objects = objects.len(),
             append_us = appended.as_micros() as u64,
-            storage_us = (committed - appended).as_micros() as u64,
-            index_us = (started.elapsed() - committed).as_micros() as u64,
+            storage_us = (started.elapsed() - appended).as_micros() as u64,
             "committed a batch"
         );
         *self.published.write().expect("lock") = Arc::new(Published {
