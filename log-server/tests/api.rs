@@ -1,0 +1,797 @@
+//! The HTTP API through `api::router` with `tower::ServiceExt::oneshot`:
+//! every status of the write path, the read path's headers and 4xx, that
+//! what the API serves verifies with the client's proof code, and that a
+//! restart keeps the tree and recognises duplicates.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use common::*;
+use gazette_client::merkle::{self, Hash, leaf_hash};
+use gazette_client::note;
+use gazette_client::tiles::{
+    HEIGHT, Tile, TileHashReader, TileLevel, check_bundle_against_tile, parse_entry_bundle,
+    tiles_for_size,
+};
+use gazette_log::api::ADD_BODY_LIMIT;
+use gazette_log::config::Config;
+use gazette_log::log::Log;
+use gazette_log::storage::{Fault, FsStorage};
+use serde_json::json;
+
+// ---------------------------------------------------------------- POST /add
+
+#[tokio::test]
+async fn add_answers_index_and_base64_leaf_hash_of_the_exact_body() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let record = body(1);
+    let reply = add(&app, &record).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.header("content-type").starts_with("application/json"));
+    let json = reply.json();
+    assert_eq!(json["index"], json!(0));
+    assert_eq!(json["leaf_hash"], json!(base64(&leaf_hash(&record).0)));
+    assert_eq!(json.as_object().unwrap().len(), 2, "{json}");
+    // Acknowledged means published: the checkpoint already covers it.
+    assert_eq!(size(&app).await, 1);
+}
+
+#[tokio::test]
+async fn add_of_the_same_record_again_answers_the_same_index() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    add_ok(&app, &body(0)).await;
+    let first = add(&app, &body(1)).await.json();
+    let again = add(&app, &body(1)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json(), first);
+    assert_eq!(first["index"], json!(1));
+    assert_eq!(size(&app).await, 2, "a retry must not log the record twice");
+}
+
+#[tokio::test]
+async fn add_of_the_same_document_re_signed_answers_the_existing_index() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let original = body(7);
+    let first = add(&app, &original).await.json();
+    // Same issuer, kind, id and digest; another issue time, so other bytes.
+    let mut again = record(7);
+    again.issued = "2026-11-25T10:00:00Z".to_owned();
+    let again = again.sign(&agency()).unwrap().bytes;
+    assert_ne!(again, original);
+    let reply = add(&app, &again).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json(),
+        first,
+        "the index and leaf of the logged record"
+    );
+    assert_eq!(size(&app).await, 1);
+}
+
+#[tokio::test]
+async fn add_gives_consecutive_records_consecutive_indexes() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    for n in 0..6 {
+        assert_eq!(add_ok(&app, &body(100 + n)).await, n);
+    }
+    assert_eq!(size(&app).await, 6);
+}
+
+#[tokio::test]
+async fn add_of_a_malformed_record_is_400_and_changes_nothing() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    add_ok(&app, &body(0)).await;
+    let (before, _) = checkpoint(&app).await;
+
+    let good = String::from_utf8(body(1)).unwrap();
+    let text = record(1).to_text().unwrap();
+    let two_signatures = note::sign(&text, &[&agency(), &impostor()]).unwrap();
+    let not_a_record = note::sign("hello\n", &[&agency()]).unwrap();
+    let bad_digest = good.replace("digest sha256:", "digest sha1:");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty body", Vec::new()),
+        ("garbage", b"this is not a record".to_vec()),
+        ("no signature", text.clone().into_bytes()),
+        ("two signatures", two_signatures.into_bytes()),
+        ("a note that is not a record", not_a_record.into_bytes()),
+        ("a malformed digest line", bad_digest.into_bytes()),
+        ("not UTF-8", vec![0xff, 0xfe, b'\n', b'\n']),
+    ];
+    for (what, case) in cases {
+        let reply = add(&app, &case).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{what}");
+        assert_eq!(reply.json()["status"], json!(400), "{what}");
+        assert!(reply.json()["error"].is_string(), "{what}");
+    }
+    let (after, _) = checkpoint(&app).await;
+    assert_eq!(after, before, "a rejected record must change nothing");
+    assert_eq!(add_ok(&app, &body(1)).await, 1, "the next index is unused");
+}
+
+#[tokio::test]
+async fn add_signed_by_an_unregistered_key_is_403() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let unknown = record(1).sign(&impostor()).unwrap().bytes;
+    let mut other = record(2);
+    other.issuer = unregistered_agency().name().to_owned();
+    let other = other.sign(&unregistered_agency()).unwrap().bytes;
+    for (what, case) in [
+        ("agency's name, unregistered key", unknown),
+        ("unregistered agency", other),
+    ] {
+        let reply = add(&app, &case).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{what}");
+        assert_eq!(reply.json()["status"], json!(403), "{what}");
+    }
+    assert_eq!(size(&app).await, 0);
+}
+
+#[tokio::test]
+async fn add_with_a_tampered_signature_or_text_is_403() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let good = String::from_utf8(body(1)).unwrap();
+
+    // Flip one base64 digit of the signature bytes, past the key ID.
+    let (text, sig_line) = good.trim_end().rsplit_once('\n').unwrap();
+    let (prefix, sig) = sig_line.rsplit_once(' ').unwrap();
+    let mut sig: Vec<u8> = sig.bytes().collect();
+    sig[40] = if sig[40] == b'A' { b'B' } else { b'A' };
+    let bad_signature = format!("{text}\n{prefix} {}\n", String::from_utf8(sig).unwrap());
+
+    // Change the record text under a valid signature of another text.
+    let bad_text = good.replace("PR-2026-000001", "PR-2026-000999");
+    assert_ne!(bad_text, good);
+
+    // A record of the agency signed by another key under another name.
+    let wrong_signer =
+        note::sign(&record(1).to_text().unwrap(), &[&unregistered_agency()]).unwrap();
+
+    for (what, case) in [
+        ("tampered signature", bad_signature),
+        ("tampered text", bad_text),
+        ("signed by a key not named as the issuer", wrong_signer),
+    ] {
+        let reply = add(&app, case.as_bytes()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{what}: {:?}",
+            reply.json()
+        );
+    }
+    assert_eq!(size(&app).await, 0);
+}
+
+#[tokio::test]
+async fn add_of_the_same_issuer_kind_id_with_another_digest_is_409_naming_the_existing_index() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    add_ok(&app, &body(0)).await;
+    let existing = add_ok(&app, &body(5)).await;
+    let mut conflicting = record(5);
+    conflicting.digest = digest(6);
+    let reply = add(&app, &conflicting.sign(&agency()).unwrap().bytes).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    let json = reply.json();
+    assert_eq!(json["index"], json!(existing));
+    assert_eq!(json["status"], json!(409));
+    assert_eq!(size(&app).await, 2);
+}
+
+#[tokio::test]
+async fn add_of_a_body_over_the_limit_is_413() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let reply = add(&app, &vec![b'a'; ADD_BODY_LIMIT + 1]).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Under the body limit but over the largest record: a validly signed
+    // record with many long fields.
+    let mut big = record(1);
+    big.fields = (0..24)
+        .map(|i| (format!("note{i}"), "x".repeat(1000)))
+        .collect();
+    let big = note::sign(&big.to_text().unwrap(), &[&agency()]).unwrap();
+    assert!(big.len() > gazette_client::record::MAX_RECORD_SIZE && big.len() < ADD_BODY_LIMIT);
+    let reply = add(&app, big.as_bytes()).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.json()["status"], json!(413));
+    assert_eq!(size(&app).await, 0);
+}
+
+/// Holds every commit of a storage until opened (or for at most the test
+/// deadline), so the sequencer's queue can be filled deterministically.
+struct Gate {
+    closed: Mutex<bool>,
+    opened: Condvar,
+    entered: AtomicBool,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let start = Instant::now();
+        let mut closed = self.closed.lock().unwrap();
+        while *closed {
+            self.entered.store(true, Ordering::SeqCst);
+            let left = DEADLINE.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            closed = self.opened.wait_timeout(closed, left).unwrap().0;
+        }
+    }
+
+    fn set(&self, closed: bool) {
+        *self.closed.lock().unwrap() = closed;
+        self.opened.notify_all();
+    }
+}
+
+/// Opens the gate even when the test fails, so the writer never hangs.
+struct OpenOnDrop(Arc<Gate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_when_the_queue_is_full_is_503_with_retry_after() {
+    let dir = new_log_dir();
+    set_config(dir.path(), "max_batch_records", "5");
+    set_config(dir.path(), "queue_capacity", "5");
+    let gate = Arc::new(Gate {
+        closed: Mutex::new(false),
+        opened: Condvar::new(),
+        entered: AtomicBool::new(false),
+    });
+    let hook_gate = gate.clone();
+    let storage = FsStorage::open(dir.path())
+        .unwrap()
+        .with_fault_hook(Box::new(move |_, _| {
+            hook_gate.wait();
+            Fault::None
+        }));
+    let config = Config::load(dir.path()).unwrap();
+    let log = Arc::new(Log::open_with(dir.path(), config, Arc::new(storage)).unwrap());
+    let app = api(&log);
+    let _release = OpenOnDrop(gate.clone());
+
+    // Five records take the whole queue and stay in it: their commit waits
+    // at the gate.
+    gate.set(true);
+    let first: Vec<Vec<u8>> = (0..5).map(body).collect();
+    let pending = {
+        let app = app.clone();
+        tokio::spawn(async move { post(&app, "/add-batch", batch_body(&first)).await })
+    };
+    let start = Instant::now();
+    while log.sequencer.queue_depth() < 5 || !gate.entered.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the batch never reached the commit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+
+    let reply = add(&app, &body(10)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.json()["status"], json!(503));
+    let retry: u64 = reply
+        .header("retry-after")
+        .parse()
+        .expect("Retry-After seconds");
+    assert!(retry >= 1);
+    let reply = post(&app, "/add-batch", batch_body(&[body(11)])).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!reply.header("retry-after").is_empty());
+
+    // Once the commit goes through, the queue drains and writes succeed.
+    gate.set(false);
+    let reply = pending.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    let indexes: Vec<u64> = reply.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [0, 1, 2, 3, 4]);
+    assert_eq!(
+        add_ok(&app, &body(10)).await,
+        5,
+        "the refused record was not logged"
+    );
+}
+
+#[tokio::test]
+async fn an_acknowledged_submission_no_longer_holds_queue_capacity() {
+    let dir = new_log_dir();
+    set_config(dir.path(), "max_batch_records", "1");
+    set_config(dir.path(), "queue_capacity", "1");
+    set_config(dir.path(), "batch_interval_ms", "1");
+    let log = open(dir.path());
+    // One writer, one record at a time, each sent only once the previous
+    // one is acknowledged: the queue of one is always free again.
+    for n in 0..200 {
+        let outcome = log.sequencer.submit(vec![signed(n)]).await;
+        assert!(
+            outcome.is_ok(),
+            "submission {n}, sent after {n} acknowledgements: {outcome:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------- POST /add-batch
+
+#[tokio::test]
+async fn add_batch_answers_each_record_in_order() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let logged = body(0);
+    add_ok(&app, &logged).await; // index 0
+    add_ok(&app, &body(1)).await; // index 1: (agency, kind, PR-2026-000001)
+
+    let mut conflicting = record(1);
+    conflicting.digest = digest(99);
+    let conflicting = conflicting.sign(&agency()).unwrap().bytes;
+    let forbidden = record(3).sign(&impostor()).unwrap().bytes;
+    let mut in_batch_conflict = record(4);
+    in_batch_conflict.digest = digest(98);
+    let in_batch_conflict = in_batch_conflict.sign(&agency()).unwrap().bytes;
+    let records = vec![
+        body(2),                  // new: 2
+        logged.clone(),           // duplicate of 0
+        b"not a record".to_vec(), // 400
+        forbidden,                // 403
+        conflicting,              // 409 against 1
+        body(4),                  // new: 3
+        body(2),                  // duplicate within the batch: 2
+        in_batch_conflict,        // 409 against 3, within the batch
+    ];
+    let results = add_batch_ok(&app, &records).await;
+    assert_eq!(results.len(), records.len());
+    let ok = |i: usize, index: u64| {
+        assert_eq!(
+            results[i],
+            json!({ "index": index, "leaf_hash": base64(&leaf_hash(&records[i]).0) }),
+            "result {i}"
+        );
+    };
+    ok(0, 2);
+    ok(1, 0);
+    assert_eq!(results[2]["status"], json!(400), "{}", results[2]);
+    assert!(results[2]["error"].is_string());
+    assert_eq!(results[3]["status"], json!(403), "{}", results[3]);
+    assert_eq!(results[4]["status"], json!(409), "{}", results[4]);
+    assert_eq!(results[4]["index"], json!(1));
+    ok(5, 3);
+    ok(6, 2);
+    assert_eq!(results[7]["status"], json!(409), "{}", results[7]);
+    assert_eq!(results[7]["index"], json!(3));
+    assert_eq!(size(&app).await, 4);
+}
+
+#[tokio::test]
+async fn add_batch_over_max_batch_records_is_413_and_changes_nothing() {
+    let dir = new_log_dir();
+    set_config(dir.path(), "max_batch_records", "3");
+    let log = open(dir.path());
+    let app = api(&log);
+    let four: Vec<Vec<u8>> = (0..4).map(body).collect();
+    let reply = post(&app, "/add-batch", batch_body(&four)).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.json()["status"], json!(413));
+    assert_eq!(size(&app).await, 0);
+    let results = add_batch_ok(&app, &four[..3]).await;
+    assert_eq!(results.len(), 3);
+    assert_eq!(size(&app).await, 3);
+}
+
+#[tokio::test]
+async fn add_batch_takes_bodies_beyond_the_single_add_limit() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..300).map(body).collect();
+    let request = batch_body(&records);
+    assert!(request.len() > ADD_BODY_LIMIT);
+    let results = add_batch_ok(&app, &records).await;
+    let indexes: Vec<u64> = results
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, (0..300).collect::<Vec<u64>>());
+}
+
+#[tokio::test]
+async fn add_batch_with_malformed_json_is_400() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let record = String::from_utf8(body(0)).unwrap();
+    let cases = [
+        "not json".to_owned(),
+        String::new(),
+        "{}".to_owned(),
+        json!({ "records": "one" }).to_string(),
+        json!({ "records": [1, 2] }).to_string(),
+        json!({ "records": [record], "extra": true }).to_string(),
+        json!([record]).to_string(),
+    ];
+    for case in cases {
+        let reply = post(&app, "/add-batch", case.clone()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{case}");
+        assert_eq!(reply.json()["status"], json!(400), "{case}");
+    }
+    assert_eq!(size(&app).await, 0);
+    assert!(add_batch_ok(&app, &[]).await.is_empty());
+}
+
+// ---------------------------------------------------------- GET /checkpoint
+
+#[tokio::test]
+async fn checkpoint_is_uncached_text_signed_by_the_log_and_grows_with_adds() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let reply = get(&app, "/checkpoint").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("cache-control"), "no-cache");
+    assert!(reply.header("content-type").starts_with("text/plain"));
+    let (empty, note) = checkpoint(&app).await;
+    assert_eq!(note, reply.body);
+    assert_eq!(empty.origin, ORIGIN);
+    assert_eq!(empty.size, 0);
+    assert_eq!(empty.root, merkle::empty_root());
+
+    let records: Vec<Vec<u8>> = (0..3).map(body).collect();
+    for r in &records {
+        add_ok(&app, r).await;
+    }
+    let (grown, _) = checkpoint(&app).await;
+    assert_eq!(grown.size, 3);
+    assert_eq!(
+        grown.root,
+        Reference::of(records.iter().map(Vec::as_slice)).root()
+    );
+}
+
+// ----------------------------------------------------------- GET /tile/...
+
+#[tokio::test]
+async fn tiles_and_bundles_are_served_immutable_as_octet_streams() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..300).map(body).collect();
+    add_batch_ok(&app, &records).await;
+    let reference = Reference::of(records.iter().map(Vec::as_slice));
+    for path in [
+        "/tile/0/000",
+        "/tile/0/001.p/44",
+        "/tile/1/000.p/1",
+        "/tile/entries/000",
+        "/tile/entries/001.p/44",
+    ] {
+        let reply = get(&app, path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            reply.header("content-type"),
+            "application/octet-stream",
+            "{path}"
+        );
+        assert!(
+            reply.header("cache-control").contains("immutable"),
+            "{path}"
+        );
+        let tile = Tile::parse_path(&path[1..]).unwrap();
+        match tile.level {
+            TileLevel::Hashes(_) => assert!(reply.body == reference.tile(&tile), "{path}"),
+            TileLevel::Entries => {
+                let (start, _) = tile.leaf_range();
+                let entries = parse_entry_bundle(&tile, &reply.body).unwrap();
+                for (i, entry) in entries.iter().enumerate() {
+                    assert_eq!(*entry, records[start as usize + i], "{path} entry {i}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_tile_paths_are_400() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    add_batch_ok(&app, &(0..300).map(body).collect::<Vec<_>>()).await;
+    for path in [
+        "/tile/0/00",
+        "/tile/x/000",
+        "/tile/0/000.p/256",
+        "/tile/0/000.p/0",
+        "/tile/0/0000",
+        "/tile/0/x000/001",
+        "/tile/00/000",
+        "/tile/64/000",
+        "/tile/entries/00a",
+        "/tile/0/000.p/01",
+        "/tile/0/000/",
+    ] {
+        let reply = get(&app, path).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.json()["status"], json!(400), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn tiles_beyond_the_tree_are_404() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    add_batch_ok(&app, &(0..300).map(body).collect::<Vec<_>>()).await;
+    for path in [
+        "/tile/0/001",
+        "/tile/0/002",
+        "/tile/0/001.p/45",
+        "/tile/0/001.p/255",
+        "/tile/1/000",
+        "/tile/1/000.p/2",
+        "/tile/2/000.p/1",
+        "/tile/63/000.p/1",
+        "/tile/entries/001",
+        "/tile/entries/001.p/45",
+        "/tile/entries/x999/x999/x999/x999/x999/999",
+        "/tile/0/x018/x446/x744/x073/x709/x551/615",
+    ] {
+        let reply = get(&app, path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn odd_tile_paths_never_get_a_5xx() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    add_ok(&app, &body(0)).await;
+    let long = format!("/tile/0/{}", "x001/".repeat(40) + "000");
+    for path in [
+        "/tile/",
+        "/tile/0",
+        "/tile/0/",
+        "/tile//000",
+        "/tile/0/000.p/",
+        "/tile/0/000.p/1/2",
+        "/tile/0/000.p/1x",
+        "/tile/entries/000.p/1.p/1",
+        "/tile/0/..%2F..%2Fcheckpoint",
+        "/tile/../checkpoint",
+        "/tile/0/-01",
+        "/tile/0/%00",
+        "/tile/18446744073709551616/000",
+        "/tile/0/x018/x446/x744/x073/x709/x551/616",
+        long.as_str(),
+        "/tile/0/000.p/1",
+        "/tile/entries/000.p/1",
+    ] {
+        let reply = get(&app, path).await;
+        assert!(
+            !reply.status.is_server_error(),
+            "{path}: {} {:?}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+}
+
+#[tokio::test]
+async fn cross_origin_reads_and_writes_are_allowed() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let request = Request::builder()
+        .uri("/checkpoint")
+        .header("origin", "https://example.org")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(!reply.header("access-control-allow-origin").is_empty());
+
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/add")
+        .header("origin", "https://example.org")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, preflight).await;
+    assert!(reply.status.is_success(), "{}", reply.status);
+    assert!(!reply.header("access-control-allow-origin").is_empty());
+    assert!(
+        reply
+            .header("access-control-allow-methods")
+            .contains("POST")
+    );
+}
+
+// ------------------------------------------- what the API serves verifies
+
+/// Fetches every tile and bundle of the tree of `size` through the API.
+async fn fetch_tree(app: &axum::Router, size: u64) -> FetchedTiles {
+    let mut tiles = HashMap::new();
+    let hash_tiles = tiles_for_size(HEIGHT, size);
+    let bundles = bundles_for_size(size);
+    for tile in hash_tiles.into_iter().chain(bundles) {
+        let reply = get(app, &format!("/{}", tile.path())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", tile.path());
+        tiles.insert(tile, reply.body);
+    }
+    FetchedTiles(tiles)
+}
+
+#[tokio::test]
+async fn every_record_is_provably_included_under_the_served_checkpoint() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..600).map(body).collect();
+    let mut acked: Vec<(u64, Hash)> = Vec::new();
+    let mut next = 0;
+    // Batches that end inside tiles and on both sides of tile boundaries.
+    for len in [1, 7, 248, 1, 300, 43] {
+        for result in add_batch_ok(&app, &records[next..next + len]).await {
+            let index = result["index"].as_u64().unwrap();
+            let hash = Hash::from_base64(result["leaf_hash"].as_str().unwrap()).unwrap();
+            acked.push((index, hash));
+        }
+        next += len;
+    }
+    assert_eq!(next, 600);
+    let (checkpoint, _) = checkpoint(&app).await;
+    assert_eq!(checkpoint.size, 600);
+    let size = checkpoint.size;
+    let root = checkpoint.root;
+    let fetched = fetch_tree(&app, size).await;
+
+    for (i, record) in records.iter().enumerate() {
+        let (index, hash) = acked[i];
+        assert_eq!(index, i as u64);
+        assert_eq!(hash, leaf_hash(record));
+        let reader = TileHashReader::new(size, root, &fetched);
+        let proof = merkle::prove_inclusion(index, size, &reader)
+            .unwrap_or_else(|e| panic!("proving {index}: {e}"));
+        merkle::verify_inclusion(&hash, index, size, &proof, &root)
+            .unwrap_or_else(|e| panic!("record {index} is not included: {e}"));
+    }
+
+    for bundle in bundles_for_size(size) {
+        let entries = parse_entry_bundle(&bundle, &fetched.0[&bundle]).unwrap();
+        let tile = Tile {
+            level: TileLevel::Hashes(0),
+            ..bundle
+        };
+        check_bundle_against_tile(&bundle, &entries, &fetched.0[&tile]).unwrap();
+        let (start, _) = bundle.leaf_range();
+        for (i, entry) in entries.iter().enumerate() {
+            assert_eq!(*entry, records[start as usize + i]);
+        }
+    }
+
+    // The check can fail: one flipped bit in a served tile is caught.
+    let mut corrupted = FetchedTiles(fetched.0.clone());
+    corrupted.0.get_mut(&Tile::full(HEIGHT, 0, 1)).unwrap()[5] ^= 1;
+    let reader = TileHashReader::new(size, root, &corrupted);
+    assert!(merkle::prove_inclusion(300, size, &reader).is_err());
+}
+
+// ------------------------------------------------------------------ restart
+
+#[tokio::test]
+async fn restart_keeps_the_checkpoint_and_catches_the_index_up_from_the_tiles() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..300).map(body).collect();
+    add_batch_ok(&app, &records[..100]).await;
+    drop(app);
+    let dir_path = close(log);
+    // Keep the index as it was at size 100.
+    let snapshot = tempfile::tempdir().unwrap();
+    copy_dir(&dir_path.join("index"), snapshot.path());
+
+    let log = open(&dir_path);
+    let app = api(&log);
+    add_batch_ok(&app, &records[100..290]).await;
+    let (_, note) = checkpoint(&app).await;
+    drop(app);
+    let dir_path = close(log);
+
+    // Roll the index back: it lags the tiles by 190 entries.
+    std::fs::remove_dir_all(dir_path.join("index")).unwrap();
+    copy_dir(snapshot.path(), &dir_path.join("index"));
+    {
+        let index = gazette_log::index::Index::open(&dir_path.join("index")).unwrap();
+        assert!(index.covered().unwrap() <= 100);
+    }
+
+    let log = open(&dir_path);
+    assert_eq!(log.index.covered().unwrap(), 290, "the index caught up");
+    let app = api(&log);
+    let (_, reopened) = checkpoint(&app).await;
+    assert_eq!(reopened, note, "the same checkpoint after a restart");
+    for n in [0u64, 99, 100, 255, 256, 289] {
+        assert_eq!(add_ok(&app, &records[n as usize]).await, n, "duplicate {n}");
+    }
+    let mut conflicting = record(200);
+    conflicting.digest = digest(1000);
+    let reply = add(&app, &conflicting.sign(&agency()).unwrap().bytes).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.json()["index"], json!(200));
+    assert_eq!(size(&app).await, 290);
+    assert_eq!(add_ok(&app, &records[290]).await, 290);
+}
+
+#[tokio::test]
+async fn a_deleted_index_is_rebuilt_from_the_tiles() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..300).map(body).collect();
+    add_batch_ok(&app, &records[..150]).await;
+    add_batch_ok(&app, &records[150..270]).await;
+    let (_, note) = checkpoint(&app).await;
+    drop(app);
+    let dir_path = close(log);
+    std::fs::remove_dir_all(dir_path.join("index")).unwrap();
+
+    let log = open(&dir_path);
+    let app = api(&log);
+    assert_eq!(checkpoint(&app).await.1, note);
+    assert_eq!(log.index.covered().unwrap(), 270);
+    for n in [0u64, 149, 150, 255, 256, 269] {
+        assert_eq!(add_ok(&app, &records[n as usize]).await, n, "duplicate {n}");
+    }
+    // A re-signed copy of a record in the partial bundle is found by key.
+    let mut resigned = record(260);
+    resigned.issued = "2027-01-01T00:00:00Z".to_owned();
+    let reply = add(&app, &resigned.sign(&agency()).unwrap().bytes).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json(),
+        json!({ "index": 260, "leaf_hash": base64(&leaf_hash(&records[260]).0) })
+    );
+    let mut conflicting = record(10);
+    conflicting.digest = digest(1010);
+    let reply = add(&app, &conflicting.sign(&agency()).unwrap().bytes).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.json()["index"], json!(10));
+    assert_eq!(size(&app).await, 270);
+    assert_eq!(add_ok(&app, &records[270]).await, 270);
+}

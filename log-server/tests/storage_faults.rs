@@ -1,0 +1,368 @@
+//! Fault injection at every step of a commit. A commit of a batch that
+//! crosses a tile boundary is failed at each of its storage steps in turn
+//! (an I/O error, or a torn write of a temporary file); the submission must
+//! fail (500), the running log must refuse writes, and after a restart on a
+//! clean store the stored checkpoint must be exactly the old one or the new
+//! one, every tile it implies must verify against its root, nothing beyond
+//! it may remain, and the log must accept writes again.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use common::*;
+use gazette_client::tiles::Tile;
+use gazette_log::config::Config;
+use gazette_log::log::Log;
+use gazette_log::storage::{CommitStep, Fault, FaultHook, FsStorage};
+use serde_json::json;
+
+/// Entries in the tree before the failing commit: the batch after it
+/// completes the first tile (and bundle) and starts level 1.
+const BASE: u64 = 250;
+/// Entries in the failing batch.
+const BATCH: u64 = 10;
+
+/// Counts the storage steps of armed commits and fails the chosen one.
+#[derive(Default)]
+struct Injector {
+    armed: AtomicBool,
+    calls: Mutex<Vec<(CommitStep, String)>>,
+    fail: Mutex<Option<(usize, Fault)>>,
+}
+
+impl Injector {
+    fn hook(self: &Arc<Self>, root: &std::path::Path) -> FaultHook {
+        let me = self.clone();
+        let root = root.to_string_lossy().into_owned();
+        Box::new(move |step, path| {
+            if !me.armed.load(Ordering::SeqCst) {
+                return Fault::None;
+            }
+            let mut calls = me.calls.lock().unwrap();
+            let k = calls.len();
+            let path = path.strip_prefix(root.as_str()).unwrap_or(path);
+            calls.push((step, path.trim_start_matches('/').to_owned()));
+            match *me.fail.lock().unwrap() {
+                Some((at, fault)) if at == k => fault,
+                _ => Fault::None,
+            }
+        })
+    }
+
+    fn calls(&self) -> Vec<(CommitStep, String)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+fn base_records() -> Vec<Vec<u8>> {
+    (0..BASE).map(body).collect()
+}
+
+fn batch_records() -> Vec<Vec<u8>> {
+    (BASE..BASE + BATCH).map(body).collect()
+}
+
+/// A log in a fresh directory on a store with the injector's hook, holding
+/// the base tree (committed with the hook disarmed).
+async fn log_with_base(injector: &Arc<Injector>) -> (tempfile::TempDir, Arc<Log>, Vec<u8>) {
+    let dir = new_log_dir();
+    let storage = FsStorage::open(dir.path())
+        .unwrap()
+        .with_fault_hook(injector.hook(dir.path()));
+    let config = Config::load(dir.path()).unwrap();
+    let log = Arc::new(Log::open_with(dir.path(), config, Arc::new(storage)).unwrap());
+    let app = api(&log);
+    let base = base_records();
+    let results = add_batch_ok(&app, &base).await;
+    assert_eq!(results.last().unwrap()["index"], json!(BASE - 1));
+    let (_, note) = checkpoint(&app).await;
+    assert_eq!(
+        note,
+        Reference::of(base.iter().map(Vec::as_slice)).signed_checkpoint()
+    );
+    (dir, log, note)
+}
+
+/// The steps of a clean commit of the batch on top of the base tree.
+async fn clean_commit_steps() -> Vec<(CommitStep, String)> {
+    let injector = Arc::new(Injector::default());
+    let (_dir, log, _) = log_with_base(&injector).await;
+    let app = api(&log);
+    injector.armed.store(true, Ordering::SeqCst);
+    let results = add_batch_ok(&app, &batch_records()).await;
+    let indexes: Vec<u64> = results
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, (BASE..BASE + BATCH).collect::<Vec<_>>());
+    let steps = injector.calls();
+    drop(app);
+    close(log);
+    steps
+}
+
+/// Whether a file under the data directory is a commit's temporary file.
+fn is_temp(path: &str) -> bool {
+    path.rsplit('/').next().unwrap().starts_with('.') && path.contains(".tmp-")
+}
+
+/// Fails the commit of the batch at step `k` with `fault`, then checks the
+/// running log, the restart, the stored tree and the recovery. Returns the
+/// temporary files the failed commit left in the data directory.
+async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) -> Vec<String> {
+    let what = format!("{fault:?} at step {k} ({:?} {})", steps[k].0, steps[k].1);
+    let injector = Arc::new(Injector::default());
+    let (dir, log, old_note) = log_with_base(&injector).await;
+    let app = api(&log);
+    *injector.fail.lock().unwrap() = Some((k, fault));
+    injector.armed.store(true, Ordering::SeqCst);
+
+    let reply = post(&app, "/add-batch", batch_body(&batch_records())).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+    assert_eq!(reply.json()["status"], json!(500), "{what}");
+    let failed_after = injector.calls().len();
+    assert_eq!(
+        failed_after,
+        k + 1,
+        "{what}: the commit went on after the fault"
+    );
+
+    // The running log: nothing was acknowledged, nothing published, and no
+    // write goes through (or even reaches the storage) any more.
+    assert_eq!(checkpoint(&app).await.1, old_note, "{what}");
+    assert_eq!(
+        add(&app, &body(1000)).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        add(&app, &body(0)).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let retry = post(&app, "/add-batch", batch_body(&batch_records())).await;
+    assert_eq!(retry.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+    assert_eq!(injector.calls().len(), failed_after, "{what}");
+    drop(app);
+    let dir_path = close(log);
+
+    // What is on disk is the old checkpoint or the new one, nothing else;
+    // the new one only once its rename went through (the last step).
+    let all: Vec<Vec<u8>> = base_records().into_iter().chain(batch_records()).collect();
+    let new_note = Reference::of(all.iter().map(Vec::as_slice)).signed_checkpoint();
+    let stored = std::fs::read(dir_path.join("checkpoint")).unwrap();
+    assert!(
+        stored == old_note || stored == new_note,
+        "{what}: the stored checkpoint is neither the old nor the new one:\n{}",
+        String::from_utf8_lossy(&stored)
+    );
+    let checkpoint_renamed = steps[..k]
+        .iter()
+        .any(|(step, path)| *step == CommitStep::Rename && path == "checkpoint");
+    assert_eq!(
+        stored == new_note,
+        checkpoint_renamed,
+        "{what}: old/new checkpoint does not follow the checkpoint's rename"
+    );
+
+    // Restart on a clean store: the tree verifies, the leftovers are gone.
+    let log = open(&dir_path);
+    assert_eq!(log.published().note, stored, "{what}");
+    let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
+    let expected = if stored == new_note {
+        &all[..]
+    } else {
+        &all[..BASE as usize]
+    };
+    assert!(entries == expected, "{what}: the stored entries differ");
+    let mut leftovers = Vec::new();
+    for file in files_under(&dir_path) {
+        if file.starts_with("index/") {
+            continue;
+        }
+        if is_temp(&file) {
+            leftovers.push(format!("{what}: {file}"));
+        } else if file.starts_with("tile/") {
+            let tile = Tile::parse_path(&file)
+                .unwrap_or_else(|e| panic!("{what}: stray file {file}: {e}"));
+            assert!(
+                tile.leaf_range().1 <= checkpoint.size,
+                "{what}: {file} lies beyond the checkpoint of size {}",
+                checkpoint.size
+            );
+        }
+    }
+
+    // Recovery: the retried batch gets the same indexes whether or not its
+    // commit survived, and new records follow it.
+    let app = api(&log);
+    let results = add_batch_ok(&app, &batch_records()).await;
+    let indexes: Vec<u64> = results
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, (BASE..BASE + BATCH).collect::<Vec<_>>(), "{what}");
+    assert_eq!(add_ok(&app, &body(1000)).await, BASE + BATCH, "{what}");
+    let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
+    assert_eq!(checkpoint.size, BASE + BATCH + 1, "{what}");
+    assert_eq!(entries.last().unwrap(), &body(1000));
+    drop(app);
+    close(log);
+    drop(dir);
+    leftovers
+}
+
+#[tokio::test]
+async fn a_commit_makes_every_tile_durable_before_writing_the_checkpoint() {
+    let steps = clean_commit_steps().await;
+    let paths: Vec<&str> = steps.iter().map(|(_, p)| p.as_str()).collect();
+    for tile in [
+        "tile/0/000",
+        "tile/0/001.p/4",
+        "tile/entries/000",
+        "tile/entries/001.p/4",
+        "tile/1/000.p/1",
+    ] {
+        assert!(
+            paths.contains(&tile),
+            "the commit does not write {tile}: {steps:?}"
+        );
+    }
+    // Each tile: written, fsynced, renamed, its directory fsynced; all of
+    // that before the checkpoint's own four steps, which come last.
+    let (tiles, last) = steps.split_at(steps.len() - 4);
+    let kinds: Vec<CommitStep> = last.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        kinds,
+        [
+            CommitStep::WriteTemp,
+            CommitStep::SyncFile,
+            CommitStep::Rename,
+            CommitStep::SyncDir
+        ]
+    );
+    assert!(last[..3].iter().all(|(_, p)| p == "checkpoint"), "{last:?}");
+    assert!(
+        tiles.iter().all(|(_, p)| p.starts_with("tile/")),
+        "{tiles:?}"
+    );
+    for (i, (step, path)) in tiles.iter().enumerate() {
+        match step {
+            CommitStep::WriteTemp => {
+                assert_eq!(tiles[i + 1], (CommitStep::SyncFile, path.clone()));
+            }
+            CommitStep::Rename => {
+                let synced = tiles[..i]
+                    .iter()
+                    .any(|(s, p)| *s == CommitStep::SyncFile && p == path);
+                assert!(synced, "{path} renamed before it was fsynced");
+                let dir = path.rsplit_once('/').unwrap().0;
+                let dir_synced = tiles[i..]
+                    .iter()
+                    .any(|(s, p)| *s == CommitStep::SyncDir && p == dir);
+                assert!(dir_synced, "{dir} not fsynced after renaming {path}");
+            }
+            CommitStep::SyncFile | CommitStep::SyncDir => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_commit_failing_at_any_step_leaves_the_old_or_new_tree_and_recovers() {
+    let steps = clean_commit_steps().await;
+    assert!(steps.len() >= 20, "{steps:?}");
+    for k in 0..steps.len() {
+        fail_commit_at(k, Fault::Error, &steps).await;
+    }
+}
+
+#[tokio::test]
+async fn a_torn_write_at_any_step_leaves_the_old_or_new_tree_and_recovers() {
+    let steps = clean_commit_steps().await;
+    let writes: Vec<usize> = (0..steps.len())
+        .filter(|&k| steps[k].0 == CommitStep::WriteTemp)
+        .collect();
+    assert_eq!(writes.len(), 6, "five tiles and the checkpoint: {steps:?}");
+    for k in writes {
+        fail_commit_at(k, Fault::Torn, &steps).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_leaves_no_temporary_files_behind() {
+    let steps = clean_commit_steps().await;
+    let mut leftovers = Vec::new();
+    for (k, (step, _)) in steps.iter().enumerate() {
+        leftovers.extend(fail_commit_at(k, Fault::Error, &steps).await);
+        if *step == CommitStep::WriteTemp {
+            leftovers.extend(fail_commit_at(k, Fault::Torn, &steps).await);
+        }
+    }
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind, even after a restart:\n{}",
+        leftovers.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn after_a_failed_commit_the_running_log_refuses_writes_until_reopened() {
+    let injector = Arc::new(Injector::default());
+    let (_dir, log, old_note) = log_with_base(&injector).await;
+    let app = api(&log);
+    *injector.fail.lock().unwrap() = Some((0, Fault::Error));
+    injector.armed.store(true, Ordering::SeqCst);
+    let reply = add(&app, &body(BASE)).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    // The fault was one-off, yet the log stays stopped: after a failed
+    // commit its in-memory tree may differ from the stored one.
+    for n in [BASE, BASE + 1, 0] {
+        let reply = add(&app, &body(n)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "record {n}"
+        );
+        assert_eq!(reply.json()["status"], json!(500));
+    }
+    let reply = post(&app, "/add-batch", batch_body(&[body(BASE + 2)])).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    // Reads go on, from the last published checkpoint.
+    assert_eq!(checkpoint(&app).await.1, old_note);
+    assert_eq!(
+        get(&app, "/tile/entries/000.p/250").await.status,
+        StatusCode::OK
+    );
+    drop(app);
+
+    let log = reopen(log);
+    let app = api(&log);
+    assert_eq!(checkpoint(&app).await.1, old_note);
+    assert_eq!(add_ok(&app, &body(BASE)).await, BASE);
+    assert_eq!(add_ok(&app, &body(0)).await, 0);
+    assert_eq!(size(&app).await, BASE + 1);
+}
+
+#[tokio::test]
+async fn healthz_is_ok_while_writes_work_and_not_once_a_commit_failed() {
+    let injector = Arc::new(Injector::default());
+    let (_dir, log, _) = log_with_base(&injector).await;
+    let app = api(&log);
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+    *injector.fail.lock().unwrap() = Some((0, Fault::Error));
+    injector.armed.store(true, Ordering::SeqCst);
+    assert_eq!(
+        add(&app, &body(BASE)).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    // `/healthz` says the log is "up and accepting writes"; it no longer is.
+    let reply = get(&app, "/healthz").await;
+    assert!(
+        reply.status.is_server_error(),
+        "/healthz answers {} {:?} for a log that refuses every write",
+        reply.status,
+        String::from_utf8_lossy(&reply.body)
+    );
+}
