@@ -82,7 +82,12 @@ pub fn record_key(issuer: &str, kind: &str, id: &str) -> Vec<u8> {
 impl Index {
     /// Opens (creating) the indexes in `dir`.
     pub fn open(dir: &Path) -> Result<Index, IndexError> {
-        let db = sled::open(dir)?;
+        // Throughput mode: the index is rebuilt from the tiles after a crash,
+        // so sled may trade space for write speed.
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
         Ok(Index {
             leaf: db.open_tree("leaf")?,
             record: db.open_tree("record")?,
