@@ -514,17 +514,21 @@ impl SignedRecord {
     }
 }
 
-/// Whether a batch verdict on this signature equals the strict single one:
-/// the key is not weak and `R` is the canonical encoding of a point of large
-/// order. The batch equation is then the strict equation, so a signature
-/// either passes both or fails both.
+/// Whether a batch verdict on this signature equals the strict single one.
+/// The batch equation (random linear combination, no cofactor) matches the
+/// strict one only when neither the key nor `R` has a torsion component and
+/// `R` is canonically encoded: otherwise `R = rB + T` passes the batch for
+/// about half the random coefficients while the strict check always fails.
+/// Anything else goes to the strict single verifier.
 #[cfg(feature = "batch")]
 fn batchable(key: &Verifier, signature: &ed25519_dalek::Signature) -> bool {
     use curve25519_dalek::edwards::CompressedEdwardsY;
-    if key.verifying_key().is_weak() {
+    let key = key.verifying_key();
+    if key.is_weak() || !key.to_edwards().is_torsion_free() {
         return false;
     }
     let r = CompressedEdwardsY(signature.r_bytes().to_owned());
-    r.decompress()
-        .is_some_and(|point| !point.is_small_order() && point.compress() == r)
+    r.decompress().is_some_and(|point| {
+        point.is_torsion_free() && !point.is_small_order() && point.compress() == r
+    })
 }

@@ -239,12 +239,23 @@ impl Tile {
         })
     }
 
-    /// The leaves `[start, end)` this tile's hashes (or entries) cover.
+    /// The leaves `[start, end)` this tile's hashes (or entries) cover,
+    /// saturating at `u64::MAX` for tiles beyond any 64-bit tree.
     pub fn leaf_range(&self) -> (u64, u64) {
         let level = self.hash_level().unwrap_or(0);
         let shift = u32::from(level) * u32::from(self.height);
-        let start = (self.index << self.height) << shift;
-        (start, start + (u64::from(self.width) << shift))
+        let scale = |n: u64, by: u32| -> u64 {
+            if n == 0 {
+                0
+            } else if by >= 64 || n.leading_zeros() < by {
+                u64::MAX
+            } else {
+                n << by
+            }
+        };
+        let start = scale(scale(self.index, u32::from(self.height)), shift);
+        let end = start.saturating_add(scale(u64::from(self.width), shift));
+        (start, end)
     }
 }
 
@@ -705,5 +716,34 @@ impl<R: TileReader + ?Sized> HashReader for TileHashReader<'_, R> {
         let plan = TilePlan::new(HEIGHT, self.size, indexes).map_err(ReadError::new)?;
         let data = self.reader.read_tiles(plan.tiles())?;
         plan.hashes(&self.root, &data).map_err(ReadError::new)
+    }
+}
+
+#[cfg(test)]
+mod leaf_range_tests {
+    use super::*;
+
+    #[test]
+    fn leaf_range_is_exact_in_range_and_saturates_beyond() {
+        assert_eq!(
+            Tile::parse_path("tile/1/001.p/3").unwrap().leaf_range(),
+            (65_536, 65_536 + 768)
+        );
+        assert_eq!(
+            Tile::parse_path("tile/0/000").unwrap().leaf_range(),
+            (0, 256)
+        );
+        assert_eq!(
+            Tile::parse_path("tile/63/001").unwrap().leaf_range(),
+            (u64::MAX, u64::MAX)
+        );
+        assert_eq!(
+            Tile::parse_path("tile/7/000.p/255").unwrap().leaf_range(),
+            (0, 255 << 56)
+        );
+        assert_eq!(
+            Tile::parse_path("tile/7/000").unwrap().leaf_range(),
+            (0, u64::MAX)
+        );
     }
 }

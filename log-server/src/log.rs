@@ -163,6 +163,11 @@ fn recover(storage: &dyn Storage, key: &Signer) -> anyhow::Result<(Edge, Vec<u8>
     Ok((edge, note))
 }
 
+/// Most level-0 tiles one commit can span: the largest batch the
+/// configuration allows (`max_batch` plus one `/add-batch` request) is
+/// 200 000 records, 782 tiles.
+const MAX_TILES_PER_COMMIT: u64 = 1000;
+
 /// Removes tiles and bundles no checkpoint up to `size` implies: the
 /// leftovers of a commit that crashed before its checkpoint. They were never
 /// acknowledged nor served.
@@ -181,14 +186,14 @@ fn discard_beyond(storage: &dyn Storage, size: u64) -> anyhow::Result<()> {
         // Temporaries of a crashed commit sit beside the tiles it wrote: in
         // the directory of the edge tile or the next one (a commit spans
         // fewer than 1000 tiles), and in the `.p/` directory of the partial
-        // tile it ended on (fewer than 64 tiles on).
+        // tile it ended on (at most MAX_TILES_PER_COMMIT tiles on).
         let full_dirs = [index, index + 1000].map(|n| Tile {
             height: HEIGHT,
             level,
             index: n,
             width: 256,
         });
-        let partial_dirs = (index..index + 64).map(|n| Tile {
+        let partial_dirs = (index..index + MAX_TILES_PER_COMMIT).map(|n| Tile {
             height: HEIGHT,
             level,
             index: n,

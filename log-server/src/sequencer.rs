@@ -249,6 +249,7 @@ fn run(
         writer,
         unindexed,
         to_index,
+        failure: failure.clone(),
     };
     while let Ok(first) = rx.recv() {
         let deadline = Instant::now() + batching.interval;
@@ -295,6 +296,7 @@ struct Sequencing {
     writer: Writer,
     unindexed: Unindexed,
     to_index: mpsc::SyncSender<IndexJob>,
+    failure: Arc<RwLock<Option<String>>>,
 }
 
 impl Sequencing {
@@ -365,13 +367,17 @@ impl Sequencing {
                 .lock()
                 .expect("lock")
                 .extend(items.iter().cloned());
-            self.to_index
-                .send(IndexJob {
-                    first,
-                    count: entries.len() as u64,
-                    items,
-                })
-                .map_err(|_| "the index thread has stopped".to_owned())?;
+            let job = IndexJob {
+                first,
+                count: entries.len() as u64,
+                items,
+            };
+            if self.to_index.send(job).is_err() {
+                // The records are durable: answer them. The entries stay in
+                // `unindexed`, so duplicates are still caught; stop writing
+                // so that map cannot grow without bound.
+                *self.failure.write().expect("lock") = Some("the index thread has stopped".into());
+            }
         }
         Ok(outcomes)
     }

@@ -243,10 +243,19 @@ async fn a_commit_makes_every_tile_durable_before_writing_the_checkpoint() {
         ]
     );
     assert!(last[..3].iter().all(|(_, p)| p == "checkpoint"), "{last:?}");
+    // Besides the tiles, only directory syncs of their ancestors (the
+    // first time a directory is written into, its entry up to the root).
     assert!(
-        tiles.iter().all(|(_, p)| p.starts_with("tile/")),
+        tiles.iter().all(|(step, p)| p.starts_with("tile/")
+            || (*step == CommitStep::SyncDir && (p.is_empty() || p == "tile"))),
         "{tiles:?}"
     );
+    for dir in ["", "tile", "tile/0", "tile/entries", "tile/1"] {
+        assert!(
+            tiles.contains(&(CommitStep::SyncDir, dir.to_owned())),
+            "the first commit does not make the entry of {dir:?} durable: {tiles:?}"
+        );
+    }
     for (i, (step, path)) in tiles.iter().enumerate() {
         match step {
             CommitStep::WriteTemp => {

@@ -2,10 +2,11 @@
 //! temporary file, fsync it, rename it into place, fsync its directory; the
 //! checkpoint last, the same way.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{CHECKPOINT, Storage};
@@ -42,6 +43,8 @@ pub type FaultHook = Box<dyn Fn(CommitStep, &str) -> Fault + Send + Sync>;
 pub struct FsStorage {
     root: PathBuf,
     temp_counter: AtomicU64,
+    /// Directories whose entries (and ancestors') this process has synced.
+    durable_dirs: Mutex<HashSet<PathBuf>>,
     fault: Option<FaultHook>,
 }
 
@@ -53,6 +56,7 @@ impl FsStorage {
         Ok(FsStorage {
             root,
             temp_counter: AtomicU64::new(0),
+            durable_dirs: Mutex::new(HashSet::new()),
             fault: None,
         })
     }
@@ -141,10 +145,32 @@ impl FsStorage {
                     .to_path_buf(),
             );
         }
-        for dir in dirs {
-            self.step(CommitStep::SyncDir, &dir)?;
-            File::open(&dir)?.sync_all()?;
+        // A directory's own entry lives in its parent: the first time this
+        // process writes into a directory (new, or left by an earlier run),
+        // sync every ancestor up to the root too, so a durable checkpoint
+        // never names a tile behind a directory entry that was lost.
+        let mut known = self.durable_dirs.lock().expect("lock");
+        let mut ancestors = BTreeSet::new();
+        for dir in &dirs {
+            if !known.contains(dir) {
+                ancestors.extend(
+                    dir.ancestors()
+                        .skip(1)
+                        .take_while(|a| a.starts_with(&self.root))
+                        .map(Path::to_path_buf),
+                );
+            }
         }
+        let newly_known: Vec<PathBuf> = dirs
+            .iter()
+            .filter(|d| !known.contains(*d))
+            .cloned()
+            .collect();
+        for dir in dirs.iter().chain(ancestors.difference(&dirs)) {
+            self.step(CommitStep::SyncDir, dir)?;
+            File::open(dir)?.sync_all()?;
+        }
+        known.extend(newly_known);
         Ok(())
     }
 
