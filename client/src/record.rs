@@ -439,9 +439,10 @@ impl SignedRecord {
     /// Verifies many signed records at once, with one Ed25519 batch
     /// equation per chunk, falling back to single verification only for a
     /// chunk that fails, so each bad record is named. Accepts exactly what
-    /// [`SignedRecord::verify`] accepts: a signature whose `R` is not a
-    /// canonical point of large order, or a weak agency key, is sent to the
-    /// strict single verifier.
+    /// [`SignedRecord::verify`] accepts: a signature whose `R` is not the
+    /// canonical encoding of a torsion-free point, or an agency key with a
+    /// torsion component, is sent to the strict single verifier (see
+    /// `tests/batch_torsion.rs`).
     #[cfg(feature = "batch")]
     pub fn verify_many(
         records: &[&[u8]],
