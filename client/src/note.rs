@@ -209,6 +209,7 @@ impl Verifier {
     }
 
     /// The Ed25519 key itself.
+    #[cfg(feature = "batch")]
     pub(crate) fn verifying_key(&self) -> &VerifyingKey {
         &self.key
     }

@@ -555,6 +555,20 @@ pub trait TileReader {
     fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, ReadError>;
 }
 
+/// Tiles held in memory (a cache, or a test's static read path).
+impl TileReader for HashMap<Tile, Vec<u8>> {
+    fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, ReadError> {
+        tiles
+            .iter()
+            .map(|t| {
+                self.get(t)
+                    .cloned()
+                    .ok_or_else(|| ReadError::new(format!("tile {t} not held")))
+            })
+            .collect()
+    }
+}
+
 /// Which tiles must be fetched to read some stored hashes of a tree and to
 /// authenticate them against the tree's root: phase one of a proof from
 /// tiles. Fetch [`TilePlan::tiles`] (asynchronously if you like), then call

@@ -264,15 +264,7 @@ impl TileStore {
 
 impl TileReader for TileStore {
     fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, ReadError> {
-        tiles
-            .iter()
-            .map(|t| {
-                self.tiles
-                    .get(t)
-                    .cloned()
-                    .ok_or_else(|| ReadError::new(format!("no tile {t}")))
-            })
-            .collect()
+        self.tiles.read_tiles(tiles)
     }
 }
 

@@ -79,15 +79,7 @@ impl MemTiles {
 
 impl TileReader for MemTiles {
     fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, ReadError> {
-        tiles
-            .iter()
-            .map(|t| {
-                self.tiles
-                    .get(t)
-                    .cloned()
-                    .ok_or_else(|| ReadError::new(format!("tile {t} not served")))
-            })
-            .collect()
+        self.tiles.read_tiles(tiles)
     }
 }
 
