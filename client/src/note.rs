@@ -208,12 +208,6 @@ impl Verifier {
         self.key_type
     }
 
-    /// The Ed25519 key itself.
-    #[cfg(feature = "batch")]
-    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
-        &self.key
-    }
-
     /// The raw Ed25519 public key.
     pub fn public_key(&self) -> [u8; 32] {
         self.key.to_bytes()

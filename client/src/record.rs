@@ -436,71 +436,24 @@ impl SignedRecord {
         }
     }
 
-    /// Verifies many signed records at once, with one Ed25519 batch
-    /// equation per chunk, falling back to single verification only for a
-    /// chunk that fails, so each bad record is named. Accepts exactly what
-    /// [`SignedRecord::verify`] accepts: a signature whose `R` is not the
-    /// canonical encoding of a torsion-free point, or an agency key with a
-    /// torsion component, is sent to the strict single verifier (see
-    /// `tests/batch_torsion.rs`).
-    #[cfg(feature = "batch")]
+    /// Verifies many signed records, each exactly as
+    /// [`SignedRecord::verify`] does (strict Ed25519).
+    ///
+    /// Why not an Ed25519 batch equation: ed25519-dalek's batch check is
+    /// cofactorless over random coefficients, so a signer can make a nonce
+    /// with a small torsion component that passes it about half the time
+    /// while strict verification always rejects it (`tests/batch_torsion.rs`).
+    /// Guarding each signature against that costs a scalar multiplication,
+    /// as much as the verification the batch saves, so the log verifies
+    /// singly, in parallel across cores, and every verifier agrees with it.
     pub fn verify_many(
         records: &[&[u8]],
         agencies: &[Verifier],
     ) -> Vec<Result<SignedRecord, RecordError>> {
-        const CHUNK: usize = 128;
-        let mut results: Vec<Result<SignedRecord, RecordError>> = Vec::with_capacity(records.len());
-        // (position, key, signature) of the records that may go in a batch.
-        let mut candidates: Vec<(usize, &Verifier, ed25519_dalek::Signature)> = Vec::new();
-        for (i, bytes) in records.iter().enumerate() {
-            let parsed = SignedRecord::parse(bytes).and_then(|signed| {
-                let key = agencies
-                    .iter()
-                    .find(|k| {
-                        k.name() == signed.record.issuer && k.key_id() == signed.signature.key_id
-                    })
-                    .ok_or_else(|| RecordError::UnknownIssuer {
-                        issuer: signed.record.issuer.clone(),
-                        key_id: signed.signature.key_id,
-                    })?;
-                Ok((signed, key))
-            });
-            match parsed {
-                Ok((signed, key)) => {
-                    match ed25519_dalek::Signature::from_slice(&signed.signature.signature) {
-                        Ok(sig) if batchable(key, &sig) => candidates.push((i, key, sig)),
-                        _ => {}
-                    }
-                    results.push(Ok(signed));
-                }
-                Err(e) => results.push(Err(e)),
-            }
-        }
-        let mut batched = vec![false; records.len()];
-        for chunk in candidates.chunks(CHUNK) {
-            let messages: Vec<&[u8]> = chunk
-                .iter()
-                .map(|(i, ..)| match &results[*i] {
-                    Ok(signed) => signed.text_bytes(),
-                    Err(_) => unreachable!("candidates parsed"),
-                })
-                .collect();
-            let signatures: Vec<ed25519_dalek::Signature> =
-                chunk.iter().map(|(_, _, s)| *s).collect();
-            let keys: Vec<ed25519_dalek::VerifyingKey> =
-                chunk.iter().map(|(_, k, _)| *k.verifying_key()).collect();
-            if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
-                for (i, ..) in chunk {
-                    batched[*i] = true;
-                }
-            }
-        }
-        for (i, result) in results.iter_mut().enumerate() {
-            if result.is_ok() && !batched[i] {
-                *result = SignedRecord::verify(records[i], agencies);
-            }
-        }
-        results
+        records
+            .iter()
+            .map(|bytes| SignedRecord::verify(bytes, agencies))
+            .collect()
     }
 
     /// The signed text: the record's note without its signature line.
@@ -513,23 +466,4 @@ impl SignedRecord {
     pub fn leaf_hash(&self) -> Hash {
         leaf_hash(&self.bytes)
     }
-}
-
-/// Whether a batch verdict on this signature equals the strict single one.
-/// The batch equation (random linear combination, no cofactor) matches the
-/// strict one only when neither the key nor `R` has a torsion component and
-/// `R` is canonically encoded: otherwise `R = rB + T` passes the batch for
-/// about half the random coefficients while the strict check always fails.
-/// Anything else goes to the strict single verifier.
-#[cfg(feature = "batch")]
-fn batchable(key: &Verifier, signature: &ed25519_dalek::Signature) -> bool {
-    use curve25519_dalek::edwards::CompressedEdwardsY;
-    let key = key.verifying_key();
-    if key.is_weak() || !key.to_edwards().is_torsion_free() {
-        return false;
-    }
-    let r = CompressedEdwardsY(signature.r_bytes().to_owned());
-    r.decompress().is_some_and(|point| {
-        point.is_torsion_free() && !point.is_small_order() && point.compress() == r
-    })
 }

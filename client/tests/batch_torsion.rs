@@ -1,10 +1,9 @@
-//! Regression: batch verification must not accept what strict single
-//! verification rejects. A signer holding the agency key can put a torsion
+//! Regression: bulk verification must not accept what strict single
+//! verification rejects (it once used an unguarded Ed25519 batch equation). A signer holding the agency key can put a torsion
 //! component in `R` (`R = rB + T`, `T` of order 2); the batch equation
 //! without cofactor then holds for about half of its random coefficients,
 //! while `verify_strict` always fails. `SignedRecord::verify_many` must
 //! reject every such record, as `SignedRecord::verify` does.
-#![cfg(feature = "batch")]
 
 use base64::Engine as _;
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;

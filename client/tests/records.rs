@@ -290,7 +290,6 @@ fn rfc3339_validation_knows_the_calendar() {
     }
 }
 
-#[cfg(feature = "batch")]
 #[test]
 fn batch_verification_gives_the_single_verdict_for_every_record() {
     use gazette_client::record::SignedRecord;

@@ -1,15 +1,25 @@
-//! The one writer. Verified records arrive from the HTTP handlers; a batch
-//! closes when it holds `max_batch` records or `batch_interval` after its
-//! first arrived. Each batch gets consecutive indexes (duplicates get the
-//! index they already have), its new tiles and a newly signed checkpoint are
-//! committed durably in one step, the indexes are updated, the checkpoint is
-//! published, and only then is anyone answered. Readers never wait on it:
-//! they read the published checkpoint and the immutable tiles.
+//! The one writer, as a two-stage pipeline.
+//!
+//! The **sequencer** thread takes verified records from the HTTP handlers; a
+//! batch closes when it holds `max_batch` records or `batch_interval` after
+//! its first arrived. It gives new records consecutive indexes (duplicates
+//! get the index they already have, conflicts a 409), appends them to the
+//! in-memory right edge and signs the new checkpoint. The **committer**
+//! thread then writes the batch's tiles and checkpoint durably, publishes the
+//! checkpoint and only then answers, strictly in batch order, so a duplicate
+//! of a record still being committed is answered after that commit.
+//!
+//! While the committer waits on fsync, the sequencer works on the next batch.
+//! It also writes the sled index for each batch once the committer reports
+//! it durable: sled is touched by one thread only (its reads slow down
+//! several-fold under a concurrent writer), and never holds an entry the
+//! tiles do not. Readers never wait on either: they read the published
+//! checkpoint and the immutable tiles.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use gazette_client::checkpoint::Checkpoint;
@@ -90,18 +100,7 @@ pub struct Batching {
     pub queue_capacity: usize,
 }
 
-/// The handlers' side of the sequencer.
-pub struct Sequencer {
-    /// `None` only while dropping.
-    tx: Option<mpsc::Sender<Job>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    permits: Arc<Semaphore>,
-    capacity: usize,
-    failure: Arc<RwLock<Option<String>>>,
-    stopped: Arc<AtomicBool>,
-}
-
-/// Everything the writer thread owns.
+/// Everything the writer owns.
 pub struct Writer {
     /// The tree store.
     pub storage: Arc<dyn Storage>,
@@ -115,62 +114,74 @@ pub struct Writer {
     pub published: Arc<RwLock<Arc<Published>>>,
 }
 
-/// Entries committed but not yet in sled, by record key, so the duplicate
-/// check sees them while the index thread catches up.
-type Unindexed = Arc<Mutex<HashMap<Vec<u8>, RecordSlot>>>;
+/// What reaches the sequencer thread.
+enum Input {
+    /// Records from a handler.
+    Job(Job),
+    /// The committer made a batch durable: index it.
+    Committed(Indexed),
+    /// The log is being dropped: finish and stop.
+    Stop,
+}
 
-/// One committed batch for the index thread.
-struct IndexJob {
+/// A batch's new records, for the index once durable.
+struct Indexed {
     first: u64,
     count: u64,
     items: Vec<(Vec<u8>, RecordSlot)>,
 }
 
-/// Batches the index thread may lag behind before the writer waits for it.
-const INDEX_LAG: usize = 16;
+/// A sequenced batch on its way to durability.
+struct Commit {
+    jobs: Vec<Job>,
+    outcomes: Vec<Vec<Outcome>>,
+    /// `None` when the batch added nothing (only duplicates, conflicts).
+    write: Option<Write>,
+    indexed: Indexed,
+}
 
-/// Writes committed batches into sled off the writer's path. sled is
-/// rebuildable, so it may trail the tiles; [`Unindexed`] covers the gap.
-fn index_thread(
-    index: Arc<Index>,
-    rx: mpsc::Receiver<IndexJob>,
-    unindexed: Unindexed,
-    failure: Arc<RwLock<Option<String>>>,
-) {
-    while let Ok(job) = rx.recv() {
-        if let Err(e) = index.add_items(job.first, job.count, &job.items) {
-            let reason = format!("indexing entries from {}: {e}", job.first);
-            tracing::error!(%reason, "index failed; refusing further writes until restart");
-            *failure.write().expect("lock") = Some(reason);
-            // Keep the entries in `unindexed`: duplicates stay detected.
-            continue;
-        }
-        let mut pending = unindexed.lock().expect("lock");
-        for (key, slot) in &job.items {
-            if pending.get(key) == Some(slot) {
-                pending.remove(key);
-            }
-        }
-    }
+/// What one batch writes.
+struct Write {
+    /// Tiles and bundles, by path.
+    objects: Vec<(String, Vec<u8>)>,
+    /// The signed checkpoint.
+    note: Vec<u8>,
+    /// Its tree size.
+    size: u64,
+}
+
+/// Batches sequenced but not yet committed that the sequencer may run ahead.
+const PIPELINE_DEPTH: usize = 2;
+
+type Failure = Arc<RwLock<Option<String>>>;
+
+/// The handlers' side of the writer.
+pub struct Sequencer {
+    tx: mpsc::Sender<Input>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    permits: Arc<Semaphore>,
+    capacity: usize,
+    failure: Failure,
+    stopped: Arc<AtomicBool>,
 }
 
 impl Sequencer {
-    /// Starts the writer thread.
+    /// Starts the sequencer and committer threads.
     pub fn start(writer: Writer, batching: Batching) -> Sequencer {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let failure = Arc::new(RwLock::new(None));
+        let (tx, rx) = mpsc::channel::<Input>();
+        let failure: Failure = Arc::new(RwLock::new(None));
         let stopped = Arc::new(AtomicBool::new(false));
-        let thread_failure = failure.clone();
-        let thread_stopped = stopped.clone();
+        let (thread_failure, thread_stopped, committed) =
+            (failure.clone(), stopped.clone(), tx.clone());
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || {
-                run(writer, batching, rx, thread_failure);
+                run(writer, batching, rx, committed, thread_failure);
                 thread_stopped.store(true, Ordering::SeqCst);
             })
             .expect("spawn the sequencer thread");
         Sequencer {
-            tx: Some(tx),
+            tx,
             thread: Some(thread),
             permits: Arc::new(Semaphore::new(batching.queue_capacity)),
             capacity: batching.queue_capacity,
@@ -191,7 +202,7 @@ impl Sequencer {
 
     /// Sequences verified records; answers once they are durable.
     pub async fn submit(&self, records: Vec<SignedRecord>) -> Result<Vec<Outcome>, SubmitError> {
-        if let Some(reason) = self.failure.read().expect("lock").clone() {
+        if let Some(reason) = self.failure() {
             return Err(SubmitError::Failed(reason));
         }
         let n = u32::try_from(records.len()).unwrap_or(u32::MAX);
@@ -208,13 +219,11 @@ impl Sequencer {
             reply,
             permit,
         };
-        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(job).is_ok());
-        if !sent || self.stopped.load(Ordering::SeqCst) {
-            return Err(SubmitError::Failed("the sequencer has stopped".into()));
+        let stopped = || SubmitError::Failed("the sequencer has stopped".into());
+        if self.stopped.load(Ordering::SeqCst) || self.tx.send(Input::Job(job)).is_err() {
+            return Err(stopped());
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(SubmitError::Failed("the sequencer has stopped".into())))
+        answer.await.unwrap_or_else(|_| Err(stopped()))
     }
 }
 
@@ -222,47 +231,98 @@ impl Drop for Sequencer {
     /// Lets the writer finish what it holds and waits for it, so the store
     /// and the index are released when the log is dropped.
     fn drop(&mut self) {
-        self.tx.take();
+        let _ = self.tx.send(Input::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
+fn fail(failure: &Failure, reason: &str) {
+    tracing::error!(%reason, "refusing further writes until restart");
+    let mut slot = failure.write().expect("lock");
+    if slot.is_none() {
+        *slot = Some(reason.to_owned());
+    }
+}
+
 fn run(
     writer: Writer,
     batching: Batching,
-    rx: mpsc::Receiver<Job>,
-    failure: Arc<RwLock<Option<String>>>,
+    rx: mpsc::Receiver<Input>,
+    committed: mpsc::Sender<Input>,
+    failure: Failure,
 ) {
-    let unindexed: Unindexed = Arc::default();
-    let (to_index, index_rx) = mpsc::sync_channel(INDEX_LAG);
-    let indexer = {
-        let (index, unindexed, failure) =
-            (writer.index.clone(), unindexed.clone(), failure.clone());
+    let Writer {
+        storage,
+        index,
+        key,
+        mut edge,
+        published,
+    } = writer;
+    let (to_commit, commits) = mpsc::sync_channel::<Commit>(PIPELINE_DEPTH);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let committer = {
+        let (failure, in_flight) = (failure.clone(), in_flight.clone());
         std::thread::Builder::new()
-            .name("indexer".into())
-            .spawn(move || index_thread(index, index_rx, unindexed, failure))
-            .expect("spawn the index thread")
+            .name("committer".into())
+            .spawn(move || commit_loop(storage, published, commits, committed, failure, in_flight))
+            .expect("spawn the committer thread")
     };
-    let mut writer = Sequencing {
-        writer,
-        unindexed,
-        to_index,
-        failure: failure.clone(),
+    // Records sequenced but not yet indexed (in flight or just committed).
+    let mut pending: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
+    let index_input = |done: Indexed, pending: &mut HashMap<Vec<u8>, RecordSlot>| {
+        if let Err(e) = index.add_items(done.first, done.count, &done.items) {
+            // Keep them pending: duplicates stay detected.
+            fail(
+                &failure,
+                &format!("indexing entries from {}: {e}", done.first),
+            );
+            return;
+        }
+        for (key, slot) in &done.items {
+            if pending.get(key) == Some(slot) {
+                pending.remove(key);
+            }
+        }
     };
-    while let Ok(first) = rx.recv() {
+    let mut stopping = false;
+    while !stopping {
+        let first = match rx.recv() {
+            Ok(Input::Job(job)) => job,
+            Ok(Input::Committed(done)) => {
+                index_input(done, &mut pending);
+                continue;
+            }
+            Ok(Input::Stop) | Err(_) => break,
+        };
+        // Group commit: the batch closes when full, or once its interval has
+        // passed and the committer is free; while the committer is busy the
+        // batch keeps growing, so a loaded log writes fewer, larger batches.
         let deadline = Instant::now() + batching.interval;
         let mut count = first.records.len();
         let mut jobs = vec![first];
         while count < batching.max_batch {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(job) => {
+            let now = Instant::now();
+            let wait = if now < deadline {
+                deadline - now
+            } else if in_flight.load(Ordering::SeqCst) > 0 {
+                Duration::from_micros(500)
+            } else {
+                break;
+            };
+            match rx.recv_timeout(wait) {
+                Ok(Input::Job(job)) => {
                     count += job.records.len();
                     jobs.push(job);
                 }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                Ok(Input::Committed(done)) => index_input(done, &mut pending),
+                Ok(Input::Stop) => {
+                    stopping = true;
+                    break;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         if let Some(reason) = failure.read().expect("lock").clone() {
@@ -271,148 +331,197 @@ fn run(
             }
             continue;
         }
-        match writer.sequence(&jobs) {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    job.answer(Ok(outcome));
-                }
-            }
-            Err(reason) => {
-                tracing::error!(%reason, "commit failed; refusing further writes until restart");
-                *failure.write().expect("lock") = Some(reason.clone());
+        let commit = match sequence(&mut edge, &index, &key, &mut pending, jobs) {
+            Ok(commit) => commit,
+            Err((jobs, reason)) => {
+                fail(&failure, &reason);
                 for job in jobs {
                     job.answer(Err(SubmitError::Failed(reason.clone())));
                 }
+                continue;
             }
+        };
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        if to_commit.send(commit).is_err() {
+            fail(&failure, "the committer has stopped");
         }
     }
-    // Let the index thread finish what it was given, then release sled.
-    drop(writer);
-    let _ = indexer.join();
-}
-
-/// The writer with its link to the index thread.
-struct Sequencing {
-    writer: Writer,
-    unindexed: Unindexed,
-    to_index: mpsc::SyncSender<IndexJob>,
-    failure: Arc<RwLock<Option<String>>>,
-}
-
-impl Sequencing {
-    /// Assigns indexes to one batch, commits it and publishes the new
-    /// checkpoint. On error nothing was acknowledged; the stored state is
-    /// the old tree or the new one, and the caller stops writing.
-    fn sequence(&mut self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, String> {
-        let started = Instant::now();
-        let first = self.writer.edge.size();
-        let mut entries: Vec<Vec<u8>> = Vec::new();
-        let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let mut job_outcomes = Vec::with_capacity(job.records.len());
-            for signed in &job.records {
-                let leaf_hash = signed.leaf_hash();
-                let r = &signed.record;
-                // One lookup decides: the same bytes have the same issuer,
-                // kind and id, so the record key finds exact duplicates too.
-                let key = record_key(&r.issuer, &r.kind, &r.id);
-                let unindexed = self.unindexed.lock().expect("lock").get(&key).copied();
-                let existing = match batch.get(&key).copied().or(unindexed) {
-                    Some(slot) => Some(slot),
-                    None => self.writer.index.record(&key).map_err(|e| e.to_string())?,
-                };
-                job_outcomes.push(match existing {
-                    // The same record, or the same document re-signed.
-                    Some(slot) if slot.leaf_hash == leaf_hash || slot.digest == r.digest => {
-                        Outcome::Logged {
-                            index: slot.index,
-                            leaf_hash: slot.leaf_hash,
-                            new: false,
-                        }
-                    }
-                    Some(slot) => Outcome::Conflict {
-                        existing: slot.index,
-                    },
-                    None => {
-                        let index = first + entries.len() as u64;
-                        batch.insert(
-                            key,
-                            RecordSlot {
-                                index,
-                                digest: r.digest,
-                                leaf_hash,
-                            },
-                        );
-                        entries.push(signed.bytes.clone());
-                        Outcome::Logged {
-                            index,
-                            leaf_hash,
-                            new: true,
-                        }
-                    }
-                });
+    // Let the committer finish, then index what it made durable.
+    drop(to_commit);
+    let _ = committer.join();
+    while let Ok(input) = rx.try_recv() {
+        match input {
+            Input::Committed(done) => index_input(done, &mut pending),
+            Input::Job(job) => {
+                job.answer(Err(SubmitError::Failed("the log is shutting down".into())))
             }
-            outcomes.push(job_outcomes);
+            Input::Stop => {}
         }
-        tracing::debug!(
-            records = outcomes.iter().map(Vec::len).sum::<usize>(),
-            dedup_us = started.elapsed().as_micros() as u64,
-            "sequenced a batch"
-        );
-        if !entries.is_empty() {
-            self.writer.commit(&entries)?;
-            let items: Vec<(Vec<u8>, RecordSlot)> = batch.into_iter().collect();
-            self.unindexed
-                .lock()
-                .expect("lock")
-                .extend(items.iter().cloned());
-            let job = IndexJob {
-                first,
-                count: entries.len() as u64,
-                items,
+    }
+}
+
+/// Assigns indexes to one batch and prepares its commit. On error the edge
+/// is unchanged and the jobs come back to be answered.
+fn sequence(
+    edge: &mut Edge,
+    index: &Index,
+    key: &Signer,
+    pending: &mut HashMap<Vec<u8>, RecordSlot>,
+    jobs: Vec<Job>,
+) -> Result<Commit, (Vec<Job>, String)> {
+    let started = Instant::now();
+    let first = edge.size();
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let mut job_outcomes = Vec::with_capacity(job.records.len());
+        for signed in &job.records {
+            let leaf_hash = signed.leaf_hash();
+            let r = &signed.record;
+            // One lookup decides: the same bytes have the same issuer, kind
+            // and id, so the record key finds exact duplicates too.
+            let key = record_key(&r.issuer, &r.kind, &r.id);
+            let existing = match batch.get(&key).or_else(|| pending.get(&key)) {
+                Some(slot) => Some(*slot),
+                None => match index.record(&key) {
+                    Ok(slot) => slot,
+                    Err(e) => return Err((jobs, e.to_string())),
+                },
             };
-            if self.to_index.send(job).is_err() {
-                // The records are durable: answer them. The entries stay in
-                // `unindexed`, so duplicates are still caught; stop writing
-                // so that map cannot grow without bound.
-                *self.failure.write().expect("lock") = Some("the index thread has stopped".into());
-            }
+            job_outcomes.push(match existing {
+                // The same record, or the same document re-signed.
+                Some(slot) if slot.leaf_hash == leaf_hash || slot.digest == r.digest => {
+                    Outcome::Logged {
+                        index: slot.index,
+                        leaf_hash: slot.leaf_hash,
+                        new: false,
+                    }
+                }
+                Some(slot) => Outcome::Conflict {
+                    existing: slot.index,
+                },
+                None => {
+                    let index = first + entries.len() as u64;
+                    batch.insert(
+                        key,
+                        RecordSlot {
+                            index,
+                            digest: r.digest,
+                            leaf_hash,
+                        },
+                    );
+                    entries.push(signed.bytes.clone());
+                    Outcome::Logged {
+                        index,
+                        leaf_hash,
+                        new: true,
+                    }
+                }
+            });
         }
-        Ok(outcomes)
+        outcomes.push(job_outcomes);
     }
-}
-
-impl Writer {
-    fn commit(&mut self, entries: &[Vec<u8>]) -> Result<(), String> {
-        let started = Instant::now();
-        let first = self.edge.size();
-        let mut edge = self.edge.clone();
-        let objects = edge.append(entries).map_err(|e| e.to_string())?;
-        let appended = started.elapsed();
+    let mut write = None;
+    if !entries.is_empty() {
+        let mut grown = edge.clone();
+        let objects = match grown.append(&entries) {
+            Ok(objects) => objects,
+            Err(e) => return Err((jobs, e.to_string())),
+        };
         let checkpoint = Checkpoint {
-            origin: self.key.name().to_owned(),
-            size: edge.size(),
-            root: edge.root(),
+            origin: key.name().to_owned(),
+            size: grown.size(),
+            root: grown.root(),
             extensions: Vec::new(),
         };
-        let note = checkpoint.sign(&self.key).map_err(|e| e.to_string())?;
-        self.storage
-            .commit(&objects, note.as_bytes())
-            .map_err(|e| format!("committing size {}: {e}", edge.size()))?;
-        self.edge = edge;
-        tracing::debug!(
-            first,
-            entries = entries.len(),
-            objects = objects.len(),
-            append_us = appended.as_micros() as u64,
-            storage_us = (started.elapsed() - appended).as_micros() as u64,
-            "committed a batch"
-        );
-        *self.published.write().expect("lock") = Arc::new(Published {
-            size: self.edge.size(),
+        let note = match checkpoint.sign(key) {
+            Ok(note) => note,
+            Err(e) => return Err((jobs, e.to_string())),
+        };
+        write = Some(Write {
+            objects,
             note: note.into_bytes(),
+            size: grown.size(),
         });
-        Ok(())
+        *edge = grown;
+    }
+    tracing::debug!(
+        records = outcomes.iter().map(Vec::len).sum::<usize>(),
+        entries = entries.len(),
+        sequence_us = started.elapsed().as_micros() as u64,
+        "sequenced a batch"
+    );
+    let items: Vec<(Vec<u8>, RecordSlot)> = batch.into_iter().collect();
+    pending.extend(items.iter().cloned());
+    Ok(Commit {
+        jobs,
+        outcomes,
+        write,
+        indexed: Indexed {
+            first,
+            count: entries.len() as u64,
+            items,
+        },
+    })
+}
+
+/// Counts a batch out of the pipeline when dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Makes each batch durable, publishes its checkpoint, answers its jobs and
+/// hands its records to the index, in order. After a failure every later
+/// batch is refused: the tree on disk is the old one or the failed one, and
+/// only a restart tells which.
+fn commit_loop(
+    storage: Arc<dyn Storage>,
+    published: Arc<RwLock<Arc<Published>>>,
+    commits: mpsc::Receiver<Commit>,
+    committed: mpsc::Sender<Input>,
+    failure: Failure,
+    in_flight: Arc<AtomicUsize>,
+) {
+    while let Ok(commit) = commits.recv() {
+        // However this batch ends, it no longer holds the sequencer back.
+        let _done = InFlight(&in_flight);
+        if let Some(reason) = failure.read().expect("lock").clone() {
+            for job in commit.jobs {
+                job.answer(Err(SubmitError::Failed(reason.clone())));
+            }
+            continue;
+        }
+        if let Some(Write {
+            objects,
+            note,
+            size,
+        }) = commit.write
+        {
+            let started = Instant::now();
+            if let Err(e) = storage.commit(&objects, &note) {
+                let reason = format!("committing size {size}: {e}");
+                fail(&failure, &reason);
+                for job in commit.jobs {
+                    job.answer(Err(SubmitError::Failed(reason.clone())));
+                }
+                continue;
+            }
+            tracing::debug!(
+                size,
+                objects = objects.len(),
+                storage_us = started.elapsed().as_micros() as u64,
+                "committed a batch"
+            );
+            *published.write().expect("lock") = Arc::new(Published { size, note });
+            let _ = committed.send(Input::Committed(commit.indexed));
+        }
+        for (job, outcome) in commit.jobs.into_iter().zip(commit.outcomes) {
+            job.answer(Ok(outcome));
+        }
     }
 }
