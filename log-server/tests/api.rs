@@ -795,3 +795,56 @@ async fn a_deleted_index_is_rebuilt_from_the_tiles() {
     assert_eq!(size(&app).await, 270);
     assert_eq!(add_ok(&app, &records[270]).await, 270);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_is_not_answered_before_its_original_is_durable() {
+    let dir = new_log_dir();
+    let gate = Arc::new(Gate {
+        closed: Mutex::new(false),
+        opened: Condvar::new(),
+        entered: AtomicBool::new(false),
+    });
+    let hook_gate = gate.clone();
+    let storage = FsStorage::open(dir.path())
+        .unwrap()
+        .with_fault_hook(Box::new(move |_, _| {
+            hook_gate.wait();
+            Fault::None
+        }));
+    let config = Config::load(dir.path()).unwrap();
+    let log = Arc::new(Log::open_with(dir.path(), config, Arc::new(storage)).unwrap());
+    let app = api(&log);
+    let _release = OpenOnDrop(gate.clone());
+
+    // The original's commit is held at the gate.
+    gate.set(true);
+    let original = {
+        let app = app.clone();
+        tokio::spawn(async move { add(&app, &body(1)).await })
+    };
+    let start = Instant::now();
+    while !gate.entered.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the original never reached its commit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    // The same record again is sequenced as a duplicate of the original,
+    // but it must not be acknowledged while the original is not durable.
+    let duplicate = {
+        let app = app.clone();
+        tokio::spawn(async move { add(&app, &body(1)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !duplicate.is_finished(),
+        "a duplicate was acknowledged before its original was durable"
+    );
+    assert!(!original.is_finished());
+    gate.set(false);
+    let (original, duplicate) = (original.await.unwrap(), duplicate.await.unwrap());
+    assert_eq!(original.status, StatusCode::OK);
+    assert_eq!(duplicate.status, StatusCode::OK);
+    assert_eq!(original.json()["index"], duplicate.json()["index"]);
+}
