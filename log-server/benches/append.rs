@@ -11,9 +11,7 @@
 //! `cargo bench -p gazette-log --bench append` (env `GAZETTE_BENCH_RECORDS`,
 //! default 200000; `GAZETTE_BENCH_RATE`, default 5000/s).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -23,52 +21,15 @@ use gazette_client::merkle::leaf_hash;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::{Record, SignedRecord};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gazette-log");
+#[path = "../tests/support/process.rs"]
+mod process;
+use process::{run, start};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run gazette-log");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env(
-            "RUST_LOG",
-            std::env::var("GAZETTE_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start gazette-log");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("gazette-log listening on ")
-        .expect("address line")
-        .to_owned();
-    (child, url)
 }
 
 /// utime + stime of a process, in seconds.
@@ -232,7 +193,8 @@ async fn main() {
     for agency in &agencies {
         run(&["agency", "add", &agency.verifier().to_string(), "--dir", d]);
     }
-    let (mut child, url) = start(&data);
+    let bench_log = std::env::var("GAZETTE_BENCH_LOG").unwrap_or_else(|_| "warn".into());
+    let (mut child, url) = start(&data, &bench_log);
     let pid = child.id();
     let client = reqwest::Client::new();
 

@@ -249,6 +249,25 @@ impl Gate {
     }
 }
 
+/// A log whose every storage step first waits at a gate (open at first).
+fn gated_log(dir: &std::path::Path) -> (Arc<Log>, Arc<Gate>) {
+    let gate = Arc::new(Gate {
+        closed: Mutex::new(false),
+        opened: Condvar::new(),
+        entered: AtomicBool::new(false),
+    });
+    let hook_gate = gate.clone();
+    let storage = FsStorage::open(dir)
+        .unwrap()
+        .with_fault_hook(Box::new(move |_, _| {
+            hook_gate.wait();
+            Fault::None
+        }));
+    let config = Config::load(dir).unwrap();
+    let log = Arc::new(Log::open_with(dir, config, Arc::new(storage)).unwrap());
+    (log, gate)
+}
+
 /// Opens the gate even when the test fails, so the writer never hangs.
 struct OpenOnDrop(Arc<Gate>);
 
@@ -263,20 +282,7 @@ async fn add_when_the_queue_is_full_is_503_with_retry_after() {
     let dir = new_log_dir();
     set_config(dir.path(), "max_batch_records", "5");
     set_config(dir.path(), "queue_capacity", "5");
-    let gate = Arc::new(Gate {
-        closed: Mutex::new(false),
-        opened: Condvar::new(),
-        entered: AtomicBool::new(false),
-    });
-    let hook_gate = gate.clone();
-    let storage = FsStorage::open(dir.path())
-        .unwrap()
-        .with_fault_hook(Box::new(move |_, _| {
-            hook_gate.wait();
-            Fault::None
-        }));
-    let config = Config::load(dir.path()).unwrap();
-    let log = Arc::new(Log::open_with(dir.path(), config, Arc::new(storage)).unwrap());
+    let (log, gate) = gated_log(dir.path());
     let app = api(&log);
     let _release = OpenOnDrop(gate.clone());
 
@@ -799,20 +805,7 @@ async fn a_deleted_index_is_rebuilt_from_the_tiles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_is_not_answered_before_its_original_is_durable() {
     let dir = new_log_dir();
-    let gate = Arc::new(Gate {
-        closed: Mutex::new(false),
-        opened: Condvar::new(),
-        entered: AtomicBool::new(false),
-    });
-    let hook_gate = gate.clone();
-    let storage = FsStorage::open(dir.path())
-        .unwrap()
-        .with_fault_hook(Box::new(move |_, _| {
-            hook_gate.wait();
-            Fault::None
-        }));
-    let config = Config::load(dir.path()).unwrap();
-    let log = Arc::new(Log::open_with(dir.path(), config, Arc::new(storage)).unwrap());
+    let (log, gate) = gated_log(dir.path());
     let app = api(&log);
     let _release = OpenOnDrop(gate.clone());
 
@@ -847,4 +840,22 @@ async fn a_duplicate_is_not_answered_before_its_original_is_durable() {
     assert_eq!(original.status, StatusCode::OK);
     assert_eq!(duplicate.status, StatusCode::OK);
     assert_eq!(original.json()["index"], duplicate.json()["index"]);
+}
+
+#[tokio::test]
+async fn an_agency_registered_while_the_log_runs_is_accepted_without_a_restart() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let newcomer = unregistered_agency();
+    let mut first = record(1);
+    first.issuer = newcomer.name().to_owned();
+    let bytes = first.sign(&newcomer).unwrap().bytes;
+    assert_eq!(add(&app, &bytes).await.status, StatusCode::FORBIDDEN);
+    register(dir.path(), &newcomer.verifier());
+    assert_eq!(
+        add(&app, &bytes).await.status,
+        StatusCode::OK,
+        "the running log did not pick up the new agency"
+    );
 }

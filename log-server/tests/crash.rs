@@ -6,9 +6,6 @@
 //! re-verifies from the tiles served.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +16,10 @@ use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::record::Record;
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel, parse_entry_bundle};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gazette-log");
+#[path = "support/process.rs"]
+mod process;
+use process::{run, start};
+
 const ORIGIN: &str = "crash.example/log";
 const AGENCY: &str = "agency.example.gov";
 const ROUNDS: usize = 20;
@@ -38,49 +38,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run gazette-log");
-    assert!(
-        out.status.success(),
-        "gazette-log {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Starts `serve` on a free loopback port; returns the child and its URL.
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start gazette-log serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("gazette-log listening on ") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("gazette-log serve did not report its address");
-    (child, url)
 }
 
 fn record(agency: &Signer, n: u64) -> Vec<u8> {
@@ -282,7 +239,7 @@ async fn sigkill_at_random_moments_loses_and_moves_no_acknowledged_record() {
     let mut previous: Option<Checkpoint> = None;
     let started = Instant::now();
     for round in 0..ROUNDS {
-        let (mut child, url) = start(&data);
+        let (mut child, url) = start(&data, "warn");
         previous = Some(verify(&url, &log_key, previous.as_ref(), &acked).await);
         let stop = Arc::new(AtomicBool::new(false));
         let submitters: Vec<_> = (0..4)
@@ -310,7 +267,7 @@ async fn sigkill_at_random_moments_loses_and_moves_no_acknowledged_record() {
             acked.lock().unwrap().len()
         );
     }
-    let (mut child, url) = start(&data);
+    let (mut child, url) = start(&data, "warn");
     let last = verify(&url, &log_key, previous.as_ref(), &acked).await;
     child.kill().unwrap();
     child.wait().unwrap();

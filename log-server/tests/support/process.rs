@@ -1,0 +1,56 @@
+//! Running the real `gazette-log` binary, for the process-level tests and
+//! the load generator (which includes this file with `#[path]`).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The binary under test, built by cargo for this package's tests and benches.
+pub const BIN: &str = env!("CARGO_BIN_EXE_gazette-log");
+
+/// Runs a `gazette-log` command to completion; panics with its stderr on
+/// failure; returns its stdout.
+pub fn run(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run gazette-log");
+    assert!(
+        out.status.success(),
+        "gazette-log {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Starts `serve` on a free loopback port with `RUST_LOG=rust_log`; returns
+/// the child and the URL it printed. Its stdout keeps being drained.
+pub fn start(dir: &Path, rust_log: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", rust_log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start gazette-log serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("gazette-log listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("gazette-log serve did not report its address");
+    (child, url)
+}
