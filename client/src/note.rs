@@ -213,6 +213,12 @@ impl Verifier {
         self.key.to_bytes()
     }
 
+    /// Whether the key is a point of small order, for which signatures
+    /// prove nothing (anyone can make some that verify).
+    pub fn is_weak(&self) -> bool {
+        self.key.is_weak()
+    }
+
     /// Whether `signature` (the bytes after the key ID) signs the note text
     /// `msg` under this key. Cosignature keys check `cosignature/v1`.
     pub fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {

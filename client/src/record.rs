@@ -31,7 +31,7 @@
 
 use crate::encoding::{hex_decode_lower, hex_encode};
 use crate::merkle::{Hash, leaf_hash};
-use crate::note::{self, Note, NoteError, NoteSignature, Signer, Verifier, is_valid_key_name};
+use crate::note::{KeyType, Note, NoteError, NoteSignature, Signer, Verifier, is_valid_key_name};
 
 /// First line of every record.
 pub const HEADER: &str = "gazette.record/v1";
@@ -412,48 +412,99 @@ impl SignedRecord {
     }
 
     /// Parses and verifies a signed record against registered agency keys.
+    ///
+    /// The signature is checked with the ZIP-215 rules (cofactored), the
+    /// rules under which [`SignedRecord::verify_many`]'s batch equation and
+    /// single verification agree exactly, so the log and every client accept
+    /// the same records. Every signature Go's `crypto/ed25519` accepts is
+    /// accepted; beyond that only signatures their key holder deliberately
+    /// made with small-order components, which prove nothing less: forging
+    /// still needs the agency's key.
     pub fn verify(bytes: &[u8], agencies: &[Verifier]) -> Result<SignedRecord, RecordError> {
         let signed = SignedRecord::parse(bytes)?;
-        let issuer = &signed.record.issuer;
-        let key: Vec<Verifier> = agencies
-            .iter()
-            .filter(|k| k.name() == issuer && k.key_id() == signed.signature.key_id)
-            .take(1)
-            .cloned()
-            .collect();
-        if key.is_empty() {
-            return Err(RecordError::UnknownIssuer {
-                issuer: issuer.clone(),
-                key_id: signed.signature.key_id,
-            });
-        }
-        match note::open(bytes, &key) {
-            Ok(_) => Ok(signed),
-            Err(NoteError::InvalidSignature { .. }) => Err(RecordError::BadSignature {
-                issuer: issuer.clone(),
-            }),
-            Err(other) => Err(RecordError::Note(other)),
+        let key = signed.agency_key(agencies)?;
+        let signature = signed.ed25519_signature()?;
+        let valid = ed25519_zebra::VerificationKey::try_from(key.public_key())
+            .and_then(|key| key.verify(&signature, signed.text_bytes()))
+            .is_ok();
+        if valid {
+            Ok(signed)
+        } else {
+            Err(signed.bad_signature())
         }
     }
 
-    /// Verifies many signed records, each exactly as
-    /// [`SignedRecord::verify`] does (strict Ed25519).
-    ///
-    /// Why not an Ed25519 batch equation: ed25519-dalek's batch check is
-    /// cofactorless over random coefficients, so a signer can make a nonce
-    /// with a small torsion component that passes it about half the time
-    /// while strict verification always rejects it (`tests/batch_torsion.rs`).
-    /// Guarding each signature against that costs a scalar multiplication,
-    /// as much as the verification the batch saves, so the log verifies
-    /// singly, in parallel across cores, and every verifier agrees with it.
+    /// Verifies many signed records with one batch equation (about four
+    /// times faster than one by one when few agencies sign many records),
+    /// with exactly [`SignedRecord::verify`]'s result for each record: when a
+    /// batch fails it is split in halves until the bad records are named.
     pub fn verify_many(
         records: &[&[u8]],
         agencies: &[Verifier],
     ) -> Vec<Result<SignedRecord, RecordError>> {
-        records
+        let mut results: Vec<Result<SignedRecord, RecordError>> = Vec::with_capacity(records.len());
+        let mut signed: Vec<(usize, SignedRecord, ed25519_zebra::batch::Item)> = Vec::new();
+        for (slot, bytes) in records.iter().enumerate() {
+            let prepared = SignedRecord::parse(bytes).and_then(|record| {
+                let key = record.agency_key(agencies)?.public_key();
+                let signature = record.ed25519_signature()?;
+                let item = ed25519_zebra::batch::Item::from((
+                    ed25519_zebra::VerificationKeyBytes::from(key),
+                    signature,
+                    record.text_bytes(),
+                ));
+                Ok((record, item))
+            });
+            match prepared {
+                Ok((record, item)) => {
+                    // A placeholder, replaced once the batch has spoken.
+                    results.push(Err(record.bad_signature()));
+                    signed.push((slot, record, item));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        let items: Vec<&ed25519_zebra::batch::Item> = signed.iter().map(|(_, _, i)| i).collect();
+        let mut valid = vec![false; items.len()];
+        verify_batch_or_split(&items, &mut valid);
+        for ((slot, record, _), ok) in signed.into_iter().zip(valid) {
+            if ok {
+                results[slot] = Ok(record);
+            }
+        }
+        results
+    }
+
+    /// The registered key that must have signed this record.
+    fn agency_key<'a>(&self, agencies: &'a [Verifier]) -> Result<&'a Verifier, RecordError> {
+        agencies
             .iter()
-            .map(|bytes| SignedRecord::verify(bytes, agencies))
-            .collect()
+            .find(|k| {
+                k.key_type() == KeyType::Ed25519
+                    && k.name() == self.record.issuer
+                    && k.key_id() == self.signature.key_id
+            })
+            .ok_or_else(|| RecordError::UnknownIssuer {
+                issuer: self.record.issuer.clone(),
+                key_id: self.signature.key_id,
+            })
+    }
+
+    /// The signature as an Ed25519 signature (64 bytes).
+    fn ed25519_signature(&self) -> Result<ed25519_zebra::Signature, RecordError> {
+        let bytes: [u8; 64] = self
+            .signature
+            .signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| self.bad_signature())?;
+        Ok(ed25519_zebra::Signature::from_bytes(&bytes))
+    }
+
+    fn bad_signature(&self) -> RecordError {
+        RecordError::BadSignature {
+            issuer: self.record.issuer.clone(),
+        }
     }
 
     /// The signed text: the record's note without its signature line.
@@ -466,4 +517,34 @@ impl SignedRecord {
     pub fn leaf_hash(&self) -> Hash {
         leaf_hash(&self.bytes)
     }
+}
+
+/// Batches at most this small are checked one signature at a time when
+/// their batch fails: halving further costs more than it saves.
+const SINGLE_BELOW: usize = 8;
+
+/// Sets `valid[i]` for each item whose signature verifies: one batch
+/// equation for all, halved recursively where it fails.
+fn verify_batch_or_split(items: &[&ed25519_zebra::batch::Item], valid: &mut [bool]) {
+    if items.is_empty() {
+        return;
+    }
+    if items.len() < SINGLE_BELOW {
+        for (item, ok) in items.iter().zip(valid.iter_mut()) {
+            *ok = (*item).clone().verify_single().is_ok();
+        }
+        return;
+    }
+    let mut batch = ed25519_zebra::batch::Verifier::new();
+    for item in items {
+        batch.queue((*item).clone());
+    }
+    if batch.verify(rand_core::OsRng).is_ok() {
+        valid.fill(true);
+        return;
+    }
+    let half = items.len() / 2;
+    let (left_valid, right_valid) = valid.split_at_mut(half);
+    verify_batch_or_split(&items[..half], left_valid);
+    verify_batch_or_split(&items[half..], right_valid);
 }

@@ -6,10 +6,12 @@
 //! 2. durable append throughput through `/add-batch`;
 //! 3. `/add` latency at a fixed offered rate (open loop);
 //! 4. storage bytes per entry beside the record size;
-//! 5. where the server's CPU goes, per record.
+//! 5. where the CPU goes, per record: the server's threads, the load
+//!    generator, and each stage of the server's work measured on one core.
 //!
 //! `cargo bench -p gazette-log --bench append` (env `GAZETTE_BENCH_RECORDS`,
-//! default 200000; `GAZETTE_BENCH_RATE`, default 5000/s).
+//! default 200000; `GAZETTE_BENCH_RATE`, default 5000/s;
+//! `GAZETTE_BENCH_CONNECTIONS`, default 4).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,22 +34,49 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+/// utime + stime from a `/proc/.../stat` file, in seconds, with the
+/// thread or process name.
+fn stat_cpu(path: &Path) -> (String, f64) {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    let name = stat
+        .split_once('(')
+        .and_then(|(_, r)| r.rsplit_once(')'))
+        .map_or(String::new(), |(n, _)| n.to_owned());
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map(|(_, r)| r.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|u| u.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (name, (tick(11) + tick(12)) / 100.0)
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    stat_cpu(Path::new(&format!("/proc/{pid}/stat"))).1
+}
+
+/// CPU seconds of a process's threads, grouped by what they do.
+fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut groups = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return groups;
+    };
+    for task in tasks.flatten() {
+        let (name, cpu) = stat_cpu(&task.path().join("stat"));
+        let group = match name.as_str() {
+            "sequencer" | "committer" | "indexer" => name,
+            n if n.starts_with("tokio") => "HTTP workers (JSON, parse, verify)".into(),
+            n if n.starts_with("sled") || n == "log flusher" => "sled background".into(),
+            _ => "other".into(),
+        };
+        *groups.entry(group).or_insert(0.0) += cpu;
+    }
+    groups
 }
 
 fn dir_bytes(path: &Path) -> u64 {
@@ -115,6 +144,16 @@ fn stage_costs(
     }
     let verify_us = per(t.elapsed()) - parse_us;
     let t = Instant::now();
+    for chunk in sample.chunks(1000) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        assert!(
+            SignedRecord::verify_many(&refs, agencies)
+                .iter()
+                .all(Result::is_ok)
+        );
+    }
+    let verify_many_us = per(t.elapsed()) - parse_us;
+    let t = Instant::now();
     for r in sample {
         std::hint::black_box(leaf_hash(r));
     }
@@ -122,7 +161,11 @@ fn stage_costs(
     vec![
         ("JSON decode of the batch", json_us),
         ("record parse", parse_us),
-        ("signature verification (single, strict)", verify_us),
+        ("signature verification, one at a time (ZIP-215)", verify_us),
+        (
+            "signature verification, batches of 1000 as the server does",
+            verify_many_us,
+        ),
         ("leaf hash", hash_us),
     ]
 }
@@ -136,8 +179,9 @@ async fn main() {
     let total = env_or("GAZETTE_BENCH_RECORDS", 200_000);
     let rate = env_or("GAZETTE_BENCH_RATE", 5_000);
     let batch = 1_000;
+    let connections = env_or("GAZETTE_BENCH_CONNECTIONS", 4);
     println!(
-        "# gazette-log append benchmark: {total} records, batches of {batch}; {} cores",
+        "# gazette-log append benchmark: {total} records, batches of {batch}, {connections} connections; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
@@ -198,7 +242,7 @@ async fn main() {
     let pid = child.id();
     let client = reqwest::Client::new();
 
-    // 1. Throughput: 4 connections sending /add-batch until all are durable.
+    // 1. Throughput: `connections` clients sending /add-batch until all are durable.
     let bodies: Arc<Vec<String>> = Arc::new(
         records[..total]
             .chunks(batch)
@@ -207,8 +251,10 @@ async fn main() {
     );
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_seconds(pid);
+    let threads_before = thread_cpu(pid);
+    let generator_before = cpu_seconds(std::process::id());
     let t = Instant::now();
-    let workers: Vec<_> = (0..4)
+    let workers: Vec<_> = (0..connections)
         .map(|_| {
             let (client, url, bodies, next) =
                 (client.clone(), url.clone(), bodies.clone(), next.clone());
@@ -248,14 +294,35 @@ async fn main() {
     }
     let elapsed = t.elapsed();
     let server_cpu = cpu_seconds(pid) - cpu_before;
+    let generator_cpu = cpu_seconds(std::process::id()) - generator_before;
     println!(
-        "durable append via /add-batch: {:.0} records/s ({total} in {elapsed:.2?}); server CPU {server_cpu:.1} s = {:.1} µs/record ({:.0}% of 2 cores)",
+        "durable append via /add-batch: {:.0} records/s ({total} in {elapsed:.2?}); server CPU {server_cpu:.1} s = {:.1} µs/record ({:.0}% of 2 cores); load generator {:.1} µs/record ({:.0}% of 2 cores)",
         per_second(total, elapsed),
         server_cpu * 1e6 / total as f64,
-        100.0 * server_cpu / elapsed.as_secs_f64() / 2.0
+        100.0 * server_cpu / elapsed.as_secs_f64() / 2.0,
+        generator_cpu * 1e6 / total as f64,
+        100.0 * generator_cpu / elapsed.as_secs_f64() / 2.0,
     );
+    for (group, cpu) in thread_cpu(pid) {
+        let before = threads_before.get(&group).copied().unwrap_or(0.0);
+        println!(
+            "  server thread {group}: {:.1} µs/record",
+            (cpu - before) * 1e6 / total as f64
+        );
+    }
 
-    // 2. Latency of /add at a fixed offered rate, open loop, 5 s.
+    // 2. Latency of /add at a fixed offered rate, open loop, 5 s, once the
+    // server has finished the bulk phase's background work (the lookup
+    // indexer catching up, sled flushing): at most 30 s.
+    let settle = Instant::now();
+    loop {
+        let before = cpu_seconds(pid);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if cpu_seconds(pid) - before < 0.025 || settle.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+    }
+    println!("settled after the bulk phase in {:.1?}", settle.elapsed());
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let per_tick = (rate / 1000).max(1);
     let ticks = rate * 5 / per_tick;
@@ -296,18 +363,24 @@ async fn main() {
         l[l.len() - 1]
     );
 
-    child.kill().unwrap();
+    // SIGTERM: the log stops cleanly, so the lookup index is complete.
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     child.wait().unwrap();
 
     // 3. Storage.
     let entries = total + ticks * per_tick;
     let tiles = dir_bytes(&data.join("tile"));
     let index = dir_bytes(&data.join("index"));
+    let lookup = dir_bytes(&data.join("lookup"));
     println!(
-        "storage: tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead), sled index {:.1} bytes/entry",
+        "storage: tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead); sled record index {:.1}, lookup index {:.1} bytes/entry",
         tiles as f64 / entries as f64,
         tiles as f64 / entries as f64 - mean_len,
-        index as f64 / entries as f64
+        index as f64 / entries as f64,
+        lookup as f64 / entries as f64
     );
 
     // 4. Where the CPU goes, per record on one core.

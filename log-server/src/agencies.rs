@@ -53,12 +53,7 @@ pub fn load(path: &Path) -> Result<Vec<Agency>, AgenciesError> {
             return Err(err(i + 1, "expected `<vkey> <log size>`".into()));
         };
         let key = Verifier::parse(vkey).map_err(|e| err(i + 1, e.to_string()))?;
-        if key.key_type() != KeyType::Ed25519 {
-            return Err(err(
-                i + 1,
-                "an agency key must be an Ed25519 (0x01) signing key".into(),
-            ));
-        }
+        check_key(&key).map_err(|why| err(i + 1, why))?;
         let since = since
             .parse()
             .map_err(|_| err(i + 1, format!("{since:?} is not a log size")))?;
@@ -68,6 +63,24 @@ pub fn load(path: &Path) -> Result<Vec<Agency>, AgenciesError> {
         agencies.push(Agency { key, since });
     }
     Ok(agencies)
+}
+
+/// Why `key` cannot sign records, if it cannot: agencies sign with
+/// Ed25519 (0x01) keys, and a small-order key would let anyone sign.
+pub fn check_key(key: &Verifier) -> Result<(), String> {
+    if key.key_type() != KeyType::Ed25519 {
+        return Err(format!(
+            "{} is a cosigner key; an agency signs records with an Ed25519 (0x01) key",
+            key.name()
+        ));
+    }
+    if key.is_weak() {
+        return Err(format!(
+            "{} is a small-order Ed25519 key, with which anyone could sign",
+            key.name()
+        ));
+    }
+    Ok(())
 }
 
 /// Registers `key` at log size `since`, rewriting the file atomically.

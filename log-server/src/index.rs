@@ -1,12 +1,16 @@
-//! The lookup indexes in sled: rebuildable from the tiles, never the source
-//! of truth. Each write also records the tree size the indexes cover, so on
-//! start they catch up from the entry bundles (sled's own flush is not
+//! The sled indexes: rebuildable from the tiles, never the source of truth.
+//! Each index is its own sled database and records the tree size it covers,
+//! so on start it catches up from the entry bundles (sled's own flush is not
 //! durable, sled issue #1452: a crash may lose its latest writes, never the
 //! tiles).
 //!
-//! - `leaf`: leaf hash → index (the same record sent again).
-//! - `record`: issuer, kind, id → index, document digest and leaf hash (one
-//!   id per issuer and kind; the sequencer's duplicate check).
+//! - [`RecordIndex`] (`<data>/index`): issuer, kind, id → index, document
+//!   digest and leaf hash. The sequencer's duplicate check, written by the
+//!   sequencer thread alone before the next batch is sequenced.
+//! - [`LookupIndex`] (`<data>/lookup`): leaf hash → index, for readers.
+//!   Written by the [`crate::indexer`] thread behind the sequencer, in a
+//!   database of its own so that its random-key writes never slow the
+//!   sequencer's lookups (measured in docs/BENCHMARKS.md).
 
 use std::path::Path;
 
@@ -65,11 +69,92 @@ impl RecordSlot {
     }
 }
 
-/// The sled indexes.
-pub struct Index {
+/// One durable batch's records, for the indexes.
+#[derive(Clone, Debug)]
+pub struct IndexBatch {
+    /// The batch's first entry index.
+    pub first: u64,
+    /// How many entries it added.
+    pub count: u64,
+    /// Its records' keys and slots.
+    pub items: Vec<(Vec<u8>, RecordSlot)>,
+}
+
+/// What an index keeps, written batch by batch.
+pub trait Trees: Sized {
+    /// Opens (creating) its trees in `db`.
+    fn open(db: &sled::Db) -> Result<Self, IndexError>;
+    /// Writes the slots of one batch of records.
+    fn write(&self, items: &[(Vec<u8>, RecordSlot)]) -> Result<(), IndexError>;
+    /// Empties every tree.
+    fn clear(&self) -> Result<(), IndexError>;
+}
+
+/// One sled database of indexes and the tree size they cover.
+pub struct Index<T> {
     db: sled::Db,
-    leaf: sled::Tree,
+    trees: T,
+}
+
+/// The sequencer's duplicate check: issuer, kind, id → [`RecordSlot`].
+pub type RecordIndex = Index<Records>;
+/// The readers' lookups: leaf hash → index.
+pub type LookupIndex = Index<Lookups>;
+
+/// The trees of [`RecordIndex`].
+pub struct Records {
     record: sled::Tree,
+}
+
+impl Trees for Records {
+    fn open(db: &sled::Db) -> Result<Self, IndexError> {
+        // Older data directories kept the leaf hashes here too.
+        db.drop_tree("leaf")?;
+        Ok(Records {
+            record: db.open_tree("record")?,
+        })
+    }
+
+    fn write(&self, items: &[(Vec<u8>, RecordSlot)]) -> Result<(), IndexError> {
+        let mut records = sled::Batch::default();
+        for (key, slot) in items {
+            records.insert(key.as_slice(), slot.to_bytes());
+        }
+        self.record.apply_batch(records)?;
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<(), IndexError> {
+        self.record.clear()?;
+        Ok(())
+    }
+}
+
+/// The trees of [`LookupIndex`].
+pub struct Lookups {
+    leaf: sled::Tree,
+}
+
+impl Trees for Lookups {
+    fn open(db: &sled::Db) -> Result<Self, IndexError> {
+        Ok(Lookups {
+            leaf: db.open_tree("leaf")?,
+        })
+    }
+
+    fn write(&self, items: &[(Vec<u8>, RecordSlot)]) -> Result<(), IndexError> {
+        let mut leaves = sled::Batch::default();
+        for (_, slot) in items {
+            leaves.insert(&slot.leaf_hash.0, &slot.index.to_be_bytes());
+        }
+        self.leaf.apply_batch(leaves)?;
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<(), IndexError> {
+        self.leaf.clear()?;
+        Ok(())
+    }
 }
 
 const COVERED: &[u8] = b"covered-size";
@@ -79,9 +164,51 @@ pub fn record_key(issuer: &str, kind: &str, id: &str) -> Vec<u8> {
     [issuer.as_bytes(), kind.as_bytes(), id.as_bytes()].join(&0u8)
 }
 
-impl Index {
-    /// Opens (creating) the indexes in `dir`.
-    pub fn open(dir: &Path) -> Result<Index, IndexError> {
+/// The index slots of raw entries `first..`: every logged entry was a valid
+/// record when accepted; anything else (a log shared with other writers)
+/// is simply not indexed.
+pub fn slots(first: u64, entries: &[&[u8]]) -> Vec<(Vec<u8>, RecordSlot)> {
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entry)| {
+            let signed = SignedRecord::parse(entry).ok()?;
+            let r = &signed.record;
+            let slot = RecordSlot {
+                index: first + i as u64,
+                digest: r.digest,
+                leaf_hash: signed.leaf_hash(),
+            };
+            Some((record_key(&r.issuer, &r.kind, &r.id), slot))
+        })
+        .collect()
+}
+
+impl Index<Records> {
+    /// The record logged under this key, if any.
+    pub fn record(&self, key: &[u8]) -> Result<Option<RecordSlot>, IndexError> {
+        Ok(self
+            .trees
+            .record
+            .get(key)?
+            .and_then(|v| RecordSlot::from_bytes(&v)))
+    }
+}
+
+impl Index<Lookups> {
+    /// The index of the leaf with this hash, if logged and indexed.
+    pub fn leaf(&self, hash: &Hash) -> Result<Option<u64>, IndexError> {
+        Ok(self
+            .trees
+            .leaf
+            .get(hash.0)?
+            .and_then(|v| Some(u64::from_be_bytes(v.as_ref().try_into().ok()?))))
+    }
+}
+
+impl<T: Trees> Index<T> {
+    /// Opens (creating) the index database in `dir`.
+    pub fn open(dir: &Path) -> Result<Index<T>, IndexError> {
         // Throughput mode: the index is rebuilt from the tiles after a crash,
         // so sled may trade space for write speed.
         let db = sled::Config::new()
@@ -89,13 +216,12 @@ impl Index {
             .mode(sled::Mode::HighThroughput)
             .open()?;
         Ok(Index {
-            leaf: db.open_tree("leaf")?,
-            record: db.open_tree("record")?,
+            trees: T::open(&db)?,
             db,
         })
     }
 
-    /// The tree size the indexes cover.
+    /// The tree size the index covers.
     pub fn covered(&self) -> Result<u64, IndexError> {
         Ok(self
             .db
@@ -104,64 +230,15 @@ impl Index {
             .map_or(0, u64::from_be_bytes))
     }
 
-    /// The index of the leaf with this hash, if logged.
-    pub fn leaf(&self, hash: &Hash) -> Result<Option<u64>, IndexError> {
-        Ok(self
-            .leaf
-            .get(hash.0)?
-            .and_then(|v| Some(u64::from_be_bytes(v.as_ref().try_into().ok()?))))
-    }
-
-    /// The record logged under this key, if any.
-    pub fn record(&self, key: &[u8]) -> Result<Option<RecordSlot>, IndexError> {
-        Ok(self
-            .record
-            .get(key)?
-            .and_then(|v| RecordSlot::from_bytes(&v)))
-    }
-
-    /// Adds already-parsed entries `first..first+count` (`items` are the
-    /// ones that are records) and moves the covered size to their end.
-    pub fn add_items(
-        &self,
-        first: u64,
-        count: u64,
-        items: &[(Vec<u8>, RecordSlot)],
-    ) -> Result<(), IndexError> {
-        let mut leaves = sled::Batch::default();
-        let mut records = sled::Batch::default();
-        for (key, slot) in items {
-            leaves.insert(&slot.leaf_hash.0, &slot.index.to_be_bytes());
-            records.insert(key.as_slice(), slot.to_bytes());
-        }
-        self.leaf.apply_batch(leaves)?;
-        self.record.apply_batch(records)?;
-        self.db.insert(COVERED, &(first + count).to_be_bytes())?;
+    /// Adds a batch of entries and moves the covered size to its end.
+    pub fn add(&self, batch: &IndexBatch) -> Result<(), IndexError> {
+        self.trees.write(&batch.items)?;
+        self.db
+            .insert(COVERED, &(batch.first + batch.count).to_be_bytes())?;
         Ok(())
     }
 
-    /// Adds the raw entries at `first..first+entries.len()`.
-    pub fn add(&self, first: u64, entries: &[Vec<u8>]) -> Result<(), IndexError> {
-        // Every logged entry was a valid record when accepted; anything else
-        // (a log shared with other writers) is simply not indexed.
-        let items: Vec<(Vec<u8>, RecordSlot)> = entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, entry)| {
-                let signed = SignedRecord::parse(entry).ok()?;
-                let r = &signed.record;
-                let slot = RecordSlot {
-                    index: first + i as u64,
-                    digest: r.digest,
-                    leaf_hash: signed.leaf_hash(),
-                };
-                Some((record_key(&r.issuer, &r.kind, &r.id), slot))
-            })
-            .collect();
-        self.add_items(first, entries.len() as u64, &items)
-    }
-
-    /// Brings the indexes up to `size` from the entry bundles.
+    /// Brings the index up to `size` from the entry bundles.
     pub fn catch_up(&self, storage: &dyn Storage, size: u64) -> Result<(), IndexError> {
         let mut covered = self.covered()?;
         if covered > size {
@@ -190,17 +267,20 @@ impl Index {
                 reason: e.to_string(),
             })?;
             let skip = (covered - start) as usize;
-            let entries: Vec<Vec<u8>> = entries[skip..].iter().map(|e| e.to_vec()).collect();
-            self.add(covered, &entries)?;
-            covered = start + u64::from(width);
+            let end = start + u64::from(width);
+            self.add(&IndexBatch {
+                first: covered,
+                count: end - covered,
+                items: slots(covered, &entries[skip..]),
+            })?;
+            covered = end;
         }
         Ok(())
     }
 
-    /// Empties every index (for `reindex`).
+    /// Empties the index (for `reindex`).
     pub fn clear(&self) -> Result<(), IndexError> {
-        self.leaf.clear()?;
-        self.record.clear()?;
+        self.trees.clear()?;
         self.db.remove(COVERED)?;
         Ok(())
     }

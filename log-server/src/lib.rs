@@ -11,7 +11,8 @@
 //! | [`storage`] | the tree store and its fsync discipline |
 //! | [`tree`] | the in-memory right edge: append, new tiles, root |
 //! | [`sequencer`] | the one writer: batching, dedup, commit, publish |
-//! | [`index`] | sled lookup indexes, rebuildable from the tiles |
+//! | [`index`] | sled indexes, rebuildable from the tiles |
+//! | [`indexer`] | keeps the lookup index up behind the writer |
 //! | [`log`] | opening and recovering a log |
 //! | [`api`] | the HTTP API |
 
@@ -20,6 +21,7 @@ pub mod api;
 pub mod config;
 pub mod durable;
 pub mod index;
+pub mod indexer;
 pub mod log;
 pub mod sequencer;
 pub mod storage;

@@ -13,10 +13,16 @@ use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 
 use crate::agencies::{self, Agency};
 use crate::config::Config;
-use crate::index::Index;
+use crate::index::{LookupIndex, RecordIndex};
+use crate::indexer::Indexer;
 use crate::sequencer::{Batching, Published, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tree::Edge;
+
+/// The record index's sled database, under the data directory.
+pub const RECORD_INDEX_DIR: &str = "index";
+/// The lookup index's sled database, under the data directory.
+pub const LOOKUP_INDEX_DIR: &str = "lookup";
 
 /// A running log.
 pub struct Log {
@@ -30,8 +36,10 @@ pub struct Log {
     pub published: Arc<RwLock<Arc<Published>>>,
     /// The writer.
     pub sequencer: Sequencer,
-    /// The lookup indexes.
-    pub index: Arc<Index>,
+    /// The sequencer's duplicate check.
+    pub index: Arc<RecordIndex>,
+    /// The readers' lookup index (it may trail the tree by a few batches).
+    pub lookup: Arc<LookupIndex>,
     /// The log's public key.
     pub verifier: Verifier,
     agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
@@ -68,10 +76,18 @@ impl Log {
         let key = read_key(&config, dir)?;
         let verifier = key.verifier();
         let (edge, note) = recover(storage.as_ref(), &key)?;
-        let index = Arc::new(Index::open(&dir.join("index")).context("opening the index")?);
+        let index = Arc::new(
+            RecordIndex::open(&dir.join(RECORD_INDEX_DIR)).context("opening the record index")?,
+        );
         index
             .catch_up(storage.as_ref(), edge.size())
-            .context("bringing the index up to the checkpoint")?;
+            .context("bringing the record index up to the checkpoint")?;
+        let lookup = Arc::new(
+            LookupIndex::open(&dir.join(LOOKUP_INDEX_DIR)).context("opening the lookup index")?,
+        );
+        lookup
+            .catch_up(storage.as_ref(), edge.size())
+            .context("bringing the lookup index up to the checkpoint")?;
         let agencies_path = dir.join(&config.agencies_file);
         let agencies = agencies::load(&agencies_path)?;
         let published = Arc::new(RwLock::new(Arc::new(Published {
@@ -87,6 +103,7 @@ impl Log {
             Writer {
                 storage: storage.clone(),
                 index: index.clone(),
+                indexer: Indexer::start(lookup.clone(), storage.clone(), published.clone()),
                 key,
                 edge,
                 published: published.clone(),
@@ -101,6 +118,7 @@ impl Log {
             published,
             sequencer,
             index,
+            lookup,
             verifier,
         })
     }

@@ -28,7 +28,8 @@ use gazette_client::note::Signer;
 use gazette_client::record::SignedRecord;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use crate::index::{Index, RecordSlot, record_key};
+use crate::index::{IndexBatch, RecordIndex, RecordSlot, record_key};
+use crate::indexer::Indexer;
 use crate::storage::Storage;
 use crate::tree::Edge;
 
@@ -104,8 +105,10 @@ pub struct Batching {
 pub struct Writer {
     /// The tree store.
     pub storage: Arc<dyn Storage>,
-    /// The lookup indexes.
-    pub index: Arc<Index>,
+    /// The duplicate check.
+    pub index: Arc<RecordIndex>,
+    /// The readers' lookup indexes, kept up behind the writer.
+    pub indexer: Indexer,
     /// The log's signing key.
     pub key: Signer,
     /// The right edge of the committed tree.
@@ -119,16 +122,9 @@ enum Input {
     /// Records from a handler.
     Job(Job),
     /// The committer made a batch durable: index it.
-    Committed(Indexed),
+    Committed(IndexBatch),
     /// The log is being dropped: finish and stop.
     Stop,
-}
-
-/// A batch's new records, for the index once durable.
-struct Indexed {
-    first: u64,
-    count: u64,
-    items: Vec<(Vec<u8>, RecordSlot)>,
 }
 
 /// A sequenced batch on its way to durability.
@@ -137,7 +133,7 @@ struct Commit {
     outcomes: Vec<Vec<Outcome>>,
     /// `None` when the batch added nothing (only duplicates, conflicts).
     write: Option<Write>,
-    indexed: Indexed,
+    indexed: IndexBatch,
 }
 
 /// What one batch writes.
@@ -256,6 +252,7 @@ fn run(
     let Writer {
         storage,
         index,
+        indexer,
         key,
         mut edge,
         published,
@@ -271,8 +268,8 @@ fn run(
     };
     // Records sequenced but not yet indexed (in flight or just committed).
     let mut pending: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
-    let index_input = |done: Indexed, pending: &mut HashMap<Vec<u8>, RecordSlot>| {
-        if let Err(e) = index.add_items(done.first, done.count, &done.items) {
+    let index_input = |done: IndexBatch, pending: &mut HashMap<Vec<u8>, RecordSlot>| {
+        if let Err(e) = index.add(&done) {
             // Keep them pending: duplicates stay detected.
             fail(
                 &failure,
@@ -285,6 +282,7 @@ fn run(
                 pending.remove(key);
             }
         }
+        indexer.offer(done);
     };
     let mut stopping = false;
     while !stopping {
@@ -364,7 +362,7 @@ fn run(
 /// is unchanged and the jobs come back to be answered.
 fn sequence(
     edge: &mut Edge,
-    index: &Index,
+    index: &RecordIndex,
     key: &Signer,
     pending: &mut HashMap<Vec<u8>, RecordSlot>,
     jobs: Vec<Job>,
@@ -458,7 +456,7 @@ fn sequence(
         jobs,
         outcomes,
         write,
-        indexed: Indexed {
+        indexed: IndexBatch {
             first,
             count: entries.len() as u64,
             items,

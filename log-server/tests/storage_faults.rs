@@ -123,11 +123,14 @@ async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) 
     let reply = post(&app, "/add-batch", batch_body(&batch_records())).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
     assert_eq!(reply.json()["status"], json!(500), "{what}");
-    let failed_after = injector.calls().len();
-    assert_eq!(
-        failed_after,
-        k + 1,
-        "{what}: the commit went on after the fault"
+    // fsyncs run in parallel: peers of the failed step may still have
+    // run, but nothing of a later step (no rename, no directory sync).
+    let calls = injector.calls();
+    let failed_after = calls.len();
+    assert!(
+        calls[k + 1..].iter().all(|(step, _)| *step == calls[k].0),
+        "{what}: the commit went on after the fault: {:?}",
+        &calls[k..]
     );
 
     // The running log: nothing was acknowledged, nothing published, and no
@@ -259,7 +262,10 @@ async fn a_commit_makes_every_tile_durable_before_writing_the_checkpoint() {
     for (i, (step, path)) in tiles.iter().enumerate() {
         match step {
             CommitStep::WriteTemp => {
-                assert_eq!(tiles[i + 1], (CommitStep::SyncFile, path.clone()));
+                let synced = tiles[i..]
+                    .iter()
+                    .any(|(s, p)| *s == CommitStep::SyncFile && p == path);
+                assert!(synced, "{path} written but never fsynced");
             }
             CommitStep::Rename => {
                 let synced = tiles[..i]

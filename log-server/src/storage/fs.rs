@@ -1,6 +1,7 @@
 //! The filesystem backend and the one fsync discipline of the log: write a
 //! temporary file, fsync it, rename it into place, fsync its directory; the
-//! checkpoint last, the same way.
+//! checkpoint last, the same way. The files of one commit are fsynced
+//! together, then renamed, then their directories fsynced together.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -96,8 +97,9 @@ impl FsStorage {
         Ok(fault)
     }
 
-    /// Writes and fsyncs a temporary file beside `target`; returns its path.
-    fn write_temp(&self, target: &Path, data: &[u8]) -> io::Result<PathBuf> {
+    /// Writes a temporary file beside `target` (not yet fsynced); returns
+    /// its path and the open file.
+    fn write_temp(&self, target: &Path, data: &[u8]) -> io::Result<(PathBuf, File)> {
         let dir = target.parent().expect("object paths have a parent");
         fs::create_dir_all(dir)?;
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
@@ -119,12 +121,10 @@ impl FsStorage {
                     target.display()
                 )));
             }
-            file.write_all(data)?;
-            self.step(CommitStep::SyncFile, target)?;
-            file.sync_all()
+            file.write_all(data)
         })();
         match written {
-            Ok(()) => Ok(temp),
+            Ok(()) => Ok((temp, file)),
             Err(e) => {
                 let _ = fs::remove_file(&temp);
                 Err(e)
@@ -166,10 +166,11 @@ impl FsStorage {
             .filter(|d| !known.contains(*d))
             .cloned()
             .collect();
-        for dir in dirs.iter().chain(ancestors.difference(&dirs)) {
+        let to_sync: Vec<&PathBuf> = dirs.iter().chain(ancestors.difference(&dirs)).collect();
+        in_parallel(&to_sync, |dir| {
             self.step(CommitStep::SyncDir, dir)?;
-            File::open(dir)?.sync_all()?;
-        }
+            File::open(dir)?.sync_all()
+        })?;
         known.extend(newly_known);
         Ok(())
     }
@@ -177,9 +178,16 @@ impl FsStorage {
     fn write_all_durably(&self, objects: &[(PathBuf, &[u8])]) -> io::Result<()> {
         let mut renames = Vec::with_capacity(objects.len());
         let result = (|| {
+            let mut files = Vec::with_capacity(objects.len());
             for (target, data) in objects {
-                renames.push((self.write_temp(target, data)?, target.clone()));
+                let (temp, file) = self.write_temp(target, data)?;
+                renames.push((temp, target.clone()));
+                files.push((file, target));
             }
+            in_parallel(&files, |(file, target)| {
+                self.step(CommitStep::SyncFile, target)?;
+                file.sync_all()
+            })?;
             self.publish(&renames)
         })();
         if result.is_err() {
@@ -188,6 +196,42 @@ impl FsStorage {
             }
         }
         result
+    }
+}
+
+/// Most threads one commit fsyncs on at once.
+const SYNC_THREADS: usize = 8;
+
+/// Runs `sync` on every item, on up to [`SYNC_THREADS`] threads: fsyncs
+/// issued together are committed together by the filesystem's journal,
+/// where one after another each waits for the disk (the measured bound of a
+/// commit, docs/BENCHMARKS.md). The first error wins.
+fn in_parallel<T: Sync>(items: &[T], sync: impl Fn(&T) -> io::Result<()> + Sync) -> io::Result<()> {
+    if items.len() <= 1 {
+        return items.iter().try_for_each(&sync);
+    }
+    let per_thread = items.len().div_ceil(SYNC_THREADS);
+    // The first failure is kept; the other threads stop at their next item.
+    let failure: Mutex<Option<io::Error>> = Mutex::new(None);
+    let run = |chunk: &[T]| {
+        for item in chunk {
+            if failure.lock().expect("lock").is_some() {
+                return;
+            }
+            if let Err(e) = sync(item) {
+                failure.lock().expect("lock").get_or_insert(e);
+                return;
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for chunk in items.chunks(per_thread) {
+            scope.spawn(|| run(chunk));
+        }
+    });
+    match failure.into_inner().expect("lock") {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

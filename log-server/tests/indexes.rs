@@ -1,0 +1,116 @@
+//! The two sled indexes: the record index (the sequencer's duplicate check)
+//! and the lookup index (leaf hash → index) kept up by the indexer thread
+//! behind the writer. Both are rebuilt from the tiles when lost, and the
+//! indexer reads back from the tiles whatever it was not handed.
+
+mod common;
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use common::*;
+use gazette_client::merkle::leaf_hash;
+use gazette_client::note::{KeyType, Verifier, key_id};
+use gazette_log::agencies;
+use gazette_log::index::{IndexBatch, LookupIndex};
+use gazette_log::indexer::Indexer;
+use gazette_log::sequencer::Published;
+use gazette_log::storage::FsStorage;
+
+/// Waits, at most 10 s, until the lookup index covers `size`.
+fn wait_for_lookup(log: &gazette_log::log::Log, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log.lookup.covered().unwrap() < size {
+        assert!(Instant::now() < deadline, "the lookup index stays behind");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test]
+async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..300).map(body).collect();
+    add_batch_ok(&app, &records[..200]).await;
+    add_batch_ok(&app, &records[200..]).await;
+    wait_for_lookup(&log, 300);
+    for n in [0usize, 199, 200, 255, 256, 299] {
+        assert_eq!(
+            log.lookup.leaf(&leaf_hash(&records[n])).unwrap(),
+            Some(n as u64)
+        );
+    }
+    assert_eq!(log.lookup.leaf(&leaf_hash(b"not logged")).unwrap(), None);
+    drop(app);
+    let dir_path = close(log);
+
+    std::fs::remove_dir_all(dir_path.join("lookup")).unwrap();
+    let log = open(&dir_path);
+    assert_eq!(log.lookup.covered().unwrap(), 300, "rebuilt on open");
+    assert_eq!(
+        log.lookup.leaf(&leaf_hash(&records[299])).unwrap(),
+        Some(299)
+    );
+    close(log);
+}
+
+#[tokio::test]
+async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..300).map(body).collect();
+    add_batch_ok(&app, &records).await;
+    let note = log.published().note.clone();
+    drop(app);
+    let dir_path = close(log);
+
+    // A fresh lookup index, handed only the last batch (290..300).
+    let fresh = tempfile::tempdir().unwrap();
+    let index = Arc::new(LookupIndex::open(fresh.path()).unwrap());
+    let storage = Arc::new(FsStorage::open(&dir_path).unwrap());
+    let published = Arc::new(RwLock::new(Arc::new(Published { size: 300, note })));
+    let indexer = Indexer::start(index.clone(), storage, published);
+    indexer.offer(IndexBatch {
+        first: 290,
+        count: 10,
+        items: Vec::new(),
+    });
+    drop(indexer); // waits for the thread
+    assert_eq!(index.covered().unwrap(), 300);
+    for n in [0usize, 150, 289, 290, 299] {
+        assert_eq!(
+            index.leaf(&leaf_hash(&records[n])).unwrap(),
+            Some(n as u64),
+            "entry {n}"
+        );
+    }
+}
+
+#[test]
+fn a_small_order_or_cosigner_key_cannot_be_registered_as_an_agency() {
+    let name = "weak.example.gov";
+    // The identity point: every signature by it is trivially forgeable.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut key = vec![0x01];
+    key.extend_from_slice(&identity);
+    let vkey = format!(
+        "{name}+{:08x}+{}",
+        key_id(name, KeyType::Ed25519, &identity),
+        base64(&key)
+    );
+    let weak = Verifier::parse(&vkey).unwrap();
+    assert!(weak.is_weak());
+    let why = agencies::check_key(&weak).unwrap_err();
+    assert!(why.contains("small-order"), "{why}");
+    assert!(agencies::check_key(&agency().verifier()).is_ok());
+
+    // A file holding such a key is refused with its line.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agencies.txt");
+    std::fs::write(&path, format!("{vkey} 0\n")).unwrap();
+    let err = agencies::load(&path).unwrap_err().to_string();
+    assert!(err.contains("small-order"), "{err}");
+}
