@@ -15,13 +15,13 @@
 //! | [`policy`] | c2sp.org/tlog-policy: parse and quorum evaluation |
 //! | [`tlog_proof`] | c2sp.org/tlog-proof@v1 offline receipts |
 //! | [`witness_protocol`] | c2sp.org/tlog-witness `add-checkpoint` requests and checks |
+//! | [`encoding`] | the canonical text encodings every format shares (base64, decimal, hex) |
 //! | [`record`] | Gazette records (`gazette.record/v1`) and revocations |
 //! | [`trust`] | advancing a trusted checkpoint without accepting a rollback or fork |
 
-mod encoding;
-
 pub mod checkpoint;
 pub mod cosignature;
+pub mod encoding;
 pub mod merkle;
 pub mod note;
 pub mod policy;

@@ -7,7 +7,8 @@
 //! - [`RecordIndex`] (`<data>/index`): issuer, kind, id → index, document
 //!   digest and leaf hash. The sequencer's duplicate check, written by the
 //!   sequencer thread alone before the next batch is sequenced.
-//! - [`LookupIndex`] (`<data>/lookup`): leaf hash → index, for readers.
+//! - [`LookupIndex`] (`<data>/lookup`): leaf hash → index, document
+//!   digest → indexes, revoked record → revocation indexes, for readers.
 //!   Written by the [`crate::indexer`] thread behind the sequencer, in a
 //!   database of its own so that its random-key writes never slow the
 //!   sequencer's lookups (measured in docs/BENCHMARKS.md).
@@ -78,14 +79,55 @@ pub struct IndexBatch {
     pub count: u64,
     /// Its records' keys and slots.
     pub items: Vec<(Vec<u8>, RecordSlot)>,
+    /// Its revocations: the key of the record each revokes, and the
+    /// revocation's index.
+    pub revocations: Vec<(Vec<u8>, u64)>,
+}
+
+impl IndexBatch {
+    /// The batch of raw entries `first..`: every logged entry was a valid
+    /// record when accepted; anything else (a log shared with other
+    /// writers) is simply not indexed.
+    pub fn from_entries(first: u64, entries: &[&[u8]]) -> IndexBatch {
+        let mut batch = IndexBatch {
+            first,
+            count: entries.len() as u64,
+            items: Vec::with_capacity(entries.len()),
+            revocations: Vec::new(),
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            let Ok(signed) = SignedRecord::parse(entry) else {
+                continue;
+            };
+            let index = first + i as u64;
+            batch.push(&signed, index);
+        }
+        batch
+    }
+
+    /// Adds a newly sequenced record at `index`.
+    pub fn push(&mut self, signed: &SignedRecord, index: u64) {
+        let r = &signed.record;
+        if let Some((kind, id)) = &r.revokes {
+            self.revocations
+                .push((record_key(&r.issuer, kind, id), index));
+        }
+        let slot = RecordSlot {
+            index,
+            digest: r.digest,
+            leaf_hash: signed.leaf_hash(),
+        };
+        self.items
+            .push((record_key(&r.issuer, &r.kind, &r.id), slot));
+    }
 }
 
 /// What an index keeps, written batch by batch.
 pub trait Trees: Sized {
     /// Opens (creating) its trees in `db`.
     fn open(db: &sled::Db) -> Result<Self, IndexError>;
-    /// Writes the slots of one batch of records.
-    fn write(&self, items: &[(Vec<u8>, RecordSlot)]) -> Result<(), IndexError>;
+    /// Writes one batch of records.
+    fn write(&self, batch: &IndexBatch) -> Result<(), IndexError>;
     /// Empties every tree.
     fn clear(&self) -> Result<(), IndexError>;
 }
@@ -115,9 +157,9 @@ impl Trees for Records {
         })
     }
 
-    fn write(&self, items: &[(Vec<u8>, RecordSlot)]) -> Result<(), IndexError> {
+    fn write(&self, batch: &IndexBatch) -> Result<(), IndexError> {
         let mut records = sled::Batch::default();
-        for (key, slot) in items {
+        for (key, slot) in &batch.items {
             records.insert(key.as_slice(), slot.to_bytes());
         }
         self.record.apply_batch(records)?;
@@ -132,27 +174,72 @@ impl Trees for Records {
 
 /// The trees of [`LookupIndex`].
 pub struct Lookups {
+    /// leaf hash → index.
     leaf: sled::Tree,
+    /// document digest ‖ index → nothing (a document may be logged often).
+    digest: sled::Tree,
+    /// revoked record's key ‖ 0 ‖ revocation index → nothing.
+    revoked: sled::Tree,
+}
+
+/// `prefix ‖ index` (big-endian, so a prefix scan runs in index order).
+fn with_index(prefix: &[u8], index: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 8);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The `revoked` tree's prefix for a record key: NUL-terminated, so one
+/// id is never a prefix of another (ids hold no NUL).
+fn revoked_prefix(record_key: &[u8]) -> Vec<u8> {
+    let mut prefix = record_key.to_vec();
+    prefix.push(0);
+    prefix
+}
+
+/// The indexes under `prefix` in a `prefix ‖ index` tree, in order.
+fn indexes_under(
+    tree: &sled::Tree,
+    prefix: &[u8],
+) -> impl Iterator<Item = Result<u64, IndexError>> {
+    let len = prefix.len();
+    tree.scan_prefix(prefix).filter_map(move |item| match item {
+        Ok((key, _)) => Some(Ok(u64::from_be_bytes(key.get(len..)?.try_into().ok()?))),
+        Err(e) => Some(Err(IndexError::Sled(e))),
+    })
 }
 
 impl Trees for Lookups {
     fn open(db: &sled::Db) -> Result<Self, IndexError> {
         Ok(Lookups {
             leaf: db.open_tree("leaf")?,
+            digest: db.open_tree("digest")?,
+            revoked: db.open_tree("revoked")?,
         })
     }
 
-    fn write(&self, items: &[(Vec<u8>, RecordSlot)]) -> Result<(), IndexError> {
+    fn write(&self, batch: &IndexBatch) -> Result<(), IndexError> {
         let mut leaves = sled::Batch::default();
-        for (_, slot) in items {
+        let mut digests = sled::Batch::default();
+        for (_, slot) in &batch.items {
             leaves.insert(&slot.leaf_hash.0, &slot.index.to_be_bytes());
+            digests.insert(with_index(&slot.digest, slot.index), &[]);
+        }
+        let mut revoked = sled::Batch::default();
+        for (key, index) in &batch.revocations {
+            revoked.insert(with_index(&revoked_prefix(key), *index), &[]);
         }
         self.leaf.apply_batch(leaves)?;
+        self.digest.apply_batch(digests)?;
+        self.revoked.apply_batch(revoked)?;
         Ok(())
     }
 
     fn clear(&self) -> Result<(), IndexError> {
         self.leaf.clear()?;
+        self.digest.clear()?;
+        self.revoked.clear()?;
         Ok(())
     }
 }
@@ -162,26 +249,6 @@ const COVERED: &[u8] = b"covered-size";
 /// The `record` index key: the three fields, NUL-separated (none may hold NUL).
 pub fn record_key(issuer: &str, kind: &str, id: &str) -> Vec<u8> {
     [issuer.as_bytes(), kind.as_bytes(), id.as_bytes()].join(&0u8)
-}
-
-/// The index slots of raw entries `first..`: every logged entry was a valid
-/// record when accepted; anything else (a log shared with other writers)
-/// is simply not indexed.
-pub fn slots(first: u64, entries: &[&[u8]]) -> Vec<(Vec<u8>, RecordSlot)> {
-    entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, entry)| {
-            let signed = SignedRecord::parse(entry).ok()?;
-            let r = &signed.record;
-            let slot = RecordSlot {
-                index: first + i as u64,
-                digest: r.digest,
-                leaf_hash: signed.leaf_hash(),
-            };
-            Some((record_key(&r.issuer, &r.kind, &r.id), slot))
-        })
-        .collect()
 }
 
 impl Index<Records> {
@@ -203,6 +270,25 @@ impl Index<Lookups> {
             .leaf
             .get(hash.0)?
             .and_then(|v| Some(u64::from_be_bytes(v.as_ref().try_into().ok()?))))
+    }
+
+    /// The indexes of records of the document with this digest, in order,
+    /// at most `limit` of them.
+    pub fn digest(&self, digest: &[u8; 32], limit: usize) -> Result<Vec<u64>, IndexError> {
+        indexes_under(&self.trees.digest, digest)
+            .take(limit)
+            .collect()
+    }
+
+    /// The first revocation after `index` of the record under `record_key`.
+    pub fn revoked_after(&self, record_key: &[u8], index: u64) -> Result<Option<u64>, IndexError> {
+        for revocation in indexes_under(&self.trees.revoked, &revoked_prefix(record_key)) {
+            let revocation = revocation?;
+            if revocation > index {
+                return Ok(Some(revocation));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -232,7 +318,7 @@ impl<T: Trees> Index<T> {
 
     /// Adds a batch of entries and moves the covered size to its end.
     pub fn add(&self, batch: &IndexBatch) -> Result<(), IndexError> {
-        self.trees.write(&batch.items)?;
+        self.trees.write(batch)?;
         self.db
             .insert(COVERED, &(batch.first + batch.count).to_be_bytes())?;
         Ok(())
@@ -268,11 +354,9 @@ impl<T: Trees> Index<T> {
             })?;
             let skip = (covered - start) as usize;
             let end = start + u64::from(width);
-            self.add(&IndexBatch {
-                first: covered,
-                count: end - covered,
-                items: slots(covered, &entries[skip..]),
-            })?;
+            let mut batch = IndexBatch::from_entries(covered, &entries[skip..]);
+            batch.count = end - covered;
+            self.add(&batch)?;
             covered = end;
         }
         Ok(())

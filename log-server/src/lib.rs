@@ -9,6 +9,7 @@
 //! | [`config`] | `gazette-log.toml`, with precise errors |
 //! | [`agencies`] | the registered agency keys |
 //! | [`storage`] | the tree store and its fsync discipline |
+//! | [`stored`] | reading the committed tree back: proofs, entries, receipts |
 //! | [`tree`] | the in-memory right edge: append, new tiles, root |
 //! | [`sequencer`] | the one writer: batching, dedup, commit, publish |
 //! | [`index`] | sled indexes, rebuildable from the tiles |
@@ -25,4 +26,5 @@ pub mod indexer;
 pub mod log;
 pub mod sequencer;
 pub mod storage;
+pub mod stored;
 pub mod tree;

@@ -92,6 +92,7 @@ impl Log {
         let agencies = agencies::load(&agencies_path)?;
         let published = Arc::new(RwLock::new(Arc::new(Published {
             size: edge.size(),
+            root: edge.root(),
             note,
         })));
         let batching = Batching {

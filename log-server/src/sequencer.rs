@@ -71,6 +71,8 @@ pub enum SubmitError {
 pub struct Published {
     /// Tree size.
     pub size: u64,
+    /// Tree root.
+    pub root: Hash,
     /// The signed checkpoint note.
     pub note: Vec<u8>,
 }
@@ -144,6 +146,8 @@ struct Write {
     note: Vec<u8>,
     /// Its tree size.
     size: u64,
+    /// Its tree root.
+    root: Hash,
 }
 
 /// Batches sequenced but not yet committed that the sequencer may run ahead.
@@ -371,6 +375,12 @@ fn sequence(
     let first = edge.size();
     let mut entries: Vec<Vec<u8>> = Vec::new();
     let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
+    let mut indexed = IndexBatch {
+        first,
+        count: 0,
+        items: Vec::new(),
+        revocations: Vec::new(),
+    };
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let mut job_outcomes = Vec::with_capacity(job.records.len());
@@ -401,6 +411,7 @@ fn sequence(
                 },
                 None => {
                     let index = first + entries.len() as u64;
+                    indexed.push(signed, index);
                     batch.insert(
                         key,
                         RecordSlot {
@@ -441,6 +452,7 @@ fn sequence(
             objects,
             note: note.into_bytes(),
             size: grown.size(),
+            root: grown.root(),
         });
         *edge = grown;
     }
@@ -450,17 +462,13 @@ fn sequence(
         sequence_us = started.elapsed().as_micros() as u64,
         "sequenced a batch"
     );
-    let items: Vec<(Vec<u8>, RecordSlot)> = batch.into_iter().collect();
-    pending.extend(items.iter().cloned());
+    pending.extend(batch);
+    indexed.count = entries.len() as u64;
     Ok(Commit {
         jobs,
         outcomes,
         write,
-        indexed: IndexBatch {
-            first,
-            count: entries.len() as u64,
-            items,
-        },
+        indexed,
     })
 }
 
@@ -498,6 +506,7 @@ fn commit_loop(
             objects,
             note,
             size,
+            root,
         }) = commit.write
         {
             let started = Instant::now();
@@ -515,7 +524,7 @@ fn commit_loop(
                 storage_us = started.elapsed().as_micros() as u64,
                 "committed a batch"
             );
-            *published.write().expect("lock") = Arc::new(Published { size, note });
+            *published.write().expect("lock") = Arc::new(Published { size, root, note });
             let _ = committed.send(Input::Committed(commit.indexed));
         }
         for (job, outcome) in commit.jobs.into_iter().zip(commit.outcomes) {

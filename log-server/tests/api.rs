@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
@@ -17,7 +16,6 @@ use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note;
 use gazette_client::tiles::{
     HEIGHT, Tile, TileHashReader, TileLevel, check_bundle_against_tile, parse_entry_bundle,
-    tiles_for_size,
 };
 use gazette_log::api::ADD_BODY_LIMIT;
 use gazette_log::config::Config;
@@ -648,19 +646,6 @@ async fn cross_origin_reads_and_writes_are_allowed() {
 }
 
 // ------------------------------------------- what the API serves verifies
-
-/// Fetches every tile and bundle of the tree of `size` through the API.
-async fn fetch_tree(app: &axum::Router, size: u64) -> FetchedTiles {
-    let mut tiles = HashMap::new();
-    let hash_tiles = tiles_for_size(HEIGHT, size);
-    let bundles = bundles_for_size(size);
-    for tile in hash_tiles.into_iter().chain(bundles) {
-        let reply = get(app, &format!("/{}", tile.path())).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", tile.path());
-        tiles.insert(tile, reply.body);
-    }
-    FetchedTiles(tiles)
-}
 
 #[tokio::test]
 async fn every_record_is_provably_included_under_the_served_checkpoint() {

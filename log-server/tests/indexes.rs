@@ -62,7 +62,7 @@ async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
     let app = api(&log);
     let records: Vec<Vec<u8>> = (0..300).map(body).collect();
     add_batch_ok(&app, &records).await;
-    let note = log.published().note.clone();
+    let (root, note) = (log.published().root, log.published().note.clone());
     drop(app);
     let dir_path = close(log);
 
@@ -70,12 +70,17 @@ async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
     let fresh = tempfile::tempdir().unwrap();
     let index = Arc::new(LookupIndex::open(fresh.path()).unwrap());
     let storage = Arc::new(FsStorage::open(&dir_path).unwrap());
-    let published = Arc::new(RwLock::new(Arc::new(Published { size: 300, note })));
+    let published = Arc::new(RwLock::new(Arc::new(Published {
+        size: 300,
+        root,
+        note,
+    })));
     let indexer = Indexer::start(index.clone(), storage, published);
     indexer.offer(IndexBatch {
         first: 290,
         count: 10,
         items: Vec::new(),
+        revocations: Vec::new(),
     });
     drop(indexer); // waits for the thread
     assert_eq!(index.covered().unwrap(), 300);

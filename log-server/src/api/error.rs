@@ -7,6 +7,7 @@ use gazette_client::record::RecordError;
 use serde_json::json;
 
 use crate::sequencer::SubmitError;
+use crate::stored::StoredError;
 
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,21 @@ impl From<SubmitError> for ApiError {
             },
             SubmitError::Failed(_) => ApiError::Internal(err.to_string()),
         }
+    }
+}
+
+impl From<StoredError> for ApiError {
+    fn from(err: StoredError) -> Self {
+        match err {
+            StoredError::OutOfRange(message) => ApiError::NotFound(message),
+            StoredError::Storage(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<crate::index::IndexError> for ApiError {
+    fn from(err: crate::index::IndexError) -> Self {
+        ApiError::Internal(err.to_string())
     }
 }
 

@@ -1,6 +1,9 @@
 //! The HTTP API (DESIGN.md §Log server API).
 
 mod error;
+mod lookup;
+mod proofs;
+mod query;
 mod read;
 mod write;
 
@@ -35,6 +38,12 @@ pub fn router(log: Arc<Log>) -> Router {
         )
         .route("/checkpoint", get(read::checkpoint))
         .route("/tile/{*rest}", get(read::tile))
+        .route("/entry/{index}", get(proofs::entry))
+        .route("/proof/inclusion", get(proofs::inclusion))
+        .route("/proof/consistency", get(proofs::consistency))
+        .route("/receipt/{index}", get(proofs::receipt))
+        .route("/lookup", get(lookup::lookup))
+        .route("/info", get(lookup::info))
         .route("/healthz", get(read::healthz))
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)

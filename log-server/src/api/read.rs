@@ -12,7 +12,7 @@ use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 use super::error::ApiError;
 use crate::log::Log;
 
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// `GET /checkpoint`: the newest published checkpoint, never cached.
 pub async fn checkpoint(State(log): State<Arc<Log>>) -> Response {

@@ -463,3 +463,16 @@ impl gazette_client::tiles::TileReader for FetchedTiles {
             .collect()
     }
 }
+
+/// Fetches every tile and bundle of the tree of `size` through the API.
+pub async fn fetch_tree(app: &Router, size: u64) -> FetchedTiles {
+    let mut tiles = HashMap::new();
+    let hash_tiles = tiles_for_size(HEIGHT, size);
+    let bundles = bundles_for_size(size);
+    for tile in hash_tiles.into_iter().chain(bundles) {
+        let reply = get(app, &format!("/{}", tile.path())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", tile.path());
+        tiles.insert(tile, reply.body);
+    }
+    FetchedTiles(tiles)
+}

@@ -54,3 +54,15 @@ pub fn start(dir: &Path, rust_log: &str) -> (Child, String) {
         .expect("gazette-log serve did not report its address");
     (child, url)
 }
+
+/// A running server, killed (SIGKILL) and reaped when dropped, so that a
+/// failing test leaves no process behind.
+#[allow(dead_code)] // not every file that includes this module uses it
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

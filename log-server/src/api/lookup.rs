@@ -1,0 +1,155 @@
+//! `GET /lookup` (find records by document digest, leaf hash, or issuer,
+//! kind and id, each with whether a later revocation supersedes it) and
+//! `GET /info` (what a verifier needs to know about this log).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use gazette_client::encoding::{hex_decode_lower, hex_encode};
+use gazette_client::merkle::{Hash, leaf_hash};
+use gazette_client::record::SignedRecord;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::query::Query;
+use crate::index::record_key;
+use crate::log::Log;
+use crate::stored;
+
+/// Most matches one lookup returns (a document may be registered often).
+pub const MAX_MATCHES: usize = 100;
+
+/// What a lookup searches by.
+enum By {
+    Digest([u8; 32]),
+    LeafHash(Hash),
+    Key(Vec<u8>),
+}
+
+fn by(query: &Query) -> Result<By, ApiError> {
+    let bad = |m: String| Err(ApiError::Malformed(m));
+    match (
+        query.get("digest"),
+        query.get("leaf_hash"),
+        (query.get("issuer"), query.get("kind"), query.get("id")),
+    ) {
+        (Some(digest), None, (None, None, None)) => {
+            let hex = digest.strip_prefix("sha256:").ok_or_else(|| {
+                ApiError::Malformed("digest must be sha256:<64 lowercase hex>".into())
+            })?;
+            match hex_decode_lower(hex).map(<[u8; 32]>::try_from) {
+                Some(Ok(digest)) => Ok(By::Digest(digest)),
+                _ => bad(format!(
+                    "digest {digest:?} is not sha256:<64 lowercase hex>"
+                )),
+            }
+        }
+        (None, Some(hash), (None, None, None)) => {
+            // A `+` sent unescaped arrives as a space: take it back.
+            match Hash::from_base64(&hash.replace(' ', "+")) {
+                Some(hash) => Ok(By::LeafHash(hash)),
+                None => bad(format!(
+                    "leaf_hash {hash:?} is not the padded base64 of 32 bytes"
+                )),
+            }
+        }
+        (None, None, (Some(issuer), Some(kind), Some(id))) => {
+            if [issuer, kind, id]
+                .iter()
+                .any(|v| v.is_empty() || v.contains('\0'))
+            {
+                return bad("issuer, kind and id must be non-empty, without NUL".into());
+            }
+            Ok(By::Key(record_key(issuer, kind, id)))
+        }
+        _ => bad(
+            "look up by exactly one of: digest=sha256:<hex>, leaf_hash=<base64>, \
+             or issuer=<name>&kind=<kind>&id=<id>"
+                .into(),
+        ),
+    }
+}
+
+/// `GET /lookup?...`: `{"size","covered","matches":[...],"truncated"}`, each
+/// match `{"index","leaf_hash","issuer","kind","id","digest","issued",
+/// "record","revoked_by"}`. `covered` is the tree size the lookup index had
+/// reached (it trails the published tree by at most a few batches).
+pub async fn lookup(
+    State(log): State<Arc<Log>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(
+        raw.as_deref(),
+        &["digest", "leaf_hash", "issuer", "kind", "id"],
+    )?;
+    let by = by(&query)?;
+    tokio::task::spawn_blocking(move || find(&log, &by))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map(Json)
+}
+
+fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
+    let published = log.published();
+    let covered = log.lookup.covered()?.min(published.size);
+    let mut indexes: Vec<u64> = match by {
+        By::Digest(digest) => log.lookup.digest(digest, MAX_MATCHES + 1)?,
+        By::LeafHash(hash) => log.lookup.leaf(hash)?.into_iter().collect(),
+        By::Key(key) => log
+            .index
+            .record(key)?
+            .map(|s| s.index)
+            .into_iter()
+            .collect(),
+    };
+    indexes.retain(|&i| i < published.size);
+    let truncated = indexes.len() > MAX_MATCHES;
+    indexes.truncate(MAX_MATCHES);
+    let mut matches = Vec::with_capacity(indexes.len());
+    for index in indexes {
+        let bytes = stored::entry(log.storage.as_ref(), &published, index)?;
+        let signed = SignedRecord::parse(&bytes)
+            .map_err(|e| ApiError::Internal(format!("entry {index} is not a record: {e}")))?;
+        let r = &signed.record;
+        let revoked_by = log
+            .lookup
+            .revoked_after(&record_key(&r.issuer, &r.kind, &r.id), index)?;
+        matches.push(json!({
+            "index": index,
+            "leaf_hash": leaf_hash(&bytes).to_base64(),
+            "issuer": r.issuer,
+            "kind": r.kind,
+            "id": r.id,
+            "digest": format!("sha256:{}", hex_encode(&r.digest)),
+            "issued": r.issued,
+            "record": String::from_utf8_lossy(&bytes),
+            "revoked_by": revoked_by,
+        }));
+    }
+    Ok(json!({
+        "size": published.size,
+        "covered": covered,
+        "matches": matches,
+        "truncated": truncated,
+    }))
+}
+
+/// `GET /info`: `{"origin","vkey","policy","size","agencies":[{"name","vkey","since"}]}`.
+/// Until witnesses are configured the policy requires the log's signature
+/// alone (`quorum none`).
+pub async fn info(State(log): State<Arc<Log>>) -> Json<Value> {
+    let vkey = log.verifier.to_string();
+    let agencies: Vec<Value> = log
+        .agencies()
+        .iter()
+        .map(|a| json!({ "name": a.key.name(), "vkey": a.key.to_string(), "since": a.since }))
+        .collect();
+    Json(json!({
+        "origin": log.config.origin,
+        "vkey": vkey,
+        "policy": format!("log {vkey}\nquorum none\n"),
+        "size": log.published().size,
+        "agencies": agencies,
+    }))
+}

@@ -1,0 +1,161 @@
+//! Reading the committed tree back from storage: tiles for proofs, entries
+//! from their bundles, and receipts. Everything is read relative to a
+//! published checkpoint, so readers never see more than was acknowledged,
+//! and every tile read is authenticated against that checkpoint's root
+//! (a damaged file is an error, never a wrong proof).
+
+use gazette_client::merkle::{self, Hash, MerkleError, ReadError};
+use gazette_client::tiles::{
+    HEIGHT, Tile, TileHashReader, TileLevel, TileReader, parse_entry_bundle,
+};
+use gazette_client::tlog_proof::TlogProof;
+
+use crate::sequencer::Published;
+use crate::storage::Storage;
+
+/// Why the stored tree could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredError {
+    /// The request is outside the published tree (a 4xx).
+    #[error("{0}")]
+    OutOfRange(String),
+    /// Storage failed or holds something that does not match the checkpoint.
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// The store's tiles as a [`TileReader`].
+pub struct StoredTiles<'a>(pub &'a dyn Storage);
+
+impl TileReader for StoredTiles<'_> {
+    fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, ReadError> {
+        tiles
+            .iter()
+            .map(|tile| {
+                let path = tile.path();
+                self.0
+                    .read(&path)
+                    .map_err(|e| ReadError::new(format!("reading {path}: {e}")))?
+                    .ok_or_else(|| ReadError::new(format!("{path} is missing")))
+            })
+            .collect()
+    }
+}
+
+fn proof_error(err: MerkleError) -> StoredError {
+    match err {
+        MerkleError::IndexOutOfRange { .. } | MerkleError::BadSizes { .. } => {
+            StoredError::OutOfRange(err.to_string())
+        }
+        other => StoredError::Storage(other.to_string()),
+    }
+}
+
+fn within(published: &Published, size: u64) -> Result<(), StoredError> {
+    if size > published.size {
+        return Err(StoredError::OutOfRange(format!(
+            "size {size} is beyond the published tree of size {}",
+            published.size
+        )));
+    }
+    Ok(())
+}
+
+/// The inclusion proof of leaf `index` in the tree of `size` ≤ the
+/// published size, from O(log n) tile reads.
+pub fn inclusion_proof(
+    storage: &dyn Storage,
+    published: &Published,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, StoredError> {
+    within(published, size)?;
+    let tiles = StoredTiles(storage);
+    let reader = TileHashReader::new(published.size, published.root, &tiles);
+    merkle::prove_inclusion(index, size, &reader).map_err(proof_error)
+}
+
+/// The consistency proof from `old` to `size` ≤ the published size.
+pub fn consistency_proof(
+    storage: &dyn Storage,
+    published: &Published,
+    old: u64,
+    size: u64,
+) -> Result<Vec<Hash>, StoredError> {
+    within(published, size)?;
+    if old == size {
+        return Ok(Vec::new());
+    }
+    let tiles = StoredTiles(storage);
+    let reader = TileHashReader::new(published.size, published.root, &tiles);
+    merkle::prove_consistency(old, size, &reader).map_err(proof_error)
+}
+
+/// The exact bytes of entry `index` of the published tree.
+pub fn entry(
+    storage: &dyn Storage,
+    published: &Published,
+    index: u64,
+) -> Result<Vec<u8>, StoredError> {
+    Ok(entry_and_proof(storage, published, index)?.0)
+}
+
+/// A c2sp.org/tlog-proof@v1 receipt for entry `index` against the published
+/// checkpoint, with the entry itself (the signed record) as `extra`.
+pub fn receipt(
+    storage: &dyn Storage,
+    published: &Published,
+    index: u64,
+) -> Result<TlogProof, StoredError> {
+    let (record, proof) = entry_and_proof(storage, published, index)?;
+    let checkpoint = String::from_utf8(published.note.clone())
+        .map_err(|_| StoredError::Storage("the published checkpoint is not UTF-8".into()))?;
+    Ok(TlogProof {
+        extra: Some(record),
+        index,
+        proof,
+        checkpoint,
+    })
+}
+
+/// Entry `index` and its inclusion proof in the published tree. Entry
+/// bundles are not covered by the hash tiles, so the entry is checked
+/// against the tree before it is handed out.
+fn entry_and_proof(
+    storage: &dyn Storage,
+    published: &Published,
+    index: u64,
+) -> Result<(Vec<u8>, Vec<Hash>), StoredError> {
+    if index >= published.size {
+        return Err(StoredError::OutOfRange(format!(
+            "index {index} is beyond the published tree of size {}",
+            published.size
+        )));
+    }
+    let bundle_index = index >> HEIGHT;
+    let start = bundle_index << HEIGHT;
+    let bundle = Tile {
+        height: HEIGHT,
+        level: TileLevel::Entries,
+        index: bundle_index,
+        width: (published.size - start).min(1 << HEIGHT) as u32,
+    };
+    let path = bundle.path();
+    let data = storage
+        .read(&path)
+        .map_err(|e| StoredError::Storage(format!("reading {path}: {e}")))?
+        .ok_or_else(|| StoredError::Storage(format!("{path} is missing")))?;
+    let entries =
+        parse_entry_bundle(&bundle, &data).map_err(|e| StoredError::Storage(e.to_string()))?;
+    let entry = entries[(index - start) as usize].to_vec();
+    let proof = inclusion_proof(storage, published, index, published.size)?;
+    merkle::verify_inclusion(
+        &merkle::leaf_hash(&entry),
+        index,
+        published.size,
+        &proof,
+        &published.root,
+    )
+    .map_err(|e| StoredError::Storage(format!("entry {index} does not match the tree: {e}")))?;
+    Ok((entry, proof))
+}

@@ -1,0 +1,333 @@
+//! The read API beyond the static tiles: `/entry`, `/proof/inclusion`,
+//! `/proof/consistency`, `/receipt`, `/lookup` and `/info`, each happy path
+//! and each malformed or out-of-range input; proofs checked against proofs
+//! the client computes from the tiles alone; receipts verified offline.
+
+mod common;
+
+use axum::Router;
+use axum::http::StatusCode;
+use common::*;
+use gazette_client::merkle::{self, Hash, leaf_hash};
+use gazette_client::policy::Policy;
+use gazette_client::record::{Record, SignedRecord};
+use gazette_client::tiles::TileHashReader;
+use gazette_client::tlog_proof::TlogProof;
+use serde_json::json;
+
+/// A log holding `n` records added in batches of uneven sizes, so that the
+/// tree has had many partial tiles.
+async fn log_with(
+    n: u64,
+) -> (
+    tempfile::TempDir,
+    std::sync::Arc<gazette_log::log::Log>,
+    Router,
+) {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let mut next = 0;
+    for step in [1u64, 2, 255, 3, 300, 17].iter().cycle() {
+        if next >= n {
+            break;
+        }
+        let end = (next + step).min(n);
+        let records: Vec<Vec<u8>> = (next..end).map(body).collect();
+        add_batch_ok(&app, &records).await;
+        next = end;
+    }
+    (dir, log, app)
+}
+
+/// Waits, at most 10 s, until `/lookup` reports covering `size`.
+async fn wait_covered(app: &Router, size: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let reply = get(
+            app,
+            "/lookup?leaf_hash=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D",
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        if reply.json()["covered"] == json!(size) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "lookup index behind");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+fn proof_of(reply: &Reply) -> Vec<Hash> {
+    reply.json()["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
+}
+
+/// A tiny deterministic generator for the random pairs.
+struct Lcg(u64);
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[tokio::test]
+async fn entry_is_the_exact_leaf_and_bad_indexes_are_4xx() {
+    let (_dir, _log, app) = log_with(300).await;
+    for n in [0u64, 255, 256, 299] {
+        let reply = get(&app, &format!("/entry/{n}")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, body(n));
+        assert_eq!(reply.header("content-type"), "application/octet-stream");
+        assert!(reply.header("cache-control").contains("immutable"));
+    }
+    for bad in ["01", "-1", "+1", "1.0", "x", "18446744073709551616", "%201"] {
+        let reply = get(&app, &format!("/entry/{bad}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(reply.json()["status"], json!(400));
+    }
+    for beyond in ["300", "18446744073709551615"] {
+        assert_eq!(
+            get(&app, &format!("/entry/{beyond}")).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+#[tokio::test]
+async fn proofs_agree_with_proofs_the_client_computes_from_the_tiles_alone() {
+    let size = 700;
+    let (_dir, log, app) = log_with(size).await;
+    let published = log.published();
+    let tiles = fetch_tree(&app, size).await;
+    let reader = TileHashReader::new(size, published.root, &tiles);
+    let roots: Vec<Hash> = (0..=size)
+        .map(|s| {
+            if s == 0 {
+                merkle::empty_root()
+            } else {
+                merkle::tree_hash(s, &reader).unwrap()
+            }
+        })
+        .collect();
+    let mut rng = Lcg(7);
+    for _ in 0..150 {
+        let s = 1 + rng.below(size);
+        let i = rng.below(s);
+        let reply = get(&app, &format!("/proof/inclusion?index={i}&size={s}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "inclusion {i} {s}");
+        assert_eq!(reply.json()["index"], json!(i));
+        assert_eq!(reply.json()["size"], json!(s));
+        let proof = proof_of(&reply);
+        assert_eq!(
+            proof,
+            merkle::prove_inclusion(i, s, &reader).unwrap(),
+            "{i} in {s}"
+        );
+        merkle::verify_inclusion(&leaf_hash(&body(i)), i, s, &proof, &roots[s as usize]).unwrap();
+
+        let old = 1 + rng.below(s);
+        let reply = get(&app, &format!("/proof/consistency?old={old}&size={s}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "consistency {old} {s}");
+        let proof = proof_of(&reply);
+        if old == s {
+            assert!(proof.is_empty());
+        } else {
+            assert_eq!(proof, merkle::prove_consistency(old, s, &reader).unwrap());
+            merkle::verify_consistency(old, s, &roots[old as usize], &roots[s as usize], &proof)
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_or_out_of_range_proof_queries_are_precise_4xx() {
+    let (_dir, _log, app) = log_with(20).await;
+    let bad_requests = [
+        "/proof/inclusion",
+        "/proof/inclusion?index=1",
+        "/proof/inclusion?size=5",
+        "/proof/inclusion?index=01&size=5",
+        "/proof/inclusion?index=-1&size=5",
+        "/proof/inclusion?index=1&size=+5",
+        "/proof/inclusion?index=1&size=5&size=6",
+        "/proof/inclusion?index=1&size=5&extra=1",
+        "/proof/inclusion?index=5&size=5",
+        "/proof/inclusion?index=1&size=18446744073709551616",
+        "/proof/inclusion?index=%ZZ&size=5",
+        "/proof/consistency?old=0&size=5",
+        "/proof/consistency?old=6&size=5",
+        "/proof/consistency?old=1",
+        "/proof/consistency?old=a&size=5",
+    ];
+    for path in bad_requests {
+        let reply = get(&app, path).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {:?}",
+            reply.json()
+        );
+        assert!(!reply.json()["error"].as_str().unwrap().is_empty());
+    }
+    let long = format!("/proof/inclusion?index=1&size=5&{}", "x".repeat(3000));
+    assert_eq!(get(&app, &long).await.status, StatusCode::BAD_REQUEST);
+    for path in [
+        "/proof/inclusion?index=1&size=21",
+        "/proof/consistency?old=3&size=21",
+    ] {
+        assert_eq!(
+            get(&app, path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let reply = get(&app, "/proof/consistency?old=20&size=20").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["proof"], json!([]));
+    let reply = get(&app, "/proof/inclusion?index=0&size=1").await;
+    assert_eq!(reply.json()["proof"], json!([]));
+}
+
+#[tokio::test]
+async fn receipts_verify_offline_under_the_policy_from_info() {
+    let (_dir, log, app) = log_with(300).await;
+    let info = get(&app, "/info").await.json();
+    let policy = Policy::parse(info["policy"].as_str().unwrap().as_bytes()).unwrap();
+    for n in [0u64, 150, 256, 299] {
+        let reply = get(&app, &format!("/receipt/{n}")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let receipt = TlogProof::parse(&reply.body).unwrap();
+        assert_eq!(receipt.index, n);
+        let record = receipt.extra.clone().unwrap();
+        assert_eq!(record, body(n));
+        let signed = SignedRecord::verify(&record, &[agency().verifier()]).unwrap();
+        let checked = receipt.verify(&signed.leaf_hash(), &policy).unwrap();
+        assert_eq!(checked.checkpoint.size, 300);
+        assert_eq!(
+            receipt.checkpoint.as_bytes(),
+            log.published().note.as_slice()
+        );
+        // Tampering with the record breaks the receipt.
+        assert!(receipt.verify(&leaf_hash(&body(n + 1)), &policy).is_err());
+    }
+    for bad in ["x", "01", "-3"] {
+        assert_eq!(
+            get(&app, &format!("/receipt/{bad}")).await.status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(
+        get(&app, "/receipt/300").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn info_names_the_log_its_key_and_its_agencies() {
+    let (_dir, log, app) = log_with(3).await;
+    let reply = get(&app, "/info").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let info = reply.json();
+    assert_eq!(info["origin"], json!(ORIGIN));
+    assert_eq!(info["vkey"], json!(log_signer().verifier().to_string()));
+    assert_eq!(info["size"], json!(3));
+    assert_eq!(
+        info["agencies"],
+        json!([{ "name": AGENCY, "vkey": agency().verifier().to_string(), "since": 0 }])
+    );
+    let policy = Policy::parse(info["policy"].as_str().unwrap().as_bytes()).unwrap();
+    policy.verify_checkpoint(&log.published().note).unwrap();
+}
+
+#[tokio::test]
+async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations() {
+    let (_dir, _log, app) = log_with(10).await;
+    // Record 10 registers the same document as record 3 under another id.
+    let mut again = record(10);
+    again.digest = digest(3);
+    add_ok(&app, &again.sign(&agency()).unwrap().bytes).await;
+    // Record 11 revokes record 5.
+    let r5 = record(5);
+    let revocation = Record::revocation(
+        AGENCY,
+        "REV-1",
+        [9; 32],
+        "2026-11-25T00:00:00Z",
+        &r5.kind,
+        &r5.id,
+    );
+    let revocation = revocation.sign(&agency()).unwrap().bytes;
+    assert_eq!(add_ok(&app, &revocation).await, 11);
+    wait_covered(&app, 12).await;
+
+    let hex: String = digest(3).iter().map(|b| format!("{b:02x}")).collect();
+    let found = get(&app, &format!("/lookup?digest=sha256:{hex}"))
+        .await
+        .json();
+    let indexes: Vec<u64> = found["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [3, 10]);
+    assert_eq!(found["truncated"], json!(false));
+    assert_eq!(
+        found["matches"][0]["record"],
+        json!(String::from_utf8(body(3)).unwrap())
+    );
+    assert_eq!(found["matches"][0]["revoked_by"], json!(null));
+
+    let leaf = leaf_hash(&body(5)).to_base64();
+    let escaped = leaf
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let found = get(&app, &format!("/lookup?leaf_hash={escaped}"))
+        .await
+        .json();
+    assert_eq!(found["matches"][0]["index"], json!(5));
+    assert_eq!(found["matches"][0]["revoked_by"], json!(11));
+    assert_eq!(found["matches"][0]["leaf_hash"], json!(leaf));
+
+    let query = format!("/lookup?issuer={AGENCY}&kind={}&id={}", r5.kind, r5.id);
+    let found = get(&app, &query).await.json();
+    assert_eq!(found["matches"].as_array().unwrap().len(), 1);
+    assert_eq!(found["matches"][0]["index"], json!(5));
+    assert_eq!(found["matches"][0]["revoked_by"], json!(11));
+    assert_eq!(found["matches"][0]["id"], json!(r5.id));
+    assert_eq!(found["size"], json!(12));
+    assert_eq!(found["covered"], json!(12));
+
+    let none = get(
+        &app,
+        &format!("/lookup?issuer={AGENCY}&kind=e-invoice&id=nope"),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(none.json()["matches"], json!([]));
+
+    for bad in [
+        "/lookup",
+        "/lookup?digest=sha256:00",
+        &format!("/lookup?digest=sha256:{}", hex.to_uppercase()),
+        &format!("/lookup?digest={hex}"),
+        &format!("/lookup?digest=sha256:{hex}&leaf_hash={escaped}"),
+        "/lookup?leaf_hash=abc",
+        &format!("/lookup?issuer={AGENCY}&id=x"),
+        "/lookup?issuer=&kind=a&id=b",
+        "/lookup?color=blue",
+    ] {
+        let reply = get(&app, bad).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
