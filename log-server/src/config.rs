@@ -43,6 +43,9 @@ pub struct Config {
     /// Request limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Per-agency rate limits.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
 }
 
 /// How the sequencer batches.
@@ -67,6 +70,49 @@ pub struct Limits {
     /// Most records in one `/add-batch` request.
     #[serde(default = "default_max_batch_records")]
     pub max_batch_records: usize,
+    /// Most `/add-batch` requests handled at once; more wait their turn
+    /// with their bodies unread, which bounds the memory a flood can take.
+    #[serde(default = "default_max_concurrent_batches")]
+    pub max_concurrent_batches: usize,
+    /// Most `/add` requests handled at once.
+    #[serde(default = "default_max_concurrent_adds")]
+    pub max_concurrent_adds: usize,
+}
+
+/// How many records an agency may submit: a token bucket per agency that
+/// refills at `records_per_second` and holds at most `burst`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Sustained records per second.
+    pub records_per_second: u32,
+    /// Records that may arrive at once.
+    pub burst: u32,
+}
+
+/// Per-agency rate limits: a default quota and overrides by agency name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Sustained records per second of every agency without an override.
+    #[serde(default = "default_records_per_second")]
+    pub records_per_second: u32,
+    /// Burst of every agency without an override.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Overrides, by agency (key) name.
+    #[serde(default)]
+    pub agency: std::collections::BTreeMap<String, Quota>,
+}
+
+impl RateLimits {
+    /// The quota of the agency named `name`.
+    pub fn quota(&self, name: &str) -> Quota {
+        self.agency.get(name).copied().unwrap_or(Quota {
+            records_per_second: self.records_per_second,
+            burst: self.burst,
+        })
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -90,6 +136,28 @@ fn default_queue_capacity() -> usize {
 fn default_max_batch_records() -> usize {
     10_000
 }
+fn default_max_concurrent_batches() -> usize {
+    4
+}
+fn default_max_concurrent_adds() -> usize {
+    512
+}
+fn default_records_per_second() -> u32 {
+    50_000
+}
+fn default_burst() -> u32 {
+    200_000
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            records_per_second: default_records_per_second(),
+            burst: default_burst(),
+            agency: Default::default(),
+        }
+    }
+}
 
 impl Default for SequencerConfig {
     fn default() -> Self {
@@ -105,6 +173,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_batch_records: default_max_batch_records(),
+            max_concurrent_batches: default_max_concurrent_batches(),
+            max_concurrent_adds: default_max_concurrent_adds(),
         }
     }
 }
@@ -164,6 +234,40 @@ impl Config {
                 "must be between 1 and 100000".into(),
             ));
         }
+        for (key, value) in [
+            (
+                "limits.max_concurrent_batches",
+                config.limits.max_concurrent_batches,
+            ),
+            (
+                "limits.max_concurrent_adds",
+                config.limits.max_concurrent_adds,
+            ),
+        ] {
+            if !(1..=10_000).contains(&value) {
+                return Err(err(key, "must be between 1 and 10000".into()));
+            }
+        }
+        let limits = &config.rate_limits;
+        let default = Quota {
+            records_per_second: limits.records_per_second,
+            burst: limits.burst,
+        };
+        let quotas = std::iter::once(("rate_limits".to_owned(), default)).chain(
+            config
+                .rate_limits
+                .agency
+                .iter()
+                .map(|(name, quota)| (format!("rate_limits.agency.{name:?}"), *quota)),
+        );
+        for (key, quota) in quotas {
+            if quota.records_per_second == 0 || quota.burst == 0 {
+                return Err(err(
+                    &key,
+                    "records_per_second and burst must both be at least 1".into(),
+                ));
+            }
+        }
         Ok(config)
     }
 
@@ -197,11 +301,28 @@ queue_capacity = {queue}
 [limits]
 # Most records in one POST /add-batch request.
 max_batch_records = {records}
+# Requests handled at once; more wait, their bodies unread (bounds memory).
+max_concurrent_batches = {batches}
+max_concurrent_adds = {adds}
+
+[rate_limits]
+# Each agency may submit records_per_second on average and burst at once;
+# beyond that its records get 429 with Retry-After.
+records_per_second = {rps}
+burst = {burst}
+# Per-agency overrides:
+# [rate_limits.agency."land-registry.example.gov"]
+# records_per_second = 1000
+# burst = 10000
 "#,
             max_batch = default_max_batch(),
             interval = default_batch_interval_ms(),
             queue = default_queue_capacity(),
             records = default_max_batch_records(),
+            batches = default_max_concurrent_batches(),
+            adds = default_max_concurrent_adds(),
+            rps = default_records_per_second(),
+            burst = default_burst(),
         )
     }
 }

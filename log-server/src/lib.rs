@@ -15,6 +15,8 @@
 //! | [`index`] | sled indexes, rebuildable from the tiles |
 //! | [`indexer`] | keeps the lookup index up behind the writer |
 //! | [`log`] | opening and recovering a log |
+//! | [`metrics`] | Prometheus metrics |
+//! | [`rate`] | per-agency rate limits |
 //! | [`api`] | the HTTP API |
 
 pub mod agencies;
@@ -24,6 +26,8 @@ pub mod durable;
 pub mod index;
 pub mod indexer;
 pub mod log;
+pub mod metrics;
+pub mod rate;
 pub mod sequencer;
 pub mod storage;
 pub mod stored;

@@ -15,6 +15,7 @@ use crate::agencies::{self, Agency};
 use crate::config::Config;
 use crate::index::{LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
+use crate::rate::AgencyLimits;
 use crate::sequencer::{Batching, Published, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tree::Edge;
@@ -42,6 +43,8 @@ pub struct Log {
     pub lookup: Arc<LookupIndex>,
     /// The log's public key.
     pub verifier: Verifier,
+    /// Per-agency rate limits.
+    pub limits: AgencyLimits,
     agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
 }
 
@@ -73,6 +76,7 @@ impl Log {
 
     /// Opens the log with a given configuration and store.
     pub fn open_with(dir: &Path, config: Config, storage: Arc<dyn Storage>) -> anyhow::Result<Log> {
+        crate::metrics::handle();
         let key = read_key(&config, dir)?;
         let verifier = key.verifier();
         let (edge, note) = recover(storage.as_ref(), &key)?;
@@ -113,6 +117,7 @@ impl Log {
         );
         Ok(Log {
             agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
+            limits: AgencyLimits::new(config.rate_limits.clone()),
             config,
             dir: dir.to_owned(),
             storage,

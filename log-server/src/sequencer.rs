@@ -456,8 +456,10 @@ fn sequence(
         });
         *edge = grown;
     }
+    let records = outcomes.iter().map(Vec::len).sum::<usize>();
+    metrics::histogram!(crate::metrics::BATCH_RECORDS).record(records as f64);
     tracing::debug!(
-        records = outcomes.iter().map(Vec::len).sum::<usize>(),
+        records,
         entries = entries.len(),
         sequence_us = started.elapsed().as_micros() as u64,
         "sequenced a batch"
@@ -518,6 +520,8 @@ fn commit_loop(
                 }
                 continue;
             }
+            metrics::histogram!(crate::metrics::COMMIT_SECONDS)
+                .record(started.elapsed().as_secs_f64());
             tracing::debug!(
                 size,
                 objects = objects.len(),

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 413: the body or a record is too large.
     #[error("{0}")]
     TooLarge(String),
+    /// 429: the agency is over its rate limit.
+    #[error("{0}")]
+    RateLimited(crate::rate::RateLimited),
     /// 503: overloaded; retry after the given seconds.
     #[error("{message}")]
     Overloaded {
@@ -54,8 +57,21 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds the client should wait before retrying, for 429 and 503.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Overloaded { retry_after, .. } => Some(*retry_after),
+            // Whole seconds, rounded up: retrying early only fails again.
+            ApiError::RateLimited(limited) => Some(
+                limited.retry_after.as_secs() + u64::from(limited.retry_after.subsec_nanos() > 0),
+            ),
+            _ => None,
         }
     }
 
@@ -117,10 +133,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let ApiError::Overloaded { retry_after, .. } = self {
+        if let Some(seconds) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -2,6 +2,7 @@
 
 mod error;
 mod lookup;
+mod ops;
 mod proofs;
 mod query;
 mod read;
@@ -11,30 +12,51 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, header};
+use axum::http::{HeaderName, Method, header};
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use write::{ADD_BATCH_BODY_LIMIT, ADD_BODY_LIMIT};
 
 use crate::log::Log;
 
-/// The router: write and read routes, each with its body limit, and CORS so
-/// a page on any origin can read and submit.
+/// The request id header: set when the client did not send one, logged
+/// with every request and returned with the answer.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The router: write and read routes, each with its body limit; writes
+/// limited in concurrency (waiting requests hold no body); CORS so a page on
+/// any origin can read and submit; request ids, tracing and metrics.
 pub fn router(log: Arc<Log>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER, REQUEST_ID]);
+    let limits = &log.config.limits;
     Router::new()
         .route(
             "/add",
-            post(write::add).layer(DefaultBodyLimit::max(ADD_BODY_LIMIT)),
+            post(write::add).layer(
+                ServiceBuilder::new()
+                    .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_adds))
+                    .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT)),
+            ),
         )
         .route(
             "/add-batch",
-            post(write::add_batch).layer(DefaultBodyLimit::max(ADD_BATCH_BODY_LIMIT)),
+            post(write::add_batch).layer(
+                ServiceBuilder::new()
+                    .layer(GlobalConcurrencyLimitLayer::new(
+                        limits.max_concurrent_batches,
+                    ))
+                    .layer(DefaultBodyLimit::max(ADD_BATCH_BODY_LIMIT)),
+            ),
         )
         .route("/checkpoint", get(read::checkpoint))
         .route("/tile/{*rest}", get(read::tile))
@@ -45,7 +67,12 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/lookup", get(lookup::lookup))
         .route("/info", get(lookup::info))
         .route("/healthz", get(read::healthz))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn(ops::count_request))
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(ops::request_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(log)
 }

@@ -3,11 +3,14 @@
 //! and its key must have signed. Verification runs off the async workers;
 //! a record that fails changes nothing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use gazette_client::note::Verifier;
 use gazette_client::record::SignedRecord;
 use serde::Deserialize;
@@ -46,6 +49,7 @@ pub async fn add(State(log): State<Arc<Log>>, body: Bytes) -> Result<Json<Value>
     let signed = tokio::task::spawn_blocking(move || SignedRecord::verify(&body, &keys))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
+    take_quota(&log, &signed.record.issuer, 1)?;
     let outcomes = log.sequencer.submit(vec![signed]).await?;
     Ok(Json(outcome_json(&outcomes[0])?))
 }
@@ -60,7 +64,7 @@ pub struct AddBatch {
 
 /// `POST /add-batch`: `{"records": [...]}`; answers `{"results": [...]}`,
 /// one per record in order: `{"index","leaf_hash"}` or `{"error","status"}`.
-pub async fn add_batch(State(log): State<Arc<Log>>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn add_batch(State(log): State<Arc<Log>>, body: Bytes) -> Result<Response, ApiError> {
     let request: AddBatch = serde_json::from_slice(&body)
         .map_err(|e| ApiError::Malformed(format!("add-batch body: {e}")))?;
     let max = log.config.limits.max_batch_records;
@@ -80,6 +84,26 @@ pub async fn add_batch(State(log): State<Arc<Log>>, body: Bytes) -> Result<Json<
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Each agency's verified records take from its quota, all or none.
+    let mut per_issuer: HashMap<&str, usize> = HashMap::new();
+    for signed in checked.iter().flatten() {
+        *per_issuer.entry(&signed.record.issuer).or_default() += 1;
+    }
+    let refused: HashMap<String, ApiError> = per_issuer
+        .into_iter()
+        .filter_map(|(issuer, n)| Some((issuer.to_owned(), take_quota(&log, issuer, n).err()?)))
+        .collect();
+    let retry_after = refused.values().filter_map(ApiError::retry_after).max();
+    let checked: Vec<Result<SignedRecord, ApiError>> = checked
+        .into_iter()
+        .map(|c| match c {
+            Ok(signed) => match refused.get(&signed.record.issuer) {
+                Some(ApiError::RateLimited(limited)) => Err(ApiError::RateLimited(limited.clone())),
+                _ => Ok(signed),
+            },
+            Err(e) => Err(e),
+        })
+        .collect();
     // The valid records go to the sequencer; each keeps its place in the answer.
     let mut valid: Vec<SignedRecord> = Vec::with_capacity(checked.len());
     let slots: Vec<Result<(), ApiError>> = checked
@@ -102,5 +126,20 @@ pub async fn add_batch(State(log): State<Arc<Log>>, body: Bytes) -> Result<Json<
             }
         })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    let mut response = Json(json!({ "results": results })).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(response)
+}
+
+/// Takes `records` from `issuer`'s rate limit.
+fn take_quota(log: &Log, issuer: &str, records: usize) -> Result<(), ApiError> {
+    log.limits.take(issuer, records).map_err(|limited| {
+        metrics::counter!(crate::metrics::RATE_LIMITED, "agency" => issuer.to_owned())
+            .increment(records as u64);
+        ApiError::RateLimited(limited)
+    })
 }

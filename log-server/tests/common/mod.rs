@@ -113,15 +113,16 @@ pub fn api(log: &Arc<Log>) -> Router {
 }
 
 /// Drops the last handle on a log and waits (bounded) until its sequencer
-/// thread has let go of the index, so the directory can be opened again
+/// and indexer threads have let go of the indexes, so the directory can be opened again
 /// (sled locks its database). Every other `Arc<Log>` and router must be
 /// dropped first.
 pub fn close(log: Arc<Log>) -> PathBuf {
     let dir = log.dir.clone();
     let index = Arc::downgrade(&log.index);
+    let lookup = Arc::downgrade(&log.lookup);
     drop(log);
     let start = Instant::now();
-    while index.strong_count() > 0 {
+    while index.strong_count() > 0 || lookup.strong_count() > 0 {
         assert!(
             start.elapsed() < DEADLINE,
             "the log's index is still held: a handle on the log is alive"

@@ -1,0 +1,61 @@
+//! Operations: `GET /metrics` (Prometheus text), the per-request metrics
+//! middleware, and the tracing span every request is logged in.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::log::Log;
+use crate::metrics::{self, HTTP_REQUESTS, HTTP_SECONDS, LOOKUP_COVERED, QUEUE_DEPTH, TREE_SIZE};
+
+/// `GET /metrics`: every metric of this process, with the log's gauges
+/// read at scrape time.
+pub async fn metrics(State(log): State<Arc<Log>>) -> Response {
+    ::metrics::gauge!(TREE_SIZE).set(log.published().size as f64);
+    ::metrics::gauge!(QUEUE_DEPTH).set(log.sequencer.queue_depth() as f64);
+    if let Ok(covered) = log.lookup.covered() {
+        ::metrics::gauge!(LOOKUP_COVERED).set(covered as f64);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        metrics::handle().render(),
+    )
+        .into_response()
+}
+
+/// Counts every routed request by route and status, and times it.
+pub async fn count_request(request: Request, next: Next) -> Response {
+    // The route pattern, not the path: the label set stays small.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    ::metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status).increment(1);
+    ::metrics::histogram!(HTTP_SECONDS, "route" => route).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The span a request is traced in: method, path and request id.
+pub fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
+}

@@ -1,0 +1,58 @@
+//! Prometheus metrics through the `metrics` facade: one recorder per
+//! process, installed on first use, with histogram buckets for what
+//! operators watch (batch sizes, commit latency, request latency).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Records per committed batch.
+pub const BATCH_RECORDS: &str = "gazette_batch_records";
+/// Seconds a durable commit (tiles + checkpoint) takes.
+pub const COMMIT_SECONDS: &str = "gazette_commit_seconds";
+/// HTTP requests by route and status.
+pub const HTTP_REQUESTS: &str = "gazette_http_requests_total";
+/// Seconds per HTTP request, by route.
+pub const HTTP_SECONDS: &str = "gazette_http_request_seconds";
+/// Records refused for an agency's rate limit.
+pub const RATE_LIMITED: &str = "gazette_rate_limited_records_total";
+/// The published tree size.
+pub const TREE_SIZE: &str = "gazette_tree_size";
+/// Records queued or being committed.
+pub const QUEUE_DEPTH: &str = "gazette_queue_depth";
+/// The tree size the lookup index covers.
+pub const LOOKUP_COVERED: &str = "gazette_lookup_index_covered_size";
+
+const SECONDS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+const RECORDS: &[f64] = &[
+    1.0, 10.0, 100.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 50000.0,
+];
+
+/// The process's recorder, installed on first use.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let handle = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(BATCH_RECORDS.into()), RECORDS)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS))
+            .expect("non-empty buckets")
+            .install_recorder()
+            .expect("the only metrics recorder of this process");
+        // Histograms buffer samples until upkeep folds them into buckets:
+        // do it regularly, scraped or not, so memory stays flat.
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            })
+            .expect("spawn the metrics upkeep thread");
+        handle
+    })
+}
