@@ -68,6 +68,7 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/info", get(lookup::info))
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(ops::metrics))
+        .fallback(|| async { ApiError::NotFound("no such route; see GET /info".into()) })
         .layer(axum::middleware::from_fn(ops::count_request))
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)
