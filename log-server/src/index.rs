@@ -246,6 +246,11 @@ impl Trees for Lookups {
 
 const COVERED: &[u8] = b"covered-size";
 
+/// sled's page cache per index database. Its default (1 GiB each) let a
+/// 10^7-entry log's server grow past 5 GiB while catching up; the working
+/// set (recent keys, random lookups) is served by the OS page cache anyway.
+const CACHE_BYTES: u64 = 64 << 20;
+
 /// The `record` index key: the three fields, NUL-separated (none may hold NUL).
 pub fn record_key(issuer: &str, kind: &str, id: &str) -> Vec<u8> {
     [issuer.as_bytes(), kind.as_bytes(), id.as_bytes()].join(&0u8)
@@ -300,6 +305,7 @@ impl<T: Trees> Index<T> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(CACHE_BYTES)
             .open()?;
         Ok(Index {
             trees: T::open(&db)?,

@@ -22,7 +22,6 @@
 pub mod agencies;
 pub mod api;
 pub mod config;
-pub mod durable;
 pub mod index;
 pub mod indexer;
 pub mod log;

@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use gazette_client::durable;
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_log::config::{CONFIG_FILE, Config};
 use gazette_log::index::{LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
 use gazette_log::storage::{CHECKPOINT, FsStorage, Storage};
-use gazette_log::{agencies, api, durable};
+use gazette_log::{agencies, api};
 
 #[derive(Parser)]
 #[command(

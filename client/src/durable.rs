@@ -1,5 +1,7 @@
-//! Durable single-file writes for configuration and keys (the tree itself
-//! goes through [`crate::storage`]): temp file, fsync, rename, fsync dir.
+//! Durable single-file writes (feature `fs`): keys, configuration, a
+//! witness's per-log state, a client's trusted state. Write a temporary
+//! file beside the target, fsync it, rename it into place, fsync the
+//! directory: after a crash the file holds the old bytes or the new ones.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

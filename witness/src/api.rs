@@ -1,0 +1,134 @@
+//! The witness's HTTP API: c2sp.org/tlog-witness `POST /add-checkpoint`
+//! with each status the spec defines, the latest cosigned checkpoint per
+//! log for monitors, `/metrics` and `/healthz`.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gazette_client::witness_protocol::{AddCheckpointError, MAX_REQUEST_SIZE, SIZE_CONTENT_TYPE};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+use crate::witness::{AddError, Witness};
+
+/// The router.
+pub fn router(witness: Arc<Witness>) -> Router {
+    metrics_handle();
+    Router::new()
+        .route(
+            "/add-checkpoint",
+            post(add_checkpoint).layer(DefaultBodyLimit::max(MAX_REQUEST_SIZE)),
+        )
+        .route("/logs", get(logs))
+        .route("/checkpoint/{*origin}", get(checkpoint))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(witness)
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
+}
+
+/// `POST /add-checkpoint`: 200 with the cosignature line, or the spec's
+/// refusal (409 with the witness's size as `text/x.tlog.size`).
+async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Response {
+    let response = match witness.add_checkpoint(&body).await {
+        Ok(line) => text(StatusCode::OK, "text/plain; charset=utf-8", line),
+        Err(AddError::Refused(AddCheckpointError::StaleOldSize { stored_size, .. })) => text(
+            StatusCode::CONFLICT,
+            SIZE_CONTENT_TYPE,
+            format!("{stored_size}\n"),
+        ),
+        Err(AddError::Refused(refusal)) => {
+            let status = StatusCode::from_u16(refusal.status()).expect("a valid status");
+            text(status, "text/plain; charset=utf-8", format!("{refusal}\n"))
+        }
+        Err(AddError::Busy(origin)) => {
+            let mut r = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                format!("too many requests waiting for {origin}\n"),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+        Err(AddError::Failed(reason)) => {
+            tracing::error!(%reason, "add-checkpoint failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain; charset=utf-8",
+                format!("{reason}\n"),
+            )
+        }
+    };
+    metrics::counter!(
+        "gazette_witness_add_checkpoint_total",
+        "status" => response.status().as_u16().to_string()
+    )
+    .increment(1);
+    response
+}
+
+/// `GET /logs`: every followed log with its size and cosigned checkpoint.
+async fn logs(State(witness): State<Arc<Witness>>) -> Response {
+    let logs: Vec<_> = witness
+        .logs()
+        .into_iter()
+        .map(
+            |l| json!({ "origin": l.origin, "vkey": l.vkey, "size": l.size, "checkpoint": l.note }),
+        )
+        .collect();
+    axum::Json(json!({ "witness": witness.verifier.to_string(), "logs": logs })).into_response()
+}
+
+/// `GET /checkpoint/<origin>`: the latest checkpoint this witness cosigned
+/// for the log, with its cosignature (404 if none yet).
+async fn checkpoint(State(witness): State<Arc<Witness>>, Path(origin): Path<String>) -> Response {
+    match witness.log(&origin) {
+        Some(view) => match view.note {
+            Some(note) => text(StatusCode::OK, "text/plain; charset=utf-8", note),
+            None => text(
+                StatusCode::NOT_FOUND,
+                "text/plain; charset=utf-8",
+                format!("no checkpoint of {origin} cosigned yet\n"),
+            ),
+        },
+        None => text(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            format!("this witness does not follow {origin:?}\n"),
+        ),
+    }
+}
+
+fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the only metrics recorder of this process")
+    })
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics() -> Response {
+    text(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        metrics_handle().render(),
+    )
+}

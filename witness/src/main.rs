@@ -1,0 +1,173 @@
+//! `gazette-witness`: set up and run a c2sp.org/tlog-witness node.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use gazette_client::durable;
+use gazette_client::note::{KeyType, Signer, Verifier};
+use gazette_witness::config::{CONFIG_FILE, Config};
+use gazette_witness::witness::Witness;
+use gazette_witness::{api, logs};
+
+/// Small allocations on every request; mimalloc keeps them cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A witness for transparency logs (c2sp.org/tlog-witness): it cosigns a
+/// log's checkpoint only if it extends the last one it cosigned, and never
+/// cosigns two different trees of the same size.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a witness: its cosigning key (mode 0600) and a commented configuration.
+    Init {
+        /// The witness's name (its key's name), e.g. `witness.example.org`.
+        #[arg(long)]
+        name: String,
+        /// The data directory to create.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Where the API will listen.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+    },
+    /// Follow a log: cosign its checkpoints from now on.
+    AddLog {
+        /// The log's origin (the name of its key).
+        #[arg(long)]
+        origin: String,
+        /// The log's verifier key (`origin+keyid+base64`).
+        #[arg(long)]
+        vkey: String,
+        /// The witness's data directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// List the followed logs and the size last cosigned for each.
+    ListLogs {
+        /// The witness's data directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run the witness until Ctrl-C or SIGTERM.
+    Serve {
+        /// The witness's data directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Listen here instead of the configured address.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Init { name, dir, listen } => init(&name, &dir, listen),
+        Command::AddLog { origin, vkey, dir } => add_log(&origin, &vkey, &dir),
+        Command::ListLogs { dir } => list_logs(&dir),
+        Command::Serve { dir, listen } => serve(&dir, listen),
+    }
+}
+
+fn init(name: &str, dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
+    let config_path = dir.join(CONFIG_FILE);
+    if config_path.exists() {
+        bail!(
+            "{} exists: this directory already holds a witness",
+            config_path.display()
+        );
+    }
+    let key = Signer::generate(name, KeyType::Cosignature, &mut rand_core::OsRng)
+        .with_context(|| format!("{name:?} cannot be a witness name"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    durable::write_file(
+        &dir.join("witness.key"),
+        format!("{}\n", key.to_skey()).as_bytes(),
+        Some(0o600),
+    )?;
+    durable::write_file(
+        &config_path,
+        Config::template(name, listen).as_bytes(),
+        None,
+    )?;
+    println!("created the witness {name} in {}", dir.display());
+    println!("witness verifier key: {}", key.verifier());
+    println!(
+        "next: gazette-witness add-log --origin <origin> --vkey <log vkey> --dir {0}; gazette-witness serve --dir {0}",
+        dir.display()
+    );
+    Ok(())
+}
+
+fn add_log(origin: &str, vkey: &str, dir: &Path) -> anyhow::Result<()> {
+    let config = Config::load(dir)?;
+    let key = Verifier::parse(vkey).with_context(|| format!("{vkey:?} is not a verifier key"))?;
+    if key.name() != origin {
+        bail!(
+            "the key is named {:?} but the origin is {origin:?}: a log's checkpoint key is named after its origin",
+            key.name()
+        );
+    }
+    if logs::add(&dir.join(&config.logs_file), &key)? {
+        println!("following {origin}; restart `gazette-witness serve` to take it up");
+    } else {
+        println!("{origin} is already followed with this key");
+    }
+    Ok(())
+}
+
+fn list_logs(dir: &Path) -> anyhow::Result<()> {
+    let witness = Witness::open(dir)?;
+    for log in witness.logs() {
+        println!("{}\t{}\t{}", log.origin, log.size, log.vkey);
+    }
+    Ok(())
+}
+
+fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let witness = Arc::new(Witness::open(dir)?);
+    let addr = listen.unwrap_or(witness.config.listen);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening on {addr}"))?;
+        let bound = listener.local_addr()?;
+        tracing::info!(witness = %witness.verifier, logs = witness.logs().len(), "serving");
+        // Tests and scripts read this line to find the port.
+        println!("gazette-witness listening on http://{bound}");
+        println!("witness verifier key: {}", witness.verifier);
+        axum::serve(listener, api::router(witness))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,280 @@
+//! The witness: for each log one writer thread owns the state, so the
+//! check against it, the durable update and the cosignature happen as one
+//! step, never interleaved. Requests that arrive together are checked one
+//! after another against the state as it moves, then the final state is
+//! written once (one fsync for the group) before any of their cosignatures
+//! leave.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use gazette_client::cosignature::Cosignature;
+use gazette_client::note::{KeyType, Note, Signer, Verifier};
+use gazette_client::witness_protocol::{AddCheckpointError, AddCheckpointRequest, WitnessState};
+use tokio::sync::oneshot;
+
+use crate::config::Config;
+use crate::state::{StateDir, Stored};
+
+/// Requests one log may have waiting; beyond it the witness answers 503.
+const QUEUE: usize = 1024;
+/// Most requests checked and written as one group.
+const GROUP: usize = 256;
+
+/// Why the witness did not cosign.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The request fails a check of c2sp.org/tlog-witness (its status).
+    #[error(transparent)]
+    Refused(#[from] AddCheckpointError),
+    /// Too many requests for this log are waiting.
+    #[error("too many add-checkpoint requests for {0} are waiting")]
+    Busy(String),
+    /// The state could not be written: nothing was cosigned.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// What a monitor sees of one log.
+#[derive(Clone, Debug)]
+pub struct LogView {
+    /// The log's origin.
+    pub origin: String,
+    /// The log's verifier key.
+    pub vkey: String,
+    /// Size last cosigned (0: never).
+    pub size: u64,
+    /// The cosigned checkpoint, if any.
+    pub note: Option<String>,
+}
+
+struct Pending {
+    request: AddCheckpointRequest,
+    reply: oneshot::Sender<Result<String, AddError>>,
+}
+
+struct LogHandle {
+    keys: Vec<Verifier>,
+    view: Arc<RwLock<LogView>>,
+    tx: Option<SyncSender<Pending>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A running witness.
+pub struct Witness {
+    /// Its configuration.
+    pub config: Config,
+    /// Its cosigner public key.
+    pub verifier: Verifier,
+    logs: HashMap<String, LogHandle>,
+}
+
+/// Reads the witness's cosigner key file.
+pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
+    let path = dir.join(&config.key_file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the witness key {}", path.display()))?;
+    let key = Signer::parse(text.trim())
+        .with_context(|| format!("{}: not a signer key", path.display()))?;
+    if key.key_type() != KeyType::Cosignature || key.name() != config.name {
+        anyhow::bail!(
+            "{}: expected a cosigner (0x04) key named {:?}, found a {:?} key named {:?}",
+            path.display(),
+            config.name,
+            key.key_type(),
+            key.name()
+        );
+    }
+    Ok(key)
+}
+
+impl Witness {
+    /// Opens the witness in `dir`: key, logs, and every log's stored state.
+    pub fn open(dir: &Path) -> anyhow::Result<Witness> {
+        let config = Config::load(dir)?;
+        let key = Arc::new(read_key(&config, dir)?);
+        let logs = crate::logs::load(&dir.join(&config.logs_file))?;
+        let states = StateDir::open(dir).context("opening the state directory")?;
+        let mut stored: HashMap<String, Stored> = states
+            .load_all(&logs)?
+            .into_iter()
+            .map(|s| (s.origin.clone(), s))
+            .collect();
+        let states = Arc::new(states);
+        let mut handles = HashMap::new();
+        for log in logs {
+            let origin = log.name().to_owned();
+            let held = stored.remove(&origin);
+            let view = Arc::new(RwLock::new(LogView {
+                origin: origin.clone(),
+                vkey: log.to_string(),
+                size: held.as_ref().map_or(0, |s| s.state.size),
+                note: held.as_ref().map(|s| s.note.clone()),
+            }));
+            let state = held.map_or(WitnessState::empty(), |s| s.state);
+            let (tx, rx) = mpsc::sync_channel(QUEUE);
+            let (key, states, thread_view) = (key.clone(), states.clone(), view.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("log {origin}"))
+                .spawn(move || run(state, &rx, &key, &states, &thread_view))
+                .context("spawning a log thread")?;
+            metrics::gauge!("gazette_witness_log_size", "origin" => origin.clone())
+                .set(state.size as f64);
+            handles.insert(
+                origin,
+                LogHandle {
+                    keys: vec![log],
+                    view,
+                    tx: Some(tx),
+                    thread: Some(thread),
+                },
+            );
+        }
+        Ok(Witness {
+            verifier: key.verifier(),
+            config,
+            logs: handles,
+        })
+    }
+
+    /// Handles one `add-checkpoint` body: on success the cosignature line.
+    pub async fn add_checkpoint(&self, body: &[u8]) -> Result<String, AddError> {
+        let request = AddCheckpointRequest::parse(body)?;
+        let log = self.logs.get(&request.checkpoint.origin);
+        request.authenticate(log.map(|l| l.keys.as_slice()))?;
+        let log = log.expect("authenticate refuses unknown origins");
+        let (reply, answer) = oneshot::channel();
+        let origin = request.checkpoint.origin.clone();
+        let tx = log.tx.as_ref().expect("running");
+        match tx.try_send(Pending { request, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(AddError::Busy(origin)),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(AddError::Failed("the witness is stopping".into()));
+            }
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(AddError::Failed("the log's writer stopped".into())))
+    }
+
+    /// Every followed log, as monitors see it.
+    pub fn logs(&self) -> Vec<LogView> {
+        let mut logs: Vec<LogView> = self
+            .logs
+            .values()
+            .map(|l| l.view.read().expect("lock").clone())
+            .collect();
+        logs.sort_by(|a, b| a.origin.cmp(&b.origin));
+        logs
+    }
+
+    /// One followed log, as monitors see it.
+    pub fn log(&self, origin: &str) -> Option<LogView> {
+        self.logs
+            .get(origin)
+            .map(|l| l.view.read().expect("lock").clone())
+    }
+}
+
+impl Drop for Witness {
+    /// Lets every log thread finish its group and stop.
+    fn drop(&mut self) {
+        for log in self.logs.values_mut() {
+            drop(log.tx.take());
+            if let Some(thread) = log.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs().max(1))
+}
+
+/// One log's writer: groups waiting requests, checks each against the
+/// state as it moves, writes the final state, then releases the
+/// cosignatures. After a failed write it refuses everything: the state on
+/// disk may be the new one, so only a restart (which reads it) may go on.
+fn run(
+    mut state: WitnessState,
+    rx: &Receiver<Pending>,
+    key: &Signer,
+    states: &StateDir,
+    view: &RwLock<LogView>,
+) {
+    let mut failed: Option<String> = None;
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match rx.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        if let Some(reason) = &failed {
+            for p in group {
+                let _ = p.reply.send(Err(AddError::Failed(reason.clone())));
+            }
+            continue;
+        }
+        let mut next = state;
+        let mut accepted: Vec<(Pending, Cosignature, String)> = Vec::new();
+        let timestamp = now();
+        for p in group {
+            let checked = p
+                .request
+                .check_against(&next)
+                .map_err(AddError::from)
+                .and_then(|moved| {
+                    let text = Note::parse(p.request.note.as_bytes())
+                        .map_err(|e| AddError::Failed(e.to_string()))?
+                        .text;
+                    let cosignature = Cosignature::sign(key, &text, timestamp)
+                        .map_err(|e| AddError::Failed(e.to_string()))?;
+                    Ok((moved, cosignature))
+                });
+            match checked {
+                Ok((moved, cosignature)) => {
+                    next = moved;
+                    let cosigned = format!("{}{}", p.request.note, cosignature.to_line());
+                    accepted.push((p, cosignature, cosigned));
+                }
+                Err(e) => {
+                    let _ = p.reply.send(Err(e));
+                }
+            }
+        }
+        let Some((last, _, cosigned)) = accepted.last() else {
+            continue;
+        };
+        let origin = last.request.checkpoint.origin.clone();
+        if let Err(e) = states.save(&origin, cosigned) {
+            let reason = format!("writing the state of {origin}: {e}; restart the witness");
+            tracing::error!(%reason, "refusing to cosign until restart");
+            for (p, _, _) in accepted {
+                let _ = p.reply.send(Err(AddError::Failed(reason.clone())));
+            }
+            failed = Some(reason);
+            continue;
+        }
+        state = next;
+        {
+            let mut view = view.write().expect("lock");
+            view.size = state.size;
+            view.note = Some(cosigned.clone());
+        }
+        metrics::gauge!("gazette_witness_log_size", "origin" => origin).set(state.size as f64);
+        for (p, cosignature, _) in accepted {
+            let _ = p.reply.send(Ok(cosignature.to_line()));
+        }
+    }
+}
