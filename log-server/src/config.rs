@@ -37,6 +37,11 @@ pub struct Config {
     /// The registered agencies file, relative to the data directory.
     #[serde(default = "default_agencies_file")]
     pub agencies_file: PathBuf,
+    /// The witness policy (c2sp.org/tlog-policy text: `witness <name>
+    /// <vkey> <url>`, `group`, `quorum`); none: checkpoints are published
+    /// as soon as they are committed.
+    #[serde(default)]
+    pub witness_policy_file: Option<PathBuf>,
     /// Batching.
     #[serde(default)]
     pub sequencer: SequencerConfig,
@@ -289,6 +294,16 @@ key_file = "log.key"
 # Registered agencies and their record-signing keys; manage it with
 # `gazette-log agency add <vkey>` and `gazette-log agency list`.
 agencies_file = "agencies.txt"
+
+# Witnesses: a policy file in the ecosystem's format, for example
+#   witness w1 w1.example.org+1234abcd+BASE64KEY http://127.0.0.1:8091
+#   witness w2 w2.example.org+5678ef01+BASE64KEY http://127.0.0.1:8092
+#   group two-of-two 2 w1 w2
+#   quorum two-of-two
+# With it, /checkpoint and receipts carry only checkpoints whose witness
+# cosignatures meet the quorum. Without it, checkpoints are published as
+# soon as they are committed.
+# witness_policy_file = "policy.txt"
 
 [sequencer]
 # A batch of records is committed (tiles + checkpoint, fsynced) when it holds

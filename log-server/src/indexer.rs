@@ -3,19 +3,19 @@
 //! never slow appends. It is handed each durable batch; when it falls
 //! behind, batches are dropped and it reads them back from the tiles.
 
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::index::{IndexBatch, IndexError, LookupIndex};
-use crate::sequencer::Published;
+use crate::sequencer::Checkpoints;
 use crate::storage::Storage;
 
 /// Durable batches the indexer may have waiting before new ones are
 /// dropped (and read back from the tiles instead).
 const QUEUE: usize = 256;
-/// How often an idle indexer checks it covers the published tree.
+/// How often an idle indexer checks it covers the committed tree.
 const CATCH_UP_EVERY: Duration = Duration::from_millis(500);
 
 /// The handle on the indexer thread; dropping it flushes and stops it.
@@ -29,12 +29,12 @@ impl Indexer {
     pub fn start(
         index: Arc<LookupIndex>,
         storage: Arc<dyn Storage>,
-        published: Arc<RwLock<Arc<Published>>>,
+        committed: Checkpoints,
     ) -> Indexer {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("indexer".into())
-            .spawn(move || run(&index, storage.as_ref(), &published, &rx))
+            .spawn(move || run(&index, storage.as_ref(), &committed, &rx))
             .expect("spawn the indexer thread");
         Indexer {
             tx: Some(tx),
@@ -67,14 +67,14 @@ impl Drop for Indexer {
 fn run(
     index: &LookupIndex,
     storage: &dyn Storage,
-    published: &RwLock<Arc<Published>>,
+    committed: &Checkpoints,
     rx: &mpsc::Receiver<IndexBatch>,
 ) {
     loop {
         let step = match rx.recv_timeout(CATCH_UP_EVERY) {
             Ok(batch) => add(index, storage, &batch),
             Err(RecvTimeoutError::Timeout) => {
-                let size = published.read().expect("lock").size;
+                let size = committed.borrow().size;
                 index.catch_up(storage, size)
             }
             Err(RecvTimeoutError::Disconnected) => break,

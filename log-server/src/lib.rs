@@ -17,6 +17,7 @@
 //! | [`log`] | opening and recovering a log |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`rate`] | per-agency rate limits |
+//! | [`witnessing`] | sending checkpoints to witnesses, publishing cosigned ones |
 //! | [`api`] | the HTTP API |
 
 pub mod agencies;
@@ -31,3 +32,4 @@ pub mod sequencer;
 pub mod storage;
 pub mod stored;
 pub mod tree;
+pub mod witnessing;

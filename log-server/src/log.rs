@@ -16,9 +16,12 @@ use crate::config::Config;
 use crate::index::{LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
 use crate::rate::AgencyLimits;
-use crate::sequencer::{Batching, Published, Sequencer, Writer};
+use crate::sequencer::{Batching, Checkpoints, Published, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tree::Edge;
+use crate::witnessing::WITNESSED_FILE;
+use gazette_client::policy::Policy;
+use tokio::sync::watch;
 
 /// The record index's sled database, under the data directory.
 pub const RECORD_INDEX_DIR: &str = "index";
@@ -33,8 +36,14 @@ pub struct Log {
     pub dir: PathBuf,
     /// The tree store.
     pub storage: Arc<dyn Storage>,
-    /// The newest published checkpoint.
-    pub published: Arc<RwLock<Arc<Published>>>,
+    /// The newest committed checkpoint (durable, signed by the log).
+    pub committed: Checkpoints,
+    /// The newest published checkpoint: witnessed as the policy requires.
+    pub published: Checkpoints,
+    /// The witness policy verifiers should use (the log's key first).
+    pub policy: Policy,
+    /// Its text, as `/info` serves it.
+    pub policy_text: String,
     /// The writer.
     pub sequencer: Sequencer,
     /// The sequencer's duplicate check.
@@ -94,11 +103,22 @@ impl Log {
             .context("bringing the lookup index up to the checkpoint")?;
         let agencies_path = dir.join(&config.agencies_file);
         let agencies = agencies::load(&agencies_path)?;
-        let published = Arc::new(RwLock::new(Arc::new(Published {
+        let committed: Checkpoints = Arc::new(watch::Sender::new(Arc::new(Published {
             size: edge.size(),
             root: edge.root(),
             note,
         })));
+        let (policy, policy_text) = load_policy(&config, dir, &verifier)?;
+        let published = if policy.witnesses().is_empty() {
+            committed.clone()
+        } else {
+            Arc::new(watch::Sender::new(witnessed_at_start(
+                dir,
+                &policy,
+                &key,
+                edge.size(),
+            )?))
+        };
         let batching = Batching {
             max_batch: config.sequencer.max_batch,
             interval: Duration::from_millis(config.sequencer.batch_interval_ms),
@@ -108,10 +128,10 @@ impl Log {
             Writer {
                 storage: storage.clone(),
                 index: index.clone(),
-                indexer: Indexer::start(lookup.clone(), storage.clone(), published.clone()),
+                indexer: Indexer::start(lookup.clone(), storage.clone(), committed.clone()),
                 key,
                 edge,
-                published: published.clone(),
+                committed: committed.clone(),
             },
             batching,
         );
@@ -121,7 +141,10 @@ impl Log {
             config,
             dir: dir.to_owned(),
             storage,
+            committed,
             published,
+            policy,
+            policy_text,
             sequencer,
             index,
             lookup,
@@ -131,7 +154,26 @@ impl Log {
 
     /// The newest published checkpoint.
     pub fn published(&self) -> Arc<Published> {
-        self.published.read().expect("lock").clone()
+        self.published.borrow().clone()
+    }
+
+    /// The newest committed checkpoint.
+    pub fn committed(&self) -> Arc<Published> {
+        self.committed.borrow().clone()
+    }
+
+    /// Starts sending checkpoints to the policy's witnesses (on the current
+    /// tokio runtime). Without witnesses there is nothing to start.
+    pub fn start_witnessing(&self) {
+        if !self.policy.witnesses().is_empty() {
+            crate::witnessing::spawn(
+                self.policy.clone(),
+                self.storage.clone(),
+                self.committed.clone(),
+                self.published.clone(),
+                self.dir.clone(),
+            );
+        }
     }
 
     /// The registered agencies, re-read when the file changed, so that
@@ -185,6 +227,78 @@ fn recover(storage: &dyn Storage, key: &Signer) -> anyhow::Result<(Edge, Vec<u8>
     discard_beyond(storage, checkpoint.size)?;
     storage.remove_temporaries("")?;
     Ok((edge, note))
+}
+
+/// The witness policy: the configured file with the log's own `log` line
+/// first, or, without witnesses, the log alone (`quorum none`).
+fn load_policy(config: &Config, dir: &Path, log: &Verifier) -> anyhow::Result<(Policy, String)> {
+    let mut text = format!("log {log}\n");
+    match &config.witness_policy_file {
+        None => text.push_str("quorum none\n"),
+        Some(file) => {
+            let path = dir.join(file);
+            let body = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the witness policy {}", path.display()))?;
+            if body.lines().any(|l| l.trim_start().starts_with("log ")) {
+                bail!(
+                    "{}: leave the `log` line out; the log adds its own key",
+                    path.display()
+                );
+            }
+            text.push_str(&body);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+    }
+    let policy = Policy::parse(text.as_bytes())
+        .with_context(|| format!("the witness policy (with the log line added):\n{text}"))?;
+    if let Some(w) = policy.witnesses().iter().find(|w| w.url.is_none()) {
+        bail!(
+            "witness {} has no URL in the witness policy: the log cannot reach it",
+            w.name
+        );
+    }
+    Ok((policy, text))
+}
+
+/// The checkpoint published when the log starts with witnesses: the last
+/// witnessed one it kept, if it still verifies and the tree holds it;
+/// otherwise the empty tree until the witnesses have cosigned.
+fn witnessed_at_start(
+    dir: &Path,
+    policy: &Policy,
+    key: &Signer,
+    size: u64,
+) -> anyhow::Result<Arc<Published>> {
+    if let Ok(note) = std::fs::read(dir.join(WITNESSED_FILE)) {
+        match policy.verify_checkpoint(&note) {
+            Ok(verified) if verified.checkpoint.size <= size => {
+                return Ok(Arc::new(Published {
+                    size: verified.checkpoint.size,
+                    root: verified.checkpoint.root,
+                    note,
+                }));
+            }
+            Ok(_) => {
+                tracing::warn!("the kept witnessed checkpoint is beyond the tree; ignoring it")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the kept witnessed checkpoint does not verify under the policy; ignoring it")
+            }
+        }
+    }
+    let empty = Checkpoint {
+        origin: key.name().to_owned(),
+        size: 0,
+        root: merkle::empty_root(),
+        extensions: Vec::new(),
+    };
+    Ok(Arc::new(Published {
+        size: 0,
+        root: merkle::empty_root(),
+        note: empty.sign(key)?.into_bytes(),
+    }))
 }
 
 /// Most level-0 tiles one commit can span: the largest batch the

@@ -207,6 +207,7 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
         tracing::info!(origin = %log.config.origin, size = log.published().size, "serving");
         // Tests and scripts read this line to find the port.
         println!("gazette-log listening on http://{bound}");
+        log.start_witnessing();
         let app = api::router(log.clone());
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())

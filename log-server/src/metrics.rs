@@ -17,8 +17,10 @@ pub const HTTP_REQUESTS: &str = "gazette_http_requests_total";
 pub const HTTP_SECONDS: &str = "gazette_http_request_seconds";
 /// Records refused for an agency's rate limit.
 pub const RATE_LIMITED: &str = "gazette_rate_limited_records_total";
-/// The published tree size.
+/// The committed tree size.
 pub const TREE_SIZE: &str = "gazette_tree_size";
+/// The size of the newest published (witnessed) checkpoint.
+pub const PUBLISHED_SIZE: &str = "gazette_published_size";
 /// Records queued or being committed.
 pub const QUEUE_DEPTH: &str = "gazette_queue_depth";
 /// The tree size the lookup index covers.

@@ -66,7 +66,8 @@ pub enum SubmitError {
     Failed(String),
 }
 
-/// The checkpoint readers see.
+/// A signed checkpoint of the tree: the newest committed one (signed by
+/// the log) or the newest published one (with its witnesses' cosignatures).
 #[derive(Debug)]
 pub struct Published {
     /// Tree size.
@@ -76,6 +77,10 @@ pub struct Published {
     /// The signed checkpoint note.
     pub note: Vec<u8>,
 }
+
+/// Where a checkpoint is kept for readers, who read the newest at once and
+/// may wait for the next.
+pub type Checkpoints = Arc<tokio::sync::watch::Sender<Arc<Published>>>;
 
 struct Job {
     records: Vec<SignedRecord>,
@@ -115,8 +120,8 @@ pub struct Writer {
     pub key: Signer,
     /// The right edge of the committed tree.
     pub edge: Edge,
-    /// Where the newest checkpoint is published.
-    pub published: Arc<RwLock<Arc<Published>>>,
+    /// Where each newly committed checkpoint goes.
+    pub committed: Checkpoints,
 }
 
 /// What reaches the sequencer thread.
@@ -259,7 +264,7 @@ fn run(
         indexer,
         key,
         mut edge,
-        published,
+        committed: checkpoints,
     } = writer;
     let (to_commit, commits) = mpsc::sync_channel::<Commit>(PIPELINE_DEPTH);
     let in_flight = Arc::new(AtomicUsize::new(0));
@@ -267,7 +272,9 @@ fn run(
         let (failure, in_flight) = (failure.clone(), in_flight.clone());
         std::thread::Builder::new()
             .name("committer".into())
-            .spawn(move || commit_loop(storage, published, commits, committed, failure, in_flight))
+            .spawn(move || {
+                commit_loop(storage, checkpoints, commits, committed, failure, in_flight)
+            })
             .expect("spawn the committer thread")
     };
     // Records sequenced but not yet indexed (in flight or just committed).
@@ -489,7 +496,7 @@ impl Drop for InFlight<'_> {
 /// only a restart tells which.
 fn commit_loop(
     storage: Arc<dyn Storage>,
-    published: Arc<RwLock<Arc<Published>>>,
+    checkpoints: Checkpoints,
     commits: mpsc::Receiver<Commit>,
     committed: mpsc::Sender<Input>,
     failure: Failure,
@@ -528,7 +535,7 @@ fn commit_loop(
                 storage_us = started.elapsed().as_micros() as u64,
                 "committed a batch"
             );
-            *published.write().expect("lock") = Arc::new(Published { size, root, note });
+            checkpoints.send_replace(Arc::new(Published { size, root, note }));
             let _ = committed.send(Input::Committed(commit.indexed));
         }
         for (job, outcome) in commit.jobs.into_iter().zip(commit.outcomes) {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -70,7 +70,7 @@ async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
     let fresh = tempfile::tempdir().unwrap();
     let index = Arc::new(LookupIndex::open(fresh.path()).unwrap());
     let storage = Arc::new(FsStorage::open(&dir_path).unwrap());
-    let published = Arc::new(RwLock::new(Arc::new(Published {
+    let published = Arc::new(tokio::sync::watch::Sender::new(Arc::new(Published {
         size: 300,
         root,
         note,

@@ -91,7 +91,7 @@ pub async fn lookup(
 }
 
 fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
-    let published = log.published();
+    let published = log.committed();
     let covered = log.lookup.covered()?.min(published.size);
     let mut indexes: Vec<u64> = match by {
         By::Digest(digest) => log.lookup.digest(digest, MAX_MATCHES + 1)?,
@@ -136,7 +136,7 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
 }
 
 /// `GET /info`: `{"origin","vkey","policy","size","agencies":[{"name","vkey","since"}]}`.
-/// Until witnesses are configured the policy requires the log's signature
+/// Without configured witnesses the policy requires the log's signature
 /// alone (`quorum none`).
 pub async fn info(State(log): State<Arc<Log>>) -> Json<Value> {
     let vkey = log.verifier.to_string();
@@ -148,7 +148,7 @@ pub async fn info(State(log): State<Arc<Log>>) -> Json<Value> {
     Json(json!({
         "origin": log.config.origin,
         "vkey": vkey,
-        "policy": format!("log {vkey}\nquorum none\n"),
+        "policy": log.policy_text,
         "size": log.published().size,
         "agencies": agencies,
     }))

@@ -10,12 +10,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::log::Log;
-use crate::metrics::{self, HTTP_REQUESTS, HTTP_SECONDS, LOOKUP_COVERED, QUEUE_DEPTH, TREE_SIZE};
+use crate::metrics::{
+    self, HTTP_REQUESTS, HTTP_SECONDS, LOOKUP_COVERED, PUBLISHED_SIZE, QUEUE_DEPTH, TREE_SIZE,
+};
 
 /// `GET /metrics`: every metric of this process, with the log's gauges
 /// read at scrape time.
 pub async fn metrics(State(log): State<Arc<Log>>) -> Response {
-    ::metrics::gauge!(TREE_SIZE).set(log.published().size as f64);
+    ::metrics::gauge!(TREE_SIZE).set(log.committed().size as f64);
+    ::metrics::gauge!(PUBLISHED_SIZE).set(log.published().size as f64);
     ::metrics::gauge!(QUEUE_DEPTH).set(log.sequencer.queue_depth() as f64);
     if let Ok(covered) = log.lookup.covered() {
         ::metrics::gauge!(LOOKUP_COVERED).set(covered as f64);

@@ -1,5 +1,6 @@
 //! Entries, proofs and receipts, computed from the stored tiles (O(log n)
-//! tile reads) against the published checkpoint.
+//! tile reads): entries and proofs against the committed tree, receipts
+//! against the published (witnessed) checkpoint.
 
 use std::sync::Arc;
 
@@ -18,13 +19,14 @@ use crate::sequencer::Published;
 use crate::storage::Storage;
 use crate::stored::{self, StoredError};
 
-/// Runs a stored-tree read off the async workers.
+/// Runs a stored-tree read off the async workers, against `tree`.
 async fn read_stored<T: Send + 'static>(
     log: &Log,
+    tree: Arc<Published>,
     read: impl FnOnce(&dyn Storage, &Published) -> Result<T, StoredError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let (storage, published) = (log.storage.clone(), log.published());
-    tokio::task::spawn_blocking(move || read(storage.as_ref(), &published))
+    let storage = log.storage.clone();
+    tokio::task::spawn_blocking(move || read(storage.as_ref(), &tree))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::from)
@@ -48,7 +50,10 @@ pub async fn entry(
     Path(index): Path<String>,
 ) -> Result<Response, ApiError> {
     let index = decimal("index", &index)?;
-    let data = read_stored(&log, move |s, p| stored::entry(s, p, index)).await?;
+    let data = read_stored(&log, log.committed(), move |s, p| {
+        stored::entry(s, p, index)
+    })
+    .await?;
     Ok((
         [
             (
@@ -74,7 +79,10 @@ pub async fn inclusion(
             "index {index} is not in a tree of size {size}"
         )));
     }
-    let proof = read_stored(&log, move |s, p| stored::inclusion_proof(s, p, index, size)).await?;
+    let proof = read_stored(&log, log.committed(), move |s, p| {
+        stored::inclusion_proof(s, p, index, size)
+    })
+    .await?;
     Ok(immutable_json(
         json!({ "index": index, "size": size, "proof": hashes(&proof) }),
     ))
@@ -93,7 +101,10 @@ pub async fn consistency(
             "no consistency proof from size {old} to size {size}: need 1 ≤ old ≤ size"
         )));
     }
-    let proof = read_stored(&log, move |s, p| stored::consistency_proof(s, p, old, size)).await?;
+    let proof = read_stored(&log, log.committed(), move |s, p| {
+        stored::consistency_proof(s, p, old, size)
+    })
+    .await?;
     Ok(immutable_json(
         json!({ "old": old, "size": size, "proof": hashes(&proof) }),
     ))
@@ -106,7 +117,7 @@ pub async fn receipt(
     Path(index): Path<String>,
 ) -> Result<Response, ApiError> {
     let index = decimal("index", &index)?;
-    let receipt = read_stored(&log, move |s, p| stored::receipt(s, p, index)).await?;
+    let receipt = receipt_text(&log, index).await?;
     Ok((
         [
             (
@@ -116,7 +127,20 @@ pub async fn receipt(
             // A newer checkpoint makes a newer receipt.
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        receipt.to_text(),
+        receipt,
     )
         .into_response())
+}
+
+/// The receipt of entry `index` against the published checkpoint.
+pub async fn receipt_text(log: &Log, index: u64) -> Result<String, ApiError> {
+    let published = log.published();
+    if index >= published.size && index < log.committed().size {
+        return Err(ApiError::NotFound(format!(
+            "entry {index} is logged but not yet in a witnessed checkpoint (size {}); retry shortly",
+            published.size
+        )));
+    }
+    let receipt = read_stored(log, published, move |s, p| stored::receipt(s, p, index)).await?;
+    Ok(receipt.to_text())
 }

@@ -1,6 +1,6 @@
 //! The static read path of c2sp.org/tlog-tiles: `/checkpoint`, hash tiles
-//! and entry bundles. Only tiles the published checkpoint implies are
-//! served; anything else is a 4xx.
+//! and entry bundles. Only tiles the committed tree implies are served;
+//! anything else is a 4xx.
 
 use std::sync::Arc;
 
@@ -14,7 +14,8 @@ use crate::log::Log;
 
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// `GET /checkpoint`: the newest published checkpoint, never cached.
+/// `GET /checkpoint`: the newest published checkpoint (witnessed as the
+/// policy requires), never cached.
 pub async fn checkpoint(State(log): State<Arc<Log>>) -> Response {
     let published = log.published();
     (
@@ -50,7 +51,7 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let path = format!("tile/{rest}");
     let tile = Tile::parse_path(&path).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    let size = log.published().size;
+    let size = log.committed().size;
     if !implied_by(&tile, size) {
         return Err(ApiError::NotFound(format!(
             "{path} is beyond the tree of size {size}"

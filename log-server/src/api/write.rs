@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::RawQuery;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gazette_client::note::Verifier;
 use gazette_client::record::SignedRecord;
@@ -17,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::query::Query;
 use crate::log::Log;
 use crate::sequencer::Outcome;
 
@@ -43,15 +46,56 @@ fn outcome_json(outcome: &Outcome) -> Result<Value, ApiError> {
     }
 }
 
-/// `POST /add`: one signed record; answers `{"index","leaf_hash"}` once durable.
-pub async fn add(State(log): State<Arc<Log>>, body: Bytes) -> Result<Json<Value>, ApiError> {
+/// How long `POST /add?wait=receipt` waits for a witnessed checkpoint.
+pub const RECEIPT_WAIT: Duration = Duration::from_secs(10);
+
+/// `POST /add`: one signed record; answers `{"index","leaf_hash"}` once
+/// durable. With `?wait=receipt` it also waits (at most [`RECEIPT_WAIT`])
+/// until a published checkpoint covers the record and adds its
+/// c2sp.org/tlog-proof receipt as `"receipt"`; if none comes in time the
+/// answer is 202 with `"receipt": null` (the record is logged all the same).
+pub async fn add(
+    State(log): State<Arc<Log>>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let query = Query::parse(raw.as_deref(), &["wait"])?;
+    let wait = match query.get("wait") {
+        None => false,
+        Some("receipt") => true,
+        Some(other) => {
+            return Err(ApiError::Malformed(format!(
+                "wait={other:?}: the only thing to wait for is `receipt`"
+            )));
+        }
+    };
     let keys = agency_keys(&log);
     let signed = tokio::task::spawn_blocking(move || SignedRecord::verify(&body, &keys))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     take_quota(&log, &signed.record.issuer, 1)?;
     let outcomes = log.sequencer.submit(vec![signed]).await?;
-    Ok(Json(outcome_json(&outcomes[0])?))
+    let mut answer = outcome_json(&outcomes[0])?;
+    if !wait {
+        return Ok(Json(answer).into_response());
+    }
+    let index = answer["index"].as_u64().expect("an index");
+    let mut published = log.published.subscribe();
+    // (The borrow `wait_for` returns must not live across an await.)
+    let covered = matches!(
+        tokio::time::timeout(RECEIPT_WAIT, published.wait_for(|p| p.size > index)).await,
+        Ok(Ok(_))
+    );
+    if !covered {
+        answer["receipt"] = Value::Null;
+        answer["error"] = json!(format!(
+            "not in a witnessed checkpoint within {} s; GET /receipt/{index} later",
+            RECEIPT_WAIT.as_secs()
+        ));
+        return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
+    }
+    answer["receipt"] = json!(super::proofs::receipt_text(&log, index).await?);
+    Ok(Json(answer).into_response())
 }
 
 /// The `/add-batch` request.

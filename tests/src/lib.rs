@@ -1,0 +1,108 @@
+//! # gazette-tests — end-to-end tests with real processes
+//!
+//! Helpers to run the real `gazette-log` and `gazette-witness` binaries on
+//! loopback (random free ports, data in temp directories), each stopped
+//! when its handle is dropped. The binaries are the workspace's own
+//! (`target/<profile>/`), built on first use if `cargo test` did not
+//! build them already.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Path of a workspace binary next to the running test's own directory.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let path = dir.join(name);
+    BUILT.get_or_init(|| {
+        if !(dir.join("gazette-log").exists() && dir.join("gazette-witness").exists()) {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", "gazette-log", "-p", "gazette-witness"])
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "building the binaries failed");
+        }
+    });
+    path
+}
+
+/// Runs a command to completion; panics with its stderr on failure;
+/// returns its stdout.
+pub fn run(binary_name: &str, args: &[&str]) -> String {
+    let out = Command::new(binary(binary_name))
+        .args(args)
+        .output()
+        .expect("run the binary");
+    assert!(
+        out.status.success(),
+        "{binary_name} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The value after `prefix` on the line of `output` that starts with it.
+pub fn line_value(output: &str, prefix: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {output}"))
+        .trim()
+        .to_owned()
+}
+
+/// A running server process, killed (SIGKILL) and reaped when dropped.
+pub struct Server {
+    child: Child,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `<binary> serve --dir <dir> --listen <listen>` and waits for
+    /// the line announcing its address.
+    pub fn start(binary_name: &str, dir: &Path, listen: &str) -> Server {
+        let mut child = Command::new(binary(binary_name))
+            .args(["serve", "--dir", dir.to_str().unwrap(), "--listen", listen])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let announce = format!("{binary_name} listening on ");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix(&announce) {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server did not announce its address");
+        Server { child, url }
+    }
+
+    /// The `host:port` it listens on.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
