@@ -25,8 +25,12 @@ pub fn binary(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         if !(dir.join("gazette-log").exists() && dir.join("gazette-witness").exists()) {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut args = vec!["build", "-p", "gazette-log", "-p", "gazette-witness"];
+            if dir.ends_with("release") {
+                args.push("--release");
+            }
             let status = Command::new(cargo)
-                .args(["build", "-p", "gazette-log", "-p", "gazette-witness"])
+                .args(&args)
                 .status()
                 .expect("run cargo build");
             assert!(status.success(), "building the binaries failed");
