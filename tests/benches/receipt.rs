@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{Server, line_value, run};
+use gazette_tests::WitnessedLog;
 
 const ORIGIN: &str = "bench.example/witnessed";
 
@@ -52,58 +52,8 @@ async fn main() {
         })
         .collect();
 
-    let dir = tempfile::tempdir().unwrap();
-    let log_dir = dir.path().join("log");
-    let out = run(
-        "gazette-log",
-        &[
-            "init",
-            "--origin",
-            ORIGIN,
-            "--dir",
-            log_dir.to_str().unwrap(),
-        ],
-    );
-    let log_vkey = line_value(&out, "log verifier key:");
-    run(
-        "gazette-log",
-        &[
-            "agency",
-            "add",
-            &agency.verifier().to_string(),
-            "--dir",
-            log_dir.to_str().unwrap(),
-        ],
-    );
-    let mut policy = String::new();
-    let mut witnesses = Vec::new();
-    for i in 1..=3 {
-        let wdir = dir.path().join(format!("w{i}"));
-        let w = wdir.to_str().unwrap();
-        let out = run(
-            "gazette-witness",
-            &["init", "--name", &format!("w{i}.example.org"), "--dir", w],
-        );
-        let vkey = line_value(&out, "witness verifier key:");
-        run(
-            "gazette-witness",
-            &[
-                "add-log", "--origin", ORIGIN, "--vkey", &log_vkey, "--dir", w,
-            ],
-        );
-        let server = Server::start("gazette-witness", &wdir, "127.0.0.1:0");
-        policy.push_str(&format!("witness w{i} {vkey} {}\n", server.url));
-        witnesses.push(server);
-    }
-    policy.push_str("group two-of-three 2 w1 w2 w3\nquorum two-of-three\n");
-    std::fs::write(log_dir.join("policy.txt"), policy).unwrap();
-    let config_path = log_dir.join("gazette-log.toml");
-    let config = std::fs::read_to_string(&config_path).unwrap().replace(
-        "# witness_policy_file = \"policy.txt\"",
-        "witness_policy_file = \"policy.txt\"",
-    );
-    std::fs::write(&config_path, config).unwrap();
-    let log = Server::start("gazette-log", &log_dir, "127.0.0.1:0");
+    let setup = WitnessedLog::start(ORIGIN, &agency.verifier(), 3, 2);
+    let log = &setup.log;
 
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -148,6 +98,5 @@ async fn main() {
         pct(0.99),
         latencies[latencies.len() - 1]
     );
-    drop(log);
-    drop(witnesses);
+    drop(setup);
 }

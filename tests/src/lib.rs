@@ -110,3 +110,101 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A log and its witnesses as real processes on loopback: the log's
+/// policy asks for `quorum` cosignatures of the witnesses.
+pub struct WitnessedLog {
+    /// The log.
+    pub log: Server,
+    /// The witnesses (`None` while stopped), in policy order `w1, w2, ...`.
+    pub witnesses: Vec<Option<Server>>,
+    /// The log's data directory.
+    pub log_dir: PathBuf,
+    witness_dirs: Vec<PathBuf>,
+    witness_addrs: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl WitnessedLog {
+    /// Sets up and starts a log named `origin` accepting records of
+    /// `agency`, and `count` witnesses following it, with the policy
+    /// `group quorum-of-count <quorum> w1 .. wN`.
+    pub fn start(
+        origin: &str,
+        agency: &gazette_client::note::Verifier,
+        count: usize,
+        quorum: usize,
+    ) -> WitnessedLog {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let log_dir = dir.path().join("log");
+        let l = log_dir.to_str().unwrap();
+        let log_vkey = line_value(
+            &run("gazette-log", &["init", "--origin", origin, "--dir", l]),
+            "log verifier key:",
+        );
+        run(
+            "gazette-log",
+            &["agency", "add", &agency.to_string(), "--dir", l],
+        );
+        let mut policy = String::new();
+        let (mut witnesses, mut witness_dirs, mut witness_addrs) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for i in 1..=count {
+            let wdir = dir.path().join(format!("witness{i}"));
+            let w = wdir.to_str().unwrap();
+            let out = run(
+                "gazette-witness",
+                &["init", "--name", &format!("w{i}.example.org"), "--dir", w],
+            );
+            let vkey = line_value(&out, "witness verifier key:");
+            run(
+                "gazette-witness",
+                &[
+                    "add-log", "--origin", origin, "--vkey", &log_vkey, "--dir", w,
+                ],
+            );
+            let server = Server::start("gazette-witness", &wdir, "127.0.0.1:0");
+            policy.push_str(&format!("witness w{i} {vkey} {}\n", server.url));
+            witness_addrs.push(server.addr());
+            witnesses.push(Some(server));
+            witness_dirs.push(wdir);
+        }
+        let members: Vec<String> = (1..=count).map(|i| format!("w{i}")).collect();
+        policy.push_str(&format!(
+            "group quorum {quorum} {}\nquorum quorum\n",
+            members.join(" ")
+        ));
+        std::fs::write(log_dir.join("policy.txt"), policy).expect("write the policy");
+        let config_path = log_dir.join("gazette-log.toml");
+        let config = std::fs::read_to_string(&config_path)
+            .expect("the log's configuration")
+            .replace(
+                "# witness_policy_file = \"policy.txt\"",
+                "witness_policy_file = \"policy.txt\"",
+            );
+        std::fs::write(&config_path, config).expect("write the configuration");
+        let log = Server::start("gazette-log", &log_dir, "127.0.0.1:0");
+        WitnessedLog {
+            log,
+            witnesses,
+            log_dir,
+            witness_dirs,
+            witness_addrs,
+            _dir: dir,
+        }
+    }
+
+    /// Stops witness `i` (0-based) with SIGKILL.
+    pub fn stop_witness(&mut self, i: usize) {
+        self.witnesses[i] = None;
+    }
+
+    /// Starts witness `i` again, on the address the log's policy names.
+    pub fn restart_witness(&mut self, i: usize) {
+        self.witnesses[i] = Some(Server::start(
+            "gazette-witness",
+            &self.witness_dirs[i],
+            &self.witness_addrs[i],
+        ));
+    }
+}
