@@ -23,9 +23,18 @@ pub fn binary(name: &str) -> PathBuf {
         .expect("the test runs from target/<profile>/deps");
     let path = dir.join(name);
     BUILT.get_or_init(|| {
-        if !(dir.join("gazette-log").exists() && dir.join("gazette-witness").exists()) {
+        let all = ["gazette-log", "gazette-witness", "gazette"];
+        if !all.iter().all(|b| dir.join(b).exists()) {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut args = vec!["build", "-p", "gazette-log", "-p", "gazette-witness"];
+            let mut args = vec![
+                "build",
+                "-p",
+                "gazette-log",
+                "-p",
+                "gazette-witness",
+                "-p",
+                "gazette-client",
+            ];
             if dir.ends_with("release") {
                 args.push("--release");
             }
@@ -37,6 +46,19 @@ pub fn binary(name: &str) -> PathBuf {
         }
     });
     path
+}
+
+/// Runs a command and returns its exit code, stdout and stderr.
+pub fn run_status(binary_name: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(binary(binary_name))
+        .args(args)
+        .output()
+        .expect("run the binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs a command to completion; panics with its stderr on failure;

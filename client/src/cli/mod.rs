@@ -1,0 +1,120 @@
+//! The `gazette` command line (feature `net`): one tool for an agency's
+//! clerk, an auditor and a monitor. Success is silent unless asked
+//! (`--json`, `--verbose`); every failure prints one precise reason on
+//! stderr and exits with its own code ([`Exit`]).
+//!
+//! Built so far: `keygen`, `record` and the offline `verify`. The commands
+//! that talk to a log (`submit`, `inclusion`, `consistency`, `lookup`,
+//! `checkpoint`, `monitor`) come next.
+
+mod keygen;
+mod record;
+mod verify;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes: each failure its own, so scripts can tell them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Everything verified / done.
+    Ok = 0,
+    /// A usage error or an unreadable input file.
+    Usage = 2,
+    /// The receipt (or another input) does not parse.
+    Malformed = 3,
+    /// The checkpoint is not trusted: bad log signature or quorum not met.
+    Untrusted = 4,
+    /// The inclusion proof does not bind the record to the checkpoint.
+    NotIncluded = 5,
+    /// The document's digest is not the record's.
+    WrongDocument = 6,
+    /// The record's agency signature does not verify, or its key is not given.
+    BadRecordSignature = 7,
+    /// Writing an output file failed.
+    Io = 8,
+}
+
+/// A failure: its exit code and the reason printed.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub exit: Exit,
+    /// What went wrong, in one line.
+    pub reason: String,
+}
+
+impl Failure {
+    fn new(exit: Exit, reason: impl Into<String>) -> Failure {
+        Failure {
+            exit,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Reads a file whole, as a usage failure naming it if it cannot.
+fn read_file(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("reading the {what} {}: {e}", path.display()),
+        )
+    })
+}
+
+/// The `gazette` command line.
+#[derive(Parser)]
+#[command(
+    name = "gazette",
+    version,
+    about = "Gazette: sign records, verify receipts, watch a log"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make a key pair: the private key file (mode 0600) and the verifier key.
+    Keygen(keygen::Args),
+    /// Hash a document locally and write a signed record of it.
+    Record(record::Args),
+    /// Verify a receipt offline: the checkpoint under a policy, the
+    /// inclusion proof, the record's signature, optionally the document.
+    Verify(verify::Args),
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> u8 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Record(args) => record::run(&args),
+        Command::Verify(args) => verify::run(&args),
+    };
+    match result {
+        Ok(()) => Exit::Ok as u8,
+        Err(failure) => {
+            eprintln!("gazette: {}", failure.reason);
+            failure.exit as u8
+        }
+    }
+}
+
+/// Where an output goes: a file (written atomically) or standard output.
+fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
+    match path {
+        Some(path) => crate::durable::write_file(path, bytes, None)
+            .map_err(|e| Failure::new(Exit::Io, format!("writing {}: {e}", path.display()))),
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(bytes)
+                .map_err(|e| Failure::new(Exit::Io, format!("writing to standard output: {e}")))
+        }
+    }
+}

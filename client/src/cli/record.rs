@@ -1,0 +1,149 @@
+//! `gazette record`: hash a document locally (streaming, any size) and
+//! write a record of it signed with the agency's key. Only the digest
+//! leaves the machine, and only when the record is submitted.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use crate::note::Signer;
+use crate::record::{REVOCATION, Record};
+
+use super::{Exit, Failure, read_file, write_output};
+
+/// `gazette record --key <file> --kind <k> --id <id> <document>`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The agency's private key file (`gazette keygen`).
+    #[arg(long, env = "GAZETTE_AGENCY_KEY")]
+    key: PathBuf,
+    /// The record's kind, e.g. `e-certificate` (`revocation` with `--revokes`).
+    #[arg(long)]
+    kind: Option<String>,
+    /// The agency's identifier of the record, unique per kind.
+    #[arg(long)]
+    id: String,
+    /// Time of issue, RFC 3339 UTC (default: now).
+    #[arg(long)]
+    issued: Option<String>,
+    /// Make a revocation of the record `<kind> <id>` of this agency.
+    #[arg(long, num_args = 2, value_names = ["KIND", "ID"])]
+    revokes: Option<Vec<String>>,
+    /// An extra `key value` line (repeatable).
+    #[arg(long = "field", num_args = 2, value_names = ["KEY", "VALUE"])]
+    fields: Vec<String>,
+    /// Where to write the signed record (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The document (streamed, any size; for a revocation, the document revoked).
+    document: PathBuf,
+}
+
+/// SHA-256 of a file, read in blocks.
+pub fn digest_file(path: &std::path::Path) -> Result<[u8; 32], Failure> {
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("opening the document {}: {e}", path.display()),
+        )
+    })?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer).map_err(|e| {
+            Failure::new(
+                Exit::Usage,
+                format!("reading the document {}: {e}", path.display()),
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// Now, as RFC 3339 UTC with seconds.
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let text = String::from_utf8(read_file(&args.key, "agency key")?).map_err(|_| {
+        Failure::new(
+            Exit::Usage,
+            format!("{} is not a key file", args.key.display()),
+        )
+    })?;
+    let key = Signer::parse(text.trim()).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("{}: not a private key: {e}", args.key.display()),
+        )
+    })?;
+    let digest = digest_file(&args.document)?;
+    let issued = args.issued.clone().unwrap_or_else(now_rfc3339);
+    let mut record = match &args.revokes {
+        Some(target) => Record::revocation(
+            key.name(),
+            &args.id,
+            digest,
+            &issued,
+            &target[0],
+            &target[1],
+        ),
+        None => {
+            let kind = args.kind.as_deref().ok_or_else(|| {
+                Failure::new(
+                    Exit::Usage,
+                    "--kind is required (or --revokes for a revocation)",
+                )
+            })?;
+            if kind == REVOCATION {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    "a revocation needs --revokes <kind> <id>",
+                ));
+            }
+            Record::new(key.name(), kind, &args.id, digest, &issued)
+        }
+    };
+    record.fields = args
+        .fields
+        .chunks(2)
+        .map(|kv| (kv[0].clone(), kv[1].clone()))
+        .collect();
+    let signed = record
+        .sign(&key)
+        .map_err(|e| Failure::new(Exit::Usage, format!("the record is not valid: {e}")))?;
+    write_output(args.out.as_ref(), &signed.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn now_is_rfc3339_utc() {
+        assert!(crate::record::is_rfc3339_utc(&super::now_rfc3339()));
+    }
+}

@@ -1,0 +1,177 @@
+//! `gazette verify`: a receipt, fully offline. The checkpoint must satisfy
+//! the policy (the log's signature and the witnesses' quorum), the
+//! inclusion proof must bind the record to it, the record's signature must
+//! verify with the agency's key when given, and the document, when given,
+//! must hash to the record's digest. Silent on success.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::encoding::hex_encode;
+use crate::note::Verifier;
+use crate::policy::{Policy, PolicyError};
+use crate::record::SignedRecord;
+use crate::tlog_proof::{TlogProof, TlogProofError};
+
+use super::record::digest_file;
+use super::{Exit, Failure, read_file};
+
+/// `gazette verify <receipt> [--document <file>] (--policy <file> | --log-vkey <vkey> [--witness <vkey>]... [--quorum <n>])`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The receipt (`.tlog-proof` file).
+    receipt: PathBuf,
+    /// The document the record should be of.
+    #[arg(long)]
+    document: Option<PathBuf>,
+    /// The witness policy (c2sp.org/tlog-policy text, with the log's line).
+    #[arg(long, env = "GAZETTE_POLICY", conflicts_with_all = ["log_vkey", "witness"])]
+    policy: Option<PathBuf>,
+    /// The log's verifier key, when no policy file is given.
+    #[arg(long, env = "GAZETTE_LOG_VKEY")]
+    log_vkey: Option<String>,
+    /// A witness's verifier key (repeatable), with --log-vkey.
+    #[arg(long)]
+    witness: Vec<String>,
+    /// How many of the --witness keys must have cosigned (default: all).
+    #[arg(long)]
+    quorum: Option<usize>,
+    /// The agency's verifier key (repeatable): its signature on the record
+    /// is checked. Without it, only the log vouches for the issuer.
+    #[arg(long)]
+    agency: Vec<String>,
+    /// Print what was verified as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print what was verified.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// The policy from the arguments.
+fn policy(args: &Args) -> Result<Policy, Failure> {
+    let text = match (&args.policy, &args.log_vkey) {
+        (Some(path), _) => read_file(path, "policy")?,
+        (None, Some(log)) => {
+            let mut text = format!("log {log}\n");
+            let mut names = Vec::new();
+            for (i, vkey) in args.witness.iter().enumerate() {
+                let name = format!("w{}", i + 1);
+                text.push_str(&format!("witness {name} {vkey}\n"));
+                names.push(name);
+            }
+            if names.is_empty() {
+                text.push_str("quorum none\n");
+            } else {
+                let k = args.quorum.unwrap_or(names.len());
+                text.push_str(&format!(
+                    "group quorum {k} {}\nquorum quorum\n",
+                    names.join(" ")
+                ));
+            }
+            text.into_bytes()
+        }
+        (None, None) => {
+            return Err(Failure::new(
+                Exit::Usage,
+                "say whom to trust: --policy <file>, or --log-vkey <vkey> with --witness <vkey>...",
+            ));
+        }
+    };
+    Policy::parse(&text).map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let policy = policy(args)?;
+    let agencies = args
+        .agency
+        .iter()
+        .map(|v| {
+            Verifier::parse(v)
+                .map_err(|e| Failure::new(Exit::Usage, format!("--agency {v:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let bytes = read_file(&args.receipt, "receipt")?;
+    let receipt = TlogProof::parse(&bytes)
+        .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", args.receipt.display())))?;
+    let record_bytes = receipt.extra.as_deref().ok_or_else(|| {
+        Failure::new(
+            Exit::Malformed,
+            "the receipt carries no record (no extra line)",
+        )
+    })?;
+    let signed = SignedRecord::parse(record_bytes)
+        .map_err(|e| Failure::new(Exit::Malformed, format!("the receipt's record: {e}")))?;
+    let verified = receipt
+        .verify(&signed.leaf_hash(), &policy)
+        .map_err(|e| match e {
+            TlogProofError::Checkpoint(PolicyError::QuorumNotMet { .. })
+            | TlogProofError::Checkpoint(_) => Failure::new(
+                Exit::Untrusted,
+                format!("the checkpoint is not trusted: {e}"),
+            ),
+            TlogProofError::Inclusion { .. } => Failure::new(Exit::NotIncluded, format!("{e}")),
+            TlogProofError::Malformed { .. } => Failure::new(Exit::Malformed, format!("{e}")),
+        })?;
+    let record = &signed.record;
+    let agency_checked = !agencies.is_empty();
+    if agency_checked {
+        SignedRecord::verify(record_bytes, &agencies).map_err(|e| {
+            Failure::new(
+                Exit::BadRecordSignature,
+                format!("the record's signature: {e}"),
+            )
+        })?;
+    }
+    if let Some(document) = &args.document {
+        let digest = digest_file(document)?;
+        if digest != record.digest {
+            return Err(Failure::new(
+                Exit::WrongDocument,
+                format!(
+                    "{} has digest sha256:{}, the record is of sha256:{}",
+                    document.display(),
+                    hex_encode(&digest),
+                    hex_encode(&record.digest)
+                ),
+            ));
+        }
+    }
+    let witnesses: Vec<&str> = verified
+        .cosignatures
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let report = json!({
+        "issuer": record.issuer,
+        "kind": record.kind,
+        "id": record.id,
+        "digest": format!("sha256:{}", hex_encode(&record.digest)),
+        "issued": record.issued,
+        "revokes": record.revokes.as_ref().map(|(k, i)| json!({"kind": k, "id": i})),
+        "index": receipt.index,
+        "log": verified.checkpoint.origin,
+        "size": verified.checkpoint.size,
+        "witnesses": witnesses,
+        "agency_signature": if agency_checked { "verified" } else { "not checked (no --agency)" },
+        "document": args.document.as_ref().map(|_| "matches"),
+    });
+    if args.json {
+        println!("{report}");
+    } else if args.verbose {
+        println!(
+            "verified: {} {} {} (issued {}), index {} of {} (size {}), cosigned by [{}]; agency signature {}",
+            record.issuer,
+            record.kind,
+            record.id,
+            record.issued,
+            receipt.index,
+            verified.checkpoint.origin,
+            verified.checkpoint.size,
+            witnesses.join(", "),
+            report["agency_signature"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}

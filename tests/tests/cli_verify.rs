@@ -1,0 +1,204 @@
+//! The `gazette` command line against a real log with real witnesses:
+//! `keygen`, `record` and the offline `verify`, with every failure exit
+//! (tampered receipt, wrong document, wrong agency key, untrusted policy),
+//! and `verify` still working once the log and witnesses are gone.
+
+use std::path::Path;
+
+use gazette_tests::{WitnessedLog, run, run_status};
+
+const ORIGIN: &str = "cli.example/log";
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keygen_record_and_offline_verify_with_every_failure_exit() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    // An agency key pair.
+    let vkey = run(
+        "gazette",
+        &[
+            "keygen",
+            "--name",
+            "registry.example.gov",
+            "--out",
+            p(&w.join("agency")),
+        ],
+    );
+    let vkey = vkey.trim().to_owned();
+    assert!(vkey.starts_with("registry.example.gov+"));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(w.join("agency.key"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let (code, _, err) = run_status(
+        "gazette",
+        &[
+            "keygen",
+            "--name",
+            "registry.example.gov",
+            "--out",
+            p(&w.join("agency")),
+        ],
+    );
+    assert_eq!(code, 2, "no overwriting a key: {err}");
+
+    // A document and its signed record (the document stays here).
+    std::fs::write(w.join("deed.pdf"), b"%PDF property deed no. 42").unwrap();
+    std::fs::write(w.join("forged.pdf"), b"%PDF property deed no. 43").unwrap();
+    run(
+        "gazette",
+        &[
+            "record",
+            "--key",
+            p(&w.join("agency.key")),
+            "--kind",
+            "property-registration",
+            "--id",
+            "PR-42",
+            "--field",
+            "parcel",
+            "7-12",
+            "--out",
+            p(&w.join("deed.record")),
+            p(&w.join("deed.pdf")),
+        ],
+    );
+    let record = std::fs::read(w.join("deed.record")).unwrap();
+    assert!(String::from_utf8_lossy(&record).contains("\nparcel 7-12\n"));
+
+    // The log (two witnesses, both required) takes it and gives a receipt.
+    let agency = gazette_client::note::Verifier::parse(&vkey).unwrap();
+    let setup = WitnessedLog::start(ORIGIN, &agency, 2, 2);
+    let client = reqwest::Client::new();
+    let answer: serde_json::Value = client
+        .post(format!("{}/add?wait=receipt", setup.log.url))
+        .body(record)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let receipt = answer["receipt"].as_str().expect("a receipt").to_owned();
+    std::fs::write(w.join("deed.tlog-proof"), &receipt).unwrap();
+    let info: serde_json::Value = client
+        .get(format!("{}/info", setup.log.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
+    let log_vkey = info["vkey"].as_str().unwrap().to_owned();
+    // The network goes away: verify is offline.
+    drop(setup);
+
+    let receipt_path = w.join("deed.tlog-proof");
+    let policy_path = w.join("policy.txt");
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", p(&receipt_path), "--policy", p(&policy_path)];
+        args.extend_from_slice(extra);
+        run_status("gazette", &args)
+    };
+    // Silent success.
+    let (code, out, err) = verify(&["--document", p(&w.join("deed.pdf")), "--agency", &vkey]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    let (code, out, _) = verify(&["--json", "--agency", &vkey]);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["issuer"], "registry.example.gov");
+    assert_eq!(report["id"], "PR-42");
+    assert_eq!(report["index"], 0);
+    assert_eq!(report["witnesses"].as_array().unwrap().len(), 2);
+    assert_eq!(report["agency_signature"], "verified");
+
+    // The wrong document: 6.
+    let (code, _, err) = verify(&["--document", p(&w.join("forged.pdf"))]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("digest"), "{err}");
+    // Another agency key: 7.
+    let other = run(
+        "gazette",
+        &[
+            "keygen",
+            "--name",
+            "registry.example.gov",
+            "--out",
+            p(&w.join("other")),
+        ],
+    );
+    let (code, _, err) = verify(&["--agency", other.trim()]);
+    assert_eq!(code, 7, "{err}");
+    // A policy that wants a witness that did not cosign: 4.
+    let stranger = run(
+        "gazette",
+        &[
+            "keygen",
+            "--name",
+            "stranger.example.org",
+            "--cosigner",
+            "--out",
+            p(&w.join("stranger")),
+        ],
+    );
+    let (code, _, err) = run_status(
+        "gazette",
+        &[
+            "verify",
+            p(&receipt_path),
+            "--log-vkey",
+            &log_vkey,
+            "--witness",
+            stranger.trim(),
+        ],
+    );
+    assert_eq!(code, 4, "{err}");
+    // The log alone is enough when the verifier says so.
+    let (code, _, err) = run_status(
+        "gazette",
+        &["verify", p(&receipt_path), "--log-vkey", &log_vkey],
+    );
+    assert_eq!(code, 0, "{err}");
+    // A tampered record (another digest in the receipt's extra): the proof fails, 5.
+    let mut tampered = gazette_client::tlog_proof::TlogProof::parse(receipt.as_bytes()).unwrap();
+    let other_record = String::from_utf8(tampered.extra.clone().unwrap())
+        .unwrap()
+        .replace("PR-42", "PR-43");
+    tampered.extra = Some(other_record.into_bytes());
+    std::fs::write(w.join("tampered.tlog-proof"), tampered.to_text()).unwrap();
+    let (code, _, err) = run_status(
+        "gazette",
+        &[
+            "verify",
+            p(&w.join("tampered.tlog-proof")),
+            "--policy",
+            p(&w.join("policy.txt")),
+        ],
+    );
+    assert_eq!(code, 5, "{err}");
+    // A damaged file: 3. No trust given: 2.
+    std::fs::write(
+        w.join("broken.tlog-proof"),
+        "c2sp.org/tlog-proof@v1\nindex x\n",
+    )
+    .unwrap();
+    let (code, _, _) = run_status(
+        "gazette",
+        &[
+            "verify",
+            p(&w.join("broken.tlog-proof")),
+            "--policy",
+            p(&w.join("policy.txt")),
+        ],
+    );
+    assert_eq!(code, 3);
+    let (code, _, err) = run_status("gazette", &["verify", p(&receipt_path)]);
+    assert_eq!(code, 2, "{err}");
+}
