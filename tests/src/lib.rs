@@ -150,7 +150,7 @@ pub struct WitnessedLog {
 impl WitnessedLog {
     /// Sets up and starts a log named `origin` accepting records of
     /// `agency`, and `count` witnesses following it, with the policy
-    /// `group quorum-of-count <quorum> w1 .. wN`.
+    /// `group quorum <quorum> w1 .. wN` (no policy when `count` is 0).
     pub fn start(
         origin: &str,
         agency: &gazette_client::note::Verifier,
@@ -191,20 +191,23 @@ impl WitnessedLog {
             witnesses.push(Some(server));
             witness_dirs.push(wdir);
         }
-        let members: Vec<String> = (1..=count).map(|i| format!("w{i}")).collect();
-        policy.push_str(&format!(
-            "group quorum {quorum} {}\nquorum quorum\n",
-            members.join(" ")
-        ));
-        std::fs::write(log_dir.join("policy.txt"), policy).expect("write the policy");
-        let config_path = log_dir.join("gazette-log.toml");
-        let config = std::fs::read_to_string(&config_path)
-            .expect("the log's configuration")
-            .replace(
-                "# witness_policy_file = \"policy.txt\"",
-                "witness_policy_file = \"policy.txt\"",
-            );
-        std::fs::write(&config_path, config).expect("write the configuration");
+        // Without witnesses the log publishes what it commits.
+        if count > 0 {
+            let members: Vec<String> = (1..=count).map(|i| format!("w{i}")).collect();
+            policy.push_str(&format!(
+                "group quorum {quorum} {}\nquorum quorum\n",
+                members.join(" ")
+            ));
+            std::fs::write(log_dir.join("policy.txt"), policy).expect("write the policy");
+            let config_path = log_dir.join("gazette-log.toml");
+            let config = std::fs::read_to_string(&config_path)
+                .expect("the log's configuration")
+                .replace(
+                    "# witness_policy_file = \"policy.txt\"",
+                    "witness_policy_file = \"policy.txt\"",
+                );
+            std::fs::write(&config_path, config).expect("write the configuration");
+        }
         let log = Server::start("gazette-log", &log_dir, "127.0.0.1:0");
         WitnessedLog {
             log,

@@ -3,12 +3,13 @@
 //! (`--json`, `--verbose`); every failure prints one precise reason on
 //! stderr and exits with its own code ([`Exit`]).
 //!
-//! Built so far: `keygen`, `record` and the offline `verify`. The commands
-//! that talk to a log (`submit`, `inclusion`, `consistency`, `lookup`,
-//! `checkpoint`, `monitor`) come next.
+//! Built so far: `keygen`, `record`, the offline `verify` and `submit`.
+//! The other commands that talk to a log (`inclusion`, `consistency`,
+//! `lookup`, `checkpoint`, `monitor`) come next.
 
 mod keygen;
 mod record;
+mod submit;
 mod verify;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub enum Exit {
     BadRecordSignature = 7,
     /// Writing an output file failed.
     Io = 8,
+    /// The log refused some records (each is named on stderr).
+    Refused = 9,
 }
 
 /// A failure: its exit code and the reason printed.
@@ -83,6 +86,8 @@ enum Command {
     Keygen(keygen::Args),
     /// Hash a document locally and write a signed record of it.
     Record(record::Args),
+    /// Upload records in bulk, resumably, with progress.
+    Submit(submit::Args),
     /// Verify a receipt offline: the checkpoint under a policy, the
     /// inclusion proof, the record's signature, optionally the document.
     Verify(verify::Args),
@@ -95,6 +100,7 @@ pub fn main() -> u8 {
         Command::Keygen(args) => keygen::run(&args),
         Command::Record(args) => record::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Submit(args) => submit::run(&args),
     };
     match result {
         Ok(()) => Exit::Ok as u8,

@@ -1,0 +1,332 @@
+//! `gazette submit`: bulk upload through `/add-batch`. Records are read in
+//! a fixed order (files and directories sorted, manifests line by line)
+//! and sent in batches with bounded concurrency; 429 and 503 are retried
+//! after `Retry-After` (or a growing pause), other failures after a
+//! growing pause. A resume file, rewritten atomically after every batch,
+//! says which batches are done, so a run that was stopped continues where
+//! it stopped: the log gets every record, and (it recognises a record sent
+//! again) each once.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::encoding::hex_encode;
+
+use super::{Exit, Failure, read_file};
+
+/// `gazette submit [--log <url>] [--resume <file>] <inputs>...`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Signed record files, directories of them, or JSONL manifests
+    /// (`.jsonl`: one JSON string, or `{"record": ...}`, per line).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The log's URL.
+    #[arg(long, env = "GAZETTE_LOG_URL")]
+    log: String,
+    /// The resume file (default: `gazette-submit.resume` here).
+    #[arg(long, default_value = "gazette-submit.resume")]
+    resume: PathBuf,
+    /// Records per request.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Requests at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The records to send, in order, read from the inputs.
+fn read_records(inputs: &[PathBuf]) -> Result<Vec<Vec<u8>>, Failure> {
+    let mut records = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input)
+            .map_err(|e| Failure::new(Exit::Usage, format!("{}: {e}", input.display())))?;
+        if meta.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| Failure::new(Exit::Usage, format!("{}: {e}", input.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            for file in files {
+                records.push(read_file(&file, "record")?);
+            }
+        } else if input.extension().is_some_and(|e| e == "jsonl") {
+            let text = String::from_utf8(read_file(input, "manifest")?).map_err(|_| {
+                Failure::new(Exit::Malformed, format!("{}: not UTF-8", input.display()))
+            })?;
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let bad = || {
+                    Failure::new(
+                        Exit::Malformed,
+                        format!(
+                            "{}:{}: expected a JSON string or {{\"record\": ...}}",
+                            input.display(),
+                            i + 1
+                        ),
+                    )
+                };
+                let value: Value = serde_json::from_str(line).map_err(|_| bad())?;
+                let record = value
+                    .as_str()
+                    .or_else(|| value["record"].as_str())
+                    .ok_or_else(bad)?;
+                records.push(record.as_bytes().to_vec());
+            }
+        } else {
+            records.push(read_file(input, "record")?);
+        }
+    }
+    Ok(records)
+}
+
+/// What the resume file holds: which run it is for, and what is done.
+struct Resume {
+    path: PathBuf,
+    run: String,
+    batches: usize,
+    done: BTreeSet<usize>,
+}
+
+impl Resume {
+    fn load(path: &Path, run: &str, batches: usize) -> Result<Resume, Failure> {
+        let mut resume = Resume {
+            path: path.to_owned(),
+            run: run.to_owned(),
+            batches,
+            done: BTreeSet::new(),
+        };
+        if let Ok(bytes) = std::fs::read(path) {
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::new(
+                    Exit::Malformed,
+                    format!("the resume file {}: {e}", path.display()),
+                )
+            })?;
+            if value["run"] != json!(run) {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "{} belongs to another set of records (or they changed); remove it or pass --resume <new file>",
+                        path.display()
+                    ),
+                ));
+            }
+            resume.done = value["done"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_u64)
+                        .map(|n| n as usize)
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+        Ok(resume)
+    }
+
+    fn save(&self) -> Result<(), Failure> {
+        let state = if self.done.len() == self.batches {
+            "done"
+        } else {
+            "in progress"
+        };
+        let value =
+            json!({ "run": self.run, "batches": self.batches, "state": state, "done": self.done });
+        crate::durable::write_file(&self.path, value.to_string().as_bytes(), None).map_err(|e| {
+            Failure::new(
+                Exit::Io,
+                format!("writing the resume file {}: {e}", self.path.display()),
+            )
+        })
+    }
+}
+
+/// Seconds to wait from a `Retry-After` header, if it has one.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds: u64 = response
+        .headers()
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds.min(300)))
+}
+
+/// Sends one batch until the log has answered for each record; returns the
+/// records it refused, with their reasons.
+async fn send_batch(
+    client: &reqwest::Client,
+    url: &str,
+    records: &[Vec<u8>],
+) -> Vec<(usize, String)> {
+    let mut pending: Vec<usize> = (0..records.len()).collect();
+    let mut refused = Vec::new();
+    let mut pause = Duration::from_millis(200);
+    while !pending.is_empty() {
+        let body = json!({ "records": pending.iter().map(|&i| String::from_utf8_lossy(&records[i])).collect::<Vec<_>>() });
+        let reply = client
+            .post(format!("{url}/add-batch"))
+            .json(&body)
+            .send()
+            .await;
+        let mut wait = None;
+        match reply {
+            Ok(response) if response.status().is_success() => {
+                let header_wait = retry_after(&response);
+                let answer: Value = match response.json().await {
+                    Ok(v) => v,
+                    Err(_) => Value::Null,
+                };
+                let Some(results) = answer["results"]
+                    .as_array()
+                    .filter(|r| r.len() == pending.len())
+                else {
+                    // An answer that does not fit: send the batch again.
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(30));
+                    continue;
+                };
+                let mut again = Vec::new();
+                for (&i, result) in pending.iter().zip(results) {
+                    match result["status"].as_u64() {
+                        None => {}
+                        Some(429 | 503) => again.push(i),
+                        Some(_) => refused
+                            .push((i, result["error"].as_str().unwrap_or("refused").to_owned())),
+                    }
+                }
+                pending = again;
+                if !pending.is_empty() {
+                    wait = Some(header_wait.unwrap_or(pause));
+                }
+            }
+            Ok(response) if matches!(response.status().as_u16(), 429 | 503) => {
+                wait = Some(retry_after(&response).unwrap_or(pause));
+            }
+            Ok(response) if response.status().is_client_error() => {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                for &i in &pending {
+                    refused.push((i, format!("{status}: {}", text.trim())));
+                }
+                pending.clear();
+            }
+            // Server errors and network failures: the log may be restarting.
+            _ => wait = Some(pause),
+        }
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+            pause = (pause * 2).min(Duration::from_secs(30));
+        }
+    }
+    refused
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    if args.batch == 0 || args.concurrency == 0 {
+        return Err(Failure::new(
+            Exit::Usage,
+            "--batch and --concurrency must be at least 1",
+        ));
+    }
+    let records = read_records(&args.inputs)?;
+    let mut fingerprint = Sha256::new();
+    for record in &records {
+        fingerprint.update(Sha256::digest(record));
+    }
+    let run_id = hex_encode(&fingerprint.finalize());
+    let batches: Vec<&[Vec<u8>]> = records.chunks(args.batch).collect();
+    let resume = Resume::load(&args.resume, &run_id, batches.len())?;
+    let todo: Vec<usize> = (0..batches.len())
+        .filter(|b| !resume.done.contains(b))
+        .collect();
+    let progress = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(records.len() as u64)
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} records, {per_sec}, ETA {eta}")
+            .expect("a valid template"),
+    );
+    progress.set_position(resume.done.iter().map(|&b| batches[b].len() as u64).sum());
+    let resume = Arc::new(Mutex::new(resume));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(Exit::Io, format!("starting the runtime: {e}")))?;
+    let url = args.log.trim_end_matches('/').to_owned();
+    let refused: Vec<(usize, String)> = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| Failure::new(Exit::Usage, format!("HTTP client: {e}")))?;
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+        let mut tasks = Vec::new();
+        for b in todo {
+            let permit = semaphore
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("open semaphore");
+            let (client, url, batch) = (client.clone(), url.clone(), batches[b].to_vec());
+            let (resume, progress, first) = (resume.clone(), progress.clone(), b * args.batch);
+            tasks.push(tokio::spawn(async move {
+                let refused = send_batch(&client, &url, &batch).await;
+                let saved = {
+                    let mut resume = resume.lock().expect("lock");
+                    resume.done.insert(b);
+                    resume.save()
+                };
+                progress.inc(batch.len() as u64);
+                drop(permit);
+                saved.map(|()| {
+                    refused
+                        .into_iter()
+                        .map(|(i, why)| (first + i, why))
+                        .collect::<Vec<_>>()
+                })
+            }));
+        }
+        let mut refused = Vec::new();
+        for task in tasks {
+            refused.extend(
+                task.await
+                    .map_err(|e| Failure::new(Exit::Io, e.to_string()))??,
+            );
+        }
+        Ok::<_, Failure>(refused)
+    })?;
+    progress.finish_and_clear();
+    resume.lock().expect("lock").save()?;
+    if refused.is_empty() {
+        return Ok(());
+    }
+    for (i, why) in &refused {
+        eprintln!("gazette: record {i} refused: {why}");
+    }
+    Err(Failure::new(
+        Exit::Refused,
+        format!(
+            "{} of {} records refused by the log",
+            refused.len(),
+            records.len()
+        ),
+    ))
+}
