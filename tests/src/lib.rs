@@ -120,6 +120,12 @@ impl Server {
         Server { child, url }
     }
 
+    /// Stops it now (SIGKILL); dropping it afterwards does nothing more.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The `host:port` it listens on.
     pub fn addr(&self) -> String {
         self.url.trim_start_matches("http://").to_owned()
@@ -217,6 +223,12 @@ impl WitnessedLog {
             witness_addrs,
             _dir: dir,
         }
+    }
+
+    /// Stops the log (SIGKILL) and starts it again on the same data.
+    pub fn restart_log(&mut self) {
+        self.log.stop();
+        self.log = Server::start("gazette-log", &self.log_dir, "127.0.0.1:0");
     }
 
     /// Stops witness `i` (0-based) with SIGKILL.

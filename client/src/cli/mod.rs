@@ -3,11 +3,11 @@
 //! (`--json`, `--verbose`); every failure prints one precise reason on
 //! stderr and exits with its own code ([`Exit`]).
 //!
-//! Built so far: `keygen`, `record`, the offline `verify` and `submit`.
-//! The other commands that talk to a log (`inclusion`, `consistency`,
-//! `lookup`, `checkpoint`, `monitor`) come next.
+//! Built so far: `keygen`, `record`, the offline `verify`, `submit`,
+//! `checkpoint` and `inclusion`. Next: `consistency`, `lookup`, `monitor`.
 
 mod keygen;
+mod online;
 mod record;
 mod submit;
 mod verify;
@@ -38,6 +38,10 @@ pub enum Exit {
     Io = 8,
     /// The log refused some records (each is named on stderr).
     Refused = 9,
+    /// The log showed a rollback or a fork (the evidence is kept).
+    Misbehaviour = 10,
+    /// The log could not be reached or answered an error.
+    Network = 11,
 }
 
 /// A failure: its exit code and the reason printed.
@@ -86,6 +90,10 @@ enum Command {
     Keygen(keygen::Args),
     /// Hash a document locally and write a signed record of it.
     Record(record::Args),
+    /// Fetch the log's newest checkpoint, verify it and trust it.
+    Checkpoint(online::CheckpointArgs),
+    /// Prove that an entry (or a record file) is in the trusted tree.
+    Inclusion(online::InclusionArgs),
     /// Upload records in bulk, resumably, with progress.
     Submit(submit::Args),
     /// Verify a receipt offline: the checkpoint under a policy, the
@@ -101,6 +109,8 @@ pub fn main() -> u8 {
         Command::Record(args) => record::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Submit(args) => submit::run(&args),
+        Command::Checkpoint(args) => online::checkpoint(&args),
+        Command::Inclusion(args) => online::inclusion(&args),
     };
     match result {
         Ok(()) => Exit::Ok as u8,

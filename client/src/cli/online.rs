@@ -1,0 +1,284 @@
+//! The commands that read a live log: `checkpoint`, `inclusion` and
+//! `lookup`. Each one verifies everything it receives: the checkpoint under
+//! the policy, and against the trusted checkpoint kept in a state file (a
+//! newer one replaces it only with a valid consistency proof), then the
+//! proofs. On a rollback or a fork the evidence (both signed checkpoints
+//! and the failed proof) is printed, kept in a file, and the exit is 10.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::checkpoint::VerifiedCheckpoint;
+use crate::merkle::{self, Hash, leaf_hash};
+use crate::policy::Policy;
+use crate::tiles::{Tile, TileHashReader, TileReader};
+use crate::trust::{TrustError, check_advance};
+
+use super::{Exit, Failure, read_file};
+
+/// How to reach and trust a log, shared by the online commands.
+#[derive(clap::Args)]
+pub struct LogArgs {
+    /// The log's URL.
+    #[arg(long, env = "GAZETTE_LOG_URL")]
+    log: String,
+    /// The witness policy (c2sp.org/tlog-policy text, with the log's line).
+    #[arg(long, env = "GAZETTE_POLICY")]
+    policy: PathBuf,
+    /// The trusted checkpoint kept between runs (default:
+    /// `gazette-trusted.checkpoint` here).
+    #[arg(long, default_value = "gazette-trusted.checkpoint")]
+    state: PathBuf,
+    /// Where to keep evidence of a rollback or a fork.
+    #[arg(long, default_value = "gazette-evidence.txt")]
+    evidence: PathBuf,
+    /// Print what was verified as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A verifying connection to one log.
+pub struct Session {
+    http: reqwest::blocking::Client,
+    url: String,
+    policy: Policy,
+    args_state: PathBuf,
+    evidence: PathBuf,
+}
+
+impl Session {
+    /// Opens a session from the shared arguments.
+    pub fn open(args: &LogArgs) -> Result<Session, Failure> {
+        let text = read_file(&args.policy, "policy")?;
+        let policy = Policy::parse(&text)
+            .map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))?;
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Failure::new(Exit::Usage, format!("HTTP client: {e}")))?;
+        Ok(Session {
+            http,
+            url: args.log.trim_end_matches('/').to_owned(),
+            policy,
+            args_state: args.state.clone(),
+            evidence: args.evidence.clone(),
+        })
+    }
+
+    /// GETs `path`; 200 gives the body, anything else a failure.
+    pub fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
+        let url = format!("{}{path}", self.url);
+        let reply = self
+            .http
+            .get(&url)
+            .send()
+            .map_err(|e| Failure::new(Exit::Network, format!("{url}: {e}")))?;
+        let status = reply.status();
+        let body = reply
+            .bytes()
+            .map_err(|e| Failure::new(Exit::Network, format!("{url}: {e}")))?
+            .to_vec();
+        if !status.is_success() {
+            return Err(Failure::new(
+                Exit::Network,
+                format!("{url}: {status}: {}", String::from_utf8_lossy(&body).trim()),
+            ));
+        }
+        Ok(body)
+    }
+
+    fn get_json(&self, path: &str) -> Result<Value, Failure> {
+        serde_json::from_slice(&self.get(path)?)
+            .map_err(|e| Failure::new(Exit::Malformed, format!("{path}: not JSON: {e}")))
+    }
+
+    fn hashes(value: &Value, path: &str) -> Result<Vec<Hash>, Failure> {
+        value["proof"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .map(|h| h.as_str().and_then(Hash::from_base64))
+                    .collect()
+            })
+            .ok_or_else(|| {
+                Failure::new(
+                    Exit::Malformed,
+                    format!("{path}: no proof of base64 hashes"),
+                )
+            })
+    }
+
+    /// The log's newest checkpoint, verified under the policy and as an
+    /// extension of the trusted one, which it then replaces.
+    pub fn trusted_checkpoint(&self) -> Result<VerifiedCheckpoint, Failure> {
+        let note = self.get("/checkpoint")?;
+        let offered = self
+            .policy
+            .verify_checkpoint(&note)
+            .map_err(|e| Failure::new(Exit::Untrusted, format!("the log's checkpoint: {e}")))?;
+        let trusted = match std::fs::read(&self.args_state) {
+            Ok(bytes) => Some(self.policy.verify_checkpoint(&bytes).map_err(|e| {
+                Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "the trusted state {} does not verify: {e}",
+                        self.args_state.display()
+                    ),
+                )
+            })?),
+            Err(_) => None,
+        };
+        if let Some(trusted) = &trusted {
+            let (old, new) = (trusted.checkpoint.size, offered.checkpoint.size);
+            let proof = if old > 0 && old < new {
+                let path = format!("/proof/consistency?old={old}&size={new}");
+                Self::hashes(&self.get_json(&path)?, &path)?
+            } else {
+                Vec::new()
+            };
+            if let Err(e) = check_advance(trusted, &offered, &proof) {
+                return Err(self.misbehaviour(&e));
+            }
+        }
+        if trusted
+            .as_ref()
+            .is_none_or(|t| offered.checkpoint.size > t.checkpoint.size)
+        {
+            crate::durable::write_file(&self.args_state, offered.note.as_bytes(), None).map_err(
+                |e| {
+                    Failure::new(
+                        Exit::Io,
+                        format!("writing {}: {e}", self.args_state.display()),
+                    )
+                },
+            )?;
+        }
+        Ok(offered)
+    }
+
+    fn misbehaviour(&self, e: &TrustError) -> Failure {
+        if matches!(e, TrustError::OriginMismatch { .. }) {
+            return Failure::new(Exit::Usage, e.to_string());
+        }
+        let evidence = e.evidence();
+        println!("{evidence}");
+        let kept = crate::durable::write_file(&self.evidence, evidence.as_bytes(), None)
+            .map(|()| format!("evidence kept in {}", self.evidence.display()))
+            .unwrap_or_else(|w| format!("the evidence could not be written: {w}"));
+        Failure::new(
+            Exit::Misbehaviour,
+            format!("the log misbehaved: {e}; {kept}"),
+        )
+    }
+}
+
+/// The log's tiles over HTTP, for proofs computed by this client.
+struct HttpTiles<'a>(&'a Session);
+
+impl TileReader for HttpTiles<'_> {
+    fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, merkle::ReadError> {
+        tiles
+            .iter()
+            .map(|t| {
+                self.0
+                    .get(&format!("/{}", t.path()))
+                    .map_err(|f| merkle::ReadError::new(f.reason))
+            })
+            .collect()
+    }
+}
+
+/// `gazette checkpoint`: fetch, verify and trust the newest checkpoint.
+#[derive(clap::Args)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+pub fn checkpoint(args: &CheckpointArgs) -> Result<(), Failure> {
+    let session = Session::open(&args.log)?;
+    let verified = session.trusted_checkpoint()?;
+    if args.log.json {
+        let witnesses: Vec<&str> = verified
+            .cosignatures
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        println!(
+            "{}",
+            json!({ "origin": verified.checkpoint.origin, "size": verified.checkpoint.size,
+                    "root": verified.checkpoint.root.to_base64(), "witnesses": witnesses })
+        );
+    }
+    Ok(())
+}
+
+/// `gazette inclusion (--record <file> | --index <n>)`: prove an entry is
+/// in the trusted tree.
+#[derive(clap::Args)]
+pub struct InclusionArgs {
+    #[command(flatten)]
+    log: LogArgs,
+    /// A signed record file: find it and prove it.
+    #[arg(long, conflicts_with = "index", required_unless_present = "index")]
+    record: Option<PathBuf>,
+    /// The entry at this index.
+    #[arg(long)]
+    index: Option<u64>,
+    /// Compute the proof from the log's tiles instead of asking for it.
+    #[arg(long)]
+    tiles_only: bool,
+}
+
+pub fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
+    let session = Session::open(&args.log)?;
+    let verified = session.trusted_checkpoint()?;
+    let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
+    let (index, leaf) = match (&args.record, args.index) {
+        (Some(path), _) => {
+            let leaf = leaf_hash(&read_file(path, "record")?);
+            let query = format!(
+                "/lookup?leaf_hash={}",
+                leaf.to_base64()
+                    .replace('+', "%2B")
+                    .replace('/', "%2F")
+                    .replace('=', "%3D")
+            );
+            let found = session.get_json(&query)?;
+            let index = found["matches"][0]["index"].as_u64().ok_or_else(|| {
+                Failure::new(
+                    Exit::NotIncluded,
+                    format!("{} is not in the log", path.display()),
+                )
+            })?;
+            (index, leaf)
+        }
+        (None, Some(index)) => (index, leaf_hash(&session.get(&format!("/entry/{index}"))?)),
+        (None, None) => return Err(Failure::new(Exit::Usage, "--record or --index")),
+    };
+    if index >= size {
+        return Err(Failure::new(
+            Exit::NotIncluded,
+            format!("entry {index} is not yet in the trusted checkpoint of size {size}"),
+        ));
+    }
+    let proof = if args.tiles_only {
+        let tiles = HttpTiles(&session);
+        merkle::prove_inclusion(index, size, &TileHashReader::new(size, root, &tiles))
+            .map_err(|e| Failure::new(Exit::NotIncluded, format!("proof from the tiles: {e}")))?
+    } else {
+        let path = format!("/proof/inclusion?index={index}&size={size}");
+        Session::hashes(&session.get_json(&path)?, &path)?
+    };
+    merkle::verify_inclusion(&leaf, index, size, &proof, &root)
+        .map_err(|e| Failure::new(Exit::NotIncluded, format!("entry {index}: {e}")))?;
+    if args.log.json {
+        println!(
+            "{}",
+            json!({ "index": index, "size": size, "leaf_hash": leaf.to_base64() })
+        );
+    }
+    Ok(())
+}

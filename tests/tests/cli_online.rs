@@ -1,0 +1,182 @@
+//! `gazette checkpoint` and `gazette inclusion` against real logs: the
+//! trusted checkpoint advances only by verified consistency proofs, proofs
+//! are checked (also computed from the tiles alone), and a log that rolls
+//! back or forks (same key, another history) is caught: exit 10 with the
+//! evidence kept.
+
+use std::path::Path;
+
+use gazette_client::note::{KeyType, Signer};
+use gazette_client::record::Record;
+use gazette_tests::{WitnessedLog, run_status};
+
+const ORIGIN: &str = "online.example/log";
+
+fn agency() -> Signer {
+    Signer::from_seed("online.example.gov", KeyType::Ed25519, [31; 32]).unwrap()
+}
+
+fn record(tag: &str, n: u64) -> Vec<u8> {
+    let mut digest = [0x66; 32];
+    digest[..8].copy_from_slice(&n.to_be_bytes());
+    Record::new(
+        agency().name(),
+        "e-invoice",
+        &format!("{tag}-{n}"),
+        digest,
+        "2026-11-24T10:00:00Z",
+    )
+    .sign(&agency())
+    .unwrap()
+    .bytes
+}
+
+async fn add(url: &str, tag: &str, range: std::ops::Range<u64>) {
+    let records: Vec<String> = range
+        .map(|n| String::from_utf8(record(tag, n)).unwrap())
+        .collect();
+    let reply = reqwest::Client::new()
+        .post(format!("{url}/add-batch"))
+        .json(&serde_json::json!({ "records": records }))
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success());
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A log with the same origin and key as `key_from`, holding other records.
+fn impostor(key_from: &Path) -> WitnessedLog {
+    let mut log = WitnessedLog::start(ORIGIN, &agency().verifier(), 0, 0);
+    std::fs::copy(key_from.join("log.key"), log.log_dir.join("log.key")).unwrap();
+    // Its empty tree was signed with its own key: start it again under ours.
+    std::fs::remove_file(log.log_dir.join("checkpoint")).unwrap();
+    log.restart_log();
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_caught() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let honest = WitnessedLog::start(ORIGIN, &agency().verifier(), 0, 0);
+    add(&honest.log.url, "A", 0..20).await;
+    let info: serde_json::Value = reqwest::get(format!("{}/info", honest.log.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
+    let (state, evidence, policy) = (
+        w.join("trusted"),
+        w.join("evidence.txt"),
+        w.join("policy.txt"),
+    );
+    let gazette = |command: &str, url: &str, extra: &[&str]| {
+        let mut args = vec![
+            command,
+            "--log",
+            url,
+            "--policy",
+            p(&policy),
+            "--state",
+            p(&state),
+            "--evidence",
+            p(&evidence),
+        ];
+        args.extend_from_slice(extra);
+        run_status("gazette", &args)
+    };
+
+    let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["size"],
+        20
+    );
+    for extra in [
+        &["--index", "5"][..],
+        &["--index", "19", "--tiles-only"],
+        &["--index", "0"],
+    ] {
+        let (code, _, err) = gazette("inclusion", &honest.log.url, extra);
+        assert_eq!(code, 0, "{extra:?}: {err}");
+    }
+    std::fs::write(w.join("a7.record"), record("A", 7)).unwrap();
+    let (code, out, err) = gazette(
+        "inclusion",
+        &honest.log.url,
+        &["--record", p(&w.join("a7.record")), "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"index\":7"), "{out}");
+    std::fs::write(w.join("stranger.record"), record("Z", 1)).unwrap();
+    let (code, _, err) = gazette(
+        "inclusion",
+        &honest.log.url,
+        &["--record", p(&w.join("stranger.record"))],
+    );
+    assert_eq!(code, 5, "{err}");
+
+    // The log grows: the trusted checkpoint advances by a consistency proof.
+    add(&honest.log.url, "A", 20..30).await;
+    let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"size\":30"), "{out}");
+
+    // A fork: the same key signs another history of 40 entries.
+    let forked = impostor(&honest.log_dir);
+    add(&forked.log.url, "F", 0..40).await;
+    let (code, _, err) = gazette("checkpoint", &forked.log.url, &[]);
+    assert_eq!(code, 10, "{err}");
+    let kept = std::fs::read_to_string(&evidence).unwrap();
+    assert!(kept.starts_with("gazette fork evidence"), "{kept}");
+    assert!(
+        kept.contains(&format!("{ORIGIN}\n30\n")) && kept.contains(&format!("{ORIGIN}\n40\n")),
+        "{kept}"
+    );
+    drop(forked);
+
+    // A rollback: the same key, a shorter history.
+    std::fs::remove_file(&evidence).unwrap();
+    let behind = impostor(&honest.log_dir);
+    add(&behind.log.url, "A", 0..5).await;
+    let (code, _, err) = gazette("checkpoint", &behind.log.url, &[]);
+    assert_eq!(code, 10, "{err}");
+    assert!(
+        std::fs::read_to_string(&evidence)
+            .unwrap()
+            .starts_with("gazette rollback evidence")
+    );
+    drop(behind);
+
+    // The trusted state was not moved by either: the honest log still passes.
+    let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"size\":30"), "{out}");
+
+    // A policy naming another log key: the checkpoint is not trusted, 4.
+    let other = Signer::from_seed(ORIGIN, KeyType::Ed25519, [99; 32]).unwrap();
+    std::fs::write(
+        w.join("other-policy.txt"),
+        format!("log {}\nquorum none\n", other.verifier()),
+    )
+    .unwrap();
+    let (code, _, err) = run_status(
+        "gazette",
+        &[
+            "checkpoint",
+            "--log",
+            &honest.log.url,
+            "--policy",
+            p(&w.join("other-policy.txt")),
+            "--state",
+            p(&w.join("other-state")),
+        ],
+    );
+    assert_eq!(code, 4, "{err}");
+}
