@@ -4,9 +4,10 @@
 //! stderr and exits with its own code ([`Exit`]).
 //!
 //! Built so far: `keygen`, `record`, the offline `verify`, `submit`,
-//! `checkpoint` and `inclusion`. Next: `consistency`, `lookup`, `monitor`.
+//! `checkpoint`, `inclusion` and `monitor`. Next: `consistency`, `lookup`.
 
 mod keygen;
+mod monitor;
 mod online;
 mod record;
 mod submit;
@@ -42,6 +43,8 @@ pub enum Exit {
     Misbehaviour = 10,
     /// The log could not be reached or answered an error.
     Network = 11,
+    /// The monitor found records by unknown keys, bad signatures or conflicts.
+    Findings = 12,
 }
 
 /// A failure: its exit code and the reason printed.
@@ -94,6 +97,8 @@ enum Command {
     Checkpoint(online::CheckpointArgs),
     /// Prove that an entry (or a record file) is in the trusted tree.
     Inclusion(online::InclusionArgs),
+    /// Follow a log: check every checkpoint and every record; report per issuer.
+    Monitor(monitor::Args),
     /// Upload records in bulk, resumably, with progress.
     Submit(submit::Args),
     /// Verify a receipt offline: the checkpoint under a policy, the
@@ -111,6 +116,7 @@ pub fn main() -> u8 {
         Command::Submit(args) => submit::run(&args),
         Command::Checkpoint(args) => online::checkpoint(&args),
         Command::Inclusion(args) => online::inclusion(&args),
+        Command::Monitor(args) => monitor::run(&args),
     };
     match result {
         Ok(()) => Exit::Ok as u8,

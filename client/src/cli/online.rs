@@ -36,7 +36,7 @@ pub struct LogArgs {
     evidence: PathBuf,
     /// Print what was verified as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// A verifying connection to one log.
@@ -175,7 +175,7 @@ impl Session {
 }
 
 /// The log's tiles over HTTP, for proofs computed by this client.
-struct HttpTiles<'a>(&'a Session);
+pub struct HttpTiles<'a>(pub &'a Session);
 
 impl TileReader for HttpTiles<'_> {
     fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, merkle::ReadError> {

@@ -1,0 +1,275 @@
+//! `gazette monitor`: follows a log through its tiles. Every new checkpoint
+//! must verify under the policy and extend the trusted one (else exit 10
+//! with the evidence); every entry bundle is checked against the tree;
+//! every record's signature against the agency keys the log lists in
+//! `/info`. It reports per issuer: records, revocations, and, log-wide,
+//! entries signed by unknown keys, bad signatures and conflicting ids.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::merkle::Hash;
+use crate::note::Verifier;
+use crate::record::{RecordError, SignedRecord};
+use crate::tiles::{
+    HEIGHT, Tile, TileHashReader, TileLevel, check_bundle_against_tile, parse_entry_bundle,
+    read_tile_data,
+};
+
+use super::online::{HttpTiles, LogArgs, Session};
+use super::{Exit, Failure};
+
+/// `gazette monitor --log <url> --policy <file>`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    log: LogArgs,
+    /// The monitor's progress and findings, kept between runs.
+    #[arg(long, default_value = "gazette-monitor.json")]
+    progress: PathBuf,
+    /// Check up to the newest checkpoint once, then stop.
+    #[arg(long)]
+    once: bool,
+    /// Seconds between checks when following.
+    #[arg(long, default_value_t = 10)]
+    interval: u64,
+}
+
+/// What the monitor has read and found.
+#[derive(Default)]
+struct Progress {
+    scanned: u64,
+    issuers: BTreeMap<String, (u64, u64)>,
+    unknown_key: Vec<u64>,
+    bad_signature: Vec<u64>,
+    not_a_record: Vec<u64>,
+    conflicts: Vec<(u64, u64)>,
+}
+
+impl Progress {
+    fn load(path: &PathBuf) -> Progress {
+        let Ok(value) =
+            std::fs::read(path).map(|b| serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null))
+        else {
+            return Progress::default();
+        };
+        let list = |key: &str| -> Vec<u64> {
+            value[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default()
+        };
+        Progress {
+            scanned: value["scanned"].as_u64().unwrap_or(0),
+            issuers: value["issuers"]
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                (
+                                    v["records"].as_u64().unwrap_or(0),
+                                    v["revocations"].as_u64().unwrap_or(0),
+                                ),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            unknown_key: list("unknown_key"),
+            bad_signature: list("bad_signature"),
+            not_a_record: list("not_a_record"),
+            conflicts: value["conflicts"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| Some((p[0].as_u64()?, p[1].as_u64()?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    fn to_json(&self, size: u64) -> Value {
+        let issuers: serde_json::Map<String, Value> = self
+            .issuers
+            .iter()
+            .map(|(k, (records, revocations))| {
+                (
+                    k.clone(),
+                    json!({ "records": records, "revocations": revocations }),
+                )
+            })
+            .collect();
+        json!({
+            "scanned": self.scanned,
+            "size": size,
+            "issuers": issuers,
+            "unknown_key": self.unknown_key,
+            "bad_signature": self.bad_signature,
+            "not_a_record": self.not_a_record,
+            "conflicts": self.conflicts.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
+        })
+    }
+
+    fn findings(&self) -> usize {
+        self.unknown_key.len()
+            + self.bad_signature.len()
+            + self.not_a_record.len()
+            + self.conflicts.len()
+    }
+}
+
+/// Reads entries `from..size` of the tree `(size, root)`, bundle by
+/// bundle, each checked against the tree's level-0 hashes.
+fn read_entries(
+    session: &Session,
+    size: u64,
+    root: Hash,
+    from: u64,
+    mut each: impl FnMut(u64, &[u8]),
+) -> Result<(), Failure> {
+    let tiles = HttpTiles(session);
+    let reader = TileHashReader::new(size, root, &tiles);
+    let mut next = from;
+    while next < size {
+        let index = next >> HEIGHT;
+        let start = index << HEIGHT;
+        let width = (size - start).min(1 << HEIGHT) as u32;
+        let hashes = Tile {
+            height: HEIGHT,
+            level: TileLevel::Hashes(0),
+            index,
+            width,
+        };
+        let bundle = hashes.entries();
+        let data = session.get(&format!("/{}", bundle.path()))?;
+        let entries = parse_entry_bundle(&bundle, &data)
+            .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", bundle.path())))?;
+        let tile_data = read_tile_data(&hashes, &reader)
+            .map_err(|e| Failure::new(Exit::NotIncluded, format!("{}: {e}", hashes.path())))?;
+        check_bundle_against_tile(&bundle, &entries, &tile_data).map_err(|e| {
+            Failure::new(
+                Exit::NotIncluded,
+                format!("the log serves entries that are not its tree's: {e}"),
+            )
+        })?;
+        for (i, entry) in entries.iter().enumerate().skip((next - start) as usize) {
+            each(start + i as u64, entry);
+        }
+        next = start + u64::from(width);
+    }
+    Ok(())
+}
+
+fn check_once(
+    session: &Session,
+    args: &Args,
+    seen: &mut HashMap<String, ([u8; 32], u64)>,
+) -> Result<usize, Failure> {
+    let verified = session.trusted_checkpoint()?;
+    let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
+    let info: Value = serde_json::from_slice(&session.get("/info")?)
+        .map_err(|e| Failure::new(Exit::Malformed, format!("/info: {e}")))?;
+    let agencies: Vec<Verifier> = info["agencies"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| Verifier::parse(x["vkey"].as_str()?).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut progress = Progress::load(&args.progress);
+    let before = progress.findings();
+    if progress.scanned > size {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "{} is ahead of the trusted tree: another log's?",
+                args.progress.display()
+            ),
+        ));
+    }
+    read_entries(session, size, root, progress.scanned, |index, entry| {
+        let parsed = match SignedRecord::verify(entry, &agencies) {
+            Ok(signed) => signed,
+            Err(RecordError::UnknownIssuer { .. }) => return progress.unknown_key.push(index),
+            Err(RecordError::BadSignature { .. }) => return progress.bad_signature.push(index),
+            Err(_) => return progress.not_a_record.push(index),
+        };
+        let r = &parsed.record;
+        let counts = progress.issuers.entry(r.issuer.clone()).or_default();
+        counts.0 += 1;
+        if r.revokes.is_some() {
+            counts.1 += 1;
+        }
+        let key = format!("{}\0{}\0{}", r.issuer, r.kind, r.id);
+        match seen.get(&key) {
+            Some((digest, first)) if *digest != r.digest => {
+                progress.conflicts.push((*first, index))
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(key, (r.digest, index));
+            }
+        }
+    })?;
+    progress.scanned = size;
+    let report = progress.to_json(size);
+    crate::durable::write_file(&args.progress, report.to_string().as_bytes(), None).map_err(
+        |e| {
+            Failure::new(
+                Exit::Io,
+                format!("writing {}: {e}", args.progress.display()),
+            )
+        },
+    )?;
+    if args.log.json {
+        println!("{report}");
+    } else {
+        for (issuer, (records, revocations)) in &progress.issuers {
+            println!("{issuer}: {records} records, {revocations} revocations");
+        }
+        if progress.findings() > 0 {
+            println!(
+                "findings: {} by unknown keys {:?}, {} bad signatures {:?}, {} not records {:?}, {} conflicting ids {:?}",
+                progress.unknown_key.len(),
+                progress.unknown_key,
+                progress.bad_signature.len(),
+                progress.bad_signature,
+                progress.not_a_record.len(),
+                progress.not_a_record,
+                progress.conflicts.len(),
+                progress.conflicts
+            );
+        }
+    }
+    Ok(progress.findings() - before)
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let session = Session::open(&args.log)?;
+    // Ids seen this run (conflicts across runs are found from the log's
+    // own duplicate check: it refuses them).
+    let mut seen = HashMap::new();
+    loop {
+        let new = check_once(&session, args, &mut seen)?;
+        if args.once {
+            if new > 0 {
+                return Err(Failure::new(
+                    Exit::Findings,
+                    format!(
+                        "{new} new findings (see above and {})",
+                        args.progress.display()
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+    }
+}
