@@ -122,11 +122,67 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     );
     assert_eq!(code, 5, "{err}");
 
+    // Keep the checkpoint of size 20 for `consistency` later.
+    std::fs::copy(&state, w.join("old.checkpoint")).unwrap();
+
+    // Lookups, each match proven in the trusted tree.
+    let (code, out, err) = gazette(
+        "lookup",
+        &honest.log.url,
+        &[
+            "--issuer",
+            "online.example.gov",
+            "--kind",
+            "e-invoice",
+            "--id",
+            "A-7",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let found: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(found["matches"][0]["index"], 7);
+    let mut digest = [0x66u8; 32];
+    digest[..8].copy_from_slice(&3u64.to_be_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let (code, out, err) = gazette(
+        "lookup",
+        &honest.log.url,
+        &["--digest", &format!("sha256:{hex}")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("A-3") && out.contains("at index 3"), "{out}");
+    let (code, _, err) = gazette(
+        "lookup",
+        &honest.log.url,
+        &[
+            "--issuer",
+            "online.example.gov",
+            "--kind",
+            "e-invoice",
+            "--id",
+            "nope",
+        ],
+    );
+    assert_eq!(code, 13, "{err}");
+
     // The log grows: the trusted checkpoint advances by a consistency proof.
     add(&honest.log.url, "A", 20..30).await;
     let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"size\":30"), "{out}");
+
+    // The kept checkpoint of size 20 is a prefix of the tree now.
+    let (code, out, err) = gazette(
+        "consistency",
+        &honest.log.url,
+        &["--from", p(&w.join("old.checkpoint")), "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"old\":20") && out.contains("\"size\":30"),
+        "{out}"
+    );
 
     // A fork: the same key signs another history of 40 entries.
     let forked = impostor(&honest.log_dir);

@@ -4,7 +4,7 @@
 //! stderr and exits with its own code ([`Exit`]).
 //!
 //! Built so far: `keygen`, `record`, the offline `verify`, `submit`,
-//! `checkpoint`, `inclusion` and `monitor`. Next: `consistency`, `lookup`.
+//! `checkpoint`, `inclusion`, `consistency`, `lookup` and `monitor`.
 
 mod keygen;
 mod monitor;
@@ -45,6 +45,8 @@ pub enum Exit {
     Network = 11,
     /// The monitor found records by unknown keys, bad signatures or conflicts.
     Findings = 12,
+    /// (`lookup`) no record matches in the trusted tree.
+    NotFound = 13,
 }
 
 /// A failure: its exit code and the reason printed.
@@ -97,6 +99,10 @@ enum Command {
     Checkpoint(online::CheckpointArgs),
     /// Prove that an entry (or a record file) is in the trusted tree.
     Inclusion(online::InclusionArgs),
+    /// Prove that an older checkpoint (or a receipt's) is a prefix of the log.
+    Consistency(online::ConsistencyArgs),
+    /// Find records by document, digest or id, each proven in the trusted tree.
+    Lookup(online::LookupArgs),
     /// Follow a log: check every checkpoint and every record; report per issuer.
     Monitor(monitor::Args),
     /// Upload records in bulk, resumably, with progress.
@@ -117,6 +123,8 @@ pub fn main() -> u8 {
         Command::Checkpoint(args) => online::checkpoint(&args),
         Command::Inclusion(args) => online::inclusion(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::Consistency(args) => online::consistency(&args),
+        Command::Lookup(args) => online::lookup(&args),
     };
     match result {
         Ok(()) => Exit::Ok as u8,

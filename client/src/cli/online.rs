@@ -1,5 +1,5 @@
-//! The commands that read a live log: `checkpoint`, `inclusion` and
-//! `lookup`. Each one verifies everything it receives: the checkpoint under
+//! The commands that read a live log: `checkpoint`, `inclusion`,
+//! `consistency` and `lookup`. Each one verifies everything it receives: the checkpoint under
 //! the policy, and against the trusted checkpoint kept in a state file (a
 //! newer one replaces it only with a valid consistency proof), then the
 //! proofs. On a rollback or a fork the evidence (both signed checkpoints
@@ -279,6 +279,161 @@ pub fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
             "{}",
             json!({ "index": index, "size": size, "leaf_hash": leaf.to_base64() })
         );
+    }
+    Ok(())
+}
+
+/// `gazette consistency --from <checkpoint or receipt file>`: prove that an
+/// older checkpoint (kept, or inside a receipt) is a prefix of the log's
+/// trusted tree.
+#[derive(clap::Args)]
+pub struct ConsistencyArgs {
+    #[command(flatten)]
+    log: LogArgs,
+    /// A signed checkpoint, or a receipt (`.tlog-proof`) carrying one.
+    #[arg(long)]
+    from: PathBuf,
+}
+
+pub fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
+    let session = Session::open(&args.log)?;
+    let bytes = read_file(&args.from, "checkpoint")?;
+    let note = match crate::tlog_proof::TlogProof::parse(&bytes) {
+        Ok(receipt) => receipt.checkpoint.into_bytes(),
+        Err(_) => bytes,
+    };
+    let old = session
+        .policy
+        .verify_checkpoint(&note)
+        .map_err(|e| Failure::new(Exit::Untrusted, format!("{}: {e}", args.from.display())))?;
+    let new = session.trusted_checkpoint()?;
+    let (m, n) = (old.checkpoint.size, new.checkpoint.size);
+    let proof = if m > 0 && m < n {
+        let path = format!("/proof/consistency?old={m}&size={n}");
+        Session::hashes(&session.get_json(&path)?, &path)?
+    } else {
+        Vec::new()
+    };
+    check_advance(&old, &new, &proof).map_err(|e| session.misbehaviour(&e))?;
+    if args.log.json {
+        println!("{}", json!({ "old": m, "size": n, "proof": proof.len() }));
+    }
+    Ok(())
+}
+
+/// `gazette lookup (--digest <sha256:hex> | --document <file> | --issuer <i> --kind <k> --id <id>)`:
+/// find records in the log and prove each is in the trusted tree.
+#[derive(clap::Args)]
+pub struct LookupArgs {
+    #[command(flatten)]
+    log: LogArgs,
+    /// A document digest, `sha256:<hex>`.
+    #[arg(long, conflicts_with_all = ["document", "issuer"])]
+    digest: Option<String>,
+    /// A document: hashed here, only its digest is sent.
+    #[arg(long, conflicts_with = "issuer")]
+    document: Option<PathBuf>,
+    /// The issuing agency (with --kind and --id).
+    #[arg(long, requires_all = ["kind", "id"])]
+    issuer: Option<String>,
+    /// The record's kind.
+    #[arg(long)]
+    kind: Option<String>,
+    /// The agency's id of the record.
+    #[arg(long)]
+    id: Option<String>,
+}
+
+fn escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn lookup(args: &LookupArgs) -> Result<(), Failure> {
+    let session = Session::open(&args.log)?;
+    let query = match (&args.digest, &args.document, &args.issuer) {
+        (Some(digest), _, _) => format!("digest={}", escape(digest)),
+        (_, Some(document), _) => {
+            let digest = super::record::digest_file(document)?;
+            format!("digest=sha256:{}", crate::encoding::hex_encode(&digest))
+        }
+        (_, _, Some(issuer)) => format!(
+            "issuer={}&kind={}&id={}",
+            escape(issuer),
+            escape(args.kind.as_deref().unwrap_or_default()),
+            escape(args.id.as_deref().unwrap_or_default())
+        ),
+        _ => {
+            return Err(Failure::new(
+                Exit::Usage,
+                "look up by --digest, --document, or --issuer --kind --id",
+            ));
+        }
+    };
+    let verified = session.trusted_checkpoint()?;
+    let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
+    let found = session.get_json(&format!("/lookup?{query}"))?;
+    let mut proven = Vec::new();
+    for m in found["matches"].as_array().into_iter().flatten() {
+        let (Some(index), Some(record)) = (m["index"].as_u64(), m["record"].as_str()) else {
+            return Err(Failure::new(
+                Exit::Malformed,
+                format!("/lookup: a match without index or record: {m}"),
+            ));
+        };
+        if index >= size {
+            continue; // newer than the trusted checkpoint: next time
+        }
+        let path = format!("/proof/inclusion?index={index}&size={size}");
+        let proof = Session::hashes(&session.get_json(&path)?, &path)?;
+        merkle::verify_inclusion(&leaf_hash(record.as_bytes()), index, size, &proof, &root)
+            .map_err(|e| {
+                Failure::new(
+                    Exit::NotIncluded,
+                    format!("the log's match at {index} is not in its tree: {e}"),
+                )
+            })?;
+        let signed = crate::record::SignedRecord::parse(record.as_bytes())
+            .map_err(|e| Failure::new(Exit::Malformed, format!("match {index}: {e}")))?;
+        proven.push(json!({
+            "index": index,
+            "issuer": signed.record.issuer,
+            "kind": signed.record.kind,
+            "id": signed.record.id,
+            "issued": signed.record.issued,
+            "revoked_by": m["revoked_by"],
+        }));
+    }
+    if proven.is_empty() {
+        return Err(Failure::new(
+            Exit::NotFound,
+            format!("no record found in the trusted tree of size {size}"),
+        ));
+    }
+    if args.log.json {
+        println!("{}", json!({ "size": size, "matches": proven }));
+    } else {
+        for m in &proven {
+            println!(
+                "{} {} {} {} at index {}{}",
+                m["issuer"].as_str().unwrap_or_default(),
+                m["kind"].as_str().unwrap_or_default(),
+                m["id"].as_str().unwrap_or_default(),
+                m["issued"].as_str().unwrap_or_default(),
+                m["index"],
+                m["revoked_by"]
+                    .as_u64()
+                    .map(|r| format!(", revoked at index {r}"))
+                    .unwrap_or_default()
+            );
+        }
     }
     Ok(())
 }
