@@ -245,3 +245,36 @@ impl WitnessedLog {
         ));
     }
 }
+
+/// Sends `records` to the log at `url` in one `/add-batch`; panics unless
+/// every one is logged.
+pub async fn add_batch(url: &str, records: Vec<Vec<u8>>) {
+    let records: Vec<String> = records
+        .into_iter()
+        .map(|r| String::from_utf8(r).expect("a record is text"))
+        .collect();
+    let reply = reqwest::Client::new()
+        .post(format!("{url}/add-batch"))
+        .json(&serde_json::json!({ "records": records }))
+        .send()
+        .await
+        .expect("the log answers");
+    assert!(reply.status().is_success(), "{}", reply.status());
+    let answer: serde_json::Value = reply.json().await.expect("JSON");
+    assert!(
+        answer["results"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|x| x["index"].is_u64())),
+        "{answer}"
+    );
+}
+
+/// GETs `url` and parses its JSON.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url)
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("JSON")
+}

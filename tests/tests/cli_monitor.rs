@@ -8,7 +8,7 @@ use std::path::Path;
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{WitnessedLog, run_status};
+use gazette_tests::{WitnessedLog, add_batch, get_json, run_status};
 
 fn agency(name: &str, seed: u8) -> Signer {
     Signer::from_seed(name, KeyType::Ed25519, [seed; 32]).unwrap()
@@ -16,29 +16,6 @@ fn agency(name: &str, seed: u8) -> Signer {
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-async fn add(url: &str, records: Vec<Vec<u8>>) {
-    let records: Vec<String> = records
-        .into_iter()
-        .map(|r| String::from_utf8(r).unwrap())
-        .collect();
-    let reply = reqwest::Client::new()
-        .post(format!("{url}/add-batch"))
-        .json(&serde_json::json!({ "records": records }))
-        .send()
-        .await
-        .unwrap();
-    assert!(reply.status().is_success());
-    let v: serde_json::Value = reply.json().await.unwrap();
-    assert!(
-        v["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["index"].is_u64()),
-        "{v}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +41,7 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
             })
             .collect()
     };
-    add(&url, records(&land, "deed", 0..300)).await;
+    add_batch(&url, records(&land, "deed", 0..300)).await;
     let revocations: Vec<Vec<u8>> = (0..2u64)
         .map(|n| {
             Record::revocation(
@@ -80,16 +57,11 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
             .bytes
         })
         .collect();
-    add(&url, revocations).await;
+    add_batch(&url, revocations).await;
 
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let info: serde_json::Value = reqwest::get(format!("{url}/info"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&format!("{url}/info")).await;
     std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
     let (policy, state, progress) = (
         w.join("policy.txt"),
@@ -134,7 +106,7 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
             p(&setup.log_dir),
         ],
     );
-    add(&url, records(&tax, "invoice", 0..3)).await;
+    add_batch(&url, records(&tax, "invoice", 0..3)).await;
     let (code, out, err) = monitor(&progress);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();

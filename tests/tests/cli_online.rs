@@ -8,7 +8,7 @@ use std::path::Path;
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{WitnessedLog, run_status};
+use gazette_tests::{WitnessedLog, add_batch, get_json, run_status};
 
 const ORIGIN: &str = "online.example/log";
 
@@ -32,16 +32,7 @@ fn record(tag: &str, n: u64) -> Vec<u8> {
 }
 
 async fn add(url: &str, tag: &str, range: std::ops::Range<u64>) {
-    let records: Vec<String> = range
-        .map(|n| String::from_utf8(record(tag, n)).unwrap())
-        .collect();
-    let reply = reqwest::Client::new()
-        .post(format!("{url}/add-batch"))
-        .json(&serde_json::json!({ "records": records }))
-        .send()
-        .await
-        .unwrap();
-    assert!(reply.status().is_success());
+    add_batch(url, range.map(|n| record(tag, n)).collect()).await;
 }
 
 fn p(path: &Path) -> &str {
@@ -64,12 +55,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     let w = work.path();
     let honest = WitnessedLog::start(ORIGIN, &agency().verifier(), 0, 0);
     add(&honest.log.url, "A", 0..20).await;
-    let info: serde_json::Value = reqwest::get(format!("{}/info", honest.log.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&format!("{}/info", honest.log.url)).await;
     std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
     let (state, evidence, policy) = (
         w.join("trusted"),
