@@ -153,10 +153,65 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     assert_eq!(code, 13, "{err}");
 
     // The log grows: the trusted checkpoint advances by a consistency proof.
-    add(&honest.log.url, "A", 20..30).await;
+    add(&honest.log.url, "A", 20..29).await;
     let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"size\":30"), "{out}");
+    assert!(out.contains("\"size\":29"), "{out}");
+
+    // verify --online: not revoked, then revoked by a later revocation.
+    let receipt = reqwest::get(format!("{}/receipt/4", honest.log.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    std::fs::write(w.join("a4.tlog-proof"), receipt).unwrap();
+    let online = || {
+        run_status(
+            "gazette",
+            &[
+                "verify",
+                p(&w.join("a4.tlog-proof")),
+                "--policy",
+                p(&policy),
+                "--online",
+                "--log",
+                &honest.log.url,
+                "--state",
+                p(&w.join("verify-state")),
+                "--json",
+            ],
+        )
+    };
+    let (code, out, err) = online();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"revoked_by\":null"), "{out}");
+    let revocation = Record::revocation(
+        agency().name(),
+        "REV-A-4",
+        [1; 32],
+        "2026-11-25T00:00:00Z",
+        "e-invoice",
+        "A-4",
+    )
+    .sign(&agency())
+    .unwrap()
+    .bytes;
+    add_batch(&honest.log.url, vec![revocation]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (code, _, err) = online();
+        if code == 14 {
+            assert!(err.contains("revoked"), "{err}");
+            break;
+        }
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revocation is never seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // The kept checkpoint of size 20 is a prefix of the tree now.
     let (code, out, err) = gazette(

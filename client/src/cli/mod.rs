@@ -47,6 +47,8 @@ pub enum Exit {
     Findings = 12,
     /// (`lookup`) no record matches in the trusted tree.
     NotFound = 13,
+    /// (`verify --online`) the record was revoked by its issuer.
+    Revoked = 14,
 }
 
 /// A failure: its exit code and the reason printed.

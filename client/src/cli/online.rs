@@ -54,16 +54,27 @@ impl Session {
         let text = read_file(&args.policy, "policy")?;
         let policy = Policy::parse(&text)
             .map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))?;
+        Session::new(&args.log, policy, args.state.clone(), args.evidence.clone())
+    }
+
+    /// A session with the log at `url`, trusted under `policy`, keeping
+    /// its trusted checkpoint in `state` and evidence in `evidence`.
+    pub fn new(
+        url: &str,
+        policy: Policy,
+        state: PathBuf,
+        evidence: PathBuf,
+    ) -> Result<Session, Failure> {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| Failure::new(Exit::Usage, format!("HTTP client: {e}")))?;
         Ok(Session {
             http,
-            url: args.log.trim_end_matches('/').to_owned(),
+            url: url.trim_end_matches('/').to_owned(),
             policy,
-            args_state: args.state.clone(),
-            evidence: args.evidence.clone(),
+            args_state: state,
+            evidence,
         })
     }
 
@@ -89,12 +100,14 @@ impl Session {
         Ok(body)
     }
 
-    fn get_json(&self, path: &str) -> Result<Value, Failure> {
+    /// GETs `path` and parses its JSON.
+    pub fn get_json(&self, path: &str) -> Result<Value, Failure> {
         serde_json::from_slice(&self.get(path)?)
             .map_err(|e| Failure::new(Exit::Malformed, format!("{path}: not JSON: {e}")))
     }
 
-    fn hashes(value: &Value, path: &str) -> Result<Vec<Hash>, Failure> {
+    /// The `"proof"` of a proof answer, as hashes.
+    pub fn hashes(value: &Value, path: &str) -> Result<Vec<Hash>, Failure> {
         value["proof"]
             .as_array()
             .and_then(|a| {
@@ -344,7 +357,8 @@ pub struct LookupArgs {
     id: Option<String>,
 }
 
-fn escape(value: &str) -> String {
+/// Percent-encodes a query value.
+pub fn escape(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

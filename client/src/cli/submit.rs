@@ -39,6 +39,14 @@ pub struct Args {
     /// Requests at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Once uploaded, fetch each record's receipt (waiting, at most
+    /// `--receipt-wait` seconds, for the witnesses) into this directory, as
+    /// `<issuer>_<kind>_<id>.tlog-proof`; receipts already there are kept.
+    #[arg(long)]
+    receipts: Option<PathBuf>,
+    /// Seconds to wait for a witnessed checkpoint covering the records.
+    #[arg(long, default_value_t = 120)]
+    receipt_wait: u64,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -59,6 +67,34 @@ fn read_records(inputs: &[PathBuf]) -> Result<Vec<Vec<u8>>, Failure> {
             files.sort();
             for file in files {
                 records.push(read_file(&file, "record")?);
+            }
+        } else if input.extension().is_some_and(|e| e == "csv") {
+            // A CSV manifest: a `path` column of record files, relative to it.
+            let text = String::from_utf8(read_file(input, "manifest")?).map_err(|_| {
+                Failure::new(Exit::Malformed, format!("{}: not UTF-8", input.display()))
+            })?;
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines
+                .next()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .collect();
+            let column = header.iter().position(|h| *h == "path").ok_or_else(|| {
+                Failure::new(
+                    Exit::Malformed,
+                    format!("{}: no `path` column in the header", input.display()),
+                )
+            })?;
+            let base = input.parent().unwrap_or(Path::new("."));
+            for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let path = line.split(',').nth(column).map(str::trim).ok_or_else(|| {
+                    Failure::new(
+                        Exit::Malformed,
+                        format!("{}:{}: no path", input.display(), i + 2),
+                    )
+                })?;
+                records.push(read_file(&base.join(path), "record")?);
             }
         } else if input.extension().is_some_and(|e| e == "jsonl") {
             let text = String::from_utf8(read_file(input, "manifest")?).map_err(|_| {
@@ -238,6 +274,100 @@ async fn send_batch(
     refused
 }
 
+/// A file-name-safe form of a record field.
+fn safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Fetches the receipt of every record that has none in `dir` yet: its
+/// index by its leaf hash, then `/receipt/<index>` once a witnessed
+/// checkpoint covers it.
+async fn fetch_receipts(
+    url: &str,
+    records: &[Vec<u8>],
+    dir: &Path,
+    args: &Args,
+) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", dir.display())))?;
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(args.receipt_wait);
+    for record in records {
+        let Ok(signed) = crate::record::SignedRecord::parse(record) else {
+            continue; // refused by the log, reported above
+        };
+        let r = &signed.record;
+        let file = dir.join(format!(
+            "{}_{}_{}.tlog-proof",
+            safe(&r.issuer),
+            safe(&r.kind),
+            safe(&r.id)
+        ));
+        if file.exists() {
+            continue;
+        }
+        let leaf = signed
+            .leaf_hash()
+            .to_base64()
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        let get = |path: String| {
+            let client = client.clone();
+            async move {
+                let reply = client.get(path).send().await.ok()?;
+                reply.status().is_success().then_some(())?;
+                reply.bytes().await.ok()
+            }
+        };
+        // The lookup index trails the log by a few batches: retry.
+        let index = loop {
+            let found: Option<Value> = get(format!("{url}/lookup?leaf_hash={leaf}"))
+                .await
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if let Some(index) = found
+                .as_ref()
+                .and_then(|f| f["matches"][0]["index"].as_u64())
+            {
+                break index;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Failure::new(
+                    Exit::Network,
+                    format!("{} {} {}: not found in the log", r.issuer, r.kind, r.id),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        loop {
+            if let Some(receipt) = get(format!("{url}/receipt/{index}")).await {
+                crate::durable::write_file(&file, &receipt, None)
+                    .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", file.display())))?;
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Failure::new(
+                    Exit::Network,
+                    format!(
+                        "no witnessed checkpoint covers entry {index} within {} s; run again later",
+                        args.receipt_wait
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: &Args) -> Result<(), Failure> {
     if args.batch == 0 || args.concurrency == 0 {
         return Err(Failure::new(
@@ -315,6 +445,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     })?;
     progress.finish_and_clear();
     resume.lock().expect("lock").save()?;
+    if let Some(dir) = &args.receipts {
+        runtime.block_on(fetch_receipts(&url, &records, dir, args))?;
+    }
     if refused.is_empty() {
         return Ok(());
     }

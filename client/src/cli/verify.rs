@@ -41,6 +41,16 @@ pub struct Args {
     /// is checked. Without it, only the log vouches for the issuer.
     #[arg(long)]
     agency: Vec<String>,
+    /// Also ask the log (`--log`) whether the record was revoked since;
+    /// a revocation is proven in the log's trusted tree. Exit 14 if so.
+    #[arg(long, requires = "log")]
+    online: bool,
+    /// The log's URL, for --online.
+    #[arg(long, env = "GAZETTE_LOG_URL")]
+    log: Option<String>,
+    /// The trusted checkpoint kept between runs, for --online.
+    #[arg(long, default_value = "gazette-trusted.checkpoint")]
+    state: PathBuf,
     /// Print what was verified as JSON.
     #[arg(long)]
     json: bool,
@@ -138,6 +148,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             ));
         }
     }
+    let revoked_by = match (&args.online, &args.log) {
+        (true, Some(url)) => {
+            revocation(url, policy.clone(), args, &signed, receipt.index, &agencies)?
+        }
+        _ => None,
+    };
     let witnesses: Vec<&str> = verified
         .cosignatures
         .iter()
@@ -156,6 +172,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "witnesses": witnesses,
         "agency_signature": if agency_checked { "verified" } else { "not checked (no --agency)" },
         "document": args.document.as_ref().map(|_| "matches"),
+        "revoked_by": revoked_by,
     });
     if args.json {
         println!("{report}");
@@ -173,5 +190,87 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             report["agency_signature"].as_str().unwrap_or_default()
         );
     }
+    if let Some(index) = revoked_by {
+        return Err(Failure::new(
+            Exit::Revoked,
+            format!(
+                "{} {} {} was revoked by its issuer (revocation at index {index})",
+                record.issuer, record.kind, record.id
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Asks the log whether a later revocation supersedes the record at
+/// `index`, and proves the revocation in the log's trusted tree.
+fn revocation(
+    url: &str,
+    policy: Policy,
+    args: &Args,
+    signed: &SignedRecord,
+    index: u64,
+    agencies: &[Verifier],
+) -> Result<Option<u64>, Failure> {
+    use super::online::{Session, escape};
+    let evidence = args.state.with_extension("evidence");
+    let session = Session::new(url, policy, args.state.clone(), evidence)?;
+    let trusted = session.trusted_checkpoint()?;
+    let r = &signed.record;
+    let found = session.get_json(&format!(
+        "/lookup?issuer={}&kind={}&id={}",
+        escape(&r.issuer),
+        escape(&r.kind),
+        escape(&r.id)
+    ))?;
+    let Some(revoked_by) = found["matches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["index"].as_u64() == Some(index))
+        .and_then(|m| m["revoked_by"].as_u64())
+    else {
+        return Ok(None);
+    };
+    let (size, root) = (trusted.checkpoint.size, trusted.checkpoint.root);
+    if revoked_by >= size {
+        // Not yet in a checkpoint this client trusts: say so all the same.
+        return Ok(Some(revoked_by));
+    }
+    let entry = session.get(&format!("/entry/{revoked_by}"))?;
+    let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
+    let proof = Session::hashes(&session.get_json(&path)?, &path)?;
+    crate::merkle::verify_inclusion(
+        &crate::merkle::leaf_hash(&entry),
+        revoked_by,
+        size,
+        &proof,
+        &root,
+    )
+    .map_err(|e| {
+        Failure::new(
+            Exit::NotIncluded,
+            format!("the revocation at {revoked_by}: {e}"),
+        )
+    })?;
+    let revocation = if agencies.is_empty() {
+        SignedRecord::parse(&entry)
+    } else {
+        SignedRecord::verify(&entry, agencies)
+    }
+    .map_err(|e| {
+        Failure::new(
+            Exit::BadRecordSignature,
+            format!("the revocation at {revoked_by}: {e}"),
+        )
+    })?;
+    if !r.is_revoked_by(&revocation.record) {
+        return Err(Failure::new(
+            Exit::Malformed,
+            format!(
+                "the log names entry {revoked_by} as the revocation, but it does not revoke this record"
+            ),
+        ));
+    }
+    Ok(Some(revoked_by))
 }
