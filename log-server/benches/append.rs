@@ -25,39 +25,13 @@ use gazette_client::record::{Record, SignedRecord};
 
 #[path = "../tests/support/process.rs"]
 mod process;
-use process::{run, start};
+use process::{cpu_seconds, run, start, stat_cpu};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// utime + stime from a `/proc/.../stat` file, in seconds, with the
-/// thread or process name.
-fn stat_cpu(path: &Path) -> (String, f64) {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    let name = stat
-        .split_once('(')
-        .and_then(|(_, r)| r.rsplit_once(')'))
-        .map_or(String::new(), |(n, _)| n.to_owned());
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (name, (tick(11) + tick(12)) / 100.0)
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    stat_cpu(Path::new(&format!("/proc/{pid}/stat"))).1
 }
 
 /// CPU seconds of a process's threads, grouped by what they do.

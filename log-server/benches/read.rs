@@ -115,13 +115,7 @@ fn stat_fields(pid: u32) -> Vec<String> {
 
 /// utime + stime of the processes, in seconds.
 fn cpu_seconds(pids: &[u32]) -> f64 {
-    let ticks = |f: &[String], i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
-    pids.iter()
-        .map(|&pid| {
-            let f = stat_fields(pid);
-            (ticks(&f, 11).unwrap_or(0.0) + ticks(&f, 12).unwrap_or(0.0)) / 100.0
-        })
-        .sum()
+    pids.iter().map(|&pid| process::cpu_seconds(pid)).sum()
 }
 
 /// Resident memory of the processes, in MiB.

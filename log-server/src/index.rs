@@ -360,9 +360,7 @@ impl<T: Trees> Index<T> {
             })?;
             let skip = (covered - start) as usize;
             let end = start + u64::from(width);
-            let mut batch = IndexBatch::from_entries(covered, &entries[skip..]);
-            batch.count = end - covered;
-            self.add(&batch)?;
+            self.add(&IndexBatch::from_entries(covered, &entries[skip..]))?;
             covered = end;
         }
         Ok(())

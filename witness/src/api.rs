@@ -115,7 +115,8 @@ async fn checkpoint(State(witness): State<Arc<Witness>>, Path(origin): Path<Stri
     }
 }
 
-fn metrics_handle() -> &'static PrometheusHandle {
+/// The process's metrics recorder, installed on first use.
+pub fn metrics_handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         PrometheusBuilder::new()

@@ -96,6 +96,8 @@ pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
 impl Witness {
     /// Opens the witness in `dir`: key, logs, and every log's stored state.
     pub fn open(dir: &Path) -> anyhow::Result<Witness> {
+        // Before the first gauge is set, so none is lost.
+        crate::api::metrics_handle();
         let config = Config::load(dir)?;
         let key = Arc::new(read_key(&config, dir)?);
         let logs = crate::logs::load(&dir.join(&config.logs_file))?;
@@ -227,7 +229,7 @@ fn run(
             continue;
         }
         let mut next = state;
-        let mut accepted: Vec<(Pending, Cosignature, String)> = Vec::new();
+        let mut accepted: Vec<(Pending, Cosignature)> = Vec::new();
         let timestamp = now();
         for p in group {
             let checked = p
@@ -245,22 +247,23 @@ fn run(
             match checked {
                 Ok((moved, cosignature)) => {
                     next = moved;
-                    let cosigned = format!("{}{}", p.request.note, cosignature.to_line());
-                    accepted.push((p, cosignature, cosigned));
+                    accepted.push((p, cosignature));
                 }
                 Err(e) => {
                     let _ = p.reply.send(Err(e));
                 }
             }
         }
-        let Some((last, _, cosigned)) = accepted.last() else {
+        // The state kept (and served to monitors) is the last one cosigned.
+        let Some((last, cosignature)) = accepted.last() else {
             continue;
         };
+        let cosigned = format!("{}{}", last.request.note, cosignature.to_line());
         let origin = last.request.checkpoint.origin.clone();
-        if let Err(e) = states.save(&origin, cosigned) {
+        if let Err(e) = states.save(&origin, &cosigned) {
             let reason = format!("writing the state of {origin}: {e}; restart the witness");
             tracing::error!(%reason, "refusing to cosign until restart");
-            for (p, _, _) in accepted {
+            for (p, _) in accepted {
                 let _ = p.reply.send(Err(AddError::Failed(reason.clone())));
             }
             failed = Some(reason);
@@ -270,10 +273,10 @@ fn run(
         {
             let mut view = view.write().expect("lock");
             view.size = state.size;
-            view.note = Some(cosigned.clone());
+            view.note = Some(cosigned);
         }
         metrics::gauge!("gazette_witness_log_size", "origin" => origin).set(state.size as f64);
-        for (p, cosignature, _) in accepted {
+        for (p, cosignature) in accepted {
             let _ = p.reply.send(Ok(cosignature.to_line()));
         }
     }

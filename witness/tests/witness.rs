@@ -280,3 +280,43 @@ async fn a_followed_log_cannot_be_dropped_silently() {
     assert!(err.to_string().contains("already followed"), "{err}");
     assert!(gazette_witness::witness::Witness::open(dir.path()).is_ok());
 }
+
+#[tokio::test]
+async fn monitors_see_each_log_and_operators_see_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    init_witness(dir.path(), &[log_key().verifier()]);
+    let witness = open(dir.path());
+    let app = router(&witness);
+    let tree = Tree::with_leaves(12, "log");
+    assert_eq!(
+        post(&app, &tree.request(0, 12, &log_key())).await.status,
+        StatusCode::OK
+    );
+    let reply = get(&app, "/logs").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let logs: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(logs["witness"], witness.verifier.to_string());
+    assert_eq!(logs["logs"][0]["origin"], ORIGIN);
+    assert_eq!(logs["logs"][0]["size"], 12);
+    assert_eq!(
+        get(&app, "/checkpoint/unknown.example/log").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let metrics = get(&app, "/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics
+            .body
+            .contains("gazette_witness_add_checkpoint_total{status=\"200\"}"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics.body.contains(&format!(
+            "gazette_witness_log_size{{origin=\"{ORIGIN}\"}} 12"
+        )),
+        "{}",
+        metrics.body
+    );
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+}

@@ -252,13 +252,7 @@ pub fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
     let (index, leaf) = match (&args.record, args.index) {
         (Some(path), _) => {
             let leaf = leaf_hash(&read_file(path, "record")?);
-            let query = format!(
-                "/lookup?leaf_hash={}",
-                leaf.to_base64()
-                    .replace('+', "%2B")
-                    .replace('/', "%2F")
-                    .replace('=', "%3D")
-            );
+            let query = format!("/lookup?leaf_hash={}", escape(&leaf.to_base64()));
             let found = session.get_json(&query)?;
             let index = found["matches"][0]["index"].as_u64().ok_or_else(|| {
                 Failure::new(

@@ -314,12 +314,7 @@ async fn fetch_receipts(
         if file.exists() {
             continue;
         }
-        let leaf = signed
-            .leaf_hash()
-            .to_base64()
-            .replace('+', "%2B")
-            .replace('/', "%2F")
-            .replace('=', "%3D");
+        let leaf = super::online::escape(&signed.leaf_hash().to_base64());
         let get = |path: String| {
             let client = client.clone();
             async move {

@@ -66,3 +66,31 @@ impl Drop for Server {
         let _ = self.0.wait();
     }
 }
+
+#[allow(dead_code)] // the load generators use it, the tests do not
+/// utime + stime from a `/proc/.../stat` file, in seconds, with the
+/// thread or process name.
+pub fn stat_cpu(path: &Path) -> (String, f64) {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    let name = stat
+        .split_once('(')
+        .and_then(|(_, r)| r.rsplit_once(')'))
+        .map_or(String::new(), |(n, _)| n.to_owned());
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (name, (tick(11) + tick(12)) / 100.0)
+}
+
+#[allow(dead_code)]
+/// utime + stime of a process, in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    stat_cpu(Path::new(&format!("/proc/{pid}/stat"))).1
+}
