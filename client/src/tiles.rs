@@ -709,6 +709,66 @@ impl TilePlan {
     }
 }
 
+/// An inclusion or consistency proof computed from tiles, in two phases for
+/// callers that fetch asynchronously (a browser): fetch
+/// [`TileProof::tiles`], then [`TileProof::proof`] authenticates them
+/// against the trusted root and folds the proof. Same answer as
+/// [`crate::merkle::prove_inclusion`] / [`crate::merkle::prove_consistency`]
+/// over a [`TileHashReader`].
+#[derive(Debug, Clone)]
+pub struct TileProof {
+    plan: TilePlan,
+    kind: ProofKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ProofKind {
+    Inclusion { index: u64, size: u64 },
+    Consistency { old: u64, size: u64 },
+}
+
+impl TileProof {
+    /// Plans the inclusion proof of leaf `index` in the tree of `size`.
+    pub fn inclusion(index: u64, size: u64) -> Result<TileProof, TileError> {
+        let indexes = crate::merkle::inclusion_proof_indexes(index, size)
+            .map_err(|_| TileError::OutsideTree { index, size })?;
+        Ok(TileProof {
+            plan: TilePlan::new(HEIGHT, size, &indexes)?,
+            kind: ProofKind::Inclusion { index, size },
+        })
+    }
+
+    /// Plans the consistency proof from the tree of `old` leaves to the
+    /// tree of `size` (`0 < old <= size`).
+    pub fn consistency(old: u64, size: u64) -> Result<TileProof, TileError> {
+        let indexes = crate::merkle::consistency_proof_indexes(old, size)
+            .map_err(|_| TileError::OutsideTree { index: old, size })?;
+        Ok(TileProof {
+            plan: TilePlan::new(HEIGHT, size, &indexes)?,
+            kind: ProofKind::Consistency { old, size },
+        })
+    }
+
+    /// The tiles to fetch, in order.
+    pub fn tiles(&self) -> &[Tile] {
+        self.plan.tiles()
+    }
+
+    /// The proof, from the fetched tiles authenticated against `root`.
+    pub fn proof(&self, root: &Hash, data: &[Vec<u8>]) -> Result<Vec<Hash>, TileError> {
+        let hashes = self.plan.hashes(root, data)?;
+        let folded = match self.kind {
+            ProofKind::Inclusion { index, size } => {
+                crate::merkle::inclusion_proof_from_hashes(index, size, &hashes)
+            }
+            ProofKind::Consistency { old, size } => {
+                crate::merkle::consistency_proof_from_hashes(old, size, &hashes)
+            }
+        };
+        folded.map_err(|e| ReadError::new(e.to_string()).into())
+    }
+}
+
 /// A [`HashReader`] over the static read path: it fetches the tiles holding
 /// the requested hashes and authenticates them against a trusted root before
 /// answering, so proofs computed with it need no trust in the server.

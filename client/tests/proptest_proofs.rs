@@ -9,7 +9,9 @@ use gazette_client::merkle::{
     self, Hash, HashReader, ReadError, leaf_hash, node_hash, prove_consistency, prove_inclusion,
     stored_hashes_for_leaf, verify_consistency, verify_inclusion,
 };
-use gazette_client::tiles::{Tile, TileHashReader, TileReader, read_tile_data, tiles_for_size};
+use gazette_client::tiles::{
+    Tile, TileHashReader, TileProof, TileReader, read_tile_data, tiles_for_size,
+};
 use proptest::prelude::*;
 
 const MAX_LEAVES: u64 = 3000;
@@ -244,6 +246,24 @@ proptest! {
             prove_consistency(old_size, size, &stored).unwrap()
         );
         prop_assert_eq!(merkle::tree_hash(old_size, &reader).unwrap(), merkle::tree_hash(old_size, &stored).unwrap());
+        // The two-phase form the browser uses gives the same proofs.
+        let two_phase = |plan: TileProof| {
+            let data = tiles.read_tiles(plan.tiles()).unwrap();
+            plan.proof(&root, &data).unwrap()
+        };
+        prop_assert_eq!(
+            two_phase(TileProof::inclusion(index, size).unwrap()),
+            prove_inclusion(index, size, &stored).unwrap()
+        );
+        prop_assert_eq!(
+            two_phase(TileProof::consistency(old_size, size).unwrap()),
+            prove_consistency(old_size, size, &stored).unwrap()
+        );
+        // Tiles that do not hash to the root are refused.
+        let plan = TileProof::inclusion(index, size).unwrap();
+        let mut data = tiles.read_tiles(plan.tiles()).unwrap();
+        data[0][0] ^= 1;
+        prop_assert!(plan.proof(&root, &data).is_err());
     }
 }
 

@@ -51,6 +51,21 @@ pub struct Config {
     /// Per-agency rate limits.
     #[serde(default)]
     pub rate_limits: RateLimits,
+    /// The public verification page (`wasm/www/` with its built bundle in
+    /// `pkg/`), served at `GET /`; none: the `wasm/www` of the source tree
+    /// this binary was built from.
+    #[serde(default)]
+    pub page_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Where the verification page's files are.
+    pub fn page_dir(&self, data_dir: &std::path::Path) -> PathBuf {
+        match &self.page_dir {
+            Some(dir) => data_dir.join(dir),
+            None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../wasm/www")),
+        }
+    }
 }
 
 /// How the sequencer batches.
@@ -304,6 +319,11 @@ agencies_file = "agencies.txt"
 # cosignatures meet the quorum. Without it, checkpoints are published as
 # soon as they are committed.
 # witness_policy_file = "policy.txt"
+
+# The public verification page served at GET / (the folder wasm/www with the
+# bundle built by scripts/build-page in wasm/www/pkg). Default: the source
+# tree this binary was built from.
+# page_dir = "/usr/share/gazette/www"
 
 [sequencer]
 # A batch of records is committed (tiles + checkpoint, fsynced) when it holds

@@ -844,3 +844,50 @@ async fn an_agency_registered_while_the_log_runs_is_accepted_without_a_restart()
         "the running log did not pick up the new agency"
     );
 }
+
+#[tokio::test]
+async fn the_page_is_served_at_the_root_with_its_security_headers_and_wasm_type() {
+    let dir = new_log_dir();
+    let page = tempfile::tempdir().unwrap();
+    std::fs::create_dir(page.path().join("pkg")).unwrap();
+    std::fs::write(
+        page.path().join("index.html"),
+        "<!doctype html><title>t</title>",
+    )
+    .unwrap();
+    std::fs::write(
+        page.path().join("pkg/gazette_wasm_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .unwrap();
+    let config_path = dir.path().join("gazette-log.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    let commented = "# page_dir = \"/usr/share/gazette/www\"";
+    assert!(config.contains(commented));
+    let line = format!("page_dir = {:?}", page.path().to_str().unwrap());
+    std::fs::write(&config_path, config.replace(commented, &line)).unwrap();
+    let log = open(dir.path());
+    let app = api(&log);
+
+    let root = get(&app, "/").await;
+    assert_eq!(root.status, StatusCode::OK);
+    assert!(root.header("content-type").starts_with("text/html"));
+    assert!(String::from_utf8_lossy(&root.body).contains("<title>t</title>"));
+    let csp = root.header("content-security-policy");
+    assert!(
+        csp.contains("connect-src 'self'") && csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert_eq!(root.header("cache-control"), "no-cache");
+
+    let wasm = get(&app, "/pkg/gazette_wasm_bg.wasm").await;
+    assert_eq!(wasm.status, StatusCode::OK);
+    assert_eq!(wasm.header("content-type"), "application/wasm");
+
+    // Neither an API route nor a page file: the API's JSON 404.
+    for path in ["/no-such-route", "/pkg/missing.js", "/../Cargo.toml"] {
+        let reply = get(&app, path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.json()["status"], json!(404), "{path}");
+    }
+}

@@ -3,6 +3,7 @@
 mod error;
 mod lookup;
 mod ops;
+mod page;
 mod proofs;
 mod query;
 mod read;
@@ -68,7 +69,7 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/info", get(lookup::info))
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(ops::metrics))
-        .fallback(|| async { ApiError::NotFound("no such route; see GET /info".into()) })
+        .merge(page::router(log.config.page_dir(&log.dir)))
         .layer(axum::middleware::from_fn(ops::count_request))
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)

@@ -1,0 +1,47 @@
+//! `GET /`: the public verification page, static files from `wasm/www/`
+//! (the WebAssembly bundle in `pkg/` is built by `scripts/build-page`).
+//! Anything that is neither an API route nor a page file is a JSON 404.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::handler::HandlerWithoutStateExt;
+use axum::http::{HeaderValue, header};
+use tower::ServiceBuilder;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::ApiError;
+
+/// What the page may load: its own files and the log's API, nothing else,
+/// so a document dropped on it cannot be sent anywhere but the log (and the
+/// page sends only digests). `wasm-unsafe-eval` lets it compile its wasm.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The static page with its headers, and a JSON 404 for everything else:
+/// the API router's fallback.
+pub fn router<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
+    if !dir.join("pkg").join("gazette_wasm_bg.wasm").is_file() {
+        tracing::warn!(
+            page = %dir.display(),
+            "the verification page's bundle is not built (run scripts/build-page)"
+        );
+    }
+    let not_found =
+        (|| async { ApiError::NotFound("no such route or page file; see GET /info".into()) })
+            .into_service();
+    let files = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        // The page and its bundle change with each build: always revalidate.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(dir).not_found_service(not_found));
+    Router::new().fallback_service(files)
+}

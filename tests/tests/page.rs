@@ -1,0 +1,183 @@
+//! The public verification page in a real browser: a log with three
+//! witnesses (2-of-3) as real processes on loopback, records submitted, and
+//! the page (served by the log at `/`) driven in headless Chromium through
+//! WebDriver, the way a citizen uses it. A registered document shows
+//! "verified" with its issuer and the witnesses that cosigned; a tampered
+//! one "not found"; a revoked one "revoked"; a receipt still verifies with
+//! the log stopped. A screenshot of each verdict is kept in
+//! `target/test-artifacts/`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+use gazette_client::encoding::hex_encode;
+use gazette_client::note::{KeyType, Signer};
+use gazette_client::record::Record;
+use gazette_tests::browser::Browser;
+use gazette_tests::{WitnessedLog, get_json};
+use sha2::{Digest, Sha256};
+
+const ORIGIN: &str = "page.example/log";
+const ISSUER: &str = "registry.example.gov";
+
+fn agency() -> Signer {
+    Signer::from_seed(ISSUER, KeyType::Ed25519, [42; 32]).unwrap()
+}
+
+fn digest(document: &[u8]) -> [u8; 32] {
+    Sha256::digest(document).into()
+}
+
+/// Logs a record and returns its witnessed receipt.
+async fn add(log: &str, record: Record) -> String {
+    let signed = record.sign(&agency()).unwrap();
+    let reply = reqwest::Client::new()
+        .post(format!("{log}/add?wait=receipt"))
+        .body(signed.bytes)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let answer: serde_json::Value = reply.json().await.unwrap();
+    answer["receipt"]
+        .as_str()
+        .expect("a witnessed receipt")
+        .to_owned()
+}
+
+/// Waits until the log's lookup index covers its published tree.
+async fn wait_for_lookups(log: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = get_json(&format!("{log}/lookup?digest=sha256:{}", "0".repeat(64))).await;
+        if found["covered"] == found["size"] {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lookups never caught up: {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn check(browser: &Browser, log: &str, input: &str, file: &Path) -> String {
+    browser.open(&format!("{log}/")).await;
+    browser.choose_file(input, file).await;
+    browser.verdict().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offline() {
+    let mut setup = WitnessedLog::start(ORIGIN, &agency().verifier(), 3, 2);
+    let log = setup.log.url.clone();
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = files.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let certificate = b"Certificate of completion: Li Wei, Public Health course, 2026\n";
+    let deed = b"Property registration: parcel 42-17, Harbour District\n";
+    let notice = b"Notice: registration D-7 is cancelled\n";
+    let issued = "2026-11-24T09:00:00Z";
+    let receipt = add(
+        &log,
+        Record::new(
+            ISSUER,
+            "e-certificate",
+            "C-2026-1",
+            digest(certificate),
+            issued,
+        ),
+    )
+    .await;
+    add(
+        &log,
+        Record::new(ISSUER, "property-registration", "D-7", digest(deed), issued),
+    )
+    .await;
+    add(
+        &log,
+        Record::revocation(
+            ISSUER,
+            "R-1",
+            digest(notice),
+            "2026-11-24T10:00:00Z",
+            "property-registration",
+            "D-7",
+        ),
+    )
+    .await;
+    wait_for_lookups(&log).await;
+    let certificate_file = write("certificate.txt", certificate);
+    let mut tampered = certificate.to_vec();
+    tampered[30] ^= 0x20;
+    let tampered_file = write("certificate-tampered.txt", &tampered);
+    let deed_file = write("deed.txt", deed);
+    let receipt_file = write("certificate.tlog-proof", receipt.as_bytes());
+
+    let browser = Browser::start().await;
+
+    // A registered document: verified, with its issuer and witnesses.
+    let verdict = check(&browser, &log, "#document-input", &certificate_file).await;
+    assert_eq!(verdict, "verified", "{}", browser.text("#verdict").await);
+    assert!(browser.text("#v-issuer").await.contains(ISSUER));
+    assert!(browser.text("#v-id").await.contains("C-2026-1"));
+    assert_eq!(
+        browser.text("#v-digest").await.trim(),
+        format!("sha256:{}", hex_encode(&digest(certificate)))
+    );
+    let witnesses = browser.texts("#v-witnesses li").await;
+    assert!(witnesses.len() >= 2, "{witnesses:?}");
+    assert!(witnesses.iter().all(|w| w.contains('w')), "{witnesses:?}");
+    println!("{}", browser.screenshot("page-verified").await.display());
+
+    // The same verdict in Simplified Chinese.
+    browser
+        .client
+        .find(Locator::Css("#lang-zh"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(browser.text("#verdict-title").await.contains("已验证"));
+    println!("{}", browser.screenshot("page-verified-zh").await.display());
+    browser
+        .client
+        .find(Locator::Css("#lang-en"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // One byte changed: not in the log.
+    let verdict = check(&browser, &log, "#document-input", &tampered_file).await;
+    assert_eq!(verdict, "not-found", "{}", browser.text("#verdict").await);
+    println!("{}", browser.screenshot("page-not-found").await.display());
+
+    // A registration its issuer revoked later.
+    let verdict = check(&browser, &log, "#document-input", &deed_file).await;
+    assert_eq!(verdict, "revoked", "{}", browser.text("#verdict").await);
+    assert!(browser.text("#v-id").await.contains("D-7"));
+    assert!(!browser.text("#v-revoked").await.trim().is_empty());
+    println!("{}", browser.screenshot("page-revoked").await.display());
+
+    // A receipt, with the log gone: verified from the receipt alone.
+    browser.open(&format!("{log}/")).await;
+    setup.log.stop();
+    browser.choose_file("#receipt-input", &receipt_file).await;
+    let verdict = browser.verdict().await;
+    assert_eq!(verdict, "verified", "{}", browser.text("#verdict").await);
+    assert!(browser.text("#v-id").await.contains("C-2026-1"));
+    println!(
+        "{}",
+        browser.screenshot("page-receipt-offline").await.display()
+    );
+
+    browser.close().await;
+}

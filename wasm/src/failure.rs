@@ -1,0 +1,72 @@
+//! Errors handed to JavaScript: an `Error` whose `code` says which verdict
+//! it supports and whose `message` is the core's precise reason.
+
+use wasm_bindgen::JsValue;
+
+/// What kind of failure, as the page's `error.code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// Bytes that break a format (receipt, record, checkpoint, proof).
+    Malformed,
+    /// A checkpoint not signed by the log or not cosigned by the quorum.
+    Untrusted,
+    /// A proof that does not bind the entry to the checkpoint.
+    NotIncluded,
+    /// A record whose agency signature does not verify, or whose issuer is
+    /// not a registered agency.
+    BadSignature,
+    /// The log showed an older checkpoint than one already trusted.
+    Rollback,
+    /// The log showed two checkpoints that contradict each other.
+    Fork,
+    /// The tiles a server sent do not hash to the trusted root.
+    BadTiles,
+    /// A wrong argument from the page itself.
+    Usage,
+}
+
+impl Code {
+    /// The code's name in JavaScript.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Malformed => "malformed",
+            Code::Untrusted => "untrusted",
+            Code::NotIncluded => "not-included",
+            Code::BadSignature => "bad-signature",
+            Code::Rollback => "rollback",
+            Code::Fork => "fork",
+            Code::BadTiles => "bad-tiles",
+            Code::Usage => "usage",
+        }
+    }
+}
+
+/// A JavaScript `Error` with `code`, and `evidence` when there is some.
+pub fn failure(code: Code, message: impl std::fmt::Display, evidence: Option<String>) -> JsValue {
+    let error = js_sys::Error::new(&message.to_string());
+    let value: JsValue = error.into();
+    crate::objects::set(&value, "code", code.as_str());
+    if let Some(evidence) = evidence {
+        crate::objects::set(&value, "evidence", evidence);
+    }
+    value
+}
+
+/// Shorthand for a failure without evidence.
+pub fn fail(code: Code, message: impl std::fmt::Display) -> JsValue {
+    failure(code, message, None)
+}
+
+/// A JavaScript number that must be a leaf index or tree size.
+pub fn count(value: f64, what: &str) -> Result<u64, JsValue> {
+    // 2^53: beyond it a JavaScript number is no longer an exact integer.
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if value.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&value) {
+        Ok(value as u64)
+    } else {
+        Err(fail(
+            Code::Usage,
+            format_args!("{what} must be a whole number from 0 to 2^53-1, not {value}"),
+        ))
+    }
+}

@@ -1,0 +1,27 @@
+//! # gazette-wasm — Gazette's light client in the browser
+//!
+//! Thin wasm-bindgen bindings over [`gazette_client`]: every check is the
+//! protocol core's; this crate only converts between JavaScript values and
+//! the core's types. It does no I/O either: the page fetches checkpoints,
+//! tiles and lookups and hands the bytes in, so what the page shows is
+//! computed here from signed data, trusting no server.
+//!
+//! | binding | what it does |
+//! | --- | --- |
+//! | [`DocumentHasher`] | SHA-256 of a document fed in chunks (never uploaded) |
+//! | [`LogVerifier`] | checkpoints under the witness policy, receipts, records, inclusion, advancing the trusted checkpoint |
+//! | [`TileProofPlan`] | inclusion and consistency proofs computed from the log's tiles |
+//!
+//! Failures are JavaScript `Error`s with a `code` (see [`failure`]) so the
+//! page can give a verdict without parsing messages.
+
+mod failure;
+mod hasher;
+mod objects;
+mod tile_proof;
+mod verifier;
+
+pub use failure::Code;
+pub use hasher::DocumentHasher;
+pub use tile_proof::TileProofPlan;
+pub use verifier::LogVerifier;

@@ -1,0 +1,194 @@
+//! Verifying what a log serves, under the witness policy the page trusts.
+
+use gazette_client::Hash;
+use gazette_client::checkpoint::VerifiedCheckpoint;
+use gazette_client::merkle::{leaf_hash, verify_inclusion};
+use gazette_client::note::Verifier;
+use gazette_client::policy::Policy;
+use gazette_client::record::SignedRecord;
+use gazette_client::tlog_proof::{TlogProof, TlogProofError};
+use gazette_client::trust::{TrustError, check_advance};
+use wasm_bindgen::prelude::*;
+
+use crate::failure::{Code, count, fail, failure};
+use crate::objects;
+
+/// A log as the page trusts it: its witness policy (c2sp.org/tlog-policy
+/// text with the log's line) and its registered agencies' verifier keys.
+#[wasm_bindgen]
+pub struct LogVerifier {
+    policy: Policy,
+    agencies: Vec<Verifier>,
+}
+
+#[wasm_bindgen]
+impl LogVerifier {
+    /// Trusts checkpoints under `policy` and records signed by `agencies`
+    /// (verifier keys, `name+id+key`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(policy: &str, agencies: Vec<String>) -> Result<LogVerifier, JsValue> {
+        let policy = Policy::parse(policy.as_bytes())
+            .map_err(|e| fail(Code::Usage, format_args!("the witness policy: {e}")))?;
+        if policy.logs().is_empty() {
+            return Err(fail(Code::Usage, "the witness policy names no log"));
+        }
+        let agencies = agencies
+            .iter()
+            .map(|vkey| {
+                Verifier::parse(vkey)
+                    .map_err(|e| fail(Code::Usage, format_args!("agency key {vkey:?}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(LogVerifier { policy, agencies })
+    }
+
+    /// The log's origin (its key name in the policy).
+    pub fn origin(&self) -> String {
+        self.policy.logs()[0].verifier.name().to_owned()
+    }
+
+    /// A signed checkpoint, verified under the policy: the log's signature
+    /// and the witnesses' quorum.
+    #[wasm_bindgen(js_name = verifyCheckpoint)]
+    pub fn verify_checkpoint(&self, note: &str) -> Result<JsValue, JsValue> {
+        self.checkpoint(note).map(|v| objects::checkpoint(&v))
+    }
+
+    /// Whether `offered` may replace the `trusted` checkpoint kept by the
+    /// page: both verify, same log, not older, and `proof` (base64 hashes)
+    /// proves `trusted` is a prefix of `offered`. Gives the offered
+    /// checkpoint; a rollback or fork fails with `evidence` to keep.
+    pub fn advance(
+        &self,
+        trusted: Option<String>,
+        offered: &str,
+        proof: Vec<String>,
+    ) -> Result<JsValue, JsValue> {
+        let offered = self.checkpoint(offered)?;
+        if let Some(trusted) = trusted {
+            let trusted = self
+                .policy
+                .verify_checkpoint(trusted.as_bytes())
+                .map_err(|e| {
+                    fail(
+                        Code::Untrusted,
+                        format_args!("the checkpoint kept by this browser no longer verifies: {e}"),
+                    )
+                })?;
+            check_advance(&trusted, &offered, &parse_hashes(&proof)?).map_err(|e| {
+                let code = match e {
+                    TrustError::Rollback { .. } => Code::Rollback,
+                    TrustError::Fork { .. } => Code::Fork,
+                    TrustError::OriginMismatch { .. } => Code::Usage,
+                };
+                failure(code, &e, Some(e.evidence()))
+            })?;
+        }
+        Ok(objects::checkpoint(&offered))
+    }
+
+    /// A signed record, its signature verified with the registered agency
+    /// key of its issuer.
+    #[wasm_bindgen(js_name = verifyRecord)]
+    pub fn verify_record(&self, record: &str) -> Result<JsValue, JsValue> {
+        self.record(record.as_bytes()).map(|r| objects::record(&r))
+    }
+
+    /// Whether the signed `record` is leaf `index` of the tree of `size`
+    /// with `root` (base64), by the inclusion `proof` (base64 hashes).
+    #[wasm_bindgen(js_name = verifyInclusion)]
+    pub fn verify_inclusion(
+        &self,
+        record: &str,
+        index: f64,
+        size: f64,
+        root: &str,
+        proof: Vec<String>,
+    ) -> Result<(), JsValue> {
+        let (index, size) = (count(index, "index")?, count(size, "size")?);
+        let root = Hash::from_base64(root).ok_or_else(|| {
+            fail(
+                Code::Usage,
+                format_args!("root {root:?} is not a base64 hash"),
+            )
+        })?;
+        verify_inclusion(
+            &leaf_hash(record.as_bytes()),
+            index,
+            size,
+            &parse_hashes(&proof)?,
+            &root,
+        )
+        .map_err(|e| fail(Code::NotIncluded, format_args!("entry {index}: {e}")))
+    }
+
+    /// Whether the signed `revocation` (verified) revokes the signed
+    /// `record`: same issuer, kind `revocation`, naming its kind and id.
+    #[wasm_bindgen(js_name = isRevokedBy)]
+    pub fn is_revoked_by(&self, record: &str, revocation: &str) -> Result<bool, JsValue> {
+        let record = SignedRecord::parse(record.as_bytes())
+            .map_err(|e| fail(Code::Malformed, format_args!("the record: {e}")))?;
+        let revocation = self.record(revocation.as_bytes())?;
+        Ok(record.record.is_revoked_by(&revocation.record))
+    }
+
+    /// A receipt (c2sp.org/tlog-proof@v1 with the signed record as extra),
+    /// offline: the checkpoint under the policy, the inclusion proof, and
+    /// the record's agency signature. Gives `{record, index, checkpoint,
+    /// proof}`.
+    #[wasm_bindgen(js_name = verifyReceipt)]
+    pub fn verify_receipt(&self, receipt: &[u8]) -> Result<JsValue, JsValue> {
+        let parsed = TlogProof::parse(receipt).map_err(|e| fail(Code::Malformed, e))?;
+        let record_bytes = parsed
+            .extra
+            .as_deref()
+            .ok_or_else(|| fail(Code::Malformed, "the receipt carries no record"))?;
+        let signed = self.record(record_bytes)?;
+        let verified = parsed
+            .verify(&signed.leaf_hash(), &self.policy)
+            .map_err(|e| {
+                let code = match e {
+                    TlogProofError::Malformed { .. } => Code::Malformed,
+                    TlogProofError::Checkpoint(_) => Code::Untrusted,
+                    TlogProofError::Inclusion { .. } => Code::NotIncluded,
+                };
+                fail(code, e)
+            })?;
+        let out = objects::object();
+        objects::set(&out, "record", objects::record(&signed));
+        objects::set(
+            &out,
+            "signedRecord",
+            String::from_utf8_lossy(record_bytes).as_ref(),
+        );
+        objects::set(&out, "index", parsed.index as f64);
+        objects::set(&out, "checkpoint", objects::checkpoint(&verified));
+        objects::set(&out, "proof", objects::hashes(&parsed.proof));
+        Ok(out)
+    }
+}
+
+impl LogVerifier {
+    fn checkpoint(&self, note: &str) -> Result<VerifiedCheckpoint, JsValue> {
+        self.policy
+            .verify_checkpoint(note.as_bytes())
+            .map_err(|e| fail(Code::Untrusted, format_args!("the checkpoint: {e}")))
+    }
+
+    fn record(&self, bytes: &[u8]) -> Result<SignedRecord, JsValue> {
+        SignedRecord::parse(bytes)
+            .map_err(|e| fail(Code::Malformed, format_args!("the record: {e}")))?;
+        SignedRecord::verify(bytes, &self.agencies)
+            .map_err(|e| fail(Code::BadSignature, format_args!("the record: {e}")))
+    }
+}
+
+fn parse_hashes(proof: &[String]) -> Result<Vec<Hash>, JsValue> {
+    proof
+        .iter()
+        .map(|h| {
+            Hash::from_base64(h)
+                .ok_or_else(|| fail(Code::Malformed, format_args!("{h:?} is not a base64 hash")))
+        })
+        .collect()
+}

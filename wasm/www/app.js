@@ -1,0 +1,607 @@
+// Gazette's public verification page. Everything shown is computed here, in
+// the citizen's browser, by the WebAssembly light client: the log only
+// hands over signed data (checkpoints, records, tiles) and is not trusted.
+// A document never leaves the browser; only its digest is looked up.
+
+import {
+  t, getLang, initLang, setLang, translatePage,
+  formatUnix, formatIssued, formatAge, formatBytes, formatCount,
+} from './i18n.js';
+
+const FETCH_TIMEOUT_MS = 10_000;
+const CHUNK_BYTES = 4 * 1024 * 1024;
+const RECEIPT_MAGIC = 'c2sp.org/tlog-proof@v1\n';
+const INFO_KEY = 'gazette.info';
+
+const $ = (id) => document.getElementById(id);
+
+let wasm = null;       // the bundle's exports, once loaded
+let verifier = null;   // LogVerifier for this log's policy and agencies
+let startProblem = null; // a result shown instead of checking (no bundle, no info)
+let runId = 0;         // the latest check; older ones finishing late are ignored
+const chosen = { document: null, receipt: null };
+// What the card shows, kept untranslated so a language switch re-renders it.
+let shown = { verdict: 'working', reason: ['reason.loading'] };
+
+// ---------------------------------------------------------------- storage
+
+// localStorage may be disabled (private modes): the page still works,
+// it just cannot remember anything.
+const store = {
+  get(key) { try { return localStorage.getItem(key); } catch { return null; } },
+  set(key, value) { try { localStorage.setItem(key, value); } catch { /* not kept */ } },
+};
+
+// ---------------------------------------------------------------- errors
+
+/** An Error with a `code`, like the ones the wasm module throws. */
+function failure(code, message, extra = {}) {
+  return Object.assign(new Error(message), { code }, extra);
+}
+
+// ---------------------------------------------------------------- fetching
+
+/**
+ * The one place the page talks to the log: same origin, relative paths (so
+ * it also works behind a path prefix), a 10 s limit, never any document
+ * bytes. Any failure becomes code "unreachable".
+ */
+async function get(path, as = 'text') {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
+  try {
+    // Tiles never change once served; everything else must be fresh.
+    const cache = path.startsWith('tile/') ? 'default' : 'no-store';
+    const response = await fetch(path, { signal: abort.signal, cache, credentials: 'omit' });
+    if (!response.ok) throw failure('unreachable', `GET ${path}: HTTP ${response.status}`);
+    if (as === 'json') return await response.json();
+    if (as === 'bytes') return new Uint8Array(await response.arrayBuffer());
+    return await response.text();
+  } catch (e) {
+    throw e.code ? e : failure('unreachable', `GET ${path}: ${e.message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs a TileProofPlan: fetches its tiles, returns the proof they give. */
+async function proofFromTiles(plan, root, trace) {
+  try {
+    const paths = plan.tilePaths();
+    trace.tiles.push(...paths);
+    const tiles = await Promise.all(paths.map((path) => get(path, 'bytes')));
+    return plan.proof(root, tiles); // throws bad-tiles if they miss the root
+  } finally {
+    plan.free();
+  }
+}
+
+// ---------------------------------------------------------------- trusted checkpoint
+
+const trustedKey = () => `gazette.trusted.${verifier.origin()}`;
+const evidenceKey = () => `gazette.evidence.${verifier.origin()}`;
+
+/** `verifier.advance`, keeping the evidence of a rollback or fork. */
+function advance(trustedNote, offeredNote, proof) {
+  try {
+    return verifier.advance(trustedNote, offeredNote, proof);
+  } catch (e) {
+    if (e.code === 'rollback' || e.code === 'fork') store.set(evidenceKey(), e.evidence || e.message);
+    throw e;
+  }
+}
+
+/** Size of a checkpoint note, 0 if it no longer verifies (advance says why). */
+function sizeOf(note) {
+  try { return verifier.verifyCheckpoint(note).size; } catch { return 0; }
+}
+
+/**
+ * The log's latest checkpoint, accepted only if it extends the one this
+ * browser trusted last time (proved from tiles), then trusted in its place.
+ */
+async function freshCheckpoint(trace) {
+  const note = await get('checkpoint');
+  const offered = verifier.verifyCheckpoint(note);
+  const trusted = store.get(trustedKey()) || undefined;
+  const oldSize = trusted ? sizeOf(trusted) : 0;
+  let proof = [];
+  if (oldSize > 0 && offered.size > oldSize) {
+    proof = await proofFromTiles(wasm.TileProofPlan.consistency(oldSize, offered.size), offered.root, trace);
+    trace.consistency = proof;
+  }
+  const checkpoint = advance(trusted, note, proof);
+  if (!trusted || checkpoint.size > oldSize) store.set(trustedKey(), note);
+  return checkpoint;
+}
+
+/**
+ * A receipt's checkpoint and the trusted one must describe one history:
+ * the smaller must be a prefix of the larger. A larger receipt checkpoint
+ * (witnessed, so trustworthy) becomes the trusted one.
+ */
+async function checkSameHistory(receiptCp, trustedCp, trace) {
+  const [older, newer] = receiptCp.size <= trustedCp.size ? [receiptCp, trustedCp] : [trustedCp, receiptCp];
+  let proof = [];
+  if (older.size > 0 && older.size < newer.size) {
+    proof = await proofFromTiles(wasm.TileProofPlan.consistency(older.size, newer.size), newer.root, trace);
+    trace.consistency = proof;
+  }
+  advance(older.note, newer.note, proof);
+  if (newer === receiptCp) store.set(trustedKey(), receiptCp.note);
+}
+
+// ---------------------------------------------------------------- hashing
+
+/**
+ * Files up to this size are hashed by the browser's own SHA-256 in one read:
+ * about nine times faster than the wasm hasher (docs/BENCHMARKS.md). Larger
+ * files, or pages without WebCrypto (plain http beyond loopback), stream
+ * through the wasm hasher so memory stays bounded whatever the size.
+ */
+const ONE_READ_BYTES = 256 * 1024 * 1024;
+
+/** SHA-256 of a file, as "sha256:<hex>", reporting progress. */
+async function hashFile(file, onProgress) {
+  if (globalThis.crypto?.subtle && file.size <= ONE_READ_BYTES) {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+    onProgress(100);
+    return `sha256:${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }
+  return streamHash(file, onProgress);
+}
+
+/** SHA-256 of a file through the wasm hasher, in 4 MiB slices. */
+async function streamHash(file, onProgress) {
+  const hasher = new wasm.DocumentHasher();
+  try {
+    for (let at = 0; at < file.size; at += CHUNK_BYTES) {
+      hasher.update(new Uint8Array(await file.slice(at, at + CHUNK_BYTES).arrayBuffer()));
+      onProgress(Math.min(100, Math.floor(((at + CHUNK_BYTES) / file.size) * 100)));
+    }
+  } catch (e) {
+    hasher.free();
+    throw e;
+  }
+  return hasher.finish(); // consumes the hasher
+}
+
+/** "sha256:<hex>" or 64 bare hex characters → "sha256:<lowercase hex>". */
+function parseDigest(text) {
+  const hex = text.trim().replace(/^sha256:/i, '').toLowerCase();
+  return /^[0-9a-f]{64}$/.test(hex) ? `sha256:${hex}` : null;
+}
+
+// ---------------------------------------------------------------- results
+
+/** A result: verdict, reason key and parameters, facts, expert trace. */
+function result(verdict, reason, params, trace, facts = {}) {
+  return { verdict, reason: [reason, params], trace, facts };
+}
+
+/** Facts about a verified record, its log entry and checkpoint. */
+function recordFacts(record, index, checkpoint) {
+  return {
+    issuer: record.issuer, kind: record.kind, id: record.id, issued: record.issued,
+    digest: record.digest, index, size: checkpoint.size, witnesses: checkpoint.witnesses,
+  };
+}
+
+/** Expert details of a checkpoint. */
+function noteCheckpoint(trace, checkpoint) {
+  trace.note = checkpoint.note;
+  trace.root = checkpoint.root;
+}
+
+/** A failure as a verdict: red "invalid", or grey "could not check". */
+function fromError(e, trace) {
+  const known = ['untrusted', 'bad-signature', 'not-included', 'bad-tiles', 'malformed',
+    'rollback', 'fork', 'bad-revocation', 'wrong-digest', 'unreachable'];
+  const code = known.includes(e.code) ? e.code : 'unexpected';
+  trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
+  if (e.code === 'rollback' || e.code === 'fork') trace.evidence = e.evidence || e.message;
+  const verdict = code === 'unreachable' ? 'unavailable' : 'invalid';
+  return result(verdict, `reason.${code}`, {}, trace, { digest: trace.digest });
+}
+
+// ---------------------------------------------------------------- revocations
+
+/**
+ * Proves the log's claim that entry `at` revokes `recordText`: the
+ * revocation is signed by the agency, included in the trusted checkpoint
+ * (when it is already covered), and names this record.
+ */
+async function proveRevocation(recordText, at, trusted, trace) {
+  const text = await get(`entry/${at}`);
+  const revocation = verifier.verifyRecord(text);
+  const proven = at < trusted.size;
+  trace.revocation = text;
+  if (proven) {
+    const proof = await proofFromTiles(wasm.TileProofPlan.inclusion(at, trusted.size), trusted.root, trace);
+    trace.revocation += `\n${proof.join('\n')}`;
+    verifier.verifyInclusion(text, at, trusted.size, trusted.root, proof);
+  }
+  if (!verifier.isRevokedBy(recordText, text)) {
+    throw failure('bad-revocation', `entry ${at} does not revoke this record`);
+  }
+  return { index: at, issued: revocation.issued, proven };
+}
+
+/** The verdict for a record the log says a later entry revoked. */
+function revokedResult(facts, revocation, trace) {
+  const reason = revocation.proven ? 'reason.revoked' : 'reason.revoked-unproven';
+  return result('revoked', reason, { issuer: facts.issuer, index: formatCount(revocation.index) }, trace,
+    { ...facts, revoked: revocation });
+}
+
+// ---------------------------------------------------------------- flows
+
+/**
+ * Flow 1: a receipt proves inclusion offline. Online, the log is asked
+ * whether a later entry revoked the record, and that claim is proved.
+ */
+async function checkReceipt(file, digest, trace) {
+  const r = verifier.verifyReceipt(new Uint8Array(await file.arrayBuffer()));
+  noteCheckpoint(trace, r.checkpoint); // the checkpoint that proves inclusion
+  trace.inclusion = r.proof;
+  trace.fields = r.record.fields;
+  const facts = recordFacts(r.record, r.index, r.checkpoint);
+  if (digest && digest.value !== r.record.digest) {
+    const reason = digest.typed ? 'reason.receipt-digest-mismatch' : 'reason.receipt-mismatch';
+    return result('invalid', reason, {}, trace, { digest: digest.value });
+  }
+  const issuer = { issuer: r.record.issuer };
+  try {
+    const trusted = await freshCheckpoint(trace);
+    trace.latest = trusted.note;
+    await checkSameHistory(r.checkpoint, trusted, trace);
+    const { issuer: i, kind, id } = r.record;
+    const found = await get(`lookup?${new URLSearchParams({ issuer: i, kind, id })}`, 'json');
+    const match = found.matches.find((m) => m.index === r.index);
+    if (!match) return result('verified', 'reason.verified-unindexed', issuer, trace, facts);
+    if (match.revoked_by == null) return result('verified', 'reason.verified-receipt', issuer, trace, facts);
+    const revocation = await proveRevocation(r.signedRecord, match.revoked_by, trusted, trace);
+    return revokedResult(facts, revocation, trace);
+  } catch (e) {
+    if (e.code !== 'unreachable') throw e;
+    trace.error = e.message;
+    return result('verified', 'reason.verified-offline', issuer, trace, facts);
+  }
+}
+
+/**
+ * Flow 2: a digest is looked up; the most recent match is verified (agency
+ * signature, same digest, inclusion in the trusted checkpoint from tiles).
+ */
+async function checkDigest(digest, trace) {
+  const found = await get(`lookup?digest=${encodeURIComponent(digest)}`, 'json');
+  const trusted = await freshCheckpoint(trace);
+  noteCheckpoint(trace, trusted);
+  trace.coverage = { covered: found.covered, size: found.size };
+  // The document's own registration first (a revocation notice may carry
+  // the same document), then the most recent.
+  const notice = (m) => (m.kind === 'revocation' ? 1 : 0);
+  const matches = [...found.matches].sort((a, b) => notice(a) - notice(b) || b.index - a.index);
+  const checkpointFacts = { digest, size: trusted.size, witnesses: trusted.witnesses };
+  if (matches.length === 0) {
+    return result('not-found', 'reason.not-found', { size: formatCount(Math.min(found.covered, found.size)) },
+      trace, checkpointFacts);
+  }
+  const [match, ...others] = matches;
+  trace.others = others;
+  const record = verifier.verifyRecord(match.record);
+  trace.fields = record.fields;
+  if (record.digest !== digest) throw failure('wrong-digest', `entry ${match.index} has digest ${record.digest}`);
+  if (match.index >= trusted.size) {
+    throw failure('not-included', `entry ${match.index} is beyond the witnessed checkpoint of size ${trusted.size}`);
+  }
+  const plan = wasm.TileProofPlan.inclusion(match.index, trusted.size);
+  trace.inclusion = await proofFromTiles(plan, trusted.root, trace);
+  verifier.verifyInclusion(match.record, match.index, trusted.size, trusted.root, trace.inclusion);
+  const facts = recordFacts(record, match.index, trusted);
+  if (match.revoked_by != null) {
+    return revokedResult(facts, await proveRevocation(match.record, match.revoked_by, trusted, trace), trace);
+  }
+  return result('verified', 'reason.verified', { issuer: record.issuer }, trace, facts);
+}
+
+/** Decides what to check from the inputs, and checks it. */
+async function check(id, trace) {
+  // A check overtaken by a newer one keeps quiet until it finishes.
+  const progress = (...args) => id === runId && showWorking(...args);
+  const typed = $('digest-input').value.trim();
+  let digest = null;
+  if (chosen.document) {
+    const big = chosen.document.size > CHUNK_BYTES;
+    const value = await hashFile(chosen.document, (pct) => {
+      if (big) progress('reason.hashing-pct', { pct }, pct);
+    });
+    digest = { value, typed: false };
+  } else if (typed) {
+    const value = parseDigest(typed);
+    $('digest-input').setAttribute('aria-invalid', String(!value));
+    if (!value) return result('idle', 'reason.bad-digest', {}, trace);
+    digest = { value, typed: true };
+  }
+  trace.digest = digest?.value;
+  if (chosen.receipt) {
+    progress('reason.receipt');
+    return checkReceipt(chosen.receipt, digest, trace);
+  }
+  if (!digest) return result('idle', 'reason.idle', {}, trace);
+  progress('reason.looking');
+  return checkDigest(digest.value, trace);
+}
+
+/** Runs a check from the current inputs and shows its verdict. */
+async function runCheck() {
+  const id = ++runId;
+  await ready;
+  if (id !== runId) return;
+  if (startProblem) return show(startProblem);
+  const trace = { origin: verifier.origin(), tiles: [] };
+  showWorking(chosen.document ? 'reason.hashing' : 'reason.looking');
+  let outcome;
+  try {
+    outcome = await check(id, trace);
+  } catch (e) {
+    outcome = fromError(e, trace);
+  }
+  if (id === runId) show(outcome);
+}
+
+// ---------------------------------------------------------------- rendering
+
+function showWorking(reason, params = {}, pct = null) {
+  delete document.body.dataset.done;
+  shown = { verdict: 'working', reason: [reason, params] };
+  render();
+  $('progress').hidden = pct === null;
+  if (pct !== null) $('progress').value = pct;
+}
+
+function show(outcome) {
+  shown = outcome;
+  $('progress').hidden = true;
+  render();
+  document.body.dataset.done = '1';
+}
+
+/** Sets a fact's text, hiding its row when there is nothing to say. */
+function setFact(id, text) {
+  const el = $(id);
+  el.textContent = text ?? '';
+  el.closest('div').hidden = !text;
+}
+
+function renderFacts(f = {}) {
+  setFact('v-issuer', f.issuer);
+  setFact('v-kind', f.kind);
+  setFact('v-id', f.id);
+  setFact('v-issued', f.issued && formatIssued(f.issued));
+  setFact('v-index', f.index != null ? formatCount(f.index) : '');
+  setFact('v-size', f.size != null ? formatCount(f.size) : '');
+  setFact('v-digest', f.digest);
+  setFact('v-revoked', f.revoked &&
+    t('revoked.value', { index: formatCount(f.revoked.index), issued: formatIssued(f.revoked.issued) }));
+  const witnesses = f.witnesses || [];
+  const newest = Math.max(...witnesses.map((w) => w.time));
+  setFact('v-age', witnesses.length ? formatAge(newest) : '');
+  const list = $('v-witnesses');
+  list.replaceChildren(...witnesses.map((w) => {
+    const li = document.createElement('li');
+    li.textContent = t('witness', { name: w.name, time: formatUnix(w.time) });
+    return li;
+  }));
+  list.closest('div').hidden = witnesses.length === 0;
+}
+
+/** The "For experts" view: every input to the verdict, verbatim. */
+function renderDetails(trace = {}) {
+  const rows = [
+    ['details.origin', trace.origin],
+    ['details.note', trace.note],
+    ['details.root', trace.root],
+    ['details.inclusion', trace.inclusion?.join('\n') || (trace.inclusion && t('details.empty'))],
+    ['details.latest', trace.latest],
+    ['details.consistency', trace.consistency?.join('\n') || (trace.consistency && t('details.empty'))],
+    ['details.revocation', trace.revocation],
+    ['details.tiles', trace.tiles?.join('\n')],
+    ['details.fields', trace.fields?.map(([k, v]) => `${k}: ${v}`).join('\n')],
+    ['details.others', trace.others?.map((m) =>
+      `#${m.index} ${m.issuer} ${m.kind} ${m.id} ${m.issued}${m.revoked_by != null ? ` → #${m.revoked_by}` : ''}`).join('\n')],
+    ['details.coverage', trace.coverage && t('details.coverage-value', trace.coverage)],
+    ['details.error', trace.error],
+    ['details.evidence', trace.evidence],
+  ].filter(([, text]) => text);
+  $('details-list').replaceChildren(...rows.flatMap(([key, text]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = t(key);
+    const dd = document.createElement('dd');
+    const pre = document.createElement('pre');
+    pre.textContent = text;
+    dd.append(pre);
+    return [dt, dd];
+  }));
+  $('details').hidden = rows.length === 0;
+}
+
+/** Draws the verdict card from `shown` in the current language. */
+function render() {
+  const card = $('verdict');
+  card.dataset.verdict = shown.verdict;
+  $('verdict-title').textContent = t(`title.${shown.verdict}`);
+  const [reason, params] = shown.reason;
+  $('verdict-reason').textContent = t(reason, params);
+  renderFacts(shown.facts);
+  renderDetails(shown.trace);
+}
+
+/** The chosen files, as a list under the drop zone. */
+function renderChosen() {
+  const items = [];
+  if (chosen.document) items.push(t('chosen.document', { name: chosen.document.name, size: formatBytes(chosen.document.size) }));
+  if (chosen.receipt) items.push(t('chosen.receipt', { name: chosen.receipt.name }));
+  $('chosen').replaceChildren(...items.map((text) => {
+    const li = document.createElement('li');
+    li.textContent = text;
+    return li;
+  }));
+}
+
+/** The log's origin and its policy's witnesses, in the footer. */
+function renderFooter(info, saved) {
+  $('log-origin').textContent = verifier.origin();
+  const words = (line) => line.trim().split(/\s+/);
+  const lines = info.policy.split('\n').map(words);
+  const witnesses = lines.filter((w) => w[0] === 'witness').map((w) => w[1]);
+  const quorum = lines.find((w) => w[0] === 'quorum')?.[1];
+  const group = lines.find((w) => w[0] === 'group' && w[1] === quorum);
+  const rule = group ? t('footer.k-of-n', { k: group[2], n: group.length - 3 }) : quorum;
+  $('log-witnesses').textContent = witnesses.length
+    ? `${witnesses.join(', ')} (${t('footer.quorum', { quorum: rule })})`
+    : t('footer.none');
+  $('log-status').hidden = !saved;
+  $('log-status').textContent = saved ? t('footer.saved') : '';
+}
+
+// ---------------------------------------------------------------- inputs
+
+/** A receipt by name or by its first line; anything else is a document. */
+async function isReceipt(file) {
+  if (file.name.toLowerCase().endsWith('.tlog-proof')) return true;
+  const head = await file.slice(0, RECEIPT_MAGIC.length).arrayBuffer();
+  return new TextDecoder().decode(head) === RECEIPT_MAGIC;
+}
+
+/** A new selection from the drop zone replaces the previous one. */
+async function takeFiles(files) {
+  chosen.document = null;
+  chosen.receipt = null;
+  $('receipt-input').value = '';
+  for (const file of files) {
+    if (await isReceipt(file)) chosen.receipt = file;
+    else chosen.document = file;
+  }
+  // A document's own fingerprint replaces any pasted one.
+  if (chosen.document) $('digest-input').value = '';
+  renderChosen();
+  if (chosen.document || chosen.receipt) runCheck();
+}
+
+function wireInputs() {
+  $('document-input').addEventListener('change', (e) => takeFiles([...e.target.files]));
+  $('receipt-input').addEventListener('change', (e) => {
+    chosen.receipt = e.target.files[0] || null;
+    renderChosen();
+    if (chosen.receipt) runCheck();
+  });
+  // Typing a fingerprint means checking it rather than the chosen document.
+  $('digest-input').addEventListener('input', () => {
+    if (!chosen.document) return;
+    chosen.document = null;
+    $('document-input').value = '';
+    renderChosen();
+  });
+  $('check-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    runCheck();
+  });
+  $('check-form').addEventListener('reset', () => {
+    chosen.document = null;
+    chosen.receipt = null;
+    renderChosen();
+    runId++;
+    ready.then(() => show(startProblem || result('idle', 'reason.idle', {})));
+  });
+  // The whole window accepts a drop (so a missed drop does not navigate
+  // away to the file); the zone lights up while something is dragged.
+  const zone = $('drop-zone');
+  window.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('dragging');
+  });
+  window.addEventListener('dragleave', (e) => {
+    if (!e.relatedTarget) zone.classList.remove('dragging');
+  });
+  window.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dragging');
+    const files = [...(e.dataTransfer?.files || [])];
+    if (files.length) takeFiles(files);
+  });
+}
+
+function wireLanguage() {
+  const apply = (tag) => {
+    setLang(tag);
+    $('lang-en').setAttribute('aria-pressed', String(getLang() === 'en'));
+    $('lang-zh').setAttribute('aria-pressed', String(getLang() === 'zh-CN'));
+    translatePage();
+    render();
+    renderChosen();
+    if (verifier && lastInfo) renderFooter(lastInfo.info, lastInfo.saved);
+  };
+  $('lang-en').addEventListener('click', () => apply('en'));
+  $('lang-zh').addEventListener('click', () => apply('zh-CN'));
+  apply(getLang());
+}
+
+// ---------------------------------------------------------------- start
+
+let lastInfo = null;
+
+/** /info from the log, or the copy kept from the last visit when offline. */
+async function loadInfo() {
+  try {
+    const info = await get('info', 'json');
+    if (typeof info.policy !== 'string' || !Array.isArray(info.agencies)) {
+      throw failure('malformed', 'GET info: no policy or agencies');
+    }
+    store.set(INFO_KEY, JSON.stringify(info));
+    return { info, saved: false };
+  } catch (e) {
+    let saved = null;
+    try { saved = JSON.parse(store.get(INFO_KEY)); } catch { /* unreadable copy */ }
+    if (saved) return { info: saved, saved: true };
+    throw e;
+  }
+}
+
+/** A reason the page cannot check anything: grey, not a verdict on a record. */
+function unable(reason, message) {
+  return result('unavailable', reason, {}, { error: String(message) });
+}
+
+/** Loads the bundle and the log's details; null when all is well. */
+async function start() {
+  try {
+    wasm = await import('./pkg/gazette_wasm.js');
+    await wasm.default();
+  } catch (e) {
+    return unable('reason.no-wasm', e.message || e);
+  }
+  try {
+    lastInfo = await loadInfo();
+  } catch (e) {
+    return unable('reason.no-info', e.message);
+  }
+  try {
+    const { info, saved } = lastInfo;
+    verifier = new wasm.LogVerifier(info.policy, info.agencies.map((a) => a.vkey));
+    renderFooter(info, saved);
+  } catch (e) {
+    verifier = null;
+    return unable('reason.malformed', e.message);
+  }
+  return null;
+}
+
+initLang();
+wireLanguage();
+wireInputs();
+const ready = start().then((problem) => {
+  startProblem = problem;
+  if (problem) show(problem);
+  else if (shown.verdict === 'working' && runId === 0) show(result('idle', 'reason.idle', {}));
+});
