@@ -233,26 +233,27 @@ fn revocation(
         return Ok(None);
     };
     let (size, root) = (trusted.checkpoint.size, trusted.checkpoint.root);
-    if revoked_by >= size {
-        // Not yet in a checkpoint this client trusts: say so all the same.
-        return Ok(Some(revoked_by));
-    }
     let entry = session.get(&format!("/entry/{revoked_by}"))?;
-    let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
-    let proof = Session::hashes(&session.get_json(&path)?, &path)?;
-    crate::merkle::verify_inclusion(
-        &crate::merkle::leaf_hash(&entry),
-        revoked_by,
-        size,
-        &proof,
-        &root,
-    )
-    .map_err(|e| {
-        Failure::new(
-            Exit::NotIncluded,
-            format!("the revocation at {revoked_by}: {e}"),
+    // A revocation newer than the trusted checkpoint cannot be proven in it
+    // yet; the record itself (signed by the agency, naming this record) is
+    // still checked below, so the log cannot invent one.
+    if revoked_by < size {
+        let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
+        let proof = Session::hashes(&session.get_json(&path)?, &path)?;
+        crate::merkle::verify_inclusion(
+            &crate::merkle::leaf_hash(&entry),
+            revoked_by,
+            size,
+            &proof,
+            &root,
         )
-    })?;
+        .map_err(|e| {
+            Failure::new(
+                Exit::NotIncluded,
+                format!("the revocation at {revoked_by}: {e}"),
+            )
+        })?;
+    }
     let revocation = if agencies.is_empty() {
         SignedRecord::parse(&entry)
     } else {
