@@ -167,6 +167,33 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert!(!browser.text("#v-revoked").await.trim().is_empty());
     println!("{}", browser.screenshot("page-revoked").await.display());
 
+    // Logged but not yet witnessed (two of the three witnesses down): not
+    // provable yet, and the page says so rather than "invalid".
+    setup.stop_witness(0);
+    setup.stop_witness(1);
+    let fresh = b"Invoice 2026-0042: logged while the witnesses are away\n";
+    let record = Record::new(ISSUER, "e-invoice", "I-42", digest(fresh), issued);
+    let reply = reqwest::Client::new()
+        .post(format!("{log}/add"))
+        .body(record.sign(&agency()).unwrap().bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    wait_for_lookups(&log).await;
+    let verdict = check(
+        &browser,
+        &log,
+        "#document-input",
+        &write("invoice.txt", fresh),
+    )
+    .await;
+    assert_eq!(verdict, "unavailable", "{}", browser.text("#verdict").await);
+    println!(
+        "{}",
+        browser.screenshot("page-not-yet-witnessed").await.display()
+    );
+
     // A receipt, with the log gone: verified from the receipt alone.
     browser.open(&format!("{log}/")).await;
     setup.log.stop();

@@ -283,6 +283,14 @@ async function checkDigest(digest, trace) {
   const notice = (m) => (m.kind === 'revocation' ? 1 : 0);
   const matches = [...found.matches].sort((a, b) => notice(a) - notice(b) || b.index - a.index);
   const checkpointFacts = { digest, size: trusted.size, witnesses: trusted.witnesses };
+  // The log answers from the tree it has committed, which may be a few
+  // entries ahead of what the witnesses have signed: such a match is not
+  // provable yet, and says so instead of failing.
+  const provable = matches.filter((m) => m.index < trusted.size);
+  if (provable.length === 0 && matches.length > 0) {
+    return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
+  }
+  matches.splice(0, matches.length, ...provable);
   if (matches.length === 0) {
     return result('not-found', 'reason.not-found', { size: formatCount(Math.min(found.covered, found.size)) },
       trace, checkpointFacts);
