@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use gazette_client::durable;
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_witness::config::{CONFIG_FILE, Config};
+use gazette_witness::state::StateDir;
 use gazette_witness::witness::Witness;
 use gazette_witness::{api, logs};
 
@@ -131,10 +132,19 @@ fn add_log(origin: &str, vkey: &str, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads the logs and their states without opening the witness: a running
+/// witness may be writing its state meanwhile (its temporary files are
+/// its own to clean up).
 fn list_logs(dir: &Path) -> anyhow::Result<()> {
-    let witness = Witness::open(dir)?;
-    for log in witness.logs() {
-        println!("{}\t{}\t{}", log.origin, log.size, log.vkey);
+    let config = Config::load(dir)?;
+    let logs = logs::load(&dir.join(&config.logs_file))?;
+    let stored = StateDir::open(dir)?.load_all(&logs)?;
+    for log in &logs {
+        let size = stored
+            .iter()
+            .find(|s| s.origin == log.name())
+            .map_or(0, |s| s.state.size);
+        println!("{}\t{size}\t{log}", log.name());
     }
     Ok(())
 }

@@ -46,6 +46,25 @@ impl StateDir {
         Ok(StateDir { dir })
     }
 
+    /// Deletes the temporary files of writes that never finished: the
+    /// states they would have held were never answered. Only the witness
+    /// that serves may do this, before it starts: in any other process a
+    /// write of the running witness may be under way.
+    pub fn remove_temporaries(&self) -> std::io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                std::fs::remove_file(&path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn path(&self, origin: &str) -> PathBuf {
         self.dir
             .join(hex_encode(&Sha256::digest(origin.as_bytes())))
@@ -68,9 +87,8 @@ impl StateDir {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if name.starts_with('.') {
-                // A temporary file of a write that never finished: the
-                // state it would have held was never answered.
-                std::fs::remove_file(&path).map_err(|e| err(&path, e.to_string()))?;
+                // A temporary file of a write not finished (or under way in
+                // the serving witness): not a state yet.
                 continue;
             }
             let text = std::fs::read_to_string(&path).map_err(|e| err(&path, e.to_string()))?;

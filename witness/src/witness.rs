@@ -102,6 +102,9 @@ impl Witness {
         let key = Arc::new(read_key(&config, dir)?);
         let logs = crate::logs::load(&dir.join(&config.logs_file))?;
         let states = StateDir::open(dir).context("opening the state directory")?;
+        states
+            .remove_temporaries()
+            .context("removing unfinished state writes")?;
         let mut stored: HashMap<String, Stored> = states
             .load_all(&logs)?
             .into_iter()
