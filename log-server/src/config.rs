@@ -97,6 +97,10 @@ pub struct Limits {
     /// Most `/add` requests handled at once.
     #[serde(default = "default_max_concurrent_adds")]
     pub max_concurrent_adds: usize,
+    /// MiB of recently served tiles kept in memory (0: none). Tiles never
+    /// change, so the cache is never stale; its size bounds its memory.
+    #[serde(default = "default_tile_cache_mib")]
+    pub tile_cache_mib: usize,
 }
 
 /// How many records an agency may submit: a token bucket per agency that
@@ -162,6 +166,9 @@ fn default_max_concurrent_batches() -> usize {
 fn default_max_concurrent_adds() -> usize {
     512
 }
+fn default_tile_cache_mib() -> usize {
+    64
+}
 fn default_records_per_second() -> u32 {
     50_000
 }
@@ -195,6 +202,7 @@ impl Default for Limits {
             max_batch_records: default_max_batch_records(),
             max_concurrent_batches: default_max_concurrent_batches(),
             max_concurrent_adds: default_max_concurrent_adds(),
+            tile_cache_mib: default_tile_cache_mib(),
         }
     }
 }
@@ -268,6 +276,12 @@ impl Config {
                 return Err(err(key, "must be between 1 and 10000".into()));
             }
         }
+        if config.limits.tile_cache_mib > 65_536 {
+            return Err(err(
+                "limits.tile_cache_mib",
+                "must be between 0 and 65536".into(),
+            ));
+        }
         let limits = &config.rate_limits;
         let default = Quota {
             records_per_second: limits.records_per_second,
@@ -339,6 +353,8 @@ max_batch_records = {records}
 # Requests handled at once; more wait, their bodies unread (bounds memory).
 max_concurrent_batches = {batches}
 max_concurrent_adds = {adds}
+# MiB of recently served tiles kept in memory (0: none); tiles never change.
+tile_cache_mib = {tile_cache}
 
 [rate_limits]
 # Each agency may submit records_per_second on average and burst at once;
@@ -356,6 +372,7 @@ burst = {burst}
             records = default_max_batch_records(),
             batches = default_max_concurrent_batches(),
             adds = default_max_concurrent_adds(),
+            tile_cache = default_tile_cache_mib(),
             rps = default_records_per_second(),
             burst = default_burst(),
         )

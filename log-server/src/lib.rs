@@ -31,5 +31,6 @@ pub mod rate;
 pub mod sequencer;
 pub mod storage;
 pub mod stored;
+pub mod tile_cache;
 pub mod tree;
 pub mod witnessing;

@@ -18,6 +18,7 @@ use crate::indexer::Indexer;
 use crate::rate::AgencyLimits;
 use crate::sequencer::{Batching, Checkpoints, Published, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
+use crate::tile_cache::TileCache;
 use crate::tree::Edge;
 use crate::witnessing::WITNESSED_FILE;
 use gazette_client::policy::Policy;
@@ -54,6 +55,8 @@ pub struct Log {
     pub verifier: Verifier,
     /// Per-agency rate limits.
     pub limits: AgencyLimits,
+    /// Tiles served lately, kept in memory (they never change).
+    pub tiles: TileCache,
     agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
 }
 
@@ -138,6 +141,7 @@ impl Log {
         Ok(Log {
             agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
             limits: AgencyLimits::new(config.rate_limits.clone()),
+            tiles: TileCache::new(config.limits.tile_cache_mib << 20),
             config,
             dir: dir.to_owned(),
             storage,

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -57,18 +58,26 @@ pub async fn tile(
             "{path} is beyond the tree of size {size}"
         )));
     }
-    // Tiles are small (≤ 8 KiB of hashes, bundles of tens of KiB) and hot
-    // in the page cache: read them right here. A hop to the blocking pool
-    // per tile made serving 1.5 times as expensive as nginx's, and
-    // `block_in_place` worse still (docs/BENCHMARKS.md, tile serving).
-    let data = log
-        .storage
-        .read(&path)
-        .map_err(|e| ApiError::Internal(format!("reading {path}: {e}")))?
-        // A partial tile may be gone once its full tile exists.
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("{path} is no longer stored; fetch the full tile"))
-        })?;
+    let data = match log.tiles.get(&path) {
+        Some(data) => data,
+        None => {
+            // Tiles are small (≤ 8 KiB of hashes, bundles of tens of KiB)
+            // and hot in the page cache: read them right here. A hop to the
+            // blocking pool per tile made serving 1.5 times as expensive as
+            // nginx's, and `block_in_place` worse still (docs/BENCHMARKS.md).
+            let data = log
+                .storage
+                .read(&path)
+                .map_err(|e| ApiError::Internal(format!("reading {path}: {e}")))?
+                // A partial tile may be gone once its full tile exists.
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!("{path} is no longer stored; fetch the full tile"))
+                })?;
+            let data = Bytes::from(data);
+            log.tiles.insert(&path, data.clone());
+            data
+        }
+    };
     Ok((
         [
             (

@@ -1,0 +1,100 @@
+//! Tiles kept in memory for the static read path. Every tile path names
+//! immutable content (a full tile never changes; a partial tile's width is
+//! in its path), so a cached copy never goes stale. Memory is bounded: two
+//! generations of at most half the budget each; a hit in the old one is
+//! promoted, and when the new one fills it becomes the old one and the old
+//! one is dropped — roughly least-recently-used, at O(1) per request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+
+#[derive(Default)]
+struct Generations {
+    new: HashMap<String, Bytes>,
+    new_bytes: usize,
+    old: HashMap<String, Bytes>,
+}
+
+/// A bounded cache of tile contents by path.
+pub struct TileCache {
+    budget: usize,
+    inner: Mutex<Generations>,
+}
+
+impl TileCache {
+    /// A cache holding at most `budget` bytes of tiles.
+    pub fn new(budget: usize) -> TileCache {
+        TileCache {
+            budget,
+            inner: Mutex::new(Generations::default()),
+        }
+    }
+
+    /// The tile at `path`, if held.
+    pub fn get(&self, path: &str) -> Option<Bytes> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(data) = g.new.get(path) {
+            return Some(data.clone());
+        }
+        let data = g.old.remove(path)?;
+        Self::put(&mut g, self.budget, path.to_owned(), data.clone());
+        Some(data)
+    }
+
+    /// Keeps the tile at `path`.
+    pub fn insert(&self, path: &str, data: Bytes) {
+        if data.len() > self.budget / 2 {
+            return;
+        }
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        Self::put(&mut g, self.budget, path.to_owned(), data);
+    }
+
+    fn put(g: &mut Generations, budget: usize, path: String, data: Bytes) {
+        if g.new_bytes + data.len() > budget / 2 {
+            g.old = std::mem::take(&mut g.new);
+            g.new_bytes = 0;
+        }
+        g.new_bytes += data.len();
+        if let Some(replaced) = g.new.insert(path, data) {
+            g.new_bytes -= replaced.len();
+        }
+    }
+
+    /// Bytes held now.
+    pub fn held_bytes(&self) -> usize {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.new_bytes + g.old.values().map(Bytes::len).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_what_fits_promotes_hits_and_never_exceeds_its_budget() {
+        let cache = TileCache::new(40);
+        let tile = |n: u8| Bytes::from(vec![n; 10]);
+        cache.insert("a", tile(1));
+        cache.insert("b", tile(2));
+        assert_eq!(cache.get("a"), Some(tile(1)));
+        // A third tile overflows the new generation: a and b become old.
+        cache.insert("c", tile(3));
+        assert_eq!(cache.get("b"), Some(tile(2))); // promoted
+        cache.insert("d", tile(4)); // new = {c, b} full → old = {c, b}, new = {d}
+        cache.insert("e", tile(5));
+        cache.insert("f", tile(6)); // old = {d, e}; a and c are gone
+        assert_eq!(cache.get("a"), None);
+        assert_eq!(cache.get("c"), None);
+        assert_eq!(cache.get("d"), Some(tile(4)));
+        for n in 0..100u8 {
+            cache.insert(&format!("t{n}"), tile(n));
+            assert!(cache.held_bytes() <= 40);
+        }
+        cache.insert("huge", Bytes::from(vec![0; 21]));
+        assert_eq!(cache.get("huge"), None);
+    }
+}
