@@ -10,6 +10,15 @@ use std::sync::Mutex;
 
 use axum::body::Bytes;
 
+/// What an entry costs beyond its tile: the path, the map slot, the
+/// handle. Counted so that many tiny partial tiles cannot exceed the budget.
+const ENTRY_OVERHEAD: usize = 128;
+
+/// Bytes of memory an entry is charged.
+fn cost(path: &str, data: &Bytes) -> usize {
+    data.len() + path.len() + ENTRY_OVERHEAD
+}
+
 #[derive(Default)]
 struct Generations {
     new: HashMap<String, Bytes>,
@@ -45,7 +54,7 @@ impl TileCache {
 
     /// Keeps the tile at `path`.
     pub fn insert(&self, path: &str, data: Bytes) {
-        if data.len() > self.budget / 2 {
+        if cost(path, &data) > self.budget / 2 {
             return;
         }
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -53,20 +62,21 @@ impl TileCache {
     }
 
     fn put(g: &mut Generations, budget: usize, path: String, data: Bytes) {
-        if g.new_bytes + data.len() > budget / 2 {
+        let charged = cost(&path, &data);
+        if g.new_bytes + charged > budget / 2 {
             g.old = std::mem::take(&mut g.new);
             g.new_bytes = 0;
         }
-        g.new_bytes += data.len();
-        if let Some(replaced) = g.new.insert(path, data) {
-            g.new_bytes -= replaced.len();
+        g.new_bytes += charged;
+        if let Some(replaced) = g.new.insert(path.clone(), data) {
+            g.new_bytes -= cost(&path, &replaced);
         }
     }
 
-    /// Bytes held now.
+    /// Bytes charged for what is held now.
     pub fn held_bytes(&self) -> usize {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.new_bytes + g.old.values().map(Bytes::len).sum::<usize>()
+        g.new_bytes + g.old.iter().map(|(p, d)| cost(p, d)).sum::<usize>()
     }
 }
 
@@ -76,8 +86,10 @@ mod tests {
 
     #[test]
     fn holds_what_fits_promotes_hits_and_never_exceeds_its_budget() {
-        let cache = TileCache::new(40);
         let tile = |n: u8| Bytes::from(vec![n; 10]);
+        // Room for two one-letter tiles per generation.
+        let unit = cost("a", &tile(0));
+        let cache = TileCache::new(4 * unit);
         cache.insert("a", tile(1));
         cache.insert("b", tile(2));
         assert_eq!(cache.get("a"), Some(tile(1)));
@@ -92,9 +104,15 @@ mod tests {
         assert_eq!(cache.get("d"), Some(tile(4)));
         for n in 0..100u8 {
             cache.insert(&format!("t{n}"), tile(n));
-            assert!(cache.held_bytes() <= 40);
+            assert!(cache.held_bytes() <= 4 * unit);
         }
-        cache.insert("huge", Bytes::from(vec![0; 21]));
+        cache.insert("huge", Bytes::from(vec![0; 2 * unit]));
         assert_eq!(cache.get("huge"), None);
+        // Tiny tiles are charged their overhead too: the bound holds.
+        let tiny = TileCache::new(10 * ENTRY_OVERHEAD);
+        for n in 0..1000 {
+            tiny.insert(&format!("tile/0/000.p/{n}"), Bytes::from_static(b"x"));
+            assert!(tiny.held_bytes() <= 10 * ENTRY_OVERHEAD);
+        }
     }
 }

@@ -884,10 +884,31 @@ async fn the_page_is_served_at_the_root_with_its_security_headers_and_wasm_type(
     assert_eq!(wasm.status, StatusCode::OK);
     assert_eq!(wasm.header("content-type"), "application/wasm");
 
-    // Neither an API route nor a page file: the API's JSON 404.
-    for path in ["/no-such-route", "/pkg/missing.js", "/../Cargo.toml"] {
+    // Neither an API route nor a page file: the API's JSON 404, for any
+    // method; and nothing beside the page's folder is reachable.
+    std::fs::write(page.path().join("../gazette-sentinel.txt"), "outside").ok();
+    let outside = format!(
+        "/../{}/../gazette-sentinel.txt",
+        page.path().file_name().unwrap().to_str().unwrap()
+    );
+    for path in [
+        "/no-such-route",
+        "/pkg/missing.js",
+        "/../gazette-sentinel.txt",
+        "/%2e%2e/gazette-sentinel.txt",
+        "/pkg/%2e%2e/%2e%2e/gazette-sentinel.txt",
+        outside.as_str(),
+    ] {
         let reply = get(&app, path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(reply.json()["status"], json!(404), "{path}");
     }
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/no-such-route")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.json()["status"], json!(404));
 }

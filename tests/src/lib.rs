@@ -284,3 +284,19 @@ pub async fn get_json(url: &str) -> serde_json::Value {
         .await
         .expect("JSON")
 }
+
+/// Waits (at most 30 s) until the log's lookup index covers its tree.
+pub async fn wait_for_lookups(log: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = get_json(&format!("{log}/lookup?digest=sha256:{}", "0".repeat(64))).await;
+        if found["covered"] == found["size"] {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lookups never caught up: {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

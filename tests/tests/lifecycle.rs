@@ -10,7 +10,7 @@ use std::path::Path;
 
 use gazette_client::note::Verifier;
 use gazette_tests::browser::Browser;
-use gazette_tests::{WitnessedLog, get_json, run, run_status};
+use gazette_tests::{WitnessedLog, get_json, run, run_status, wait_for_lookups};
 
 const ORIGIN: &str = "lifecycle.example/log";
 const AGENCY: &str = "lands.example.gov";
@@ -104,6 +104,7 @@ async fn a_record_is_verified_by_every_client_and_then_seen_revoked_by_all() {
         )
     };
     submit("records", "first.resume");
+    wait_for_lookups(&log).await;
     let receipt = d.join(format!(
         "receipts/{AGENCY}_property-registration_P-1.tlog-proof"
     ));
@@ -158,6 +159,7 @@ async fn a_record_is_verified_by_every_client_and_then_seen_revoked_by_all() {
         ],
     );
     submit("revocations", "second.resume");
+    wait_for_lookups(&log).await;
 
     // Seen by the command line (online check, exit 14), the monitor and
     // the page.

@@ -8,14 +8,14 @@
 //! `target/test-artifacts/`.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::Locator;
 use gazette_client::encoding::hex_encode;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::browser::Browser;
-use gazette_tests::{WitnessedLog, get_json};
+use gazette_tests::{WitnessedLog, wait_for_lookups};
 use sha2::{Digest, Sha256};
 
 const ORIGIN: &str = "page.example/log";
@@ -45,22 +45,6 @@ async fn add(log: &str, record: Record) -> String {
         .as_str()
         .expect("a witnessed receipt")
         .to_owned()
-}
-
-/// Waits until the log's lookup index covers its published tree.
-async fn wait_for_lookups(log: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let found = get_json(&format!("{log}/lookup?digest=sha256:{}", "0".repeat(64))).await;
-        if found["covered"] == found["size"] {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "lookups never caught up: {found}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn check(browser: &Browser, log: &str, input: &str, file: &Path) -> String {
@@ -189,6 +173,11 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     )
     .await;
     assert_eq!(verdict, "unavailable", "{}", browser.text("#verdict").await);
+    let reason = browser.text("#verdict-reason").await;
+    assert!(
+        reason.contains("not yet in a checkpoint the witnesses"),
+        "{reason}"
+    );
     println!(
         "{}",
         browser.screenshot("page-not-yet-witnessed").await.display()
@@ -201,6 +190,11 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     let verdict = browser.verdict().await;
     assert_eq!(verdict, "verified", "{}", browser.text("#verdict").await);
     assert!(browser.text("#v-id").await.contains("C-2026-1"));
+    let reason = browser.text("#verdict-reason").await;
+    assert!(
+        reason.contains("could not check for a later revocation"),
+        "{reason}"
+    );
     println!(
         "{}",
         browser.screenshot("page-receipt-offline").await.display()

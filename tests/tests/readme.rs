@@ -199,9 +199,10 @@ fn every_curl_example_in_the_readme_names_a_real_route() {
         };
         // A shell substitution in the query is not ours to run.
         let path = path.split('$').next().unwrap_or(path);
-        let post = words
-            .iter()
-            .any(|w| w.starts_with("--data") || *w == "-d" || *w == "--json");
+        let post = !words.contains(&"-G")
+            && words
+                .iter()
+                .any(|w| w.starts_with("--data") || *w == "-d" || *w == "--json");
         let request = if post {
             http.post(format!("{}{path}", log.url)).body("x")
         } else {

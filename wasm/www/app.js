@@ -30,6 +30,7 @@ let shown = { verdict: 'working', reason: ['reason.loading'] };
 const store = {
   get(key) { try { return localStorage.getItem(key); } catch { return null; } },
   set(key, value) { try { localStorage.setItem(key, value); } catch { /* not kept */ } },
+  remove(key) { try { localStorage.removeItem(key); } catch { /* nothing kept */ } },
 };
 
 // ---------------------------------------------------------------- errors
@@ -46,12 +47,12 @@ function failure(code, message, extra = {}) {
  * it also works behind a path prefix), a 10 s limit, never any document
  * bytes. Any failure becomes code "unreachable".
  */
-async function get(path, as = 'text') {
+async function get(path, as = 'text', reload = false) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
   try {
     // Tiles never change once served; everything else must be fresh.
-    const cache = path.startsWith('tile/') ? 'default' : 'no-store';
+    const cache = reload ? 'reload' : path.startsWith('tile/') ? 'default' : 'no-store';
     const response = await fetch(path, { signal: abort.signal, cache, credentials: 'omit' });
     if (!response.ok) throw failure('unreachable', `GET ${path}: HTTP ${response.status}`);
     if (as === 'json') return await response.json();
@@ -64,13 +65,22 @@ async function get(path, as = 'text') {
   }
 }
 
-/** Runs a TileProofPlan: fetches its tiles, returns the proof they give. */
+/**
+ * Runs a TileProofPlan: fetches its tiles, returns the proof they give. Tiles
+ * that miss the root are fetched once more past the browser's cache: a log
+ * recreated at the same address serves new tiles under the old paths.
+ */
 async function proofFromTiles(plan, root, trace) {
   try {
     const paths = plan.tilePaths();
     trace.tiles.push(...paths);
-    const tiles = await Promise.all(paths.map((path) => get(path, 'bytes')));
-    return plan.proof(root, tiles); // throws bad-tiles if they miss the root
+    const fetchAll = (reload) => Promise.all(paths.map((path) => get(path, 'bytes', reload)));
+    try {
+      return plan.proof(root, await fetchAll(false));
+    } catch (e) {
+      if (e.code !== 'bad-tiles') throw e;
+      return plan.proof(root, await fetchAll(true)); // throws bad-tiles again if they still miss
+    }
   } finally {
     plan.free();
   }
@@ -91,9 +101,31 @@ function advance(trustedNote, offeredNote, proof) {
   }
 }
 
-/** Size of a checkpoint note, 0 if it no longer verifies (advance says why). */
-function sizeOf(note) {
-  try { return verifier.verifyCheckpoint(note).size; } catch { return 0; }
+/**
+ * The checkpoint this browser kept, if it still verifies under the log's
+ * current policy. One that does not (the log was recreated with a new key,
+ * or its witnesses changed) is stale, not evidence: it is dropped, and the
+ * expert view says so.
+ */
+function keptCheckpoint(trace) {
+  const note = store.get(trustedKey());
+  if (!note) return undefined;
+  try {
+    verifier.verifyCheckpoint(note);
+    return note;
+  } catch (e) {
+    store.remove(trustedKey());
+    trace.replaced = `the checkpoint kept by this browser no longer verifies under the log's policy (${e.message}); it was dropped`;
+    return undefined;
+  }
+}
+
+/** Keeps `note` as the trusted checkpoint unless a larger one is kept (by an overlapping check). */
+function keep(note, size) {
+  const kept = store.get(trustedKey());
+  let keptSize = 0;
+  try { keptSize = kept ? verifier.verifyCheckpoint(kept).size : 0; } catch { /* stale: replace */ }
+  if (!kept || size > keptSize) store.set(trustedKey(), note);
 }
 
 /**
@@ -103,15 +135,15 @@ function sizeOf(note) {
 async function freshCheckpoint(trace) {
   const note = await get('checkpoint');
   const offered = verifier.verifyCheckpoint(note);
-  const trusted = store.get(trustedKey()) || undefined;
-  const oldSize = trusted ? sizeOf(trusted) : 0;
+  const trusted = keptCheckpoint(trace);
+  const oldSize = trusted ? verifier.verifyCheckpoint(trusted).size : 0;
   let proof = [];
   if (oldSize > 0 && offered.size > oldSize) {
     proof = await proofFromTiles(wasm.TileProofPlan.consistency(oldSize, offered.size), offered.root, trace);
     trace.consistency = proof;
   }
   const checkpoint = advance(trusted, note, proof);
-  if (!trusted || checkpoint.size > oldSize) store.set(trustedKey(), note);
+  keep(note, checkpoint.size);
   return checkpoint;
 }
 
@@ -128,7 +160,7 @@ async function checkSameHistory(receiptCp, trustedCp, trace) {
     trace.consistency = proof;
   }
   advance(older.note, newer.note, proof);
-  if (newer === receiptCp) store.set(trustedKey(), receiptCp.note);
+  if (newer === receiptCp) keep(receiptCp.note, receiptCp.size);
 }
 
 // ---------------------------------------------------------------- hashing
@@ -251,6 +283,7 @@ async function checkReceipt(file, digest, trace) {
     return result('invalid', reason, {}, trace, { digest: digest.value });
   }
   const issuer = { issuer: r.record.issuer };
+  let claimedRevoked = false;
   try {
     const trusted = await freshCheckpoint(trace);
     trace.latest = trusted.note;
@@ -260,11 +293,17 @@ async function checkReceipt(file, digest, trace) {
     const match = found.matches.find((m) => m.index === r.index);
     if (!match) return result('verified', 'reason.verified-unindexed', issuer, trace, facts);
     if (match.revoked_by == null) return result('verified', 'reason.verified-receipt', issuer, trace, facts);
+    claimedRevoked = true;
     const revocation = await proveRevocation(r.signedRecord, match.revoked_by, trusted, trace);
     return revokedResult(facts, revocation, trace);
   } catch (e) {
-    if (e.code !== 'unreachable') throw e;
-    trace.error = e.message;
+    // Evidence against this history or this record's revocation decides;
+    // any other online failure leaves what the receipt proved offline —
+    // unless the log has said the record was revoked and that could not be
+    // checked: then there is no verdict.
+    if (['rollback', 'fork', 'bad-revocation'].includes(e.code)) throw e;
+    trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
+    if (claimedRevoked) return result('unavailable', 'reason.unreachable', {}, trace, facts);
     return result('verified', 'reason.verified-offline', issuer, trace, facts);
   }
 }
@@ -287,12 +326,17 @@ async function checkDigest(digest, trace) {
   // entries ahead of what the witnesses have signed: such a match is not
   // provable yet, and says so instead of failing.
   const provable = matches.filter((m) => m.index < trusted.size);
+  if (provable.length === 0 && found.covered < trusted.size) {
+    // The log's lookup index has not yet caught up with what the
+    // witnesses signed: "not found" would not be a fact yet.
+    return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
+  }
   if (provable.length === 0 && matches.length > 0) {
     return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
   }
   matches.splice(0, matches.length, ...provable);
   if (matches.length === 0) {
-    return result('not-found', 'reason.not-found', { size: formatCount(Math.min(found.covered, found.size)) },
+    return result('not-found', 'reason.not-found', { size: formatCount(trusted.size) },
       trace, checkpointFacts);
   }
   const [match, ...others] = matches;
@@ -420,6 +464,7 @@ function renderDetails(trace = {}) {
       `#${m.index} ${m.issuer} ${m.kind} ${m.id} ${m.issued}${m.revoked_by != null ? ` → #${m.revoked_by}` : ''}`).join('\n')],
     ['details.coverage', trace.coverage && t('details.coverage-value', trace.coverage)],
     ['details.error', trace.error],
+    ['details.replaced', trace.replaced],
     ['details.evidence', trace.evidence],
   ].filter(([, text]) => text);
   $('details-list').replaceChildren(...rows.flatMap(([key, text]) => {

@@ -95,6 +95,7 @@ const en = {
   'details.latest': 'The log’s latest checkpoint (now trusted by this browser)',
   'details.error': 'Technical message',
   'details.evidence': 'Evidence (also kept in this browser)',
+  'details.replaced': 'Kept checkpoint replaced',
   'details.empty': 'none',
 };
 
@@ -189,6 +190,7 @@ const zh = {
   'details.latest': '日志的最新检查点（现已被本浏览器信任）',
   'details.error': '技术信息',
   'details.evidence': '证据（已保存在本浏览器中）',
+  'details.replaced': '已替换本机保存的检查点',
   'details.empty': '无',
 };
 

@@ -235,8 +235,9 @@ fn revocation(
     let (size, root) = (trusted.checkpoint.size, trusted.checkpoint.root);
     let entry = session.get(&format!("/entry/{revoked_by}"))?;
     // A revocation newer than the trusted checkpoint cannot be proven in it
-    // yet; the record itself (signed by the agency, naming this record) is
-    // still checked below, so the log cannot invent one.
+    // yet; the record itself is still checked below (that it names this
+    // record, and with `--agency` the agency's signature: only then can the
+    // log not invent one).
     if revoked_by < size {
         let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
         let proof = Session::hashes(&session.get_json(&path)?, &path)?;

@@ -42,6 +42,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
-        .service(ServeDir::new(dir).not_found_service(not_found));
+        .service(
+            ServeDir::new(dir)
+                // POST /no-such-route is a JSON 404 too, not ServeDir's 405.
+                .call_fallback_on_method_not_allowed(true)
+                .not_found_service(not_found),
+        );
     Router::new().fallback_service(files)
 }
