@@ -43,10 +43,9 @@ impl Drop for Group {
     }
 }
 
-#[test]
-fn the_demo_prints_a_working_page_url_with_example_receipts_and_stops_on_ctrl_c() {
-    let data = tempfile::tempdir().unwrap();
-    let port = four_free_ports();
+/// Starts `scripts/demo` as from a terminal and waits for the page's URL;
+/// gives the running demo, its URL and what it printed up to there.
+fn start_demo(data: &Path, port: u16) -> (Group, String, Vec<String>) {
     let bin = binary("gazette-log").parent().unwrap().to_owned();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     // `env --default-signal=INT`: as from a terminal, even when this test
@@ -56,7 +55,7 @@ fn the_demo_prints_a_working_page_url_with_example_receipts_and_stops_on_ctrl_c(
         .args(["--default-signal=INT", "bash"])
         .arg(root.join("scripts/demo"))
         .current_dir(&root)
-        .env("GAZETTE_DEMO_DIR", data.path())
+        .env("GAZETTE_DEMO_DIR", data)
         .env("GAZETTE_DEMO_PORT", port.to_string())
         .env("GAZETTE_DEMO_BIN", &bin)
         .stdout(Stdio::piped())
@@ -66,7 +65,7 @@ fn the_demo_prints_a_working_page_url_with_example_receipts_and_stops_on_ctrl_c(
         .spawn()
         .expect("start scripts/demo");
     let stdout = demo.stdout.take().unwrap();
-    let mut demo = Group(demo);
+    let demo = Group(demo);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -74,64 +73,21 @@ fn the_demo_prints_a_working_page_url_with_example_receipts_and_stops_on_ctrl_c(
             let _ = tx.send(line);
         }
     });
-    let url = loop {
+    let mut printed = Vec::new();
+    loop {
         let line = rx
             .recv_timeout(Duration::from_secs(300))
             .expect("the demo printed no page URL");
+        printed.push(line.clone());
         if let Some(url) = line.trim().strip_prefix("Verification page:") {
-            break url.trim().to_owned();
+            return (demo, url.trim().to_owned(), printed);
         }
-    };
-    assert_eq!(url, format!("http://127.0.0.1:{port}/"));
+    }
+}
 
-    let http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let page = http.get(&url).send().unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().unwrap();
-    assert!(html.contains("id=\"verdict\""), "{html}");
-    let wasm = http
-        .get(format!("{url}pkg/gazette_wasm_bg.wasm"))
-        .send()
-        .unwrap();
-    assert_eq!(wasm.status(), 200);
-    let info: serde_json::Value = http
-        .get(format!("{url}info"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(info["origin"], "demo.gazette.example/log");
-    assert_eq!(info["agencies"].as_array().unwrap().len(), 2);
-
-    // The next command it suggests works: a receipt verifies offline.
-    let receipts: Vec<_> = std::fs::read_dir(data.path().join("receipts"))
-        .unwrap()
-        .collect();
-    assert_eq!(receipts.len(), 5, "a receipt per example record");
-    let policy = data.path().join("policy.txt");
-    let (code, out, err) = run_status(
-        "gazette",
-        &[
-            "verify",
-            "--policy",
-            policy.to_str().unwrap(),
-            "--document",
-            data.path()
-                .join("examples/certificate.txt")
-                .to_str()
-                .unwrap(),
-            data.path()
-                .join("receipts/city-services.demo.gov_e-certificate_VAX-2026-0192.tlog-proof")
-                .to_str()
-                .unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-
-    // Ctrl-C: SIGINT to the whole group; everything stops, ports freed.
+/// Ctrl-C: SIGINT to the demo's whole group; everything stops, the ports
+/// are free again.
+fn ctrl_c(mut demo: Group, port: u16) {
     let status = Command::new("kill")
         .args(["-s", "INT", "--", &format!("-{}", demo.0.id())])
         .status()
@@ -152,4 +108,68 @@ fn the_demo_prints_a_working_page_url_with_example_receipts_and_stops_on_ctrl_c(
             "port {p} still in use after Ctrl-C"
         );
     }
+}
+
+#[test]
+fn the_demo_prints_a_working_page_url_with_example_receipts_stops_on_ctrl_c_and_reuses_its_data() {
+    let data = tempfile::tempdir().unwrap();
+    let port = four_free_ports();
+    let (demo, url, _) = start_demo(data.path(), port);
+    assert_eq!(url, format!("http://127.0.0.1:{port}/"));
+
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let page = http.get(&url).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    assert!(html.contains("id=\"verdict\""), "{html}");
+    let wasm = http
+        .get(format!("{url}pkg/gazette_wasm_bg.wasm"))
+        .send()
+        .unwrap();
+    assert_eq!(wasm.status(), 200);
+    let info = |http: &reqwest::blocking::Client| -> serde_json::Value {
+        http.get(format!("{url}info"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let first = info(&http);
+    assert_eq!(first["origin"], "demo.gazette.example/log");
+    assert_eq!(first["agencies"].as_array().unwrap().len(), 2);
+
+    // The next command it suggests works: a receipt verifies offline.
+    let receipts: Vec<_> = std::fs::read_dir(data.path().join("receipts"))
+        .unwrap()
+        .collect();
+    assert_eq!(receipts.len(), 5, "a receipt per example record");
+    let policy = data.path().join("policy.txt");
+    let document = data.path().join("examples/certificate.txt");
+    let receipt = data
+        .path()
+        .join("receipts/city-services.demo.gov_e-certificate_VAX-2026-0192.tlog-proof");
+    let (code, out, err) = run_status(
+        "gazette",
+        &[
+            "verify",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--document",
+            document.to_str().unwrap(),
+            receipt.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    ctrl_c(demo, port);
+
+    // Run again: the same log, its data reused, as it says.
+    let (demo, _, printed) = start_demo(data.path(), port);
+    assert!(printed.iter().any(|l| l.contains("reusing")), "{printed:?}");
+    let again = info(&http);
+    assert_eq!(again["vkey"], first["vkey"]);
+    assert_eq!(again["size"], first["size"]);
+    ctrl_c(demo, port);
 }
