@@ -18,18 +18,11 @@ use std::time::Duration;
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::WitnessedLog;
 use gazette_tests::browser::Browser;
+use gazette_tests::{WitnessedLog, add_with_receipt, env_or};
 use serde_json::json;
 
 const ORIGIN: &str = "bench.example/page";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Runs in the page: `arguments = [policy, agencies, receipt, receipts, mb, done]`.
 const SCRIPT: &str = r#"
@@ -81,10 +74,6 @@ async fn main() {
     let agency = Signer::from_seed("bench.example.gov", KeyType::Ed25519, [5; 32]).unwrap();
     let setup = WitnessedLog::start(ORIGIN, &agency.verifier(), 3, 2);
     let log = setup.log.url.clone();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
     // A tree of a few thousand entries, so the proof has a dozen hashes.
     let records: Vec<String> = (0..5000u64)
         .map(|n| {
@@ -108,19 +97,7 @@ async fn main() {
         [1; 32],
         "2026-11-24T10:00:00Z",
     );
-    let answer: serde_json::Value = http
-        .post(format!("{log}/add?wait=receipt"))
-        .body(record.sign(&agency).unwrap().bytes)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let receipt = answer["receipt"]
-        .as_str()
-        .expect("a witnessed receipt")
-        .to_owned();
+    let receipt = add_with_receipt(&log, record.sign(&agency).unwrap().bytes).await;
     let info = gazette_tests::get_json(&format!("{log}/info")).await;
     let agencies: Vec<&str> = info["agencies"]
         .as_array()

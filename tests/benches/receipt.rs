@@ -11,16 +11,9 @@ use std::time::{Duration, Instant};
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::WitnessedLog;
+use gazette_tests::{WitnessedLog, env_or};
 
 const ORIGIN: &str = "bench.example/witnessed";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {

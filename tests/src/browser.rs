@@ -154,9 +154,7 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // The whole group: a failed test must not leave Chromium running.
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
-            .status();
+        crate::signal_group(self.driver.id(), "KILL");
         let _ = self.driver.wait();
     }
 }

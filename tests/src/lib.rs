@@ -300,3 +300,38 @@ pub async fn wait_for_lookups(log: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Logs one signed record with `POST /add?wait=receipt` and returns its
+/// witnessed receipt; panics unless the log answers 200 with one in 30 s.
+pub async fn add_with_receipt(url: &str, record: Vec<u8>) -> String {
+    let reply = reqwest::Client::new()
+        .post(format!("{url}/add?wait=receipt"))
+        .body(record)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("the log answers");
+    assert_eq!(reply.status(), 200);
+    let answer: serde_json::Value = reply.json().await.expect("JSON");
+    answer["receipt"]
+        .as_str()
+        .expect("a witnessed receipt")
+        .to_owned()
+}
+
+/// A benchmark's setting from the environment, or its default.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Sends `signal` (`"INT"`, `"KILL"`...) to the process group led by
+/// `leader` (started with `process_group(0)`): it and every child.
+pub fn signal_group(leader: u32, signal: &str) -> bool {
+    Command::new("kill")
+        .args(["-s", signal, "--", &format!("-{leader}")])
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use gazette_tests::{WitnessedLog, run, run_status};
+use gazette_tests::{WitnessedLog, add_with_receipt, get_json, run, run_status};
 
 const ORIGIN: &str = "cli.example/log";
 
@@ -75,26 +75,9 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
     // The log (two witnesses, both required) takes it and gives a receipt.
     let agency = gazette_client::note::Verifier::parse(&vkey).unwrap();
     let setup = WitnessedLog::start(ORIGIN, &agency, 2, 2);
-    let client = reqwest::Client::new();
-    let answer: serde_json::Value = client
-        .post(format!("{}/add?wait=receipt", setup.log.url))
-        .body(record)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let receipt = answer["receipt"].as_str().expect("a receipt").to_owned();
+    let receipt = add_with_receipt(&setup.log.url, record).await;
     std::fs::write(w.join("deed.tlog-proof"), &receipt).unwrap();
-    let info: serde_json::Value = client
-        .get(format!("{}/info", setup.log.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&format!("{}/info", setup.log.url)).await;
     std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
     let log_vkey = info["vkey"].as_str().unwrap().to_owned();
     // The network goes away: verify is offline.

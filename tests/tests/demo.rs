@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use gazette_tests::{binary, run_status};
+use gazette_tests::{binary, run_status, signal_group};
 
 /// A port with the next three free too (the demo's witnesses use them).
 fn four_free_ports() -> u16 {
@@ -35,9 +35,7 @@ struct Group(std::process::Child);
 impl Drop for Group {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
-            let _ = Command::new("kill")
-                .args(["-s", "KILL", "--", &format!("-{}", self.0.id())])
-                .status();
+            signal_group(self.0.id(), "KILL");
             let _ = self.0.wait();
         }
     }
@@ -88,11 +86,7 @@ fn start_demo(data: &Path, port: u16) -> (Group, String, Vec<String>) {
 /// Ctrl-C: SIGINT to the demo's whole group; everything stops, the ports
 /// are free again.
 fn ctrl_c(mut demo: Group, port: u16) {
-    let status = Command::new("kill")
-        .args(["-s", "INT", "--", &format!("-{}", demo.0.id())])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(signal_group(demo.0.id(), "INT"));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while demo.0.try_wait().unwrap().is_none() {
         assert!(

@@ -8,14 +8,13 @@
 //! `target/test-artifacts/`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use fantoccini::Locator;
 use gazette_client::encoding::hex_encode;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::browser::Browser;
-use gazette_tests::{WitnessedLog, wait_for_lookups};
+use gazette_tests::{WitnessedLog, add_with_receipt, wait_for_lookups};
 use sha2::{Digest, Sha256};
 
 const ORIGIN: &str = "page.example/log";
@@ -31,20 +30,7 @@ fn digest(document: &[u8]) -> [u8; 32] {
 
 /// Logs a record and returns its witnessed receipt.
 async fn add(log: &str, record: Record) -> String {
-    let signed = record.sign(&agency()).unwrap();
-    let reply = reqwest::Client::new()
-        .post(format!("{log}/add?wait=receipt"))
-        .body(signed.bytes)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 200);
-    let answer: serde_json::Value = reply.json().await.unwrap();
-    answer["receipt"]
-        .as_str()
-        .expect("a witnessed receipt")
-        .to_owned()
+    add_with_receipt(log, record.sign(&agency()).unwrap().bytes).await
 }
 
 async fn check(browser: &Browser, log: &str, input: &str, file: &Path) -> String {

@@ -70,3 +70,13 @@ pub fn count(value: f64, what: &str) -> Result<u64, JsValue> {
         ))
     }
 }
+
+/// A tree root given by the page: a base64 hash.
+pub fn tree_root(text: &str) -> Result<gazette_client::Hash, JsValue> {
+    gazette_client::Hash::from_base64(text).ok_or_else(|| {
+        fail(
+            Code::Usage,
+            format_args!("root {text:?} is not a base64 hash"),
+        )
+    })
+}

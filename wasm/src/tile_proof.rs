@@ -5,7 +5,7 @@ use gazette_client::tiles::TileProof;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use crate::failure::{Code, count, fail};
+use crate::failure::{Code, count, fail, tree_root};
 
 /// An inclusion or consistency proof to compute from tiles: fetch each of
 /// `tilePaths()` from the log, then `proof(root, tiles)` authenticates
@@ -42,12 +42,7 @@ impl TileProofPlan {
     /// The proof from the fetched tiles (in `tilePaths` order), after
     /// checking they hash to `root` (base64).
     pub fn proof(&self, root: &str, tiles: Vec<Uint8Array>) -> Result<Vec<String>, JsValue> {
-        let root = Hash::from_base64(root).ok_or_else(|| {
-            fail(
-                Code::Usage,
-                format_args!("root {root:?} is not a base64 hash"),
-            )
-        })?;
+        let root = tree_root(root)?;
         let data: Vec<Vec<u8>> = tiles.iter().map(Uint8Array::to_vec).collect();
         let proof = self
             .plan

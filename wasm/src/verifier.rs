@@ -10,7 +10,7 @@ use gazette_client::tlog_proof::{TlogProof, TlogProofError};
 use gazette_client::trust::{TrustError, check_advance};
 use wasm_bindgen::prelude::*;
 
-use crate::failure::{Code, count, fail, failure};
+use crate::failure::{Code, count, fail, failure, tree_root};
 use crate::objects;
 
 /// A log as the page trusts it: its witness policy (c2sp.org/tlog-policy
@@ -106,12 +106,7 @@ impl LogVerifier {
         proof: Vec<String>,
     ) -> Result<(), JsValue> {
         let (index, size) = (count(index, "index")?, count(size, "size")?);
-        let root = Hash::from_base64(root).ok_or_else(|| {
-            fail(
-                Code::Usage,
-                format_args!("root {root:?} is not a base64 hash"),
-            )
-        })?;
+        let root = tree_root(root)?;
         verify_inclusion(
             &leaf_hash(record.as_bytes()),
             index,

@@ -111,8 +111,7 @@ function keptCheckpoint(trace) {
   const note = store.get(trustedKey());
   if (!note) return undefined;
   try {
-    verifier.verifyCheckpoint(note);
-    return note;
+    return verifier.verifyCheckpoint(note);
   } catch (e) {
     store.remove(trustedKey());
     trace.replaced = `the checkpoint kept by this browser no longer verifies under the log's policy (${e.message}); it was dropped`;
@@ -122,10 +121,8 @@ function keptCheckpoint(trace) {
 
 /** Keeps `note` as the trusted checkpoint unless a larger one is kept (by an overlapping check). */
 function keep(note, size) {
-  const kept = store.get(trustedKey());
-  let keptSize = 0;
-  try { keptSize = kept ? verifier.verifyCheckpoint(kept).size : 0; } catch { /* stale: replace */ }
-  if (!kept || size > keptSize) store.set(trustedKey(), note);
+  const kept = keptCheckpoint({}); // re-read: another check may have kept a larger one
+  if (!kept || size > kept.size) store.set(trustedKey(), note);
 }
 
 /**
@@ -135,14 +132,14 @@ function keep(note, size) {
 async function freshCheckpoint(trace) {
   const note = await get('checkpoint');
   const offered = verifier.verifyCheckpoint(note);
-  const trusted = keptCheckpoint(trace);
-  const oldSize = trusted ? verifier.verifyCheckpoint(trusted).size : 0;
+  const kept = keptCheckpoint(trace);
+  const oldSize = kept ? kept.size : 0;
   let proof = [];
   if (oldSize > 0 && offered.size > oldSize) {
     proof = await proofFromTiles(wasm.TileProofPlan.consistency(oldSize, offered.size), offered.root, trace);
     trace.consistency = proof;
   }
-  const checkpoint = advance(trusted, note, proof);
+  const checkpoint = advance(kept?.note, note, proof);
   keep(note, checkpoint.size);
   return checkpoint;
 }

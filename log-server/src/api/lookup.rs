@@ -74,7 +74,9 @@ fn by(query: &Query) -> Result<By, ApiError> {
 /// `GET /lookup?...`: `{"size","covered","matches":[...],"truncated"}`, each
 /// match `{"index","leaf_hash","issuer","kind","id","digest","issued",
 /// "record","revoked_by"}`. `covered` is the tree size the lookup index had
-/// reached (it trails the published tree by at most a few batches).
+/// reached (it trails the committed tree by at most a few batches). Like
+/// tiles and proofs, lookups follow the committed tree, which may be ahead
+/// of the witnessed `/checkpoint`.
 pub async fn lookup(
     State(log): State<Arc<Log>>,
     RawQuery(raw): RawQuery,
@@ -91,8 +93,8 @@ pub async fn lookup(
 }
 
 fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
-    let published = log.committed();
-    let covered = log.lookup.covered()?.min(published.size);
+    let committed = log.committed();
+    let covered = log.lookup.covered()?.min(committed.size);
     let mut indexes: Vec<u64> = match by {
         By::Digest(digest) => log.lookup.digest(digest, MAX_MATCHES + 1)?,
         By::LeafHash(hash) => log.lookup.leaf(hash)?.into_iter().collect(),
@@ -103,12 +105,12 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
             .into_iter()
             .collect(),
     };
-    indexes.retain(|&i| i < published.size);
+    indexes.retain(|&i| i < committed.size);
     let truncated = indexes.len() > MAX_MATCHES;
     indexes.truncate(MAX_MATCHES);
     let mut matches = Vec::with_capacity(indexes.len());
     for index in indexes {
-        let bytes = stored::entry(log.storage.as_ref(), &published, index)?;
+        let bytes = stored::entry(log.storage.as_ref(), &committed, index)?;
         let signed = SignedRecord::parse(&bytes)
             .map_err(|e| ApiError::Internal(format!("entry {index} is not a record: {e}")))?;
         let r = &signed.record;
@@ -128,7 +130,7 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
         }));
     }
     Ok(json!({
-        "size": published.size,
+        "size": committed.size,
         "covered": covered,
         "matches": matches,
         "truncated": truncated,
