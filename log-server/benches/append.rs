@@ -45,7 +45,7 @@ fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
         let group = match name.as_str() {
             "sequencer" | "committer" | "indexer" => name,
             n if n.starts_with("tokio") => "HTTP workers (JSON, parse, verify)".into(),
-            n if n.starts_with("sled") || n == "log flusher" => "sled background".into(),
+            n if n.starts_with("fjall") => "index background (fjall flush, compaction)".into(),
             _ => "other".into(),
         };
         *groups.entry(group).or_insert(0.0) += cpu;
@@ -287,7 +287,7 @@ async fn main() {
 
     // 2. Latency of /add at a fixed offered rate, open loop, 5 s, once the
     // server has finished the bulk phase's background work (the lookup
-    // indexer catching up, sled flushing): at most 30 s.
+    // indexer catching up, the index flushing): at most 30 s.
     let settle = Instant::now();
     loop {
         let before = cpu_seconds(pid);
@@ -350,7 +350,7 @@ async fn main() {
     let index = dir_bytes(&data.join("index"));
     let lookup = dir_bytes(&data.join("lookup"));
     println!(
-        "storage: tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead); sled record index {:.1}, lookup index {:.1} bytes/entry",
+        "storage: tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead); record index {:.1}, lookup index {:.1} bytes/entry",
         tiles as f64 / entries as f64,
         tiles as f64 / entries as f64 - mean_len,
         index as f64 / entries as f64,

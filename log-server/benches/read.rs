@@ -2,7 +2,7 @@
 //! in `GAZETTE_BENCH_SIZES` it grows one log to that size, starts the real
 //! `gazette-log` release binary on it, on loopback, and reports:
 //!
-//! 1. how long generating the entries and the first start (the sled
+//! 1. how long generating the entries and the first start (the
 //!    indexes catching up from the tiles) took;
 //! 2. requests/s, p50 and p99 latency of `GET /proof/inclusion`,
 //!    `GET /proof/consistency` and `GET /receipt/<index>`, with the
@@ -16,7 +16,7 @@
 //! signed on all cores, appended to the right edge with `Edge::append` in
 //! chunks of 65 536, each chunk committed with `FsStorage::commit` under a
 //! checkpoint signed with the log key. The directory is then what a log
-//! holds after accepting the records in batches of 65 536, its sled
+//! holds after accepting the records in batches of 65 536, its
 //! indexes aside: `serve` builds those from the tiles when it starts.
 //!
 //! `cargo bench -p gazette-log --bench read`, with env:
@@ -977,7 +977,7 @@ fn bench() -> usize {
             rss_mib(&[server.pid()])
         );
         println!(
-            "size {size}: on disk: tiles {:.1} MB, sled index {:.1} MB, lookup {:.1} MB",
+            "size {size}: on disk: tiles {:.1} MB, record index {:.1} MB, lookup index {:.1} MB",
             dir_mb(&data.join("tile")),
             dir_mb(&data.join(gazette_log::log::RECORD_INDEX_DIR)),
             dir_mb(&data.join(gazette_log::log::LOOKUP_INDEX_DIR)),

@@ -1,8 +1,10 @@
-//! The sled indexes: rebuildable from the tiles, never the source of truth.
-//! Each index is its own sled database and records the tree size it covers,
-//! so on start it catches up from the entry bundles (sled's own flush is not
-//! durable, sled issue #1452: a crash may lose its latest writes, never the
-//! tiles).
+//! The indexes: rebuildable from the tiles, never the source of truth.
+//! Each index is its own fjall database (an LSM tree: random-key writes are
+//! sequential on disk, and its memory is bounded by its block cache and
+//! memtables whatever the number of entries) and records, in the same atomic
+//! write as each batch, the tree size it covers; so on start it catches up
+//! from the entry bundles. Its journal is not fsynced per batch: a crash may
+//! lose its latest writes, never the tiles.
 //!
 //! - [`RecordIndex`] (`<data>/index`): issuer, kind, id → index, document
 //!   digest and leaf hash. The sequencer's duplicate check, written by the
@@ -19,14 +21,18 @@ use gazette_client::merkle::Hash;
 use gazette_client::record::SignedRecord;
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel, parse_entry_bundle};
 
+use fjall::{
+    Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
+};
+
 use crate::storage::Storage;
 
 /// Why the index failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    /// sled failed.
+    /// The database failed.
     #[error("index database: {0}")]
-    Sled(#[from] sled::Error),
+    Store(#[from] fjall::Error),
     /// An entry bundle needed to catch up is missing or malformed.
     #[error("catching up the index from {path}: {reason}")]
     Bundle {
@@ -124,17 +130,19 @@ impl IndexBatch {
 
 /// What an index keeps, written batch by batch.
 pub trait Trees: Sized {
-    /// Opens (creating) its trees in `db`.
-    fn open(db: &sled::Db) -> Result<Self, IndexError>;
-    /// Writes one batch of records.
-    fn write(&self, batch: &IndexBatch) -> Result<(), IndexError>;
-    /// Empties every tree.
-    fn clear(&self) -> Result<(), IndexError>;
+    /// Opens (creating) its keyspaces in `db`.
+    fn open(db: &Database) -> Result<Self, IndexError>;
+    /// Adds one batch of records to `write`.
+    fn write(&self, batch: &IndexBatch, write: &mut WriteBatch);
+    /// Its keyspaces.
+    fn keyspaces(&self) -> Vec<&Keyspace>;
 }
 
-/// One sled database of indexes and the tree size they cover.
+/// One database of indexes and the tree size they cover.
 pub struct Index<T> {
-    db: sled::Db,
+    db: Database,
+    /// `covered-size` → the tree size the trees cover.
+    meta: Keyspace,
     trees: T,
 }
 
@@ -145,41 +153,35 @@ pub type LookupIndex = Index<Lookups>;
 
 /// The trees of [`RecordIndex`].
 pub struct Records {
-    record: sled::Tree,
+    record: Keyspace,
 }
 
 impl Trees for Records {
-    fn open(db: &sled::Db) -> Result<Self, IndexError> {
-        // Older data directories kept the leaf hashes here too.
-        db.drop_tree("leaf")?;
+    fn open(db: &Database) -> Result<Self, IndexError> {
         Ok(Records {
-            record: db.open_tree("record")?,
+            record: keyspace(db, "record")?,
         })
     }
 
-    fn write(&self, batch: &IndexBatch) -> Result<(), IndexError> {
-        let mut records = sled::Batch::default();
+    fn write(&self, batch: &IndexBatch, write: &mut WriteBatch) {
         for (key, slot) in &batch.items {
-            records.insert(key.as_slice(), slot.to_bytes());
+            write.insert(&self.record, key.as_slice(), slot.to_bytes());
         }
-        self.record.apply_batch(records)?;
-        Ok(())
     }
 
-    fn clear(&self) -> Result<(), IndexError> {
-        self.record.clear()?;
-        Ok(())
+    fn keyspaces(&self) -> Vec<&Keyspace> {
+        vec![&self.record]
     }
 }
 
 /// The trees of [`LookupIndex`].
 pub struct Lookups {
     /// leaf hash → index.
-    leaf: sled::Tree,
+    leaf: Keyspace,
     /// document digest ‖ index → nothing (a document may be logged often).
-    digest: sled::Tree,
+    digest: Keyspace,
     /// revoked record's key ‖ 0 ‖ revocation index → nothing.
-    revoked: sled::Tree,
+    revoked: Keyspace,
 }
 
 /// `prefix ‖ index` (big-endian, so a prefix scan runs in index order).
@@ -199,57 +201,57 @@ fn revoked_prefix(record_key: &[u8]) -> Vec<u8> {
 }
 
 /// The indexes under `prefix` in a `prefix ‖ index` tree, in order.
-fn indexes_under(
-    tree: &sled::Tree,
-    prefix: &[u8],
-) -> impl Iterator<Item = Result<u64, IndexError>> {
+fn indexes_under(tree: &Keyspace, prefix: &[u8]) -> impl Iterator<Item = Result<u64, IndexError>> {
     let len = prefix.len();
-    tree.scan_prefix(prefix).filter_map(move |item| match item {
-        Ok((key, _)) => Some(Ok(u64::from_be_bytes(key.get(len..)?.try_into().ok()?))),
-        Err(e) => Some(Err(IndexError::Sled(e))),
-    })
+    tree.prefix(prefix)
+        .filter_map(move |item| match item.key() {
+            Ok(key) => Some(Ok(u64::from_be_bytes(key.get(len..)?.try_into().ok()?))),
+            Err(e) => Some(Err(IndexError::Store(e))),
+        })
 }
 
 impl Trees for Lookups {
-    fn open(db: &sled::Db) -> Result<Self, IndexError> {
+    fn open(db: &Database) -> Result<Self, IndexError> {
         Ok(Lookups {
-            leaf: db.open_tree("leaf")?,
-            digest: db.open_tree("digest")?,
-            revoked: db.open_tree("revoked")?,
+            leaf: keyspace(db, "leaf")?,
+            digest: keyspace(db, "digest")?,
+            revoked: keyspace(db, "revoked")?,
         })
     }
 
-    fn write(&self, batch: &IndexBatch) -> Result<(), IndexError> {
-        let mut leaves = sled::Batch::default();
-        let mut digests = sled::Batch::default();
+    fn write(&self, batch: &IndexBatch, write: &mut WriteBatch) {
         for (_, slot) in &batch.items {
-            leaves.insert(&slot.leaf_hash.0, &slot.index.to_be_bytes());
-            digests.insert(with_index(&slot.digest, slot.index), &[]);
+            write.insert(&self.leaf, slot.leaf_hash.0, slot.index.to_be_bytes());
+            write.insert(&self.digest, with_index(&slot.digest, slot.index), []);
         }
-        let mut revoked = sled::Batch::default();
         for (key, index) in &batch.revocations {
-            revoked.insert(with_index(&revoked_prefix(key), *index), &[]);
+            write.insert(&self.revoked, with_index(&revoked_prefix(key), *index), []);
         }
-        self.leaf.apply_batch(leaves)?;
-        self.digest.apply_batch(digests)?;
-        self.revoked.apply_batch(revoked)?;
-        Ok(())
     }
 
-    fn clear(&self) -> Result<(), IndexError> {
-        self.leaf.clear()?;
-        self.digest.clear()?;
-        self.revoked.clear()?;
-        Ok(())
+    fn keyspaces(&self) -> Vec<&Keyspace> {
+        vec![&self.leaf, &self.digest, &self.revoked]
     }
 }
 
 const COVERED: &[u8] = b"covered-size";
 
-/// sled's page cache per index database. Its default (1 GiB each) let a
-/// 10^7-entry log's server grow past 5 GiB while catching up; the working
-/// set (recent keys, random lookups) is served by the OS page cache anyway.
-const CACHE_BYTES: u64 = 64 << 20;
+/// The block cache of each index database. With the memtables below, this
+/// is what bounds the index's memory: fjall keeps in memory only the
+/// filter and index blocks of its two newest levels, the rest goes through
+/// this cache (the OS page cache serves the rest of the working set).
+const CACHE_BYTES: u64 = 32 << 20;
+
+/// The most a keyspace buffers in memory before writing a table (fjall's
+/// default, 64 MiB, is made for one keyspace per database).
+const MEMTABLE_BYTES: u64 = 8 << 20;
+
+/// Opens (creating) a keyspace with the index's memory bound.
+fn keyspace(db: &Database, name: &str) -> Result<Keyspace, IndexError> {
+    Ok(db.keyspace(name, || {
+        KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+    })?)
+}
 
 /// The `record` index key: the three fields, NUL-separated (none may hold NUL).
 pub fn record_key(issuer: &str, kind: &str, id: &str) -> Vec<u8> {
@@ -300,14 +302,10 @@ impl Index<Lookups> {
 impl<T: Trees> Index<T> {
     /// Opens (creating) the index database in `dir`.
     pub fn open(dir: &Path) -> Result<Index<T>, IndexError> {
-        // Throughput mode: the index is rebuilt from the tiles after a crash,
-        // so sled may trade space for write speed.
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(CACHE_BYTES)
-            .open()?;
+        remove_sled_database(dir)?;
+        let db = Database::builder(dir).cache_size(CACHE_BYTES).open()?;
         Ok(Index {
+            meta: keyspace(&db, "meta")?,
             trees: T::open(&db)?,
             db,
         })
@@ -316,17 +314,23 @@ impl<T: Trees> Index<T> {
     /// The tree size the index covers.
     pub fn covered(&self) -> Result<u64, IndexError> {
         Ok(self
-            .db
+            .meta
             .get(COVERED)?
             .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
             .map_or(0, u64::from_be_bytes))
     }
 
-    /// Adds a batch of entries and moves the covered size to its end.
+    /// Adds a batch of entries and moves the covered size to its end, in
+    /// one atomic write.
     pub fn add(&self, batch: &IndexBatch) -> Result<(), IndexError> {
-        self.trees.write(batch)?;
-        self.db
-            .insert(COVERED, &(batch.first + batch.count).to_be_bytes())?;
+        let mut write = self.db.batch();
+        self.trees.write(batch, &mut write);
+        write.insert(
+            &self.meta,
+            COVERED,
+            (batch.first + batch.count).to_be_bytes(),
+        );
+        write.commit()?;
         Ok(())
     }
 
@@ -368,14 +372,30 @@ impl<T: Trees> Index<T> {
 
     /// Empties the index (for `reindex`).
     pub fn clear(&self) -> Result<(), IndexError> {
-        self.trees.clear()?;
-        self.db.remove(COVERED)?;
+        // The covered size first: a crash half-way leaves an index that
+        // starts again, never one that claims entries it lost.
+        self.meta.clear()?;
+        for keyspace in self.trees.keyspaces() {
+            keyspace.clear()?;
+        }
         Ok(())
     }
 
-    /// Flushes sled (best effort; durability comes from the tiles).
+    /// Writes the journal to disk (best effort; durability comes from the
+    /// tiles).
     pub fn flush(&self) -> Result<(), IndexError> {
-        self.db.flush()?;
+        self.db.persist(PersistMode::SyncAll)?;
         Ok(())
     }
+}
+
+/// Removes a sled database left in `dir` by an older version (the indexes
+/// were in sled 0.34, whose memory grew with the number of entries): it is
+/// rebuilt from the tiles like any lost index.
+fn remove_sled_database(dir: &Path) -> Result<(), IndexError> {
+    if dir.join("conf").is_file() && dir.join("db").is_file() {
+        tracing::info!(dir = %dir.display(), "removing an old sled index; it is rebuilt from the tiles");
+        std::fs::remove_dir_all(dir)?;
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@
 //! | [`stored`] | reading the committed tree back: proofs, entries, receipts |
 //! | [`tree`] | the in-memory right edge: append, new tiles, root |
 //! | [`sequencer`] | the one writer: batching, dedup, commit, publish |
-//! | [`index`] | sled indexes, rebuildable from the tiles |
+//! | [`index`] | the fjall indexes, rebuildable from the tiles |
 //! | [`indexer`] | keeps the lookup index up behind the writer |
 //! | [`log`] | opening and recovering a log |
 //! | [`metrics`] | Prometheus metrics |

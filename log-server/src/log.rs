@@ -24,9 +24,9 @@ use crate::witnessing::WITNESSED_FILE;
 use gazette_client::policy::Policy;
 use tokio::sync::watch;
 
-/// The record index's sled database, under the data directory.
+/// The record index's database, under the data directory.
 pub const RECORD_INDEX_DIR: &str = "index";
-/// The lookup index's sled database, under the data directory.
+/// The lookup index's database, under the data directory.
 pub const LOOKUP_INDEX_DIR: &str = "lookup";
 
 /// A running log.

@@ -1,7 +1,7 @@
 //! `gazette-log`: set up, run and maintain a Gazette log.
 
-/// sled copies tree nodes on every write; mimalloc makes that cheap
-/// (glibc malloc was a third of the sequencer thread's time).
+/// The server allocates per request and per record; with glibc malloc,
+/// allocation was a third of the sequencer thread's time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -10,10 +10,9 @@
 //! of a record still being committed is answered after that commit.
 //!
 //! While the committer waits on fsync, the sequencer works on the next batch.
-//! It also writes the sled index for each batch once the committer reports
-//! it durable: sled is touched by one thread only (its reads slow down
-//! several-fold under a concurrent writer), and never holds an entry the
-//! tiles do not. Readers never wait on either: they read the published
+//! It also writes the record index for each batch once the committer
+//! reports it durable: that database is written by one thread only, and
+//! never holds an entry the tiles do not. Readers never wait on either: they read the published
 //! checkpoint and the immutable tiles.
 
 use std::collections::HashMap;

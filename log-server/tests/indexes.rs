@@ -1,4 +1,4 @@
-//! The two sled indexes: the record index (the sequencer's duplicate check)
+//! The two indexes: the record index (the sequencer's duplicate check)
 //! and the lookup index (leaf hash → index) kept up by the indexer thread
 //! behind the writer. Both are rebuilt from the tiles when lost, and the
 //! indexer reads back from the tiles whatever it was not handed.
@@ -52,6 +52,30 @@ async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
         log.lookup.leaf(&leaf_hash(&records[299])).unwrap(),
         Some(299)
     );
+    close(log);
+}
+
+#[tokio::test]
+async fn an_index_left_in_sled_by_an_older_version_is_rebuilt() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let records: Vec<Vec<u8>> = (0..40).map(body).collect();
+    add_batch_ok(&api(&log), &records).await;
+    let dir_path = close(log);
+
+    // What sled 0.34 leaves in a database directory.
+    for name in ["index", "lookup"] {
+        let old = dir_path.join(name);
+        std::fs::remove_dir_all(&old).unwrap();
+        std::fs::create_dir_all(old.join("blobs")).unwrap();
+        std::fs::write(old.join("conf"), b"segment_size: 524288\n").unwrap();
+        std::fs::write(old.join("db"), [0x5a; 4096]).unwrap();
+    }
+    let log = open(&dir_path);
+    assert_eq!(log.index.covered().unwrap(), 40);
+    assert_eq!(log.lookup.covered().unwrap(), 40);
+    assert_eq!(log.lookup.leaf(&leaf_hash(&records[7])).unwrap(), Some(7));
+    assert!(!dir_path.join("lookup/conf").exists());
     close(log);
 }
 

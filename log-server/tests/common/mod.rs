@@ -114,7 +114,7 @@ pub fn api(log: &Arc<Log>) -> Router {
 
 /// Drops the last handle on a log and waits (bounded) until its sequencer
 /// and indexer threads have let go of the indexes, so the directory can be opened again
-/// (sled locks its database). Every other `Arc<Log>` and router must be
+/// (an open index database is locked). Every other `Arc<Log>` and router must be
 /// dropped first.
 pub fn close(log: Arc<Log>) -> PathBuf {
     let dir = log.dir.clone();
