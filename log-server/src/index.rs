@@ -33,6 +33,11 @@ pub enum IndexError {
     /// The database failed.
     #[error("index database: {0}")]
     Store(#[from] fjall::Error),
+    /// Another process has the database open.
+    #[error(
+        "the index in {0} is in use by another process: is gazette-log already running on this data directory?"
+    )]
+    InUse(String),
     /// An entry bundle needed to catch up is missing or malformed.
     #[error("catching up the index from {path}: {reason}")]
     Bundle {
@@ -303,7 +308,10 @@ impl<T: Trees> Index<T> {
     /// Opens (creating) the index database in `dir`.
     pub fn open(dir: &Path) -> Result<Index<T>, IndexError> {
         remove_sled_database(dir)?;
-        let db = Database::builder(dir).cache_size(CACHE_BYTES).open()?;
+        let db = match Database::builder(dir).cache_size(CACHE_BYTES).open() {
+            Err(fjall::Error::Locked) => return Err(IndexError::InUse(dir.display().to_string())),
+            opened => opened?,
+        };
         Ok(Index {
             meta: keyspace(&db, "meta")?,
             trees: T::open(&db)?,

@@ -12,7 +12,7 @@ use gazette_client::tlog_proof::TlogProof;
 
 #[path = "support/process.rs"]
 mod process;
-use process::{Server, run, start};
+use process::{BIN, Server, run, start};
 
 const COUNT: u64 = 300;
 
@@ -134,6 +134,11 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
         .unwrap();
     let policy = Policy::parse(info["policy"].as_str().unwrap().as_bytes()).unwrap();
     check_all(&client, &url, &policy).await;
+
+    // Beside the running log, reindex refuses and changes nothing.
+    let err = run_failing(&["reindex", "--dir", d]);
+    assert!(err.contains("in use by another process"), "{err}");
+    check_all(&client, &url, &policy).await;
     drop(server);
 
     // After a SIGKILL and a restart.
@@ -149,4 +154,14 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
     let server = Server(child);
     check_all(&client, &url, &policy).await;
     drop(server);
+}
+
+/// Runs a `gazette-log` command that must fail; returns its stderr.
+fn run_failing(args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run gazette-log");
+    assert!(!out.status.success(), "gazette-log {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
