@@ -1,9 +1,17 @@
 //! Tiles kept in memory for the static read path. Every tile path names
 //! immutable content (a full tile never changes; a partial tile's width is
-//! in its path), so a cached copy never goes stale. Memory is bounded: two
-//! generations of at most half the budget each; a hit in the old one is
-//! promoted, and when the new one fills it becomes the old one and the old
-//! one is dropped — roughly least-recently-used, at O(1) per request.
+//! in its path), so a cached copy never goes stale.
+//!
+//! Hash tiles and entry bundles are kept apart, each in its own share of the
+//! budget: every verifier reads hash tiles (proofs), while bundles are mostly
+//! read once, in order, by monitors, and a monitor's scan through millions
+//! of bundles must not push out the hash tiles everyone needs. Hash tiles
+//! are also a tenth of a bundle's size, so the same memory answers more
+//! requests.
+//!
+//! Each share is two generations of at most half of it; a hit in the old
+//! one is promoted, and when the new one fills it becomes the old one and
+//! the old one is dropped — roughly least-recently-used, at O(1) per request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,9 +22,17 @@ use axum::body::Bytes;
 /// handle. Counted so that many tiny partial tiles cannot exceed the budget.
 const ENTRY_OVERHEAD: usize = 128;
 
+/// The part of the budget for entry bundles, in quarters.
+const BUNDLE_QUARTERS: usize = 1;
+
 /// Bytes of memory an entry is charged.
 fn cost(path: &str, data: &Bytes) -> usize {
     data.len() + path.len() + ENTRY_OVERHEAD
+}
+
+/// Whether `path` names an entry bundle (else a hash tile).
+fn is_bundle(path: &str) -> bool {
+    path.starts_with("tile/entries/")
 }
 
 #[derive(Default)]
@@ -26,57 +42,106 @@ struct Generations {
     old: HashMap<String, Bytes>,
 }
 
-/// A bounded cache of tile contents by path.
-pub struct TileCache {
+/// One share of the budget.
+struct Share {
     budget: usize,
     inner: Mutex<Generations>,
 }
 
-impl TileCache {
-    /// A cache holding at most `budget` bytes of tiles.
-    pub fn new(budget: usize) -> TileCache {
-        TileCache {
+impl Share {
+    fn new(budget: usize) -> Share {
+        Share {
             budget,
             inner: Mutex::new(Generations::default()),
         }
     }
 
-    /// The tile at `path`, if held.
-    pub fn get(&self, path: &str) -> Option<Bytes> {
+    fn get(&self, path: &str) -> Option<Bytes> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(data) = g.new.get(path) {
             return Some(data.clone());
         }
         let data = g.old.remove(path)?;
-        Self::put(&mut g, self.budget, path.to_owned(), data.clone());
+        let dropped = Self::put(&mut g, self.budget, path.to_owned(), data.clone());
+        drop(g);
+        drop(dropped);
         Some(data)
     }
 
-    /// Keeps the tile at `path`.
-    pub fn insert(&self, path: &str, data: Bytes) {
+    fn insert(&self, path: &str, data: Bytes) {
         if cost(path, &data) > self.budget / 2 {
             return;
         }
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        Self::put(&mut g, self.budget, path.to_owned(), data);
+        let dropped = Self::put(&mut g, self.budget, path.to_owned(), data);
+        drop(g);
+        drop(dropped);
     }
 
-    fn put(g: &mut Generations, budget: usize, path: String, data: Bytes) {
+    /// Keeps `data`; returns the generation it retired, to be freed by the
+    /// caller outside the lock.
+    fn put(
+        g: &mut Generations,
+        budget: usize,
+        path: String,
+        data: Bytes,
+    ) -> Option<HashMap<String, Bytes>> {
         let charged = cost(&path, &data);
+        let mut retired = None;
         if g.new_bytes + charged > budget / 2 {
-            g.old = std::mem::take(&mut g.new);
+            retired = Some(std::mem::replace(&mut g.old, std::mem::take(&mut g.new)));
             g.new_bytes = 0;
         }
         g.new_bytes += charged;
         if let Some(replaced) = g.new.insert(path.clone(), data) {
             g.new_bytes -= cost(&path, &replaced);
         }
+        retired
+    }
+
+    fn held_bytes(&self) -> usize {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.new_bytes + g.old.iter().map(|(p, d)| cost(p, d)).sum::<usize>()
+    }
+}
+
+/// A bounded cache of tile contents by path.
+pub struct TileCache {
+    hashes: Share,
+    bundles: Share,
+}
+
+impl TileCache {
+    /// A cache holding at most `budget` bytes of tiles.
+    pub fn new(budget: usize) -> TileCache {
+        let bundles = budget / 4 * BUNDLE_QUARTERS;
+        TileCache {
+            hashes: Share::new(budget - bundles),
+            bundles: Share::new(bundles),
+        }
+    }
+
+    fn share(&self, path: &str) -> &Share {
+        if is_bundle(path) {
+            &self.bundles
+        } else {
+            &self.hashes
+        }
+    }
+
+    /// The tile at `path`, if held.
+    pub fn get(&self, path: &str) -> Option<Bytes> {
+        self.share(path).get(path)
+    }
+
+    /// Keeps the tile at `path`.
+    pub fn insert(&self, path: &str, data: Bytes) {
+        self.share(path).insert(path, data);
     }
 
     /// Bytes charged for what is held now.
     pub fn held_bytes(&self) -> usize {
-        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.new_bytes + g.old.iter().map(|(p, d)| cost(p, d)).sum::<usize>()
+        self.hashes.held_bytes() + self.bundles.held_bytes()
     }
 }
 
@@ -89,7 +154,7 @@ mod tests {
         let tile = |n: u8| Bytes::from(vec![n; 10]);
         // Room for two one-letter tiles per generation.
         let unit = cost("a", &tile(0));
-        let cache = TileCache::new(4 * unit);
+        let cache = Share::new(4 * unit);
         cache.insert("a", tile(1));
         cache.insert("b", tile(2));
         assert_eq!(cache.get("a"), Some(tile(1)));
@@ -109,10 +174,37 @@ mod tests {
         cache.insert("huge", Bytes::from(vec![0; 2 * unit]));
         assert_eq!(cache.get("huge"), None);
         // Tiny tiles are charged their overhead too: the bound holds.
-        let tiny = TileCache::new(10 * ENTRY_OVERHEAD);
+        let tiny = Share::new(10 * ENTRY_OVERHEAD);
         for n in 0..1000 {
             tiny.insert(&format!("tile/0/000.p/{n}"), Bytes::from_static(b"x"));
             assert!(tiny.held_bytes() <= 10 * ENTRY_OVERHEAD);
         }
+    }
+
+    #[test]
+    fn a_scan_through_bundles_keeps_the_hash_tiles_and_the_whole_budget() {
+        let budget = 1 << 20;
+        let cache = TileCache::new(budget);
+        let hash_tile = Bytes::from(vec![1; 8192]);
+        for n in 0..40 {
+            cache.insert(&format!("tile/0/{n:03}"), hash_tile.clone());
+        }
+        // A monitor reads 1 000 bundles of 80 KB, each once.
+        for n in 0..1000 {
+            cache.insert(
+                &format!("tile/entries/x001/{n:03}"),
+                Bytes::from(vec![2; 80_000]),
+            );
+            assert!(cache.held_bytes() <= budget);
+        }
+        for n in 0..40 {
+            assert_eq!(
+                cache.get(&format!("tile/0/{n:03}")),
+                Some(hash_tile.clone())
+            );
+        }
+        // The newest bundles are held, in their share.
+        assert!(cache.get("tile/entries/x001/999").is_some());
+        assert!(cache.bundles.held_bytes() <= budget / 4);
     }
 }
