@@ -242,14 +242,26 @@ impl Trees for Lookups {
 const COVERED: &[u8] = b"covered-size";
 
 /// The block cache of each index database. With the memtables below, this
-/// is what bounds the index's memory: fjall keeps in memory only the
-/// filter and index blocks of its two newest levels, the rest goes through
-/// this cache (the OS page cache serves the rest of the working set).
+/// is what bounds the index's memory: fjall keeps in memory only the index
+/// blocks of its two newest levels and the filter blocks of the newest;
+/// the older levels' go through this cache (the OS page cache serves the
+/// rest of the working set).
 const CACHE_BYTES: u64 = 32 << 20;
 
 /// The most a keyspace buffers in memory before writing a table (fjall's
-/// default, 64 MiB, is made for one keyspace per database).
+/// default, 64 MiB, is made for one keyspace per database). fjall keeps up
+/// to four more sealed ones per keyspace while they are being written.
+/// Stored with each keyspace when it is created: a change here applies to
+/// indexes built afterwards.
 const MEMTABLE_BYTES: u64 = 8 << 20;
+
+/// The journal kept per database, on disk (fjall's default is 512 MiB; its
+/// least, 64 MiB): past it, fjall flushes memtables so it can drop journals.
+const JOURNAL_BYTES: u64 = 64 << 20;
+
+/// Table files kept open per database (fjall's default, 900, would exceed a
+/// common limit of 1 024 descriptors with two databases and the sockets).
+const OPEN_FILES: usize = 256;
 
 /// Opens (creating) a keyspace with the index's memory bound.
 fn keyspace(db: &Database, name: &str) -> Result<Keyspace, IndexError> {
@@ -307,8 +319,13 @@ impl Index<Lookups> {
 impl<T: Trees> Index<T> {
     /// Opens (creating) the index database in `dir`.
     pub fn open(dir: &Path) -> Result<Index<T>, IndexError> {
-        remove_sled_database(dir)?;
-        let db = match Database::builder(dir).cache_size(CACHE_BYTES).open() {
+        discard_unusable(dir)?;
+        let opened = Database::builder(dir)
+            .cache_size(CACHE_BYTES)
+            .max_journaling_size(JOURNAL_BYTES)
+            .max_cached_files(Some(OPEN_FILES))
+            .open();
+        let db = match opened {
             Err(fjall::Error::Locked) => return Err(IndexError::InUse(dir.display().to_string())),
             opened => opened?,
         };
@@ -345,9 +362,11 @@ impl<T: Trees> Index<T> {
     /// Brings the index up to `size` from the entry bundles.
     pub fn catch_up(&self, storage: &dyn Storage, size: u64) -> Result<(), IndexError> {
         let mut covered = self.covered()?;
-        if covered > size {
+        if covered > size || (covered == 0 && self.holds_entries()) {
             // The tree on disk is older than the index (restored from a
-            // backup): start again.
+            // backup): start again. And an index that starts from nothing
+            // must hold nothing: a clear cut short by a crash (the covered
+            // size went first) leaves entries beyond the tree behind.
             self.clear()?;
             covered = 0;
         }
@@ -378,7 +397,15 @@ impl<T: Trees> Index<T> {
         Ok(())
     }
 
-    /// Empties the index (for `reindex`).
+    /// Whether any tree holds an entry.
+    fn holds_entries(&self) -> bool {
+        self.trees
+            .keyspaces()
+            .iter()
+            .any(|keyspace| keyspace.first_key_value().is_some())
+    }
+
+    /// Empties the index.
     pub fn clear(&self) -> Result<(), IndexError> {
         // The covered size first: a crash half-way leaves an index that
         // starts again, never one that claims entries it lost.
@@ -386,6 +413,9 @@ impl<T: Trees> Index<T> {
         for keyspace in self.trees.keyspaces() {
             keyspace.clear()?;
         }
+        // fjall writes the cleared trees durably but its journal lazily:
+        // a power loss must not replay what was cleared.
+        self.db.persist(PersistMode::SyncAll)?;
         Ok(())
     }
 
@@ -397,13 +427,47 @@ impl<T: Trees> Index<T> {
     }
 }
 
-/// Removes a sled database left in `dir` by an older version (the indexes
-/// were in sled 0.34, whose memory grew with the number of entries): it is
-/// rebuilt from the tiles like any lost index.
-fn remove_sled_database(dir: &Path) -> Result<(), IndexError> {
-    if dir.join("conf").is_file() && dir.join("db").is_file() {
-        tracing::info!(dir = %dir.display(), "removing an old sled index; it is rebuilt from the tiles");
-        std::fs::remove_dir_all(dir)?;
+/// Removes the index database in `dir`, if any (`reindex` builds it anew,
+/// which also gets past one that cannot be opened). It is renamed aside
+/// first, so that a crash half-way leaves nothing that looks like an index.
+pub fn remove_database(dir: &Path) -> Result<(), IndexError> {
+    let aside = aside(dir);
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside)?;
     }
-    Ok(())
+    match std::fs::rename(dir, &aside) {
+        Ok(()) => Ok(std::fs::remove_dir_all(&aside)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where [`remove_database`] moves `dir` before removing it.
+fn aside(dir: &Path) -> std::path::PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_owned();
+    name.push(".removing");
+    dir.with_file_name(name)
+}
+
+/// Removes what is in `dir` if it is not a complete fjall database (fjall
+/// writes `version` last when it creates one): a creation a crash cut
+/// short, or the sled database of an older version (whose memory grew with
+/// the number of entries). The index is rebuilt from the tiles. A sled
+/// database still open by an older server (sled locks its `db` file) is
+/// left alone.
+fn discard_unusable(dir: &Path) -> Result<(), IndexError> {
+    let leftover = aside(dir);
+    if leftover.exists() {
+        std::fs::remove_dir_all(&leftover)?;
+    }
+    if !dir.exists() || dir.join("version").is_file() {
+        return Ok(());
+    }
+    if let Ok(sled) = std::fs::File::open(dir.join("db"))
+        && let Err(std::fs::TryLockError::WouldBlock) = sled.try_lock()
+    {
+        return Err(IndexError::InUse(dir.display().to_string()));
+    }
+    tracing::info!(dir = %dir.display(), "removing an unusable or older index; it is rebuilt from the tiles");
+    remove_database(dir)
 }

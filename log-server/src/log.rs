@@ -58,6 +58,34 @@ pub struct Log {
     /// Tiles served lately, kept in memory (they never change).
     pub tiles: TileCache,
     agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
+    /// Held open, and so locked, while the log is.
+    _dir_lock: std::fs::File,
+}
+
+/// The file a running log locks in its data directory.
+pub const LOCK_FILE: &str = "gazette-log.lock";
+
+/// Locks the data directory for this process, for as long as the returned
+/// file is open: two processes writing the same tiles would fork the log,
+/// and a second one's crash recovery would remove the first one's files.
+pub fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{} is in use by another process: is gazette-log already running on this data directory?",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
 }
 
 /// Reads the log's signer key file.
@@ -89,6 +117,7 @@ impl Log {
     /// Opens the log with a given configuration and store.
     pub fn open_with(dir: &Path, config: Config, storage: Arc<dyn Storage>) -> anyhow::Result<Log> {
         crate::metrics::handle();
+        let dir_lock = lock_data_dir(dir)?;
         let key = read_key(&config, dir)?;
         let verifier = key.verifier();
         let (edge, note) = recover(storage.as_ref(), &key)?;
@@ -139,6 +168,7 @@ impl Log {
             batching,
         );
         Ok(Log {
+            _dir_lock: dir_lock,
             agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),

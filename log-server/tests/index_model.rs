@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{AGENCY, agency};
-use gazette_client::merkle::Hash;
+use gazette_client::merkle::{Hash, leaf_hash};
 use gazette_client::record::{Record, SignedRecord};
 use gazette_log::index::{IndexBatch, LookupIndex, RecordIndex, RecordSlot, record_key};
 use proptest::prelude::*;
@@ -113,4 +113,57 @@ proptest! {
             }
         }
     }
+}
+
+/// Enough entries to fill several memtables, so that lookups also read
+/// fjall's tables (written, reopened, compacted), not only its memory.
+#[test]
+fn lookups_hold_across_tables_and_reopening() {
+    const COUNT: u64 = 200_000;
+    const BATCH: u64 = 8_192;
+    let dir = tempfile::tempdir().unwrap();
+    let key = |n: u64| record_key(AGENCY, "kind", &format!("id-{n}"));
+    let slot = |n: u64| RecordSlot {
+        index: n,
+        digest: sha256(&(n % 50_000).to_be_bytes()),
+        leaf_hash: Hash(sha256(&n.to_le_bytes())),
+    };
+    {
+        let records = RecordIndex::open(&dir.path().join("index")).unwrap();
+        let lookups = LookupIndex::open(&dir.path().join("lookup")).unwrap();
+        for first in (0..COUNT).step_by(BATCH as usize) {
+            let count = BATCH.min(COUNT - first);
+            let batch = IndexBatch {
+                first,
+                count,
+                items: (first..first + count).map(|n| (key(n), slot(n))).collect(),
+                revocations: (first..first + count)
+                    .filter(|n| n % 1000 == 999)
+                    .map(|n| (key(n - 999), n))
+                    .collect(),
+            };
+            records.add(&batch).unwrap();
+            lookups.add(&batch).unwrap();
+        }
+    }
+    let records = RecordIndex::open(&dir.path().join("index")).unwrap();
+    let lookups = LookupIndex::open(&dir.path().join("lookup")).unwrap();
+    assert_eq!(records.covered().unwrap(), COUNT);
+    assert_eq!(lookups.covered().unwrap(), COUNT);
+    for n in (0..COUNT).step_by(997) {
+        assert_eq!(records.record(&key(n)).unwrap(), Some(slot(n)));
+        assert_eq!(lookups.leaf(&slot(n).leaf_hash).unwrap(), Some(n));
+        // Documents repeat every 50 000 entries.
+        let first = n % 50_000;
+        let all: Vec<u64> = (first..COUNT).step_by(50_000).collect();
+        assert_eq!(lookups.digest(&slot(n).digest, usize::MAX).unwrap(), all);
+        let revoked = (n % 1000 == 0).then_some(n + 999);
+        assert_eq!(lookups.revoked_after(&key(n), n).unwrap(), revoked);
+    }
+    assert_eq!(records.record(&key(COUNT)).unwrap(), None);
+}
+
+/// 32 bytes that look random, derived from `data`.
+fn sha256(data: &[u8]) -> [u8; 32] {
+    leaf_hash(data).0
 }

@@ -55,28 +55,67 @@ async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
     close(log);
 }
 
+/// Puts in `dir` what sled 0.34 leaves in a database directory.
+fn make_sled_directory(dir: &std::path::Path) {
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::create_dir_all(dir.join("blobs")).unwrap();
+    std::fs::write(dir.join("conf"), b"segment_size: 524288\n").unwrap();
+    std::fs::write(dir.join("db"), [0x5a; 4096]).unwrap();
+}
+
 #[tokio::test]
-async fn an_index_left_in_sled_by_an_older_version_is_rebuilt() {
+async fn an_index_left_in_sled_or_half_created_is_rebuilt() {
     let dir = new_log_dir();
     let log = open(dir.path());
     let records: Vec<Vec<u8>> = (0..40).map(body).collect();
     add_batch_ok(&api(&log), &records).await;
     let dir_path = close(log);
 
-    // What sled 0.34 leaves in a database directory.
-    for name in ["index", "lookup"] {
-        let old = dir_path.join(name);
-        std::fs::remove_dir_all(&old).unwrap();
-        std::fs::create_dir_all(old.join("blobs")).unwrap();
-        std::fs::write(old.join("conf"), b"segment_size: 524288\n").unwrap();
-        std::fs::write(old.join("db"), [0x5a; 4096]).unwrap();
-    }
+    make_sled_directory(&dir_path.join("index"));
+    // A creation cut short: a journal but no `version` file yet.
+    std::fs::remove_file(dir_path.join("lookup/version")).unwrap();
     let log = open(&dir_path);
     assert_eq!(log.index.covered().unwrap(), 40);
     assert_eq!(log.lookup.covered().unwrap(), 40);
     assert_eq!(log.lookup.leaf(&leaf_hash(&records[7])).unwrap(), Some(7));
-    assert!(!dir_path.join("lookup/conf").exists());
+    assert!(!dir_path.join("index/conf").exists());
+    assert!(dir_path.join("lookup/version").exists());
     close(log);
+}
+
+#[tokio::test]
+async fn a_data_directory_in_use_is_refused_and_left_alone() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    add_batch_ok(&api(&log), &[body(0)]).await;
+
+    // A second log on the same directory, in this or another process.
+    let err = gazette_log::log::Log::open(dir.path())
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err:#}"
+    );
+    let dir_path = close(log);
+
+    // An older server still running on its sled index (sled locks `db`).
+    make_sled_directory(&dir_path.join("lookup"));
+    let sled = std::fs::File::open(dir_path.join("lookup/db")).unwrap();
+    sled.try_lock().unwrap();
+    let err = gazette_log::log::Log::open(&dir_path)
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").contains("in use by another process"),
+        "{err:#}"
+    );
+    assert!(
+        dir_path.join("lookup/db").exists(),
+        "the running server's index is kept"
+    );
+    drop(sled);
+    close(open(&dir_path));
 }
 
 #[tokio::test]

@@ -147,7 +147,8 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
     check_all(&client, &url, &policy).await;
     drop(server);
 
-    // After reindex: both indexes rebuilt from nothing.
+    // After reindex: both indexes rebuilt from nothing, even a damaged one.
+    std::fs::write(data.join("lookup/version"), b"damaged").unwrap();
     let out = run(&["reindex", "--dir", d]);
     assert!(out.contains(&format!("reindexed {COUNT} entries")), "{out}");
     let (child, url) = start(&data, "warn");
