@@ -2,6 +2,7 @@
 //! witness's per-log state, a client's trusted state. Write a temporary
 //! file beside the target, fsync it, rename it into place, fsync the
 //! directory: after a crash the file holds the old bytes or the new ones.
+//! Also the lock that keeps a second daemon off a data directory.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -33,4 +34,23 @@ pub fn write_file(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()>
     file.sync_all()?;
     fs::rename(&temp, path)?;
     File::open(dir)?.sync_all()
+}
+
+/// Locks `path` (created if missing) for this process, for as long as the
+/// returned file is open: a daemon holds it on its data directory, so that
+/// a second one stops instead of writing the same files (two log writers
+/// would fork the log, two witnesses could cosign two trees of one size).
+/// Fails with [`io::ErrorKind::WouldBlock`] while another process (or
+/// another open of the file) holds it.
+pub fn lock_file(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
 }

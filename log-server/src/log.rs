@@ -70,21 +70,12 @@ pub const LOCK_FILE: &str = "gazette-log.lock";
 /// and a second one's crash recovery would remove the first one's files.
 pub fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
+    match gazette_client::durable::lock_file(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => bail!(
             "{} is in use by another process: is gazette-log already running on this data directory?",
             dir.display()
         ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
-        }
+        locked => locked.with_context(|| format!("locking {}", path.display())),
     }
 }
 

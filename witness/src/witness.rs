@@ -72,6 +72,25 @@ pub struct Witness {
     /// Its cosigner public key.
     pub verifier: Verifier,
     logs: HashMap<String, LogHandle>,
+    /// Held open, and so locked, while the witness is.
+    _dir_lock: std::fs::File,
+}
+
+/// The file a running witness locks in its data directory.
+pub const LOCK_FILE: &str = "gazette-witness.lock";
+
+/// Locks the data directory for this process: two witnesses on one state
+/// directory would each hold their own idea of every log's tree and could
+/// cosign two different trees of the same size.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(LOCK_FILE);
+    match gazette_client::durable::lock_file(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => anyhow::bail!(
+            "{} is in use by another process: is gazette-witness already running on this data directory?",
+            dir.display()
+        ),
+        locked => locked.with_context(|| format!("locking {}", path.display())),
+    }
 }
 
 /// Reads the witness's cosigner key file.
@@ -99,6 +118,7 @@ impl Witness {
         // Before the first gauge is set, so none is lost.
         crate::api::metrics_handle();
         let config = Config::load(dir)?;
+        let dir_lock = lock_data_dir(dir)?;
         let key = Arc::new(read_key(&config, dir)?);
         let logs = crate::logs::load(&dir.join(&config.logs_file))?;
         let states = StateDir::open(dir).context("opening the state directory")?;
@@ -141,6 +161,7 @@ impl Witness {
             );
         }
         Ok(Witness {
+            _dir_lock: dir_lock,
             verifier: key.verifier(),
             config,
             logs: handles,
