@@ -36,21 +36,33 @@ pub fn write_file(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()>
     File::open(dir)?.sync_all()
 }
 
-/// Locks `path` (created if missing) for this process, for as long as the
-/// returned file is open: a daemon holds it on its data directory, so that
-/// a second one stops instead of writing the same files (two log writers
-/// would fork the log, two witnesses could cosign two trees of one size).
-/// Fails with [`io::ErrorKind::WouldBlock`] while another process (or
-/// another open of the file) holds it.
-pub fn lock_file(path: &Path) -> io::Result<File> {
+/// Locks the data directory `dir` of the daemon `program` through the file
+/// `lock_name` in it (created if missing), for as long as the returned file
+/// is open, so that a second daemon on the same directory stops instead of
+/// writing the same files (two log writers would fork the log, two witnesses
+/// could cosign two trees of one size). Held elsewhere (another process, or
+/// another open of the file): an error of kind
+/// [`io::ErrorKind::WouldBlock`] that says so.
+pub fn lock_data_dir(dir: &Path, lock_name: &str, program: &str) -> io::Result<File> {
+    let path = dir.join(lock_name);
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(path)?;
+        .open(&path)
+        .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
-        Err(fs::TryLockError::Error(e)) => Err(e),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!(
+                "{} is in use by another process: is {program} already running on this data directory?",
+                dir.display()
+            ),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(io::Error::new(
+            e.kind(),
+            format!("locking {}: {e}", path.display()),
+        )),
     }
 }

@@ -33,9 +33,9 @@ pub enum IndexError {
     /// The database failed.
     #[error("index database: {0}")]
     Store(#[from] fjall::Error),
-    /// Another process has the database open.
+    /// An older server still has its sled database open.
     #[error(
-        "the index in {0} is in use by another process: is gazette-log already running on this data directory?"
+        "the index in {0} is in use by another process: is an older gazette-log still running on this data directory?"
     )]
     InUse(String),
     /// An entry bundle needed to catch up is missing or malformed.
@@ -320,15 +320,13 @@ impl<T: Trees> Index<T> {
     /// Opens (creating) the index database in `dir`.
     pub fn open(dir: &Path) -> Result<Index<T>, IndexError> {
         discard_unusable(dir)?;
-        let opened = Database::builder(dir)
+        // Two of our processes never reach here at once: the data
+        // directory's lock comes first (`log::lock_data_dir`).
+        let db = Database::builder(dir)
             .cache_size(CACHE_BYTES)
             .max_journaling_size(JOURNAL_BYTES)
             .max_cached_files(Some(OPEN_FILES))
-            .open();
-        let db = match opened {
-            Err(fjall::Error::Locked) => return Err(IndexError::InUse(dir.display().to_string())),
-            opened => opened?,
-        };
+            .open()?;
         Ok(Index {
             meta: keyspace(&db, "meta")?,
             trees: T::open(&db)?,
@@ -357,6 +355,16 @@ impl<T: Trees> Index<T> {
         );
         write.commit()?;
         Ok(())
+    }
+
+    /// Builds the index in `dir` anew, in a fresh directory (so a damaged
+    /// one is no obstacle), up to `size`, and writes it to disk.
+    pub fn rebuild(dir: &Path, storage: &dyn Storage, size: u64) -> Result<Index<T>, IndexError> {
+        remove_database(dir)?;
+        let index = Index::open(dir)?;
+        index.catch_up(storage, size)?;
+        index.flush()?;
+        Ok(index)
     }
 
     /// Brings the index up to `size` from the entry bundles.
@@ -427,10 +435,9 @@ impl<T: Trees> Index<T> {
     }
 }
 
-/// Removes the index database in `dir`, if any (`reindex` builds it anew,
-/// which also gets past one that cannot be opened). It is renamed aside
-/// first, so that a crash half-way leaves nothing that looks like an index.
-pub fn remove_database(dir: &Path) -> Result<(), IndexError> {
+/// Removes the index database in `dir`, if any. It is renamed aside first,
+/// so that a crash half-way leaves nothing that looks like an index.
+fn remove_database(dir: &Path) -> Result<(), IndexError> {
     let aside = aside(dir);
     if aside.exists() {
         std::fs::remove_dir_all(&aside)?;

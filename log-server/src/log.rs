@@ -65,18 +65,11 @@ pub struct Log {
 /// The file a running log locks in its data directory.
 pub const LOCK_FILE: &str = "gazette-log.lock";
 
-/// Locks the data directory for this process, for as long as the returned
-/// file is open: two processes writing the same tiles would fork the log,
-/// and a second one's crash recovery would remove the first one's files.
-pub fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
-    let path = dir.join(LOCK_FILE);
-    match gazette_client::durable::lock_file(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => bail!(
-            "{} is in use by another process: is gazette-log already running on this data directory?",
-            dir.display()
-        ),
-        locked => locked.with_context(|| format!("locking {}", path.display())),
-    }
+/// Locks the data directory for this process (while the file is open):
+/// two processes writing the same tiles would fork the log, and a second
+/// one's crash recovery would remove the first one's files.
+pub fn lock_data_dir(dir: &Path) -> std::io::Result<std::fs::File> {
+    gazette_client::durable::lock_data_dir(dir, LOCK_FILE, "gazette-log")
 }
 
 /// Reads the log's signer key file.

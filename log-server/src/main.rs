@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use gazette_client::durable;
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_log::config::{CONFIG_FILE, Config};
-use gazette_log::index::{self, LookupIndex, RecordIndex};
+use gazette_log::index::{LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
 use gazette_log::storage::{CHECKPOINT, FsStorage, Storage};
 use gazette_log::{agencies, api};
@@ -181,18 +181,8 @@ fn reindex(dir: &Path) -> anyhow::Result<()> {
     let _lock = log::lock_data_dir(dir)?;
     let storage = FsStorage::open(dir)?;
     let size = current_size(dir)?;
-    // Built anew in fresh directories, so that a damaged index is no
-    // obstacle.
-    let records = dir.join(log::RECORD_INDEX_DIR);
-    index::remove_database(&records)?;
-    let record_index = RecordIndex::open(&records)?;
-    record_index.catch_up(&storage, size)?;
-    record_index.flush()?;
-    let lookups = dir.join(log::LOOKUP_INDEX_DIR);
-    index::remove_database(&lookups)?;
-    let lookup_index = LookupIndex::open(&lookups)?;
-    lookup_index.catch_up(&storage, size)?;
-    lookup_index.flush()?;
+    RecordIndex::rebuild(&dir.join(log::RECORD_INDEX_DIR), &storage, size)?;
+    LookupIndex::rebuild(&dir.join(log::LOOKUP_INDEX_DIR), &storage, size)?;
     println!("reindexed {size} entries");
     Ok(())
 }

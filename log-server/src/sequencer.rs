@@ -12,8 +12,8 @@
 //! While the committer waits on fsync, the sequencer works on the next batch.
 //! It also writes the record index for each batch once the committer
 //! reports it durable: that database is written by one thread only, and
-//! never holds an entry the tiles do not. Readers never wait on either: they read the published
-//! checkpoint and the immutable tiles.
+//! never holds an entry the tiles do not. Readers never wait on either:
+//! they read the published checkpoint and the immutable tiles.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -22,9 +22,6 @@ use axum::body::Bytes;
 /// handle. Counted so that many tiny partial tiles cannot exceed the budget.
 const ENTRY_OVERHEAD: usize = 128;
 
-/// The part of the budget for entry bundles, in quarters.
-const BUNDLE_QUARTERS: usize = 1;
-
 /// Bytes of memory an entry is charged.
 fn cost(path: &str, data: &Bytes) -> usize {
     data.len() + path.len() + ENTRY_OVERHEAD
@@ -114,7 +111,8 @@ pub struct TileCache {
 impl TileCache {
     /// A cache holding at most `budget` bytes of tiles.
     pub fn new(budget: usize) -> TileCache {
-        let bundles = budget / 4 * BUNDLE_QUARTERS;
+        // A quarter for entry bundles (see the module's doc).
+        let bundles = budget / 4;
         TileCache {
             hashes: Share::new(budget - bundles),
             bundles: Share::new(bundles),

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use gazette_client::cosignature::Cosignature;
+use gazette_client::durable;
 use gazette_client::note::{KeyType, Note, Signer, Verifier};
 use gazette_client::witness_protocol::{AddCheckpointError, AddCheckpointRequest, WitnessState};
 use tokio::sync::oneshot;
@@ -76,22 +77,10 @@ pub struct Witness {
     _dir_lock: std::fs::File,
 }
 
-/// The file a running witness locks in its data directory.
+/// The file a running witness locks in its data directory: two witnesses
+/// on one state directory would each hold their own idea of every log's
+/// tree and could cosign two different trees of the same size.
 pub const LOCK_FILE: &str = "gazette-witness.lock";
-
-/// Locks the data directory for this process: two witnesses on one state
-/// directory would each hold their own idea of every log's tree and could
-/// cosign two different trees of the same size.
-fn lock_data_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
-    let path = dir.join(LOCK_FILE);
-    match gazette_client::durable::lock_file(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => anyhow::bail!(
-            "{} is in use by another process: is gazette-witness already running on this data directory?",
-            dir.display()
-        ),
-        locked => locked.with_context(|| format!("locking {}", path.display())),
-    }
-}
 
 /// Reads the witness's cosigner key file.
 pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
@@ -118,7 +107,7 @@ impl Witness {
         // Before the first gauge is set, so none is lost.
         crate::api::metrics_handle();
         let config = Config::load(dir)?;
-        let dir_lock = lock_data_dir(dir)?;
+        let dir_lock = durable::lock_data_dir(dir, LOCK_FILE, "gazette-witness")?;
         let key = Arc::new(read_key(&config, dir)?);
         let logs = crate::logs::load(&dir.join(&config.logs_file))?;
         let states = StateDir::open(dir).context("opening the state directory")?;
