@@ -139,8 +139,6 @@ pub trait Trees: Sized {
     fn open(db: &Database) -> Result<Self, IndexError>;
     /// Adds one batch of records to `write`.
     fn write(&self, batch: &IndexBatch, write: &mut WriteBatch);
-    /// Its keyspaces.
-    fn keyspaces(&self) -> Vec<&Keyspace>;
 }
 
 /// One database of indexes and the tree size they cover.
@@ -172,10 +170,6 @@ impl Trees for Records {
         for (key, slot) in &batch.items {
             write.insert(&self.record, key.as_slice(), slot.to_bytes());
         }
-    }
-
-    fn keyspaces(&self) -> Vec<&Keyspace> {
-        vec![&self.record]
     }
 }
 
@@ -232,10 +226,6 @@ impl Trees for Lookups {
         for (key, index) in &batch.revocations {
             write.insert(&self.revoked, with_index(&revoked_prefix(key), *index), []);
         }
-    }
-
-    fn keyspaces(&self) -> Vec<&Keyspace> {
-        vec![&self.leaf, &self.digest, &self.revoked]
     }
 }
 
@@ -357,6 +347,19 @@ impl<T: Trees> Index<T> {
         Ok(())
     }
 
+    /// Opens the index in `dir` and brings it to the tree of `size`: caught
+    /// up from the entry bundles, or built anew if it claims more than the
+    /// tree holds (the tree was restored from an older backup).
+    pub fn open_at(dir: &Path, storage: &dyn Storage, size: u64) -> Result<Index<T>, IndexError> {
+        let index = Index::open(dir)?;
+        if index.covered()? <= size {
+            index.catch_up(storage, size)?;
+            return Ok(index);
+        }
+        drop(index);
+        Index::rebuild(dir, storage, size)
+    }
+
     /// Builds the index in `dir` anew, in a fresh directory (so a damaged
     /// one is no obstacle), up to `size`, and writes it to disk.
     pub fn rebuild(dir: &Path, storage: &dyn Storage, size: u64) -> Result<Index<T>, IndexError> {
@@ -367,17 +370,10 @@ impl<T: Trees> Index<T> {
         Ok(index)
     }
 
-    /// Brings the index up to `size` from the entry bundles.
+    /// Brings the index up to `size` from the entry bundles (nothing to do
+    /// if it covers that much already).
     pub fn catch_up(&self, storage: &dyn Storage, size: u64) -> Result<(), IndexError> {
         let mut covered = self.covered()?;
-        if covered > size || (covered == 0 && self.holds_entries()) {
-            // The tree on disk is older than the index (restored from a
-            // backup): start again. And an index that starts from nothing
-            // must hold nothing: a clear cut short by a crash (the covered
-            // size went first) leaves entries beyond the tree behind.
-            self.clear()?;
-            covered = 0;
-        }
         while covered < size {
             let bundle_index = covered >> HEIGHT;
             let start = bundle_index << HEIGHT;
@@ -405,28 +401,6 @@ impl<T: Trees> Index<T> {
         Ok(())
     }
 
-    /// Whether any tree holds an entry.
-    fn holds_entries(&self) -> bool {
-        self.trees
-            .keyspaces()
-            .iter()
-            .any(|keyspace| keyspace.first_key_value().is_some())
-    }
-
-    /// Empties the index.
-    pub fn clear(&self) -> Result<(), IndexError> {
-        // The covered size first: a crash half-way leaves an index that
-        // starts again, never one that claims entries it lost.
-        self.meta.clear()?;
-        for keyspace in self.trees.keyspaces() {
-            keyspace.clear()?;
-        }
-        // fjall writes the cleared trees durably but its journal lazily:
-        // a power loss must not replay what was cleared.
-        self.db.persist(PersistMode::SyncAll)?;
-        Ok(())
-    }
-
     /// Writes the journal to disk (best effort; durability comes from the
     /// tiles).
     pub fn flush(&self) -> Result<(), IndexError> {
@@ -438,10 +412,7 @@ impl<T: Trees> Index<T> {
 /// Removes the index database in `dir`, if any. It is renamed aside first,
 /// so that a crash half-way leaves nothing that looks like an index.
 fn remove_database(dir: &Path) -> Result<(), IndexError> {
-    let aside = aside(dir);
-    if aside.exists() {
-        std::fs::remove_dir_all(&aside)?;
-    }
+    let aside = remove_aside(dir)?;
     match std::fs::rename(dir, &aside) {
         Ok(()) => Ok(std::fs::remove_dir_all(&aside)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -449,11 +420,16 @@ fn remove_database(dir: &Path) -> Result<(), IndexError> {
     }
 }
 
-/// Where [`remove_database`] moves `dir` before removing it.
-fn aside(dir: &Path) -> std::path::PathBuf {
+/// Removes what a [`remove_database`] cut short left where it moves `dir`
+/// before removing it; returns that place.
+fn remove_aside(dir: &Path) -> Result<std::path::PathBuf, IndexError> {
     let mut name = dir.file_name().unwrap_or_default().to_owned();
     name.push(".removing");
-    dir.with_file_name(name)
+    let aside = dir.with_file_name(name);
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside)?;
+    }
+    Ok(aside)
 }
 
 /// Removes what is in `dir` if it is not a complete fjall database (fjall
@@ -463,10 +439,7 @@ fn aside(dir: &Path) -> std::path::PathBuf {
 /// database still open by an older server (sled locks its `db` file) is
 /// left alone.
 fn discard_unusable(dir: &Path) -> Result<(), IndexError> {
-    let leftover = aside(dir);
-    if leftover.exists() {
-        std::fs::remove_dir_all(&leftover)?;
-    }
+    remove_aside(dir)?;
     if !dir.exists() || dir.join("version").is_file() {
         return Ok(());
     }

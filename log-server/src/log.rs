@@ -106,17 +106,13 @@ impl Log {
         let verifier = key.verifier();
         let (edge, note) = recover(storage.as_ref(), &key)?;
         let index = Arc::new(
-            RecordIndex::open(&dir.join(RECORD_INDEX_DIR)).context("opening the record index")?,
+            RecordIndex::open_at(&dir.join(RECORD_INDEX_DIR), storage.as_ref(), edge.size())
+                .context("bringing the record index up to the checkpoint")?,
         );
-        index
-            .catch_up(storage.as_ref(), edge.size())
-            .context("bringing the record index up to the checkpoint")?;
         let lookup = Arc::new(
-            LookupIndex::open(&dir.join(LOOKUP_INDEX_DIR)).context("opening the lookup index")?,
+            LookupIndex::open_at(&dir.join(LOOKUP_INDEX_DIR), storage.as_ref(), edge.size())
+                .context("bringing the lookup index up to the checkpoint")?,
         );
-        lookup
-            .catch_up(storage.as_ref(), edge.size())
-            .context("bringing the lookup index up to the checkpoint")?;
         let agencies_path = dir.join(&config.agencies_file);
         let agencies = agencies::load(&agencies_path)?;
         let committed: Checkpoints = Arc::new(watch::Sender::new(Arc::new(Published {
