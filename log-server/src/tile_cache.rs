@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
+use gazette_client::tiles::TileLevel;
 
 /// What an entry costs beyond its tile: the path, the map slot, the
 /// handle. Counted so that many tiny partial tiles cannot exceed the budget.
@@ -25,11 +26,6 @@ const ENTRY_OVERHEAD: usize = 128;
 /// Bytes of memory an entry is charged.
 fn cost(path: &str, data: &Bytes) -> usize {
     data.len() + path.len() + ENTRY_OVERHEAD
-}
-
-/// Whether `path` names an entry bundle (else a hash tile).
-fn is_bundle(path: &str) -> bool {
-    path.starts_with("tile/entries/")
 }
 
 #[derive(Default)]
@@ -96,6 +92,7 @@ impl Share {
         retired
     }
 
+    #[cfg(test)]
     fn held_bytes(&self) -> usize {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.new_bytes + g.old.iter().map(|(p, d)| cost(p, d)).sum::<usize>()
@@ -119,26 +116,26 @@ impl TileCache {
         }
     }
 
-    fn share(&self, path: &str) -> &Share {
-        if is_bundle(path) {
-            &self.bundles
-        } else {
-            &self.hashes
+    fn share(&self, level: TileLevel) -> &Share {
+        match level {
+            TileLevel::Entries => &self.bundles,
+            TileLevel::Hashes(_) => &self.hashes,
         }
     }
 
-    /// The tile at `path`, if held.
-    pub fn get(&self, path: &str) -> Option<Bytes> {
-        self.share(path).get(path)
+    /// The tile of `level` at `path`, if held.
+    pub fn get(&self, level: TileLevel, path: &str) -> Option<Bytes> {
+        self.share(level).get(path)
     }
 
-    /// Keeps the tile at `path`.
-    pub fn insert(&self, path: &str, data: Bytes) {
-        self.share(path).insert(path, data);
+    /// Keeps the tile of `level` at `path`.
+    pub fn insert(&self, level: TileLevel, path: &str, data: Bytes) {
+        self.share(level).insert(path, data);
     }
 
     /// Bytes charged for what is held now.
-    pub fn held_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn held_bytes(&self) -> usize {
         self.hashes.held_bytes() + self.bundles.held_bytes()
     }
 }
@@ -181,15 +178,17 @@ mod tests {
 
     #[test]
     fn a_scan_through_bundles_keeps_the_hash_tiles_and_the_whole_budget() {
+        const LEVEL_0: TileLevel = TileLevel::Hashes(0);
         let budget = 1 << 20;
         let cache = TileCache::new(budget);
         let hash_tile = Bytes::from(vec![1; 8192]);
         for n in 0..40 {
-            cache.insert(&format!("tile/0/{n:03}"), hash_tile.clone());
+            cache.insert(LEVEL_0, &format!("tile/0/{n:03}"), hash_tile.clone());
         }
         // A monitor reads 1 000 bundles of 80 KB, each once.
         for n in 0..1000 {
             cache.insert(
+                TileLevel::Entries,
                 &format!("tile/entries/x001/{n:03}"),
                 Bytes::from(vec![2; 80_000]),
             );
@@ -197,12 +196,16 @@ mod tests {
         }
         for n in 0..40 {
             assert_eq!(
-                cache.get(&format!("tile/0/{n:03}")),
+                cache.get(LEVEL_0, &format!("tile/0/{n:03}")),
                 Some(hash_tile.clone())
             );
         }
         // The newest bundles are held, in their share.
-        assert!(cache.get("tile/entries/x001/999").is_some());
+        assert!(
+            cache
+                .get(TileLevel::Entries, "tile/entries/x001/999")
+                .is_some()
+        );
         assert!(cache.bundles.held_bytes() <= budget / 4);
     }
 }

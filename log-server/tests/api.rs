@@ -848,23 +848,17 @@ async fn an_agency_registered_while_the_log_runs_is_accepted_without_a_restart()
 #[tokio::test]
 async fn the_page_is_served_at_the_root_with_its_security_headers_and_wasm_type() {
     let dir = new_log_dir();
-    let page = tempfile::tempdir().unwrap();
-    std::fs::create_dir(page.path().join("pkg")).unwrap();
-    std::fs::write(
-        page.path().join("index.html"),
-        "<!doctype html><title>t</title>",
-    )
-    .unwrap();
-    std::fs::write(
-        page.path().join("pkg/gazette_wasm_bg.wasm"),
-        b"\0asm\x01\0\0\0",
-    )
-    .unwrap();
+    // The page in `outer/www`, a sentinel file beside it in `outer`.
+    let outer = tempfile::tempdir().unwrap();
+    let page = outer.path().join("www");
+    std::fs::create_dir_all(page.join("pkg")).unwrap();
+    std::fs::write(page.join("index.html"), "<!doctype html><title>t</title>").unwrap();
+    std::fs::write(page.join("pkg/gazette_wasm_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     let config_path = dir.path().join("gazette-log.toml");
     let config = std::fs::read_to_string(&config_path).unwrap();
     let commented = "# page_dir = \"/usr/share/gazette/www\"";
     assert!(config.contains(commented));
-    let line = format!("page_dir = {:?}", page.path().to_str().unwrap());
+    let line = format!("page_dir = {:?}", page.to_str().unwrap());
     std::fs::write(&config_path, config.replace(commented, &line)).unwrap();
     let log = open(dir.path());
     let app = api(&log);
@@ -886,18 +880,15 @@ async fn the_page_is_served_at_the_root_with_its_security_headers_and_wasm_type(
 
     // Neither an API route nor a page file: the API's JSON 404, for any
     // method; and nothing beside the page's folder is reachable.
-    std::fs::write(page.path().join("../gazette-sentinel.txt"), "outside").ok();
-    let outside = format!(
-        "/../{}/../gazette-sentinel.txt",
-        page.path().file_name().unwrap().to_str().unwrap()
-    );
+    std::fs::write(outer.path().join("gazette-sentinel.txt"), "outside").unwrap();
+    let outside = "/../www/../gazette-sentinel.txt";
     for path in [
         "/no-such-route",
         "/pkg/missing.js",
         "/../gazette-sentinel.txt",
         "/%2e%2e/gazette-sentinel.txt",
         "/pkg/%2e%2e/%2e%2e/gazette-sentinel.txt",
-        outside.as_str(),
+        outside,
     ] {
         let reply = get(&app, path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");

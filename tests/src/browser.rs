@@ -124,6 +124,16 @@ impl Browser {
         out
     }
 
+    /// Clicks the first element matching `css`.
+    pub async fn click(&self, css: &str) {
+        let element = self.client.find(Locator::Css(css)).await;
+        element
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
     /// Chooses `file` in the file input `css` (as a person picking it would).
     pub async fn choose_file(&self, css: &str, file: &Path) {
         let input = self.client.find(Locator::Css(css)).await;

@@ -5,7 +5,7 @@ use gazette_client::checkpoint::VerifiedCheckpoint;
 use gazette_client::merkle::{leaf_hash, verify_inclusion};
 use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
-use gazette_client::record::SignedRecord;
+use gazette_client::record::{RecordError, SignedRecord};
 use gazette_client::tlog_proof::{TlogProof, TlogProofError};
 use gazette_client::trust::{TrustError, check_advance};
 use wasm_bindgen::prelude::*;
@@ -171,10 +171,15 @@ impl LogVerifier {
     }
 
     fn record(&self, bytes: &[u8]) -> Result<SignedRecord, JsValue> {
-        SignedRecord::parse(bytes)
-            .map_err(|e| fail(Code::Malformed, format_args!("the record: {e}")))?;
-        SignedRecord::verify(bytes, &self.agencies)
-            .map_err(|e| fail(Code::BadSignature, format_args!("the record: {e}")))
+        SignedRecord::verify(bytes, &self.agencies).map_err(|e| {
+            let code = match e {
+                RecordError::UnknownIssuer { .. } | RecordError::BadSignature { .. } => {
+                    Code::BadSignature
+                }
+                _ => Code::Malformed,
+            };
+            fail(code, format_args!("the record: {e}"))
+        })
     }
 }
 

@@ -323,27 +323,21 @@ async function checkDigest(digest, trace) {
   // entries ahead of what the witnesses have signed: such a match is not
   // provable yet, and says so instead of failing.
   const provable = matches.filter((m) => m.index < trusted.size);
-  if (provable.length === 0 && found.covered < trusted.size) {
+  if (provable.length === 0 && (found.covered < trusted.size || matches.length > 0)) {
     // The log's lookup index has not yet caught up with what the
-    // witnesses signed: "not found" would not be a fact yet.
+    // witnesses signed, or its matches are not witnessed yet: "not found"
+    // would not be a fact yet.
     return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
   }
-  if (provable.length === 0 && matches.length > 0) {
-    return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
-  }
-  matches.splice(0, matches.length, ...provable);
-  if (matches.length === 0) {
+  if (provable.length === 0) {
     return result('not-found', 'reason.not-found', { size: formatCount(trusted.size) },
       trace, checkpointFacts);
   }
-  const [match, ...others] = matches;
+  const [match, ...others] = provable;
   trace.others = others;
   const record = verifier.verifyRecord(match.record);
   trace.fields = record.fields;
   if (record.digest !== digest) throw failure('wrong-digest', `entry ${match.index} has digest ${record.digest}`);
-  if (match.index >= trusted.size) {
-    throw failure('not-included', `entry ${match.index} is beyond the witnessed checkpoint of size ${trusted.size}`);
-  }
   const plan = wasm.TileProofPlan.inclusion(match.index, trusted.size);
   trace.inclusion = await proofFromTiles(plan, trusted.root, trace);
   verifier.verifyInclusion(match.record, match.index, trusted.size, trusted.root, trace.inclusion);

@@ -58,7 +58,7 @@ pub async fn tile(
             "{path} is beyond the tree of size {size}"
         )));
     }
-    let data = match log.tiles.get(&path) {
+    let data = match log.tiles.get(tile.level, &path) {
         Some(data) => data,
         None => {
             // Tiles are small (≤ 8 KiB of hashes, bundles of tens of KiB)
@@ -74,7 +74,7 @@ pub async fn tile(
                     ApiError::NotFound(format!("{path} is no longer stored; fetch the full tile"))
                 })?;
             let data = Bytes::from(data);
-            log.tiles.insert(&path, data.clone());
+            log.tiles.insert(tile.level, &path, data.clone());
             data
         }
     };
