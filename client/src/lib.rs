@@ -15,18 +15,12 @@
 //! | [`policy`] | c2sp.org/tlog-policy: parse and quorum evaluation |
 //! | [`tlog_proof`] | c2sp.org/tlog-proof@v1 offline receipts |
 //! | [`witness_protocol`] | c2sp.org/tlog-witness `add-checkpoint` requests and checks |
-//! | `cli` | (feature `net`, default) the `gazette` command line |
-//! | `durable` | (feature `fs`) atomic, fsynced single-file writes |
 //! | [`encoding`] | the canonical text encodings every format shares (base64, decimal, hex) |
 //! | [`record`] | Gazette records (`gazette.record/v1`) and revocations |
 //! | [`trust`] | advancing a trusted checkpoint without accepting a rollback or fork |
 
 pub mod checkpoint;
-#[cfg(feature = "net")]
-pub mod cli;
 pub mod cosignature;
-#[cfg(feature = "fs")]
-pub mod durable;
 pub mod encoding;
 pub mod merkle;
 pub mod note;
@@ -36,9 +30,6 @@ pub mod tiles;
 pub mod tlog_proof;
 pub mod trust;
 pub mod witness_protocol;
-
-#[doc(hidden)]
-pub mod fuzz_targets;
 
 pub use merkle::Hash;
 

@@ -6,7 +6,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use gazette_client::fuzz_targets::{FuzzTarget, TARGETS};
+// The same bodies the libFuzzer binaries run (no libfuzzer needed here).
+#[path = "../fuzz/src/targets.rs"]
+mod fuzz_targets;
+
+use fuzz_targets::{FuzzTarget, TARGETS};
 
 /// Every target needs at least this many seed files.
 const MIN_SEEDS: usize = 5;

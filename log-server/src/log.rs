@@ -69,7 +69,7 @@ pub const LOCK_FILE: &str = "gazette-log.lock";
 /// two processes writing the same tiles would fork the log, and a second
 /// one's crash recovery would remove the first one's files.
 pub fn lock_data_dir(dir: &Path) -> std::io::Result<std::fs::File> {
-    gazette_client::durable::lock_data_dir(dir, LOCK_FILE, "gazette-log")
+    gazette_kit::durable::lock_data_dir(dir, LOCK_FILE, "gazette-log")
 }
 
 /// Reads the log's signer key file.

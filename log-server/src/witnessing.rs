@@ -149,7 +149,7 @@ async fn rounds(
                 let write = {
                     let bytes = witnessed.note.clone();
                     tokio::task::spawn_blocking(move || {
-                        gazette_client::durable::write_file(&path, &bytes, None)
+                        gazette_kit::durable::write_file(&path, &bytes, None)
                     })
                     .await
                 };

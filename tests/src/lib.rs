@@ -39,7 +39,7 @@ pub fn binary(name: &str) -> PathBuf {
                 "-p",
                 "gazette-witness",
                 "-p",
-                "gazette-client",
+                "gazette-cli",
             ];
             if dir.ends_with("release") {
                 args.push("--release");

@@ -93,7 +93,7 @@ pub fn add(path: &Path, key: &Verifier) -> Result<bool, LogsError> {
     for log in &logs {
         text.push_str(&format!("{log}\n"));
     }
-    gazette_client::durable::write_file(path, text.as_bytes(), None).map_err(|e| LogsError {
+    gazette_kit::durable::write_file(path, text.as_bytes(), None).map_err(|e| LogsError {
         file: path.display().to_string(),
         line: 0,
         why: e.to_string(),

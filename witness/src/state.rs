@@ -1,7 +1,7 @@
 //! The durable per-log state: for each log, the last checkpoint this
 //! witness cosigned (the log's signed note with the witness's cosignature
 //! line), in `<data>/state/<hex SHA-256 of the origin>`, written with the
-//! fsync discipline of [`gazette_client::durable`] before any cosignature
+//! fsync discipline of [`gazette_kit::durable`] before any cosignature
 //! is released.
 
 use std::path::{Path, PathBuf};
@@ -132,6 +132,6 @@ impl StateDir {
 
     /// Durably replaces the state of `origin` with the cosigned `note`.
     pub fn save(&self, origin: &str, note: &str) -> std::io::Result<()> {
-        gazette_client::durable::write_file(&self.path(origin), note.as_bytes(), None)
+        gazette_kit::durable::write_file(&self.path(origin), note.as_bytes(), None)
     }
 }

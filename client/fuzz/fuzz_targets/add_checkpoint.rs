@@ -2,4 +2,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| gazette_client::fuzz_targets::add_checkpoint(data));
+fuzz_target!(|data: &[u8]| gazette_client_fuzz::add_checkpoint(data));

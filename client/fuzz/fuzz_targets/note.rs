@@ -2,4 +2,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| gazette_client::fuzz_targets::note(data));
+fuzz_target!(|data: &[u8]| gazette_client_fuzz::note(data));

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::checkpoint::VerifiedCheckpoint;
-use crate::merkle::{self, Hash, leaf_hash};
-use crate::policy::Policy;
-use crate::tiles::{Tile, TileHashReader, TileReader};
-use crate::trust::{TrustError, check_advance};
+use gazette_client::checkpoint::VerifiedCheckpoint;
+use gazette_client::merkle::{self, Hash, leaf_hash};
+use gazette_client::policy::Policy;
+use gazette_client::tiles::{Tile, TileHashReader, TileReader};
+use gazette_client::trust::{TrustError, check_advance};
 
 use super::{Exit, Failure, read_file};
 
@@ -159,7 +159,7 @@ impl Session {
             .as_ref()
             .is_none_or(|t| offered.checkpoint.size > t.checkpoint.size)
         {
-            crate::durable::write_file(&self.args_state, offered.note.as_bytes(), None).map_err(
+            gazette_kit::durable::write_file(&self.args_state, offered.note.as_bytes(), None).map_err(
                 |e| {
                     Failure::new(
                         Exit::Io,
@@ -177,7 +177,7 @@ impl Session {
         }
         let evidence = e.evidence();
         println!("{evidence}");
-        let kept = crate::durable::write_file(&self.evidence, evidence.as_bytes(), None)
+        let kept = gazette_kit::durable::write_file(&self.evidence, evidence.as_bytes(), None)
             .map(|()| format!("evidence kept in {}", self.evidence.display()))
             .unwrap_or_else(|w| format!("the evidence could not be written: {w}"));
         Failure::new(
@@ -305,7 +305,7 @@ pub struct ConsistencyArgs {
 pub fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let bytes = read_file(&args.from, "checkpoint")?;
-    let note = match crate::tlog_proof::TlogProof::parse(&bytes) {
+    let note = match gazette_client::tlog_proof::TlogProof::parse(&bytes) {
         Ok(receipt) => receipt.checkpoint.into_bytes(),
         Err(_) => bytes,
     };
@@ -370,7 +370,7 @@ pub fn lookup(args: &LookupArgs) -> Result<(), Failure> {
         (Some(digest), _, _) => format!("digest={}", escape(digest)),
         (_, Some(document), _) => {
             let digest = super::record::digest_file(document)?;
-            format!("digest=sha256:{}", crate::encoding::hex_encode(&digest))
+            format!("digest=sha256:{}", gazette_client::encoding::hex_encode(&digest))
         }
         (_, _, Some(issuer)) => format!(
             "issuer={}&kind={}&id={}",
@@ -408,7 +408,7 @@ pub fn lookup(args: &LookupArgs) -> Result<(), Failure> {
                     format!("the log's match at {index} is not in its tree: {e}"),
                 )
             })?;
-        let signed = crate::record::SignedRecord::parse(record.as_bytes())
+        let signed = gazette_client::record::SignedRecord::parse(record.as_bytes())
             .map_err(|e| Failure::new(Exit::Malformed, format!("match {index}: {e}")))?;
         proven.push(json!({
             "index": index,

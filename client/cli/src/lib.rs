@@ -1,4 +1,4 @@
-//! The `gazette` command line (feature `net`): one tool for an agency's
+//! The `gazette` command line: one tool for an agency's
 //! clerk, an auditor and a monitor. Success is silent unless asked
 //! (`--json`, `--verbose`); every failure prints one precise reason on
 //! stderr and exits with its own code ([`Exit`]).
@@ -140,7 +140,7 @@ pub fn main() -> u8 {
 /// Where an output goes: a file (written atomically) or standard output.
 fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
     match path {
-        Some(path) => crate::durable::write_file(path, bytes, None)
+        Some(path) => gazette_kit::durable::write_file(path, bytes, None)
             .map_err(|e| Failure::new(Exit::Io, format!("writing {}: {e}", path.display()))),
         None => {
             use std::io::Write;

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::encoding::hex_encode;
+use gazette_client::encoding::hex_encode;
 
 use super::{Exit, Failure, read_file};
 
@@ -182,7 +182,7 @@ impl Resume {
         };
         let value =
             json!({ "run": self.run, "batches": self.batches, "state": state, "done": self.done });
-        crate::durable::write_file(&self.path, value.to_string().as_bytes(), None).map_err(|e| {
+        gazette_kit::durable::write_file(&self.path, value.to_string().as_bytes(), None).map_err(|e| {
             Failure::new(
                 Exit::Io,
                 format!("writing the resume file {}: {e}", self.path.display()),
@@ -301,7 +301,7 @@ async fn fetch_receipts(
     let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(args.receipt_wait);
     for record in records {
-        let Ok(signed) = crate::record::SignedRecord::parse(record) else {
+        let Ok(signed) = gazette_client::record::SignedRecord::parse(record) else {
             continue; // refused by the log, reported above
         };
         let r = &signed.record;
@@ -344,7 +344,7 @@ async fn fetch_receipts(
         };
         loop {
             if let Some(receipt) = get(format!("{url}/receipt/{index}")).await {
-                crate::durable::write_file(&file, &receipt, None)
+                gazette_kit::durable::write_file(&file, &receipt, None)
                     .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", file.display())))?;
                 break;
             }

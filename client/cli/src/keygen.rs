@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::note::{KeyType, Signer};
+use gazette_client::note::{KeyType, Signer};
 
 use super::{Exit, Failure};
 
@@ -45,13 +45,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             format!("{} exists: not overwriting a key", private.display()),
         ));
     }
-    crate::durable::write_file(
+    gazette_kit::durable::write_file(
         &private,
         format!("{}\n", key.to_skey()).as_bytes(),
         Some(0o600),
     )
     .map_err(|e| Failure::new(Exit::Io, format!("writing {}: {e}", private.display())))?;
-    crate::durable::write_file(&public, format!("{}\n", key.verifier()).as_bytes(), None)
+    gazette_kit::durable::write_file(&public, format!("{}\n", key.verifier()).as_bytes(), None)
         .map_err(|e| Failure::new(Exit::Io, format!("writing {}: {e}", public.display())))?;
     println!("{}", key.verifier());
     Ok(())

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::merkle::Hash;
-use crate::note::Verifier;
-use crate::record::{RecordError, SignedRecord};
-use crate::tiles::{
+use gazette_client::merkle::Hash;
+use gazette_client::note::Verifier;
+use gazette_client::record::{RecordError, SignedRecord};
+use gazette_client::tiles::{
     HEIGHT, Tile, TileHashReader, TileLevel, check_bundle_against_tile, parse_entry_bundle,
     read_tile_data,
 };
@@ -220,7 +220,7 @@ fn check_once(
     })?;
     progress.scanned = size;
     let report = progress.to_json(size);
-    crate::durable::write_file(&args.progress, report.to_string().as_bytes(), None).map_err(
+    gazette_kit::durable::write_file(&args.progress, report.to_string().as_bytes(), None).map_err(
         |e| {
             Failure::new(
                 Exit::Io,

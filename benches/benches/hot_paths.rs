@@ -2,7 +2,7 @@
 //! and verification over a 1,000,000-leaf tree, proofs from tiles, and the
 //! signature checks a client or witness makes. Results: docs/BENCHMARKS.md.
 //!
-//!     cargo bench -p gazette-client --bench hot_paths
+//!     cargo bench -p gazette-benches --bench hot_paths
 //!
 //! The whole run is kept to a few minutes on a 2-core machine (short warm-up
 //! and measurement times, small sample counts).

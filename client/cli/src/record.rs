@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use crate::note::Signer;
-use crate::record::{REVOCATION, Record};
+use gazette_client::note::Signer;
+use gazette_client::record::{REVOCATION, Record};
 
 use super::{Exit, Failure, read_file, write_output};
 
@@ -144,6 +144,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 mod tests {
     #[test]
     fn now_is_rfc3339_utc() {
-        assert!(crate::record::is_rfc3339_utc(&super::now_rfc3339()));
+        assert!(gazette_client::record::is_rfc3339_utc(&super::now_rfc3339()));
     }
 }

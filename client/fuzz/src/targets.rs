@@ -3,14 +3,14 @@
 //! untrusted bytes and, where parsing succeeds, checks that formatting the
 //! result and parsing it again gives the same value. They must never panic.
 
-use crate::checkpoint::Checkpoint;
-use crate::cosignature::Cosignature;
-use crate::note::{self, Note};
-use crate::policy::Policy;
-use crate::record::SignedRecord;
-use crate::tiles::Tile;
-use crate::tlog_proof::TlogProof;
-use crate::witness_protocol::AddCheckpointRequest;
+use gazette_client::checkpoint::Checkpoint;
+use gazette_client::cosignature::Cosignature;
+use gazette_client::note::{self, Note};
+use gazette_client::policy::Policy;
+use gazette_client::record::SignedRecord;
+use gazette_client::tiles::Tile;
+use gazette_client::tlog_proof::TlogProof;
+use gazette_client::witness_protocol::AddCheckpointRequest;
 
 /// A fuzz target body: takes arbitrary bytes, must not panic.
 pub type FuzzTarget = fn(&[u8]);

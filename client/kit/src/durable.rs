@@ -1,4 +1,4 @@
-//! Durable single-file writes (feature `fs`): keys, configuration, a
+//! Durable single-file writes: keys, configuration, a
 //! witness's per-log state, a client's trusted state. Write a temporary
 //! file beside the target, fsync it, rename it into place, fsync the
 //! directory: after a crash the file holds the old bytes or the new ones.

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::encoding::hex_encode;
-use crate::note::Verifier;
-use crate::policy::{Policy, PolicyError};
-use crate::record::SignedRecord;
-use crate::tlog_proof::{TlogProof, TlogProofError};
+use gazette_client::encoding::hex_encode;
+use gazette_client::note::Verifier;
+use gazette_client::policy::{Policy, PolicyError};
+use gazette_client::record::SignedRecord;
+use gazette_client::tlog_proof::{TlogProof, TlogProofError};
 
 use super::record::digest_file;
 use super::{Exit, Failure, read_file};
@@ -241,8 +241,8 @@ fn revocation(
     if revoked_by < size {
         let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
         let proof = Session::hashes(&session.get_json(&path)?, &path)?;
-        crate::merkle::verify_inclusion(
-            &crate::merkle::leaf_hash(&entry),
+        gazette_client::merkle::verify_inclusion(
+            &gazette_client::merkle::leaf_hash(&entry),
             revoked_by,
             size,
             &proof,
