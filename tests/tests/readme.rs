@@ -64,7 +64,7 @@ fn ours(command: &str) -> Option<(&'static str, Vec<String>)> {
         let name = match package.as_str() {
             "gazette-log" => "gazette-log",
             "gazette-witness" => "gazette-witness",
-            "gazette-client" => "gazette",
+            "gazette-cli" => "gazette",
             _ => return None,
         };
         let at = rest.iter().position(|w| w == "--")?;
