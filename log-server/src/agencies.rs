@@ -98,12 +98,10 @@ pub fn add(path: &Path, key: &Verifier, since: u64) -> Result<bool, AgenciesErro
     for agency in &agencies {
         text.push_str(&format!("{} {}\n", agency.key, agency.since));
     }
-    gazette_kit::durable::write_file(path, text.as_bytes(), None).map_err(|e| {
-        AgenciesError {
-            file: path.display().to_string(),
-            line: 0,
-            why: e.to_string(),
-        }
+    gazette_kit::durable::write_file(path, text.as_bytes(), None).map_err(|e| AgenciesError {
+        file: path.display().to_string(),
+        line: 0,
+        why: e.to_string(),
     })?;
     Ok(true)
 }

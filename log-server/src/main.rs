@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use gazette_kit::durable;
 use gazette_client::note::{KeyType, Signer, Verifier};
+use gazette_kit::durable;
 use gazette_log::config::{CONFIG_FILE, Config};
 use gazette_log::index::{LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use gazette_kit::durable;
 use gazette_client::note::{KeyType, Signer, Verifier};
+use gazette_kit::durable;
 use gazette_witness::config::{CONFIG_FILE, Config};
 use gazette_witness::state::StateDir;
 use gazette_witness::witness::Witness;

@@ -14,9 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use gazette_client::cosignature::Cosignature;
-use gazette_kit::durable;
 use gazette_client::note::{KeyType, Note, Signer, Verifier};
 use gazette_client::witness_protocol::{AddCheckpointError, AddCheckpointRequest, WitnessState};
+use gazette_kit::durable;
 use tokio::sync::oneshot;
 
 use crate::config::Config;
