@@ -26,6 +26,7 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod record;
+mod signature_type;
 pub mod tiles;
 pub mod tlog_proof;
 pub mod trust;
