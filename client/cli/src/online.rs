@@ -159,14 +159,13 @@ impl Session {
             .as_ref()
             .is_none_or(|t| offered.checkpoint.size > t.checkpoint.size)
         {
-            gazette_kit::durable::write_file(&self.args_state, offered.note.as_bytes(), None).map_err(
-                |e| {
+            gazette_kit::durable::write_file(&self.args_state, offered.note.as_bytes(), None)
+                .map_err(|e| {
                     Failure::new(
                         Exit::Io,
                         format!("writing {}: {e}", self.args_state.display()),
                     )
-                },
-            )?;
+                })?;
         }
         Ok(offered)
     }
@@ -370,7 +369,10 @@ pub fn lookup(args: &LookupArgs) -> Result<(), Failure> {
         (Some(digest), _, _) => format!("digest={}", escape(digest)),
         (_, Some(document), _) => {
             let digest = super::record::digest_file(document)?;
-            format!("digest=sha256:{}", gazette_client::encoding::hex_encode(&digest))
+            format!(
+                "digest=sha256:{}",
+                gazette_client::encoding::hex_encode(&digest)
+            )
         }
         (_, _, Some(issuer)) => format!(
             "issuer={}&kind={}&id={}",

@@ -182,12 +182,14 @@ impl Resume {
         };
         let value =
             json!({ "run": self.run, "batches": self.batches, "state": state, "done": self.done });
-        gazette_kit::durable::write_file(&self.path, value.to_string().as_bytes(), None).map_err(|e| {
-            Failure::new(
-                Exit::Io,
-                format!("writing the resume file {}: {e}", self.path.display()),
-            )
-        })
+        gazette_kit::durable::write_file(&self.path, value.to_string().as_bytes(), None).map_err(
+            |e| {
+                Failure::new(
+                    Exit::Io,
+                    format!("writing the resume file {}: {e}", self.path.display()),
+                )
+            },
+        )
     }
 }
 
