@@ -108,7 +108,7 @@ fn exit_code(e: &ReceiptError) -> Exit {
     }
 }
 
-pub fn run(args: &Args) -> Result<(), Failure> {
+pub async fn run(args: &Args) -> Result<(), Failure> {
     let policy = policy(args)?;
     let agencies = args
         .agency
@@ -140,7 +140,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let (signed, record) = (&verified.record, &verified.record.record);
     let revoked_by = match (&args.online, &args.log) {
         (true, Some(url)) => {
-            revocation(url, policy.clone(), args, signed, verified.index, &agencies)?
+            revocation(url, policy.clone(), args, signed, verified.index, &agencies).await?
         }
         _ => None,
     };
@@ -201,7 +201,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 /// Asks the log whether a later revocation supersedes the record at
 /// `index`, and proves the revocation in the log's trusted tree.
-fn revocation(
+async fn revocation(
     url: &str,
     policy: Policy,
     args: &Args,
@@ -209,17 +209,21 @@ fn revocation(
     index: u64,
     agencies: &[Verifier],
 ) -> Result<Option<u64>, Failure> {
-    use super::online::{Session, escape};
+    use super::http::escape;
+    use super::online::Session;
     let evidence = args.state.with_extension("evidence");
     let session = Session::new(url, policy, args.state.clone(), evidence)?;
-    let trusted = session.trusted_checkpoint()?;
+    let trusted = session.trusted_checkpoint().await?;
     let r = &signed.record;
-    let found = session.get_json(&format!(
-        "/lookup?issuer={}&kind={}&id={}",
-        escape(&r.issuer),
-        escape(&r.kind),
-        escape(&r.id)
-    ))?;
+    let found = session
+        .http
+        .get_json(&format!(
+            "/lookup?issuer={}&kind={}&id={}",
+            escape(&r.issuer),
+            escape(&r.kind),
+            escape(&r.id)
+        ))
+        .await?;
     let Some(revoked_by) = found["matches"]
         .as_array()
         .into_iter()
@@ -230,14 +234,14 @@ fn revocation(
         return Ok(None);
     };
     let (size, root) = (trusted.checkpoint.size, trusted.checkpoint.root);
-    let entry = session.get(&format!("/entry/{revoked_by}"))?;
+    let entry = session.http.get(&format!("/entry/{revoked_by}")).await?;
     // A revocation newer than the trusted checkpoint cannot be proven in it
     // yet; the record itself is still checked below (that it names this
     // record, and with `--agency` the agency's signature: only then can the
     // log not invent one).
     if revoked_by < size {
         let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
-        let proof = Session::hashes(&session.get_json(&path)?, &path)?;
+        let proof = Session::hashes(&session.http.get_json(&path).await?, &path)?;
         gazette_client::merkle::verify_inclusion(
             &gazette_client::merkle::leaf_hash(&entry),
             revoked_by,
