@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use gazette_client::tiles::Tile;
+
 use super::{Exit, Failure};
 
 /// How long one read may take (a checkpoint, a proof, a tile, a lookup).
@@ -78,10 +80,7 @@ impl Http {
     }
 
     /// GETs each tile, in order.
-    pub async fn tiles(
-        &self,
-        tiles: &[gazette_client::tiles::Tile],
-    ) -> Result<Vec<Vec<u8>>, Failure> {
+    pub async fn tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, Failure> {
         let mut data = Vec::with_capacity(tiles.len());
         for tile in tiles {
             data.push(self.get(&format!("/{}", tile.path())).await?);
