@@ -14,12 +14,13 @@
 //! cosig.verify(&witness.verifier(), text).unwrap();
 //! ```
 
-use ed25519_dalek::VerifyingKey;
-
-use crate::note::{KeyType, NoteError, NoteSignature, Signer, Verifier, verify_ed25519};
+use crate::note::{KeyType, NoteError, NoteSignature, Signer, Verifier};
+use crate::signature_type::split_cosignature;
 
 /// Bytes after the key ID: timestamp (8) and Ed25519 signature (64).
-pub const PAYLOAD_LEN: usize = 72;
+pub use crate::signature_type::COSIGNATURE_PAYLOAD_LEN as PAYLOAD_LEN;
+/// The message a witness signs for a checkpoint text at a timestamp.
+pub use crate::signature_type::cosigned_message as signed_message;
 
 /// Why a cosignature was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,33 +58,6 @@ pub enum CosignatureError {
         /// Key name.
         name: String,
     },
-}
-
-/// The message a witness signs for `checkpoint_text` at `timestamp`.
-pub fn signed_message(checkpoint_text: &str, timestamp: u64) -> String {
-    format!("cosignature/v1\ntime {timestamp}\n{checkpoint_text}")
-}
-
-/// Verifies a `0x04` payload (timestamp || signature) over a note text.
-pub(crate) fn verify_payload(key: &VerifyingKey, text: &[u8], payload: &[u8]) -> bool {
-    let Some((timestamp, signature)) = split_payload(payload) else {
-        return false;
-    };
-    if timestamp >= 1 << 63 {
-        return false;
-    }
-    let Ok(text) = std::str::from_utf8(text) else {
-        return false;
-    };
-    verify_ed25519(key, signed_message(text, timestamp).as_bytes(), signature)
-}
-
-fn split_payload(payload: &[u8]) -> Option<(u64, &[u8])> {
-    if payload.len() != PAYLOAD_LEN {
-        return None;
-    }
-    let (timestamp, signature) = payload.split_at(8);
-    Some((u64::from_be_bytes(timestamp.try_into().ok()?), signature))
 }
 
 /// A witness's cosignature on one checkpoint.
@@ -128,7 +102,7 @@ impl Cosignature {
     /// Reads a cosignature from a note signature line already parsed.
     pub fn from_note_signature(sig: &NoteSignature) -> Result<Cosignature, CosignatureError> {
         let (timestamp, signature) =
-            split_payload(&sig.signature).ok_or_else(|| CosignatureError::WrongLength {
+            split_cosignature(&sig.signature).ok_or_else(|| CosignatureError::WrongLength {
                 name: sig.name.clone(),
                 got: sig.signature.len(),
             })?;
@@ -139,7 +113,7 @@ impl Cosignature {
             name: sig.name.clone(),
             key_id: sig.key_id,
             timestamp,
-            signature: signature.try_into().expect("split_payload leaves 64 bytes"),
+            signature: *signature,
         })
     }
 

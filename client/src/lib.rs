@@ -17,6 +17,7 @@
 //! | [`witness_protocol`] | c2sp.org/tlog-witness `add-checkpoint` requests and checks |
 //! | [`encoding`] | the canonical text encodings every format shares (base64, decimal, hex) |
 //! | [`record`] | Gazette records (`gazette.record/v1`) and revocations |
+//! | [`receipt`] | verifying a Gazette receipt (a tlog-proof carrying a record) offline: one rule set for every client |
 //! | [`trust`] | advancing a trusted checkpoint without accepting a rollback or fork |
 
 pub mod checkpoint;
@@ -25,7 +26,9 @@ pub mod encoding;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+pub mod receipt;
 pub mod record;
+mod signature_type;
 pub mod tiles;
 pub mod tlog_proof;
 pub mod trust;

@@ -14,11 +14,11 @@
 //! assert_eq!(opened.text, "hello\n");
 //! ```
 
-use ed25519_dalek::{Signature as Ed25519Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::cosignature;
 use crate::encoding::{b64_decode, b64_decode_signature, b64_encode};
+use crate::signature_type::{verify_cosignature, verify_ed25519};
 
 /// Largest note we parse.
 pub const MAX_NOTE_SIZE: usize = 1 << 20;
@@ -224,16 +224,9 @@ impl Verifier {
     pub fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {
         match self.key_type {
             KeyType::Ed25519 => verify_ed25519(&self.key, msg, signature),
-            KeyType::Cosignature => cosignature::verify_payload(&self.key, msg, signature),
+            KeyType::Cosignature => verify_cosignature(&self.key, msg, signature),
         }
     }
-}
-
-pub(crate) fn verify_ed25519(key: &VerifyingKey, msg: &[u8], signature: &[u8]) -> bool {
-    let Ok(signature) = Ed25519Signature::from_slice(signature) else {
-        return false;
-    };
-    key.verify_strict(msg, &signature).is_ok()
 }
 
 fn parse_key_id_hex(text: &str) -> Option<u32> {

@@ -475,8 +475,10 @@ impl SignedRecord {
         results
     }
 
-    /// The registered key that must have signed this record.
-    fn agency_key<'a>(&self, agencies: &'a [Verifier]) -> Result<&'a Verifier, RecordError> {
+    /// The registered key that must have signed this record: the Ed25519
+    /// key among `agencies` with the issuer's name and the signature's key
+    /// ID. Finding it says nothing yet about the signature.
+    pub fn agency_key<'a>(&self, agencies: &'a [Verifier]) -> Result<&'a Verifier, RecordError> {
         agencies
             .iter()
             .find(|k| {

@@ -1,6 +1,7 @@
 //! Errors handed to JavaScript: an `Error` whose `code` says which verdict
 //! it supports and whose `message` is the core's precise reason.
 
+use gazette_client::receipt::ReceiptError;
 use wasm_bindgen::JsValue;
 
 /// What kind of failure, as the page's `error.code`.
@@ -21,6 +22,9 @@ pub enum Code {
     Fork,
     /// The tiles a server sent do not hash to the trusted root.
     BadTiles,
+    /// A document whose digest is not the record's (the page's own code,
+    /// `wrong-digest`, for the same verdict).
+    WrongDigest,
     /// A wrong argument from the page itself.
     Usage,
 }
@@ -36,7 +40,22 @@ impl Code {
             Code::Rollback => "rollback",
             Code::Fork => "fork",
             Code::BadTiles => "bad-tiles",
+            Code::WrongDigest => "wrong-digest",
             Code::Usage => "usage",
+        }
+    }
+}
+
+impl From<&ReceiptError> for Code {
+    /// The code of each way a receipt fails: the core decides the verdict,
+    /// the page only names it.
+    fn from(e: &ReceiptError) -> Code {
+        match e {
+            ReceiptError::Malformed(_) => Code::Malformed,
+            ReceiptError::Untrusted(_) => Code::Untrusted,
+            ReceiptError::NotIncluded { .. } => Code::NotIncluded,
+            ReceiptError::BadSignature(_) => Code::BadSignature,
+            ReceiptError::WrongDocument { .. } => Code::WrongDigest,
         }
     }
 }

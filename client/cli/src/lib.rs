@@ -6,6 +6,7 @@
 //! Built so far: `keygen`, `record`, the offline `verify`, `submit`,
 //! `checkpoint`, `inclusion`, `consistency`, `lookup` and `monitor`.
 
+mod http;
 mod keygen;
 mod monitor;
 mod online;
@@ -117,23 +118,34 @@ enum Command {
 /// Runs the command line; returns the exit code.
 pub fn main() -> u8 {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Keygen(args) => keygen::run(&args),
-        Command::Record(args) => record::run(&args),
-        Command::Verify(args) => verify::run(&args),
-        Command::Submit(args) => submit::run(&args),
-        Command::Checkpoint(args) => online::checkpoint(&args),
-        Command::Inclusion(args) => online::inclusion(&args),
-        Command::Monitor(args) => monitor::run(&args),
-        Command::Consistency(args) => online::consistency(&args),
-        Command::Lookup(args) => online::lookup(&args),
-    };
+    // One runtime for the whole run, built once: every command that reaches
+    // a log awaits on it, bulk upload with many requests in flight.
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(Exit::Io, format!("starting the runtime: {e}")))
+        .and_then(|runtime| runtime.block_on(run(cli.command)));
     match result {
         Ok(()) => Exit::Ok as u8,
         Err(failure) => {
             eprintln!("gazette: {}", failure.reason);
             failure.exit as u8
         }
+    }
+}
+
+/// Runs one command.
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Record(args) => record::run(&args),
+        Command::Verify(args) => verify::run(&args).await,
+        Command::Submit(args) => submit::run(&args).await,
+        Command::Checkpoint(args) => online::checkpoint(&args).await,
+        Command::Inclusion(args) => online::inclusion(&args).await,
+        Command::Monitor(args) => monitor::run(&args).await,
+        Command::Consistency(args) => online::consistency(&args).await,
+        Command::Lookup(args) => online::lookup(&args).await,
     }
 }
 

@@ -15,11 +15,11 @@ use gazette_client::merkle::Hash;
 use gazette_client::note::Verifier;
 use gazette_client::record::{RecordError, SignedRecord};
 use gazette_client::tiles::{
-    HEIGHT, Tile, TileHashReader, TileLevel, check_bundle_against_tile, parse_entry_bundle,
-    read_tile_data,
+    HEIGHT, Tile, TileLevel, TilePlan, check_bundle_against_tile, parse_entry_bundle,
+    tile_hash_indexes,
 };
 
-use super::online::{HttpTiles, LogArgs, Session};
+use super::online::{LogArgs, Session};
 use super::{Exit, Failure};
 
 /// `gazette monitor --log <url> --policy <file>`.
@@ -126,15 +126,13 @@ impl Progress {
 
 /// Reads entries `from..size` of the tree `(size, root)`, bundle by
 /// bundle, each checked against the tree's level-0 hashes.
-fn read_entries(
+async fn read_entries(
     session: &Session,
     size: u64,
     root: Hash,
     from: u64,
     mut each: impl FnMut(u64, &[u8]),
 ) -> Result<(), Failure> {
-    let tiles = HttpTiles(session);
-    let reader = TileHashReader::new(size, root, &tiles);
     let mut next = from;
     while next < size {
         let index = next >> HEIGHT;
@@ -147,11 +145,14 @@ fn read_entries(
             width,
         };
         let bundle = hashes.entries();
-        let data = session.get(&format!("/{}", bundle.path()))?;
+        let data = session.http.get(&format!("/{}", bundle.path())).await?;
         let entries = parse_entry_bundle(&bundle, &data)
             .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", bundle.path())))?;
-        let tile_data = read_tile_data(&hashes, &reader)
-            .map_err(|e| Failure::new(Exit::NotIncluded, format!("{}: {e}", hashes.path())))?;
+        let tile_data = level_zero_tile(session, &hashes, size, &root)
+            .await
+            .map_err(|reason| {
+                Failure::new(Exit::NotIncluded, format!("{}: {reason}", hashes.path()))
+            })?;
         check_bundle_against_tile(&bundle, &entries, &tile_data).map_err(|e| {
             Failure::new(
                 Exit::NotIncluded,
@@ -166,14 +167,34 @@ fn read_entries(
     Ok(())
 }
 
-fn check_once(
+/// The data of the level-0 hash tile `tile`, authenticated against the
+/// tree's root: the tiles the plan names are fetched in one go, then
+/// checked. A tile that cannot be fetched fails as one that does not
+/// hash to the root does (the reason says which).
+async fn level_zero_tile(
+    session: &Session,
+    tile: &Tile,
+    size: u64,
+    root: &Hash,
+) -> Result<Vec<u8>, String> {
+    let plan = TilePlan::new(HEIGHT, size, &tile_hash_indexes(tile)).map_err(|e| e.to_string())?;
+    let data = session
+        .http
+        .tiles(plan.tiles())
+        .await
+        .map_err(|f| f.reason)?;
+    let hashes = plan.hashes(root, &data).map_err(|e| e.to_string())?;
+    Ok(hashes.iter().flat_map(|h| h.0).collect())
+}
+
+async fn check_once(
     session: &Session,
     args: &Args,
     seen: &mut HashMap<String, ([u8; 32], u64)>,
 ) -> Result<usize, Failure> {
-    let verified = session.trusted_checkpoint()?;
+    let verified = session.trusted_checkpoint().await?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
-    let info: Value = serde_json::from_slice(&session.get("/info")?)
+    let info: Value = serde_json::from_slice(&session.http.get("/info").await?)
         .map_err(|e| Failure::new(Exit::Malformed, format!("/info: {e}")))?;
     let agencies: Vec<Verifier> = info["agencies"]
         .as_array()
@@ -217,7 +238,8 @@ fn check_once(
                 seen.insert(key, (r.digest, index));
             }
         }
-    })?;
+    })
+    .await?;
     progress.scanned = size;
     let report = progress.to_json(size);
     gazette_kit::durable::write_file(&args.progress, report.to_string().as_bytes(), None).map_err(
@@ -251,13 +273,13 @@ fn check_once(
     Ok(progress.findings() - before)
 }
 
-pub fn run(args: &Args) -> Result<(), Failure> {
+pub async fn run(args: &Args) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     // Ids seen this run (conflicts across runs are found from the log's
     // own duplicate check: it refuses them).
     let mut seen = HashMap::new();
     loop {
-        let new = check_once(&session, args, &mut seen)?;
+        let new = check_once(&session, args, &mut seen).await?;
         if args.once {
             if new > 0 {
                 return Err(Failure::new(
@@ -270,6 +292,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             }
             return Ok(());
         }
-        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+        tokio::time::sleep(Duration::from_secs(args.interval.max(1))).await;
     }
 }

@@ -6,16 +6,16 @@
 //! and the failed proof) is printed, kept in a file, and the exit is 10.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use gazette_client::checkpoint::VerifiedCheckpoint;
 use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::policy::Policy;
-use gazette_client::tiles::{Tile, TileHashReader, TileReader};
+use gazette_client::tiles::TileProof;
 use gazette_client::trust::{TrustError, check_advance};
 
+use super::http::{Http, escape};
 use super::{Exit, Failure, read_file};
 
 /// How to reach and trust a log, shared by the online commands.
@@ -41,8 +41,8 @@ pub struct LogArgs {
 
 /// A verifying connection to one log.
 pub struct Session {
-    http: reqwest::blocking::Client,
-    url: String,
+    /// The log's HTTP API.
+    pub http: Http,
     policy: Policy,
     args_state: PathBuf,
     evidence: PathBuf,
@@ -65,45 +65,12 @@ impl Session {
         state: PathBuf,
         evidence: PathBuf,
     ) -> Result<Session, Failure> {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Failure::new(Exit::Usage, format!("HTTP client: {e}")))?;
         Ok(Session {
-            http,
-            url: url.trim_end_matches('/').to_owned(),
+            http: Http::new(url)?,
             policy,
             args_state: state,
             evidence,
         })
-    }
-
-    /// GETs `path`; 200 gives the body, anything else a failure.
-    pub fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
-        let url = format!("{}{path}", self.url);
-        let reply = self
-            .http
-            .get(&url)
-            .send()
-            .map_err(|e| Failure::new(Exit::Network, format!("{url}: {e}")))?;
-        let status = reply.status();
-        let body = reply
-            .bytes()
-            .map_err(|e| Failure::new(Exit::Network, format!("{url}: {e}")))?
-            .to_vec();
-        if !status.is_success() {
-            return Err(Failure::new(
-                Exit::Network,
-                format!("{url}: {status}: {}", String::from_utf8_lossy(&body).trim()),
-            ));
-        }
-        Ok(body)
-    }
-
-    /// GETs `path` and parses its JSON.
-    pub fn get_json(&self, path: &str) -> Result<Value, Failure> {
-        serde_json::from_slice(&self.get(path)?)
-            .map_err(|e| Failure::new(Exit::Malformed, format!("{path}: not JSON: {e}")))
     }
 
     /// The `"proof"` of a proof answer, as hashes.
@@ -125,8 +92,8 @@ impl Session {
 
     /// The log's newest checkpoint, verified under the policy and as an
     /// extension of the trusted one, which it then replaces.
-    pub fn trusted_checkpoint(&self) -> Result<VerifiedCheckpoint, Failure> {
-        let note = self.get("/checkpoint")?;
+    pub async fn trusted_checkpoint(&self) -> Result<VerifiedCheckpoint, Failure> {
+        let note = self.http.get("/checkpoint").await?;
         let offered = self
             .policy
             .verify_checkpoint(&note)
@@ -147,7 +114,7 @@ impl Session {
             let (old, new) = (trusted.checkpoint.size, offered.checkpoint.size);
             let proof = if old > 0 && old < new {
                 let path = format!("/proof/consistency?old={old}&size={new}");
-                Self::hashes(&self.get_json(&path)?, &path)?
+                Self::hashes(&self.http.get_json(&path).await?, &path)?
             } else {
                 Vec::new()
             };
@@ -186,22 +153,6 @@ impl Session {
     }
 }
 
-/// The log's tiles over HTTP, for proofs computed by this client.
-pub struct HttpTiles<'a>(pub &'a Session);
-
-impl TileReader for HttpTiles<'_> {
-    fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, merkle::ReadError> {
-        tiles
-            .iter()
-            .map(|t| {
-                self.0
-                    .get(&format!("/{}", t.path()))
-                    .map_err(|f| merkle::ReadError::new(f.reason))
-            })
-            .collect()
-    }
-}
-
 /// `gazette checkpoint`: fetch, verify and trust the newest checkpoint.
 #[derive(clap::Args)]
 pub struct CheckpointArgs {
@@ -209,9 +160,9 @@ pub struct CheckpointArgs {
     log: LogArgs,
 }
 
-pub fn checkpoint(args: &CheckpointArgs) -> Result<(), Failure> {
+pub async fn checkpoint(args: &CheckpointArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
-    let verified = session.trusted_checkpoint()?;
+    let verified = session.trusted_checkpoint().await?;
     if args.log.json {
         let witnesses: Vec<&str> = verified
             .cosignatures
@@ -244,15 +195,15 @@ pub struct InclusionArgs {
     tiles_only: bool,
 }
 
-pub fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
+pub async fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
-    let verified = session.trusted_checkpoint()?;
+    let verified = session.trusted_checkpoint().await?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
     let (index, leaf) = match (&args.record, args.index) {
         (Some(path), _) => {
             let leaf = leaf_hash(&read_file(path, "record")?);
             let query = format!("/lookup?leaf_hash={}", escape(&leaf.to_base64()));
-            let found = session.get_json(&query)?;
+            let found = session.http.get_json(&query).await?;
             let index = found["matches"][0]["index"].as_u64().ok_or_else(|| {
                 Failure::new(
                     Exit::NotIncluded,
@@ -261,7 +212,10 @@ pub fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
             })?;
             (index, leaf)
         }
-        (None, Some(index)) => (index, leaf_hash(&session.get(&format!("/entry/{index}"))?)),
+        (None, Some(index)) => (
+            index,
+            leaf_hash(&session.http.get(&format!("/entry/{index}")).await?),
+        ),
         (None, None) => return Err(Failure::new(Exit::Usage, "--record or --index")),
     };
     if index >= size {
@@ -271,12 +225,22 @@ pub fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
         ));
     }
     let proof = if args.tiles_only {
-        let tiles = HttpTiles(&session);
-        merkle::prove_inclusion(index, size, &TileHashReader::new(size, root, &tiles))
-            .map_err(|e| Failure::new(Exit::NotIncluded, format!("proof from the tiles: {e}")))?
+        // A tile that cannot be fetched fails the proof, as one that does
+        // not hash to the root does: the same exit either way.
+        let from_tiles = |reason: String| {
+            Failure::new(Exit::NotIncluded, format!("proof from the tiles: {reason}"))
+        };
+        let plan = TileProof::inclusion(index, size).map_err(|e| from_tiles(e.to_string()))?;
+        let tiles = session
+            .http
+            .tiles(plan.tiles())
+            .await
+            .map_err(|f| from_tiles(f.reason))?;
+        plan.proof(&root, &tiles)
+            .map_err(|e| from_tiles(e.to_string()))?
     } else {
         let path = format!("/proof/inclusion?index={index}&size={size}");
-        Session::hashes(&session.get_json(&path)?, &path)?
+        Session::hashes(&session.http.get_json(&path).await?, &path)?
     };
     merkle::verify_inclusion(&leaf, index, size, &proof, &root)
         .map_err(|e| Failure::new(Exit::NotIncluded, format!("entry {index}: {e}")))?;
@@ -301,7 +265,7 @@ pub struct ConsistencyArgs {
     from: PathBuf,
 }
 
-pub fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
+pub async fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let bytes = read_file(&args.from, "checkpoint")?;
     let note = match gazette_client::tlog_proof::TlogProof::parse(&bytes) {
@@ -312,11 +276,11 @@ pub fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
         .policy
         .verify_checkpoint(&note)
         .map_err(|e| Failure::new(Exit::Untrusted, format!("{}: {e}", args.from.display())))?;
-    let new = session.trusted_checkpoint()?;
+    let new = session.trusted_checkpoint().await?;
     let (m, n) = (old.checkpoint.size, new.checkpoint.size);
     let proof = if m > 0 && m < n {
         let path = format!("/proof/consistency?old={m}&size={n}");
-        Session::hashes(&session.get_json(&path)?, &path)?
+        Session::hashes(&session.http.get_json(&path).await?, &path)?
     } else {
         Vec::new()
     };
@@ -350,20 +314,7 @@ pub struct LookupArgs {
     id: Option<String>,
 }
 
-/// Percent-encodes a query value.
-pub fn escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-pub fn lookup(args: &LookupArgs) -> Result<(), Failure> {
+pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let query = match (&args.digest, &args.document, &args.issuer) {
         (Some(digest), _, _) => format!("digest={}", escape(digest)),
@@ -387,9 +338,9 @@ pub fn lookup(args: &LookupArgs) -> Result<(), Failure> {
             ));
         }
     };
-    let verified = session.trusted_checkpoint()?;
+    let verified = session.trusted_checkpoint().await?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
-    let found = session.get_json(&format!("/lookup?{query}"))?;
+    let found = session.http.get_json(&format!("/lookup?{query}")).await?;
     let mut proven = Vec::new();
     for m in found["matches"].as_array().into_iter().flatten() {
         let (Some(index), Some(record)) = (m["index"].as_u64(), m["record"].as_str()) else {
@@ -402,7 +353,7 @@ pub fn lookup(args: &LookupArgs) -> Result<(), Failure> {
             continue; // newer than the trusted checkpoint: next time
         }
         let path = format!("/proof/inclusion?index={index}&size={size}");
-        let proof = Session::hashes(&session.get_json(&path)?, &path)?;
+        let proof = Session::hashes(&session.http.get_json(&path).await?, &path)?;
         merkle::verify_inclusion(&leaf_hash(record.as_bytes()), index, size, &proof, &root)
             .map_err(|e| {
                 Failure::new(

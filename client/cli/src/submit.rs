@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use gazette_client::encoding::hex_encode;
 
+use super::http::{Http, escape};
 use super::{Exit, Failure, read_file};
 
 /// `gazette submit [--log <url>] [--resume <file>] <inputs>...`.
@@ -193,44 +194,18 @@ impl Resume {
     }
 }
 
-/// Seconds to wait from a `Retry-After` header, if it has one.
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let seconds: u64 = response
-        .headers()
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds.min(300)))
-}
-
 /// Sends one batch until the log has answered for each record; returns the
 /// records it refused, with their reasons.
-async fn send_batch(
-    client: &reqwest::Client,
-    url: &str,
-    records: &[Vec<u8>],
-) -> Vec<(usize, String)> {
+async fn send_batch(http: &Http, records: &[Vec<u8>]) -> Vec<(usize, String)> {
     let mut pending: Vec<usize> = (0..records.len()).collect();
     let mut refused = Vec::new();
     let mut pause = Duration::from_millis(200);
     while !pending.is_empty() {
         let body = json!({ "records": pending.iter().map(|&i| String::from_utf8_lossy(&records[i])).collect::<Vec<_>>() });
-        let reply = client
-            .post(format!("{url}/add-batch"))
-            .json(&body)
-            .send()
-            .await;
         let mut wait = None;
-        match reply {
-            Ok(response) if response.status().is_success() => {
-                let header_wait = retry_after(&response);
-                let answer: Value = match response.json().await {
-                    Ok(v) => v,
-                    Err(_) => Value::Null,
-                };
+        match http.post_json("/add-batch", &body).await {
+            Ok(reply) if reply.status.is_success() => {
+                let answer: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
                 let Some(results) = answer["results"]
                     .as_array()
                     .filter(|r| r.len() == pending.len())
@@ -251,17 +226,16 @@ async fn send_batch(
                 }
                 pending = again;
                 if !pending.is_empty() {
-                    wait = Some(header_wait.unwrap_or(pause));
+                    wait = Some(reply.retry_after.unwrap_or(pause));
                 }
             }
-            Ok(response) if matches!(response.status().as_u16(), 429 | 503) => {
-                wait = Some(retry_after(&response).unwrap_or(pause));
+            Ok(reply) if matches!(reply.status.as_u16(), 429 | 503) => {
+                wait = Some(reply.retry_after.unwrap_or(pause));
             }
-            Ok(response) if response.status().is_client_error() => {
-                let status = response.status();
-                let text = response.text().await.unwrap_or_default();
+            Ok(reply) if reply.status.is_client_error() => {
+                let text = String::from_utf8_lossy(&reply.body);
                 for &i in &pending {
-                    refused.push((i, format!("{status}: {}", text.trim())));
+                    refused.push((i, format!("{}: {}", reply.status, text.trim())));
                 }
                 pending.clear();
             }
@@ -293,14 +267,13 @@ fn safe(name: &str) -> String {
 /// index by its leaf hash, then `/receipt/<index>` once a witnessed
 /// checkpoint covers it.
 async fn fetch_receipts(
-    url: &str,
+    http: &Http,
     records: &[Vec<u8>],
     dir: &Path,
     args: &Args,
 ) -> Result<(), Failure> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", dir.display())))?;
-    let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(args.receipt_wait);
     for record in records {
         let Ok(signed) = gazette_client::record::SignedRecord::parse(record) else {
@@ -316,19 +289,13 @@ async fn fetch_receipts(
         if file.exists() {
             continue;
         }
-        let leaf = super::online::escape(&signed.leaf_hash().to_base64());
-        let get = |path: String| {
-            let client = client.clone();
-            async move {
-                let reply = client.get(path).send().await.ok()?;
-                reply.status().is_success().then_some(())?;
-                reply.bytes().await.ok()
-            }
-        };
+        let leaf = escape(&signed.leaf_hash().to_base64());
         // The lookup index trails the log by a few batches: retry.
         let index = loop {
-            let found: Option<Value> = get(format!("{url}/lookup?leaf_hash={leaf}"))
+            let found: Option<Value> = http
+                .get(&format!("/lookup?leaf_hash={leaf}"))
                 .await
+                .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok());
             if let Some(index) = found
                 .as_ref()
@@ -345,7 +312,7 @@ async fn fetch_receipts(
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         loop {
-            if let Some(receipt) = get(format!("{url}/receipt/{index}")).await {
+            if let Ok(receipt) = http.get(&format!("/receipt/{index}")).await {
                 gazette_kit::durable::write_file(&file, &receipt, None)
                     .map_err(|e| Failure::new(Exit::Io, format!("{}: {e}", file.display())))?;
                 break;
@@ -365,7 +332,7 @@ async fn fetch_receipts(
     Ok(())
 }
 
-pub fn run(args: &Args) -> Result<(), Failure> {
+pub async fn run(args: &Args) -> Result<(), Failure> {
     if args.batch == 0 || args.concurrency == 0 {
         return Err(Failure::new(
             Exit::Usage,
@@ -394,56 +361,45 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     );
     progress.set_position(resume.done.iter().map(|&b| batches[b].len() as u64).sum());
     let resume = Arc::new(Mutex::new(resume));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(Exit::Io, format!("starting the runtime: {e}")))?;
-    let url = args.log.trim_end_matches('/').to_owned();
-    let refused: Vec<(usize, String)> = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .map_err(|e| Failure::new(Exit::Usage, format!("HTTP client: {e}")))?;
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
-        let mut tasks = Vec::new();
-        for b in todo {
-            let permit = semaphore
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("open semaphore");
-            let (client, url, batch) = (client.clone(), url.clone(), batches[b].to_vec());
-            let (resume, progress, first) = (resume.clone(), progress.clone(), b * args.batch);
-            tasks.push(tokio::spawn(async move {
-                let refused = send_batch(&client, &url, &batch).await;
-                let saved = {
-                    let mut resume = resume.lock().expect("lock");
-                    resume.done.insert(b);
-                    resume.save()
-                };
-                progress.inc(batch.len() as u64);
-                drop(permit);
-                saved.map(|()| {
-                    refused
-                        .into_iter()
-                        .map(|(i, why)| (first + i, why))
-                        .collect::<Vec<_>>()
-                })
-            }));
-        }
-        let mut refused = Vec::new();
-        for task in tasks {
-            refused.extend(
-                task.await
-                    .map_err(|e| Failure::new(Exit::Io, e.to_string()))??,
-            );
-        }
-        Ok::<_, Failure>(refused)
-    })?;
+    let http = Http::new(&args.log)?;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    let mut tasks = Vec::new();
+    for b in todo {
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("open semaphore");
+        let (http, batch) = (http.clone(), batches[b].to_vec());
+        let (resume, progress, first) = (resume.clone(), progress.clone(), b * args.batch);
+        tasks.push(tokio::spawn(async move {
+            let refused = send_batch(&http, &batch).await;
+            let saved = {
+                let mut resume = resume.lock().expect("lock");
+                resume.done.insert(b);
+                resume.save()
+            };
+            progress.inc(batch.len() as u64);
+            drop(permit);
+            saved.map(|()| {
+                refused
+                    .into_iter()
+                    .map(|(i, why)| (first + i, why))
+                    .collect::<Vec<_>>()
+            })
+        }));
+    }
+    let mut refused = Vec::new();
+    for task in tasks {
+        refused.extend(
+            task.await
+                .map_err(|e| Failure::new(Exit::Io, e.to_string()))??,
+        );
+    }
     progress.finish_and_clear();
     resume.lock().expect("lock").save()?;
     if let Some(dir) = &args.receipts {
-        runtime.block_on(fetch_receipts(&url, &records, dir, args))?;
+        fetch_receipts(&http, &records, dir, args).await?;
     }
     if refused.is_empty() {
         return Ok(());

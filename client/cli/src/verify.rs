@@ -1,8 +1,10 @@
-//! `gazette verify`: a receipt, fully offline. The checkpoint must satisfy
-//! the policy (the log's signature and the witnesses' quorum), the
-//! inclusion proof must bind the record to it, the record's signature must
-//! verify with the agency's key when given, and the document, when given,
-//! must hash to the record's digest. Silent on success.
+//! `gazette verify`: a receipt, fully offline, by the core's one rule set
+//! ([`gazette_client::receipt::verify_receipt`], also the page's): the
+//! record's signature with the agency's key when given, the checkpoint
+//! under the policy (the log's signature and the witnesses' quorum), the
+//! inclusion proof, and the document's digest when given. This command
+//! only reads the inputs and turns the verdict into an exit code. Silent
+//! on success.
 
 use std::path::PathBuf;
 
@@ -10,9 +12,11 @@ use serde_json::json;
 
 use gazette_client::encoding::hex_encode;
 use gazette_client::note::Verifier;
-use gazette_client::policy::{Policy, PolicyError};
+use gazette_client::policy::Policy;
+use gazette_client::receipt::{
+    AgencyCheck, AgencySignature, DocumentCheck, MalformedReceipt, ReceiptError, verify_receipt,
+};
 use gazette_client::record::SignedRecord;
-use gazette_client::tlog_proof::{TlogProof, TlogProofError};
 
 use super::record::digest_file;
 use super::{Exit, Failure, read_file};
@@ -92,7 +96,19 @@ fn policy(args: &Args) -> Result<Policy, Failure> {
     Policy::parse(&text).map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))
 }
 
-pub fn run(args: &Args) -> Result<(), Failure> {
+/// The exit code of each way a receipt fails: the core decides the
+/// verdict, the command line only names it.
+fn exit_code(e: &ReceiptError) -> Exit {
+    match e {
+        ReceiptError::Malformed(_) => Exit::Malformed,
+        ReceiptError::Untrusted(_) => Exit::Untrusted,
+        ReceiptError::NotIncluded { .. } => Exit::NotIncluded,
+        ReceiptError::BadSignature(_) => Exit::BadRecordSignature,
+        ReceiptError::WrongDocument { .. } => Exit::WrongDocument,
+    }
+}
+
+pub async fn run(args: &Args) -> Result<(), Failure> {
     let policy = policy(args)?;
     let agencies = args
         .agency
@@ -103,58 +119,33 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let bytes = read_file(&args.receipt, "receipt")?;
-    let receipt = TlogProof::parse(&bytes)
-        .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", args.receipt.display())))?;
-    let record_bytes = receipt.extra.as_deref().ok_or_else(|| {
-        Failure::new(
-            Exit::Malformed,
-            "the receipt carries no record (no extra line)",
-        )
+    let document = args.document.as_deref().map(digest_file).transpose()?;
+    let agency = if agencies.is_empty() {
+        AgencyCheck::Skip
+    } else {
+        AgencyCheck::Keys(&agencies)
+    };
+    let verified = verify_receipt(&bytes, &policy, agency, document.as_ref()).map_err(|e| {
+        let reason = match (&e, &args.document) {
+            (ReceiptError::Malformed(MalformedReceipt::Proof(_)), _) => {
+                format!("{}: {e}", args.receipt.display())
+            }
+            (ReceiptError::WrongDocument { .. }, Some(path)) => {
+                format!("{}: {e}", path.display())
+            }
+            _ => e.to_string(),
+        };
+        Failure::new(exit_code(&e), reason)
     })?;
-    let signed = SignedRecord::parse(record_bytes)
-        .map_err(|e| Failure::new(Exit::Malformed, format!("the receipt's record: {e}")))?;
-    let verified = receipt
-        .verify(&signed.leaf_hash(), &policy)
-        .map_err(|e| match e {
-            TlogProofError::Checkpoint(PolicyError::QuorumNotMet { .. })
-            | TlogProofError::Checkpoint(_) => Failure::new(
-                Exit::Untrusted,
-                format!("the checkpoint is not trusted: {e}"),
-            ),
-            TlogProofError::Inclusion { .. } => Failure::new(Exit::NotIncluded, format!("{e}")),
-            TlogProofError::Malformed { .. } => Failure::new(Exit::Malformed, format!("{e}")),
-        })?;
-    let record = &signed.record;
-    let agency_checked = !agencies.is_empty();
-    if agency_checked {
-        SignedRecord::verify(record_bytes, &agencies).map_err(|e| {
-            Failure::new(
-                Exit::BadRecordSignature,
-                format!("the record's signature: {e}"),
-            )
-        })?;
-    }
-    if let Some(document) = &args.document {
-        let digest = digest_file(document)?;
-        if digest != record.digest {
-            return Err(Failure::new(
-                Exit::WrongDocument,
-                format!(
-                    "{} has digest sha256:{}, the record is of sha256:{}",
-                    document.display(),
-                    hex_encode(&digest),
-                    hex_encode(&record.digest)
-                ),
-            ));
-        }
-    }
+    let (signed, record) = (&verified.record, &verified.record.record);
     let revoked_by = match (&args.online, &args.log) {
         (true, Some(url)) => {
-            revocation(url, policy.clone(), args, &signed, receipt.index, &agencies)?
+            revocation(url, policy.clone(), args, signed, verified.index, &agencies).await?
         }
         _ => None,
     };
     let witnesses: Vec<&str> = verified
+        .checkpoint
         .cosignatures
         .iter()
         .map(|(name, _)| name.as_str())
@@ -166,12 +157,18 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "digest": format!("sha256:{}", hex_encode(&record.digest)),
         "issued": record.issued,
         "revokes": record.revokes.as_ref().map(|(k, i)| json!({"kind": k, "id": i})),
-        "index": receipt.index,
-        "log": verified.checkpoint.origin,
-        "size": verified.checkpoint.size,
+        "index": verified.index,
+        "log": verified.checkpoint.checkpoint.origin,
+        "size": verified.checkpoint.checkpoint.size,
         "witnesses": witnesses,
-        "agency_signature": if agency_checked { "verified" } else { "not checked (no --agency)" },
-        "document": args.document.as_ref().map(|_| "matches"),
+        "agency_signature": match verified.agency {
+            AgencySignature::Verified { .. } => "verified",
+            AgencySignature::NotChecked => "not checked (no --agency)",
+        },
+        "document": match verified.document {
+            DocumentCheck::Matches => Some("matches"),
+            DocumentCheck::NotChecked => None,
+        },
         "revoked_by": revoked_by,
     });
     if args.json {
@@ -183,9 +180,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             record.kind,
             record.id,
             record.issued,
-            receipt.index,
-            verified.checkpoint.origin,
-            verified.checkpoint.size,
+            verified.index,
+            verified.checkpoint.checkpoint.origin,
+            verified.checkpoint.checkpoint.size,
             witnesses.join(", "),
             report["agency_signature"].as_str().unwrap_or_default()
         );
@@ -204,7 +201,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 /// Asks the log whether a later revocation supersedes the record at
 /// `index`, and proves the revocation in the log's trusted tree.
-fn revocation(
+async fn revocation(
     url: &str,
     policy: Policy,
     args: &Args,
@@ -212,17 +209,21 @@ fn revocation(
     index: u64,
     agencies: &[Verifier],
 ) -> Result<Option<u64>, Failure> {
-    use super::online::{Session, escape};
+    use super::http::escape;
+    use super::online::Session;
     let evidence = args.state.with_extension("evidence");
     let session = Session::new(url, policy, args.state.clone(), evidence)?;
-    let trusted = session.trusted_checkpoint()?;
+    let trusted = session.trusted_checkpoint().await?;
     let r = &signed.record;
-    let found = session.get_json(&format!(
-        "/lookup?issuer={}&kind={}&id={}",
-        escape(&r.issuer),
-        escape(&r.kind),
-        escape(&r.id)
-    ))?;
+    let found = session
+        .http
+        .get_json(&format!(
+            "/lookup?issuer={}&kind={}&id={}",
+            escape(&r.issuer),
+            escape(&r.kind),
+            escape(&r.id)
+        ))
+        .await?;
     let Some(revoked_by) = found["matches"]
         .as_array()
         .into_iter()
@@ -233,14 +234,14 @@ fn revocation(
         return Ok(None);
     };
     let (size, root) = (trusted.checkpoint.size, trusted.checkpoint.root);
-    let entry = session.get(&format!("/entry/{revoked_by}"))?;
+    let entry = session.http.get(&format!("/entry/{revoked_by}")).await?;
     // A revocation newer than the trusted checkpoint cannot be proven in it
     // yet; the record itself is still checked below (that it names this
     // record, and with `--agency` the agency's signature: only then can the
     // log not invent one).
     if revoked_by < size {
         let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
-        let proof = Session::hashes(&session.get_json(&path)?, &path)?;
+        let proof = Session::hashes(&session.http.get_json(&path).await?, &path)?;
         gazette_client::merkle::verify_inclusion(
             &gazette_client::merkle::leaf_hash(&entry),
             revoked_by,
