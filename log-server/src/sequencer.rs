@@ -395,3 +395,49 @@ fn sequence(
         indexed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use gazette_client::merkle::Hash;
+
+    use super::*;
+
+    fn slot(index: u64) -> RecordSlot {
+        RecordSlot {
+            index,
+            digest: [index as u8; 32],
+            leaf_hash: Hash([index as u8; 32]),
+        }
+    }
+
+    #[test]
+    fn a_sequenced_record_stays_pending_until_the_published_index_size_passes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = RecordIndex::open(dir.path()).unwrap();
+        let (indexed, rx) = watch::channel(0);
+        let mut pending = Pending {
+            slots: HashMap::from([(b"a".to_vec(), slot(0)), (b"b".to_vec(), slot(1))]),
+            indexed: rx,
+        };
+        // The record indexer wrote the batch of "a", but has not yet said so:
+        // both stay pending.
+        let batch = IndexBatch {
+            first: 0,
+            count: 1,
+            items: vec![(b"a".to_vec(), slot(0))],
+            revocations: Vec::new(),
+        };
+        index.add(&batch).unwrap();
+        pending.prune();
+        assert_eq!(pending.slots.len(), 2);
+        // Once it has, "a" is found in the index, and "b" (not yet
+        // indexed) still among the pending records.
+        indexed.send_replace(1);
+        pending.prune();
+        assert!(!pending.slots.contains_key(&b"a"[..]));
+        assert_eq!(pending.find(&index, b"a").unwrap(), Some(slot(0)));
+        assert_eq!(index.record(b"b").unwrap(), None);
+        assert_eq!(pending.find(&index, b"b").unwrap(), Some(slot(1)));
+        assert_eq!(pending.find(&index, b"c").unwrap(), None);
+    }
+}
