@@ -77,11 +77,13 @@ impl From<&WitnessedCheckpoint> for Tree {
     }
 }
 
-fn within(published: Tree, size: u64) -> Result<(), StoredError> {
-    if size > published.size {
+// The messages say "published tree" whichever checkpoint a read is made
+// against: they are served as they always were.
+fn within(tree: Tree, size: u64) -> Result<(), StoredError> {
+    if size > tree.size {
         return Err(StoredError::OutOfRange(format!(
             "size {size} is beyond the published tree of size {}",
-            published.size
+            tree.size
         )));
     }
     Ok(())
@@ -100,13 +102,13 @@ pub fn inclusion_proof(
 
 fn prove_inclusion(
     storage: &dyn Storage,
-    published: Tree,
+    tree: Tree,
     index: u64,
     size: u64,
 ) -> Result<Vec<Hash>, StoredError> {
-    within(published, size)?;
+    within(tree, size)?;
     let tiles = StoredTiles(storage);
-    let reader = TileHashReader::new(published.size, published.root, &tiles);
+    let reader = TileHashReader::new(tree.size, tree.root, &tiles);
     merkle::prove_inclusion(index, size, &reader).map_err(proof_error)
 }
 
@@ -117,13 +119,13 @@ pub fn consistency_proof(
     old: u64,
     size: u64,
 ) -> Result<Vec<Hash>, StoredError> {
-    let published = Tree::from(committed);
-    within(published, size)?;
+    let tree = Tree::from(committed);
+    within(tree, size)?;
     if old == size {
         return Ok(Vec::new());
     }
     let tiles = StoredTiles(storage);
-    let reader = TileHashReader::new(published.size, published.root, &tiles);
+    let reader = TileHashReader::new(tree.size, tree.root, &tiles);
     merkle::prove_consistency(old, size, &reader).map_err(proof_error)
 }
 
@@ -159,13 +161,13 @@ pub fn receipt(
 /// before it is handed out.
 fn entry_and_proof(
     storage: &dyn Storage,
-    published: Tree,
+    tree: Tree,
     index: u64,
 ) -> Result<(Vec<u8>, Vec<Hash>), StoredError> {
-    if index >= published.size {
+    if index >= tree.size {
         return Err(StoredError::OutOfRange(format!(
             "index {index} is beyond the published tree of size {}",
-            published.size
+            tree.size
         )));
     }
     let bundle_index = index >> HEIGHT;
@@ -174,7 +176,7 @@ fn entry_and_proof(
         height: HEIGHT,
         level: TileLevel::Entries,
         index: bundle_index,
-        width: (published.size - start).min(1 << HEIGHT) as u32,
+        width: (tree.size - start).min(1 << HEIGHT) as u32,
     };
     let path = bundle.path();
     let data = storage
@@ -184,13 +186,13 @@ fn entry_and_proof(
     let entries =
         parse_entry_bundle(&bundle, &data).map_err(|e| StoredError::Storage(e.to_string()))?;
     let entry = entries[(index - start) as usize].to_vec();
-    let proof = prove_inclusion(storage, published, index, published.size)?;
+    let proof = prove_inclusion(storage, tree, index, tree.size)?;
     merkle::verify_inclusion(
         &merkle::leaf_hash(&entry),
         index,
-        published.size,
+        tree.size,
         &proof,
-        &published.root,
+        &tree.root,
     )
     .map_err(|e| StoredError::Storage(format!("entry {index} does not match the tree: {e}")))?;
     Ok((entry, proof))
