@@ -1,7 +1,7 @@
 //! The indexes' stage, behind the committer, in two threads, so that
 //! indexing never slows appends:
 //!
-//! - the **record indexer** ([`RecordIndexer`]) writes every durable batch
+//! - the **record indexer** (`RecordIndexer`) writes every durable batch
 //!   to the [`RecordIndex`] (the sequencer's duplicate check), publishes the
 //!   tree size that index now covers, and hands the batch on. It is the
 //!   only writer of that database, and it is handed only durable batches,

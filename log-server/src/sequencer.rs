@@ -6,7 +6,7 @@
 //! its first arrived. It gives new records consecutive indexes (duplicates
 //! get the index they already have, conflicts a 409), appends them to the
 //! in-memory right edge and signs the new checkpoint. The **committer**
-//! thread ([`crate::committer`]) then writes the batch's tiles and
+//! thread (`committer.rs`) then writes the batch's tiles and
 //! checkpoint durably, publishes the checkpoint and only then answers,
 //! strictly in batch order, so a duplicate of a record still being
 //! committed is answered after that commit. The batch's records then go to
