@@ -8,12 +8,13 @@
 //!
 //! - [`RecordIndex`] (`<data>/index`): issuer, kind, id → index, document
 //!   digest and leaf hash. The sequencer's duplicate check, written by the
-//!   sequencer thread alone before the next batch is sequenced.
+//!   record indexer thread alone (`indexer.rs`), with each batch once
+//!   it is durable.
 //! - [`LookupIndex`] (`<data>/lookup`): leaf hash → index, document
 //!   digest → indexes, revoked record → revocation indexes, for readers.
-//!   Written by the [`crate::indexer`] thread behind the sequencer, in a
-//!   database of its own so that its random-key writes never slow the
-//!   sequencer's lookups (measured in docs/BENCHMARKS.md).
+//!   Written by the lookup indexer thread behind it, in a database of its
+//!   own so that its random-key writes never slow the sequencer's lookups
+//!   (measured in docs/BENCHMARKS.md).
 
 use std::path::Path;
 

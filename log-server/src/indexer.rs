@@ -1,35 +1,117 @@
-//! The lookup indexer: keeps the [`LookupIndex`] up with the committed
-//! tree, on a thread of its own behind the sequencer, so readers' indexes
-//! never slow appends. It is handed each durable batch; when it falls
-//! behind, batches are dropped and it reads them back from the tiles.
+//! The indexes' stage, behind the committer, in two threads, so that
+//! indexing never slows appends:
+//!
+//! - the **record indexer** (`RecordIndexer`) writes every durable batch
+//!   to the [`RecordIndex`] (the sequencer's duplicate check), publishes the
+//!   tree size that index now covers, and hands the batch on. It is the
+//!   only writer of that database, and it is handed only durable batches,
+//!   so the index never holds an entry the tiles lack. The sequencer keeps
+//!   the records it sequenced until that size passes them.
+//! - the **lookup indexer** ([`Indexer`]) keeps the [`LookupIndex`] up with
+//!   the committed tree. When it falls behind, batches are dropped and it
+//!   reads them back from the tiles.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::index::{IndexBatch, IndexError, LookupIndex};
-use crate::sequencer::Checkpoints;
+use tokio::sync::watch;
+
+use crate::checkpoints::Committed;
+use crate::index::{IndexBatch, IndexError, LookupIndex, RecordIndex};
+use crate::pipeline::Failure;
 use crate::storage::Storage;
 
 /// Durable batches the indexer may have waiting before new ones are
 /// dropped (and read back from the tiles instead).
 const QUEUE: usize = 256;
+/// Durable batches the record indexer may have waiting before the
+/// committer waits for it. None may be dropped (the sequencer holds each
+/// batch's records in memory until this index has them), so a record index
+/// that falls behind slows the commits down, and the queue of records
+/// waiting to be sequenced fills up (503), instead of memory growing.
+const RECORD_QUEUE: usize = 16;
 /// How often an idle indexer checks it covers the committed tree.
 const CATCH_UP_EVERY: Duration = Duration::from_millis(500);
 
-/// The handle on the indexer thread; dropping it flushes and stops it.
+/// The handle on the record indexer thread; dropping it lets the thread
+/// write what it was handed, and waits for it (and the lookup indexer).
+pub(crate) struct RecordIndexer {
+    tx: Option<SyncSender<IndexBatch>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RecordIndexer {
+    /// Starts the record indexer thread over `index`, which covers the
+    /// tree up to `indexed`'s value; each batch it adds moves `indexed` to
+    /// the batch's end. After it fails, it sets `failure` and writes no
+    /// more: the index stays behind the tree, and `indexed` with it.
+    pub(crate) fn start(
+        index: Arc<RecordIndex>,
+        indexed: watch::Sender<u64>,
+        lookup: Indexer,
+        failure: Failure,
+    ) -> RecordIndexer {
+        let (tx, rx) = mpsc::sync_channel::<IndexBatch>(RECORD_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("record-indexer".into())
+            .spawn(move || {
+                let mut failed = false;
+                while let Ok(batch) = rx.recv() {
+                    if failed {
+                        continue;
+                    }
+                    if let Err(e) = index.add(&batch) {
+                        failure.set(&format!("indexing entries from {}: {e}", batch.first));
+                        failed = true;
+                        continue;
+                    }
+                    indexed.send_replace(batch.first + batch.count);
+                    lookup.offer(batch);
+                }
+                // Dropping `lookup` flushes and stops the lookup indexer.
+            })
+            .expect("spawn the record indexer thread");
+        RecordIndexer {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Hands over a durable batch; waits while [`RECORD_QUEUE`] batches
+    /// are waiting already.
+    pub(crate) fn send(&self, batch: IndexBatch) {
+        if let Some(tx) = &self.tx {
+            // Only refused if the thread is gone (it panicked): the
+            // sequencer then keeps the records, and duplicates stay found.
+            let _ = tx.send(batch);
+        }
+    }
+}
+
+impl Drop for RecordIndexer {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The handle on the lookup indexer thread; dropping it flushes and stops it.
 pub struct Indexer {
     tx: Option<SyncSender<IndexBatch>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Indexer {
-    /// Starts the indexer thread.
+    /// Starts the lookup indexer thread; when idle, it catches up to the
+    /// newest `committed` checkpoint.
     pub fn start(
         index: Arc<LookupIndex>,
         storage: Arc<dyn Storage>,
-        committed: Checkpoints,
+        committed: Committed,
     ) -> Indexer {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
@@ -67,7 +149,7 @@ impl Drop for Indexer {
 fn run(
     index: &LookupIndex,
     storage: &dyn Storage,
-    committed: &Checkpoints,
+    committed: &Committed,
     rx: &mpsc::Receiver<IndexBatch>,
 ) {
     loop {

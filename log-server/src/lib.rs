@@ -8,12 +8,15 @@
 //! | --- | --- |
 //! | [`config`] | `gazette-log.toml`, with precise errors |
 //! | [`agencies`] | the registered agency keys |
-//! | [`storage`] | the tree store and its fsync discipline |
+//! | [`storage`] | every durable piece of log state, and the fsync discipline |
 //! | [`stored`] | reading the committed tree back: proofs, entries, receipts |
 //! | [`tree`] | the in-memory right edge: append, new tiles, root |
-//! | [`sequencer`] | the one writer: batching, dedup, commit, publish |
+//! | [`checkpoints`] | the committed and the witnessed checkpoint, and their watches |
+//! | [`sequencer`] | the one writer: batching, dedup, signing; starts the stages behind it |
+//! | `committer` | the writer's second stage: durable commit, publish, answer |
+//! | `pipeline` | what passes between the writer's stages |
 //! | [`index`] | the fjall indexes, rebuildable from the tiles |
-//! | [`indexer`] | keeps the lookup index up behind the writer |
+//! | [`indexer`] | the stage behind the committer: record index, then lookup index |
 //! | [`log`] | opening and recovering a log |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`rate`] | per-agency rate limits |
@@ -22,11 +25,14 @@
 
 pub mod agencies;
 pub mod api;
+pub mod checkpoints;
+mod committer;
 pub mod config;
 pub mod index;
 pub mod indexer;
 pub mod log;
 pub mod metrics;
+mod pipeline;
 pub mod rate;
 pub mod sequencer;
 pub mod storage;

@@ -12,17 +12,16 @@ use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 
 use crate::agencies::{self, Agency};
+use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint, latest};
 use crate::config::Config;
 use crate::index::{LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
 use crate::rate::AgencyLimits;
-use crate::sequencer::{Batching, Checkpoints, Published, Sequencer, Writer};
+use crate::sequencer::{Batching, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tile_cache::TileCache;
 use crate::tree::Edge;
-use crate::witnessing::WITNESSED_FILE;
 use gazette_client::policy::Policy;
-use tokio::sync::watch;
 
 /// The record index's database, under the data directory.
 pub const RECORD_INDEX_DIR: &str = "index";
@@ -38,9 +37,9 @@ pub struct Log {
     /// The tree store.
     pub storage: Arc<dyn Storage>,
     /// The newest committed checkpoint (durable, signed by the log).
-    pub committed: Checkpoints,
+    pub committed: Committed,
     /// The newest published checkpoint: witnessed as the policy requires.
-    pub published: Checkpoints,
+    pub published: Witnessed,
     /// The witness policy verifiers should use (the log's key first).
     pub policy: Policy,
     /// Its text, as `/info` serves it.
@@ -115,22 +114,21 @@ impl Log {
         );
         let agencies_path = dir.join(&config.agencies_file);
         let agencies = agencies::load(&agencies_path)?;
-        let committed: Checkpoints = Arc::new(watch::Sender::new(Arc::new(Published {
+        let committed = CommittedCheckpoint {
             size: edge.size(),
             root: edge.root(),
             note,
-        })));
-        let (policy, policy_text) = load_policy(&config, dir, &verifier)?;
-        let published = if policy.witnesses().is_empty() {
-            committed.clone()
-        } else {
-            Arc::new(watch::Sender::new(witnessed_at_start(
-                dir,
-                &policy,
-                &key,
-                edge.size(),
-            )?))
         };
+        let (policy, policy_text) = load_policy(&config, dir, &verifier)?;
+        // Without witnesses, every committed checkpoint is published at once
+        // (by the committer); with them, the witnessing task publishes.
+        let no_witnesses = policy.witnesses().is_empty();
+        let published = latest(if no_witnesses {
+            WitnessedCheckpoint::without_witnesses(&committed)
+        } else {
+            witnessed_at_start(storage.as_ref(), &policy, &key, edge.size())?
+        });
+        let committed = latest(committed);
         let batching = Batching {
             max_batch: config.sequencer.max_batch,
             interval: Duration::from_millis(config.sequencer.batch_interval_ms),
@@ -144,6 +142,7 @@ impl Log {
                 key,
                 edge,
                 committed: committed.clone(),
+                witnessed: no_witnesses.then(|| published.clone()),
             },
             batching,
         );
@@ -167,12 +166,12 @@ impl Log {
     }
 
     /// The newest published checkpoint.
-    pub fn published(&self) -> Arc<Published> {
+    pub fn published(&self) -> Arc<WitnessedCheckpoint> {
         self.published.borrow().clone()
     }
 
     /// The newest committed checkpoint.
-    pub fn committed(&self) -> Arc<Published> {
+    pub fn committed(&self) -> Arc<CommittedCheckpoint> {
         self.committed.borrow().clone()
     }
 
@@ -185,7 +184,6 @@ impl Log {
                 self.storage.clone(),
                 self.committed.clone(),
                 self.published.clone(),
-                self.dir.clone(),
             );
         }
     }
@@ -280,19 +278,23 @@ fn load_policy(config: &Config, dir: &Path, log: &Verifier) -> anyhow::Result<(P
 /// witnessed one it kept, if it still verifies and the tree holds it;
 /// otherwise the empty tree until the witnesses have cosigned.
 fn witnessed_at_start(
-    dir: &Path,
+    storage: &dyn Storage,
     policy: &Policy,
     key: &Signer,
     size: u64,
-) -> anyhow::Result<Arc<Published>> {
-    if let Ok(note) = std::fs::read(dir.join(WITNESSED_FILE)) {
+) -> anyhow::Result<WitnessedCheckpoint> {
+    let kept = storage.read_witnessed_checkpoint().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read the kept witnessed checkpoint; ignoring it");
+        None
+    });
+    if let Some(note) = kept {
         match policy.verify_checkpoint(&note) {
             Ok(verified) if verified.checkpoint.size <= size => {
-                return Ok(Arc::new(Published {
+                return Ok(WitnessedCheckpoint {
                     size: verified.checkpoint.size,
                     root: verified.checkpoint.root,
                     note,
-                }));
+                });
             }
             Ok(_) => {
                 tracing::warn!("the kept witnessed checkpoint is beyond the tree; ignoring it")
@@ -308,11 +310,11 @@ fn witnessed_at_start(
         root: merkle::empty_root(),
         extensions: Vec::new(),
     };
-    Ok(Arc::new(Published {
+    Ok(WitnessedCheckpoint {
         size: 0,
         root: merkle::empty_root(),
         note: empty.sign(key)?.into_bytes(),
-    }))
+    })
 }
 
 /// Most level-0 tiles one commit can span: the largest batch the

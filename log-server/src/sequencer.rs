@@ -1,100 +1,42 @@
-//! The one writer, as a two-stage pipeline.
+//! The one writer, as a pipeline of threads that hand work one way only:
+//! sequencer → committer → record indexer → lookup indexer.
 //!
 //! The **sequencer** thread takes verified records from the HTTP handlers; a
 //! batch closes when it holds `max_batch` records or `batch_interval` after
 //! its first arrived. It gives new records consecutive indexes (duplicates
 //! get the index they already have, conflicts a 409), appends them to the
 //! in-memory right edge and signs the new checkpoint. The **committer**
-//! thread then writes the batch's tiles and checkpoint durably, publishes the
-//! checkpoint and only then answers, strictly in batch order, so a duplicate
-//! of a record still being committed is answered after that commit.
+//! thread (`committer.rs`) then writes the batch's tiles and
+//! checkpoint durably, publishes the checkpoint and only then answers,
+//! strictly in batch order, so a duplicate of a record still being
+//! committed is answered after that commit. The batch's records then go to
+//! the record index and the lookup index ([`crate::indexer`]).
 //!
-//! While the committer waits on fsync, the sequencer works on the next batch.
-//! It also writes the record index for each batch once the committer
-//! reports it durable: that database is written by one thread only, and
-//! never holds an entry the tiles do not. Readers never wait on either:
-//! they read the published checkpoint and the immutable tiles.
+//! While the committer waits on fsync, the sequencer works on the next
+//! batch. Records it sequenced stay in its `pending` map until the record
+//! index covers them, which it learns from the size the record indexer
+//! publishes: nothing comes back to this thread. Readers never wait on
+//! any of this: they read the published checkpoint and the immutable tiles.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use gazette_client::checkpoint::Checkpoint;
-use gazette_client::merkle::Hash;
 use gazette_client::note::Signer;
 use gazette_client::record::SignedRecord;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{Semaphore, oneshot, watch};
 
-use crate::index::{IndexBatch, RecordIndex, RecordSlot, record_key};
-use crate::indexer::Indexer;
+use crate::checkpoints::{Committed, Witnessed};
+use crate::committer::Committer;
+use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
+use crate::indexer::{Indexer, RecordIndexer};
+use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
+pub use crate::pipeline::{Outcome, SubmitError};
 use crate::storage::Storage;
 use crate::tree::Edge;
-
-/// What happened to one submitted record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Logged at `index` (now, or earlier when `new` is false).
-    Logged {
-        /// Its index.
-        index: u64,
-        /// Leaf hash of the logged entry.
-        leaf_hash: Hash,
-        /// Whether this submission added it.
-        new: bool,
-    },
-    /// The same (issuer, kind, id) is logged with another document digest.
-    Conflict {
-        /// Index of the record already logged.
-        existing: u64,
-    },
-}
-
-/// Why a submission was not sequenced.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SubmitError {
-    /// The queue is full; try again shortly.
-    #[error("the log is busy: {queued} records are waiting")]
-    QueueFull {
-        /// Capacity of the queue, in records.
-        queued: usize,
-    },
-    /// A commit failed; the log stopped accepting writes until restarted.
-    #[error("the log stopped accepting writes after a storage failure: {0}")]
-    Failed(String),
-}
-
-/// A signed checkpoint of the tree: the newest committed one (signed by
-/// the log) or the newest published one (with its witnesses' cosignatures).
-#[derive(Debug)]
-pub struct Published {
-    /// Tree size.
-    pub size: u64,
-    /// Tree root.
-    pub root: Hash,
-    /// The signed checkpoint note.
-    pub note: Vec<u8>,
-}
-
-/// Where a checkpoint is kept for readers, who read the newest at once and
-/// may wait for the next.
-pub type Checkpoints = Arc<tokio::sync::watch::Sender<Arc<Published>>>;
-
-struct Job {
-    records: Vec<SignedRecord>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, SubmitError>>,
-    permit: OwnedSemaphorePermit,
-}
-
-impl Job {
-    /// Frees the job's queue capacity, then answers: a submitter that
-    /// waits for its answer before sending again always finds room.
-    fn answer(self, result: Result<Vec<Outcome>, SubmitError>) {
-        drop(self.permit);
-        let _ = self.reply.send(result);
-    }
-}
 
 /// How the sequencer batches.
 #[derive(Clone, Copy, Debug)]
@@ -111,7 +53,7 @@ pub struct Batching {
 pub struct Writer {
     /// The tree store.
     pub storage: Arc<dyn Storage>,
-    /// The duplicate check.
+    /// The duplicate check, covering the tree of the edge.
     pub index: Arc<RecordIndex>,
     /// The readers' lookup indexes, kept up behind the writer.
     pub indexer: Indexer,
@@ -120,44 +62,23 @@ pub struct Writer {
     /// The right edge of the committed tree.
     pub edge: Edge,
     /// Where each newly committed checkpoint goes.
-    pub committed: Checkpoints,
+    pub committed: Committed,
+    /// Where each newly committed checkpoint is published at once when the
+    /// witness policy requires no witness; `None` when the witnessing task
+    /// publishes.
+    pub witnessed: Option<Witnessed>,
 }
 
 /// What reaches the sequencer thread.
 enum Input {
     /// Records from a handler.
     Job(Job),
-    /// The committer made a batch durable: index it.
-    Committed(IndexBatch),
     /// The log is being dropped: finish and stop.
     Stop,
 }
 
-/// A sequenced batch on its way to durability.
-struct Commit {
-    jobs: Vec<Job>,
-    outcomes: Vec<Vec<Outcome>>,
-    /// `None` when the batch added nothing (only duplicates, conflicts).
-    write: Option<Write>,
-    indexed: IndexBatch,
-}
-
-/// What one batch writes.
-struct Write {
-    /// Tiles and bundles, by path.
-    objects: Vec<(String, Vec<u8>)>,
-    /// The signed checkpoint.
-    note: Vec<u8>,
-    /// Its tree size.
-    size: u64,
-    /// Its tree root.
-    root: Hash,
-}
-
 /// Batches sequenced but not yet committed that the sequencer may run ahead.
 const PIPELINE_DEPTH: usize = 2;
-
-type Failure = Arc<RwLock<Option<String>>>;
 
 /// The handlers' side of the writer.
 pub struct Sequencer {
@@ -170,17 +91,16 @@ pub struct Sequencer {
 }
 
 impl Sequencer {
-    /// Starts the sequencer and committer threads.
+    /// Starts the sequencer, committer and indexer threads.
     pub fn start(writer: Writer, batching: Batching) -> Sequencer {
         let (tx, rx) = mpsc::channel::<Input>();
-        let failure: Failure = Arc::new(RwLock::new(None));
+        let failure = Failure::default();
         let stopped = Arc::new(AtomicBool::new(false));
-        let (thread_failure, thread_stopped, committed) =
-            (failure.clone(), stopped.clone(), tx.clone());
+        let (thread_failure, thread_stopped) = (failure.clone(), stopped.clone());
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || {
-                run(writer, batching, rx, committed, thread_failure);
+                run(writer, batching, rx, thread_failure);
                 thread_stopped.store(true, Ordering::SeqCst);
             })
             .expect("spawn the sequencer thread");
@@ -196,7 +116,7 @@ impl Sequencer {
 
     /// Why the log stopped accepting writes, if it did.
     pub fn failure(&self) -> Option<String> {
-        self.failure.read().expect("lock").clone()
+        self.failure.reason()
     }
 
     /// Records currently queued or being committed.
@@ -233,7 +153,7 @@ impl Sequencer {
 
 impl Drop for Sequencer {
     /// Lets the writer finish what it holds and waits for it, so the store
-    /// and the index are released when the log is dropped.
+    /// and the indexes are released when the log is dropped.
     fn drop(&mut self) {
         let _ = self.tx.send(Input::Stop);
         if let Some(thread) = self.thread.take() {
@@ -242,66 +162,66 @@ impl Drop for Sequencer {
     }
 }
 
-fn fail(failure: &Failure, reason: &str) {
-    tracing::error!(%reason, "refusing further writes until restart");
-    let mut slot = failure.write().expect("lock");
-    if slot.is_none() {
-        *slot = Some(reason.to_owned());
+/// Records sequenced but not yet in the record index (being committed, or
+/// committed and on their way to the index): the duplicate check looks
+/// here before it looks in the index. A record leaves once the size the
+/// record indexer publishes passes it; the index holds it by then.
+struct Pending {
+    slots: HashMap<Vec<u8>, RecordSlot>,
+    indexed: watch::Receiver<u64>,
+}
+
+impl Pending {
+    /// Forgets the records the record index now holds.
+    fn prune(&mut self) {
+        if self.indexed.has_changed().unwrap_or(false) {
+            let indexed = *self.indexed.borrow_and_update();
+            self.slots.retain(|_, slot| slot.index >= indexed);
+        }
+    }
+
+    /// Where the record under `key` was logged: among the pending records
+    /// first, then in the record index (in this order, as a record leaves
+    /// `pending` only once the index holds it).
+    fn find(&self, index: &RecordIndex, key: &[u8]) -> Result<Option<RecordSlot>, IndexError> {
+        match self.slots.get(key) {
+            Some(slot) => Ok(Some(*slot)),
+            None => index.record(key),
+        }
     }
 }
 
-fn run(
-    writer: Writer,
-    batching: Batching,
-    rx: mpsc::Receiver<Input>,
-    committed: mpsc::Sender<Input>,
-    failure: Failure,
-) {
+fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: Failure) {
     let Writer {
         storage,
         index,
         indexer,
         key,
         mut edge,
-        committed: checkpoints,
+        committed,
+        witnessed,
     } = writer;
+    let (indexed, indexed_rx) = watch::channel(edge.size());
+    let records = RecordIndexer::start(index.clone(), indexed, indexer, failure.clone());
+    let in_flight = InFlight::default();
     let (to_commit, commits) = mpsc::sync_channel::<Commit>(PIPELINE_DEPTH);
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let committer = {
-        let (failure, in_flight) = (failure.clone(), in_flight.clone());
-        std::thread::Builder::new()
-            .name("committer".into())
-            .spawn(move || {
-                commit_loop(storage, checkpoints, commits, committed, failure, in_flight)
-            })
-            .expect("spawn the committer thread")
-    };
-    // Records sequenced but not yet indexed (in flight or just committed).
-    let mut pending: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
-    let index_input = |done: IndexBatch, pending: &mut HashMap<Vec<u8>, RecordSlot>| {
-        if let Err(e) = index.add(&done) {
-            // Keep them pending: duplicates stay detected.
-            fail(
-                &failure,
-                &format!("indexing entries from {}: {e}", done.first),
-            );
-            return;
-        }
-        for (key, slot) in &done.items {
-            if pending.get(key) == Some(slot) {
-                pending.remove(key);
-            }
-        }
-        indexer.offer(done);
+    let committer = Committer {
+        storage,
+        committed,
+        witnessed,
+        records,
+        failure: failure.clone(),
+        in_flight: in_flight.clone(),
+    }
+    .start(commits);
+    let mut pending = Pending {
+        slots: HashMap::new(),
+        indexed: indexed_rx,
     };
     let mut stopping = false;
     while !stopping {
         let first = match rx.recv() {
             Ok(Input::Job(job)) => job,
-            Ok(Input::Committed(done)) => {
-                index_input(done, &mut pending);
-                continue;
-            }
             Ok(Input::Stop) | Err(_) => break,
         };
         // Group commit: the batch closes when full, or once its interval has
@@ -314,7 +234,7 @@ fn run(
             let now = Instant::now();
             let wait = if now < deadline {
                 deadline - now
-            } else if in_flight.load(Ordering::SeqCst) > 0 {
+            } else if in_flight.any() {
                 Duration::from_micros(500)
             } else {
                 break;
@@ -324,7 +244,6 @@ fn run(
                     count += job.records.len();
                     jobs.push(job);
                 }
-                Ok(Input::Committed(done)) => index_input(done, &mut pending),
                 Ok(Input::Stop) => {
                     stopping = true;
                     break;
@@ -333,37 +252,34 @@ fn run(
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        if let Some(reason) = failure.read().expect("lock").clone() {
+        if let Some(reason) = failure.reason() {
             for job in jobs {
                 job.answer(Err(SubmitError::Failed(reason.clone())));
             }
             continue;
         }
+        pending.prune();
         let commit = match sequence(&mut edge, &index, &key, &mut pending, jobs) {
             Ok(commit) => commit,
             Err((jobs, reason)) => {
-                fail(&failure, &reason);
+                failure.set(&reason);
                 for job in jobs {
                     job.answer(Err(SubmitError::Failed(reason.clone())));
                 }
                 continue;
             }
         };
-        in_flight.fetch_add(1, Ordering::SeqCst);
+        in_flight.add();
         if to_commit.send(commit).is_err() {
-            fail(&failure, "the committer has stopped");
+            failure.set("the committer has stopped");
         }
     }
-    // Let the committer finish, then index what it made durable.
+    // Let the committer finish (and the indexers behind it).
     drop(to_commit);
     let _ = committer.join();
     while let Ok(input) = rx.try_recv() {
-        match input {
-            Input::Committed(done) => index_input(done, &mut pending),
-            Input::Job(job) => {
-                job.answer(Err(SubmitError::Failed("the log is shutting down".into())))
-            }
-            Input::Stop => {}
+        if let Input::Job(job) = input {
+            job.answer(Err(SubmitError::Failed("the log is shutting down".into())))
         }
     }
 }
@@ -374,7 +290,7 @@ fn sequence(
     edge: &mut Edge,
     index: &RecordIndex,
     key: &Signer,
-    pending: &mut HashMap<Vec<u8>, RecordSlot>,
+    pending: &mut Pending,
     jobs: Vec<Job>,
 ) -> Result<Commit, (Vec<Job>, String)> {
     let started = Instant::now();
@@ -396,9 +312,9 @@ fn sequence(
             // One lookup decides: the same bytes have the same issuer, kind
             // and id, so the record key finds exact duplicates too.
             let key = record_key(&r.issuer, &r.kind, &r.id);
-            let existing = match batch.get(&key).or_else(|| pending.get(&key)) {
+            let existing = match batch.get(&key) {
                 Some(slot) => Some(*slot),
-                None => match index.record(&key) {
+                None => match pending.find(index, &key) {
                     Ok(slot) => slot,
                     Err(e) => return Err((jobs, e.to_string())),
                 },
@@ -470,7 +386,7 @@ fn sequence(
         sequence_us = started.elapsed().as_micros() as u64,
         "sequenced a batch"
     );
-    pending.extend(batch);
+    pending.slots.extend(batch);
     indexed.count = entries.len() as u64;
     Ok(Commit {
         jobs,
@@ -480,65 +396,48 @@ fn sequence(
     })
 }
 
-/// Counts a batch out of the pipeline when dropped.
-struct InFlight<'a>(&'a AtomicUsize);
+#[cfg(test)]
+mod tests {
+    use gazette_client::merkle::Hash;
 
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+    use super::*;
+
+    fn slot(index: u64) -> RecordSlot {
+        RecordSlot {
+            index,
+            digest: [index as u8; 32],
+            leaf_hash: Hash([index as u8; 32]),
+        }
     }
-}
 
-/// Makes each batch durable, publishes its checkpoint, answers its jobs and
-/// hands its records to the index, in order. After a failure every later
-/// batch is refused: the tree on disk is the old one or the failed one, and
-/// only a restart tells which.
-fn commit_loop(
-    storage: Arc<dyn Storage>,
-    checkpoints: Checkpoints,
-    commits: mpsc::Receiver<Commit>,
-    committed: mpsc::Sender<Input>,
-    failure: Failure,
-    in_flight: Arc<AtomicUsize>,
-) {
-    while let Ok(commit) = commits.recv() {
-        // However this batch ends, it no longer holds the sequencer back.
-        let _done = InFlight(&in_flight);
-        if let Some(reason) = failure.read().expect("lock").clone() {
-            for job in commit.jobs {
-                job.answer(Err(SubmitError::Failed(reason.clone())));
-            }
-            continue;
-        }
-        if let Some(Write {
-            objects,
-            note,
-            size,
-            root,
-        }) = commit.write
-        {
-            let started = Instant::now();
-            if let Err(e) = storage.commit(&objects, &note) {
-                let reason = format!("committing size {size}: {e}");
-                fail(&failure, &reason);
-                for job in commit.jobs {
-                    job.answer(Err(SubmitError::Failed(reason.clone())));
-                }
-                continue;
-            }
-            metrics::histogram!(crate::metrics::COMMIT_SECONDS)
-                .record(started.elapsed().as_secs_f64());
-            tracing::debug!(
-                size,
-                objects = objects.len(),
-                storage_us = started.elapsed().as_micros() as u64,
-                "committed a batch"
-            );
-            checkpoints.send_replace(Arc::new(Published { size, root, note }));
-            let _ = committed.send(Input::Committed(commit.indexed));
-        }
-        for (job, outcome) in commit.jobs.into_iter().zip(commit.outcomes) {
-            job.answer(Ok(outcome));
-        }
+    #[test]
+    fn a_sequenced_record_stays_pending_until_the_published_index_size_passes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = RecordIndex::open(dir.path()).unwrap();
+        let (indexed, rx) = watch::channel(0);
+        let mut pending = Pending {
+            slots: HashMap::from([(b"a".to_vec(), slot(0)), (b"b".to_vec(), slot(1))]),
+            indexed: rx,
+        };
+        // The record indexer wrote the batch of "a", but has not yet said so:
+        // both stay pending.
+        let batch = IndexBatch {
+            first: 0,
+            count: 1,
+            items: vec![(b"a".to_vec(), slot(0))],
+            revocations: Vec::new(),
+        };
+        index.add(&batch).unwrap();
+        pending.prune();
+        assert_eq!(pending.slots.len(), 2);
+        // Once it has, "a" is found in the index, and "b" (not yet
+        // indexed) still among the pending records.
+        indexed.send_replace(1);
+        pending.prune();
+        assert!(!pending.slots.contains_key(&b"a"[..]));
+        assert_eq!(pending.find(&index, b"a").unwrap(), Some(slot(0)));
+        assert_eq!(index.record(b"b").unwrap(), None);
+        assert_eq!(pending.find(&index, b"b").unwrap(), Some(slot(1)));
+        assert_eq!(pending.find(&index, b"c").unwrap(), None);
     }
 }

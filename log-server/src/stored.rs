@@ -1,8 +1,9 @@
 //! Reading the committed tree back from storage: tiles for proofs, entries
 //! from their bundles, and receipts. Everything is read relative to a
-//! published checkpoint, so readers never see more than was acknowledged,
-//! and every tile read is authenticated against that checkpoint's root
-//! (a damaged file is an error, never a wrong proof).
+//! checkpoint (entries and proofs to a [`CommittedCheckpoint`], receipts to
+//! a [`WitnessedCheckpoint`]), so readers never see more than was
+//! acknowledged, and every tile read is authenticated against that
+//! checkpoint's root (a damaged file is an error, never a wrong proof).
 
 use gazette_client::merkle::{self, Hash, MerkleError, ReadError};
 use gazette_client::tiles::{
@@ -10,7 +11,7 @@ use gazette_client::tiles::{
 };
 use gazette_client::tlog_proof::TlogProof;
 
-use crate::sequencer::Published;
+use crate::checkpoints::{CommittedCheckpoint, WitnessedCheckpoint};
 use crate::storage::Storage;
 
 /// Why the stored tree could not answer.
@@ -51,64 +52,101 @@ fn proof_error(err: MerkleError) -> StoredError {
     }
 }
 
-fn within(published: &Published, size: u64) -> Result<(), StoredError> {
-    if size > published.size {
+/// The tree a read is authenticated against: a checkpoint's size and root.
+#[derive(Clone, Copy)]
+struct Tree {
+    size: u64,
+    root: Hash,
+}
+
+impl From<&CommittedCheckpoint> for Tree {
+    fn from(c: &CommittedCheckpoint) -> Tree {
+        Tree {
+            size: c.size,
+            root: c.root,
+        }
+    }
+}
+
+impl From<&WitnessedCheckpoint> for Tree {
+    fn from(c: &WitnessedCheckpoint) -> Tree {
+        Tree {
+            size: c.size,
+            root: c.root,
+        }
+    }
+}
+
+// The messages say "published tree" whichever checkpoint a read is made
+// against: they are served as they always were.
+fn within(tree: Tree, size: u64) -> Result<(), StoredError> {
+    if size > tree.size {
         return Err(StoredError::OutOfRange(format!(
             "size {size} is beyond the published tree of size {}",
-            published.size
+            tree.size
         )));
     }
     Ok(())
 }
 
 /// The inclusion proof of leaf `index` in the tree of `size` ≤ the
-/// published size, from O(log n) tile reads.
+/// committed size, from O(log n) tile reads.
 pub fn inclusion_proof(
     storage: &dyn Storage,
-    published: &Published,
+    committed: &CommittedCheckpoint,
     index: u64,
     size: u64,
 ) -> Result<Vec<Hash>, StoredError> {
-    within(published, size)?;
+    prove_inclusion(storage, committed.into(), index, size)
+}
+
+fn prove_inclusion(
+    storage: &dyn Storage,
+    tree: Tree,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, StoredError> {
+    within(tree, size)?;
     let tiles = StoredTiles(storage);
-    let reader = TileHashReader::new(published.size, published.root, &tiles);
+    let reader = TileHashReader::new(tree.size, tree.root, &tiles);
     merkle::prove_inclusion(index, size, &reader).map_err(proof_error)
 }
 
-/// The consistency proof from `old` to `size` ≤ the published size.
+/// The consistency proof from `old` to `size` ≤ the committed size.
 pub fn consistency_proof(
     storage: &dyn Storage,
-    published: &Published,
+    committed: &CommittedCheckpoint,
     old: u64,
     size: u64,
 ) -> Result<Vec<Hash>, StoredError> {
-    within(published, size)?;
+    let tree = Tree::from(committed);
+    within(tree, size)?;
     if old == size {
         return Ok(Vec::new());
     }
     let tiles = StoredTiles(storage);
-    let reader = TileHashReader::new(published.size, published.root, &tiles);
+    let reader = TileHashReader::new(tree.size, tree.root, &tiles);
     merkle::prove_consistency(old, size, &reader).map_err(proof_error)
 }
 
-/// The exact bytes of entry `index` of the published tree.
+/// The exact bytes of entry `index` of the committed tree.
 pub fn entry(
     storage: &dyn Storage,
-    published: &Published,
+    committed: &CommittedCheckpoint,
     index: u64,
 ) -> Result<Vec<u8>, StoredError> {
-    Ok(entry_and_proof(storage, published, index)?.0)
+    Ok(entry_and_proof(storage, committed.into(), index)?.0)
 }
 
-/// A c2sp.org/tlog-proof@v1 receipt for entry `index` against the published
+/// A c2sp.org/tlog-proof@v1 receipt for entry `index` against the witnessed
 /// checkpoint, with the entry itself (the signed record) as `extra`.
 pub fn receipt(
     storage: &dyn Storage,
-    published: &Published,
+    witnessed: &WitnessedCheckpoint,
     index: u64,
 ) -> Result<TlogProof, StoredError> {
-    let (record, proof) = entry_and_proof(storage, published, index)?;
-    let checkpoint = String::from_utf8(published.note.clone())
+    let (record, proof) = entry_and_proof(storage, witnessed.into(), index)?;
+    let checkpoint = String::from_utf8(witnessed.note.clone())
         .map_err(|_| StoredError::Storage("the published checkpoint is not UTF-8".into()))?;
     Ok(TlogProof {
         extra: Some(record),
@@ -118,18 +156,18 @@ pub fn receipt(
     })
 }
 
-/// Entry `index` and its inclusion proof in the published tree. Entry
-/// bundles are not covered by the hash tiles, so the entry is checked
-/// against the tree before it is handed out.
+/// Entry `index` and its inclusion proof in the tree. Entry bundles are
+/// not covered by the hash tiles, so the entry is checked against the tree
+/// before it is handed out.
 fn entry_and_proof(
     storage: &dyn Storage,
-    published: &Published,
+    tree: Tree,
     index: u64,
 ) -> Result<(Vec<u8>, Vec<Hash>), StoredError> {
-    if index >= published.size {
+    if index >= tree.size {
         return Err(StoredError::OutOfRange(format!(
             "index {index} is beyond the published tree of size {}",
-            published.size
+            tree.size
         )));
     }
     let bundle_index = index >> HEIGHT;
@@ -138,7 +176,7 @@ fn entry_and_proof(
         height: HEIGHT,
         level: TileLevel::Entries,
         index: bundle_index,
-        width: (published.size - start).min(1 << HEIGHT) as u32,
+        width: (tree.size - start).min(1 << HEIGHT) as u32,
     };
     let path = bundle.path();
     let data = storage
@@ -148,13 +186,13 @@ fn entry_and_proof(
     let entries =
         parse_entry_bundle(&bundle, &data).map_err(|e| StoredError::Storage(e.to_string()))?;
     let entry = entries[(index - start) as usize].to_vec();
-    let proof = inclusion_proof(storage, published, index, published.size)?;
+    let proof = prove_inclusion(storage, tree, index, tree.size)?;
     merkle::verify_inclusion(
         &merkle::leaf_hash(&entry),
         index,
-        published.size,
+        tree.size,
         &proof,
-        &published.root,
+        &tree.root,
     )
     .map_err(|e| StoredError::Storage(format!("entry {index} does not match the tree: {e}")))?;
     Ok((entry, proof))

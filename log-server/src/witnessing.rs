@@ -6,12 +6,12 @@
 //! witness at once, each with a consistency proof from the size that
 //! witness last cosigned (learned from its 409 answers and remembered).
 //! Once the answers are in (each bounded by a timeout), a checkpoint whose
-//! cosignatures meet the quorum is published with all of them, and written
-//! to `<data>/witnessed-checkpoint` so a restart publishes it again.
+//! cosignatures meet the quorum is published with all of them, and kept in
+//! storage ([`Storage::write_witnessed_checkpoint`]) so a restart publishes
+//! it again.
 //! Sequencing never waits for any of this; a witness that fails is retried
 //! in later rounds after a growing pause.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,12 +21,10 @@ use gazette_client::note::Note;
 use gazette_client::policy::{Policy, PolicyWitness};
 use gazette_client::witness_protocol::AddCheckpointRequest;
 
-use crate::sequencer::{Checkpoints, Published};
+use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint};
 use crate::storage::Storage;
 use crate::stored;
 
-/// Where the newest published (witnessed) checkpoint is kept.
-pub const WITNESSED_FILE: &str = "witnessed-checkpoint";
 /// How long one witness may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest pause before a failing witness is tried again.
@@ -47,9 +45,8 @@ struct Follower {
 pub fn spawn(
     policy: Policy,
     storage: Arc<dyn Storage>,
-    committed: Checkpoints,
-    published: Checkpoints,
-    dir: PathBuf,
+    committed: Committed,
+    published: Witnessed,
 ) {
     let followers: Vec<Follower> = policy
         .witnesses()
@@ -65,18 +62,15 @@ pub fn spawn(
             })
         })
         .collect();
-    tokio::spawn(rounds(
-        policy, followers, storage, committed, published, dir,
-    ));
+    tokio::spawn(rounds(policy, followers, storage, committed, published));
 }
 
 async fn rounds(
     policy: Policy,
     mut followers: Vec<Follower>,
     storage: Arc<dyn Storage>,
-    committed: Checkpoints,
-    published: Checkpoints,
-    dir: PathBuf,
+    committed: Committed,
+    published: Witnessed,
 ) {
     let client = match reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build() {
         Ok(client) => client,
@@ -140,16 +134,15 @@ async fn rounds(
         }
         match policy.verify_checkpoint(note.as_bytes()) {
             Ok(_) => {
-                let witnessed = Arc::new(Published {
+                let witnessed = Arc::new(WitnessedCheckpoint {
                     size: latest.size,
                     root: latest.root,
                     note: note.into_bytes(),
                 });
-                let path = dir.join(WITNESSED_FILE);
                 let write = {
-                    let bytes = witnessed.note.clone();
+                    let (storage, witnessed) = (storage.clone(), witnessed.clone());
                     tokio::task::spawn_blocking(move || {
-                        gazette_kit::durable::write_file(&path, &bytes, None)
+                        storage.write_witnessed_checkpoint(&witnessed.note)
                     })
                     .await
                 };
@@ -176,7 +169,7 @@ async fn ask(
     client: &reqwest::Client,
     f: &mut Follower,
     storage: Arc<dyn Storage>,
-    latest: &Arc<Published>,
+    latest: &Arc<CommittedCheckpoint>,
 ) -> Result<String, String> {
     for _ in 0..2 {
         let old = f.size;

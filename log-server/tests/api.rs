@@ -20,7 +20,7 @@ use gazette_client::tiles::{
 use gazette_log::api::ADD_BODY_LIMIT;
 use gazette_log::config::Config;
 use gazette_log::log::Log;
-use gazette_log::storage::{Fault, FsStorage};
+use gazette_log::storage::{FsStorage, Storage};
 use serde_json::json;
 
 // ---------------------------------------------------------------- POST /add
@@ -247,20 +247,52 @@ impl Gate {
     }
 }
 
-/// A log whose every storage step first waits at a gate (open at first).
+/// A store whose every write first waits at a gate: a decorating
+/// [`Storage`] over the filesystem store.
+struct GatedStorage {
+    inner: FsStorage,
+    gate: Arc<Gate>,
+}
+
+impl Storage for GatedStorage {
+    fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>> {
+        self.inner.read(path)
+    }
+
+    fn commit(&self, objects: &[(String, Vec<u8>)], checkpoint: &[u8]) -> std::io::Result<()> {
+        self.gate.wait();
+        self.inner.commit(objects, checkpoint)
+    }
+
+    fn remove_temporaries(&self, dir: &str) -> std::io::Result<usize> {
+        self.inner.remove_temporaries(dir)
+    }
+
+    fn remove(&self, path: &str) -> std::io::Result<()> {
+        self.inner.remove(path)
+    }
+
+    fn read_witnessed_checkpoint(&self) -> std::io::Result<Option<Vec<u8>>> {
+        self.inner.read_witnessed_checkpoint()
+    }
+
+    fn write_witnessed_checkpoint(&self, note: &[u8]) -> std::io::Result<()> {
+        self.gate.wait();
+        self.inner.write_witnessed_checkpoint(note)
+    }
+}
+
+/// A log whose every storage write first waits at a gate (open at first).
 fn gated_log(dir: &std::path::Path) -> (Arc<Log>, Arc<Gate>) {
     let gate = Arc::new(Gate {
         closed: Mutex::new(false),
         opened: Condvar::new(),
         entered: AtomicBool::new(false),
     });
-    let hook_gate = gate.clone();
-    let storage = FsStorage::open(dir)
-        .unwrap()
-        .with_fault_hook(Box::new(move |_, _| {
-            hook_gate.wait();
-            Fault::None
-        }));
+    let storage = GatedStorage {
+        inner: FsStorage::open(dir).unwrap(),
+        gate: gate.clone(),
+    };
     let config = Config::load(dir).unwrap();
     let log = Arc::new(Log::open_with(dir, config, Arc::new(storage)).unwrap());
     (log, gate)

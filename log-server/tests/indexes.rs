@@ -12,9 +12,9 @@ use common::*;
 use gazette_client::merkle::leaf_hash;
 use gazette_client::note::{KeyType, Verifier, key_id};
 use gazette_log::agencies;
+use gazette_log::checkpoints::{CommittedCheckpoint, latest};
 use gazette_log::index::{IndexBatch, LookupIndex};
 use gazette_log::indexer::Indexer;
-use gazette_log::sequencer::Published;
 use gazette_log::storage::FsStorage;
 
 /// Waits, at most 10 s, until the lookup index covers `size`.
@@ -172,12 +172,12 @@ async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
     let fresh = tempfile::tempdir().unwrap();
     let index = Arc::new(LookupIndex::open(fresh.path()).unwrap());
     let storage = Arc::new(FsStorage::open(&dir_path).unwrap());
-    let published = Arc::new(tokio::sync::watch::Sender::new(Arc::new(Published {
+    let committed = latest(CommittedCheckpoint {
         size: 300,
         root,
         note,
-    })));
-    let indexer = Indexer::start(index.clone(), storage, published);
+    });
+    let indexer = Indexer::start(index.clone(), storage, committed);
     indexer.offer(IndexBatch {
         first: 290,
         count: 10,

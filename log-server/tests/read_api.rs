@@ -5,14 +5,21 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
 use axum::Router;
 use axum::http::StatusCode;
 use common::*;
+use gazette_client::cosignature::Cosignature;
 use gazette_client::merkle::{self, Hash, leaf_hash};
+use gazette_client::note::{KeyType, Note, Signer};
 use gazette_client::policy::Policy;
 use gazette_client::record::{Record, SignedRecord};
 use gazette_client::tiles::TileHashReader;
 use gazette_client::tlog_proof::TlogProof;
+use gazette_log::config::Config;
+use gazette_log::log::Log;
+use gazette_log::storage::{FsStorage, Storage};
 use serde_json::json;
 
 /// A log holding `n` records added in batches of uneven sizes, so that the
@@ -330,4 +337,102 @@ async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations
         let reply = get(&app, bad).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
     }
+}
+
+/// A store that keeps the witnessed checkpoint in memory only, over the
+/// filesystem store: a decorating [`Storage`], so what a log publishes at
+/// start can only have come through its store.
+struct WitnessedInMemory {
+    inner: FsStorage,
+    witnessed: Mutex<Option<Vec<u8>>>,
+}
+
+impl Storage for WitnessedInMemory {
+    fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>> {
+        self.inner.read(path)
+    }
+
+    fn commit(&self, objects: &[(String, Vec<u8>)], checkpoint: &[u8]) -> std::io::Result<()> {
+        self.inner.commit(objects, checkpoint)
+    }
+
+    fn remove_temporaries(&self, dir: &str) -> std::io::Result<usize> {
+        self.inner.remove_temporaries(dir)
+    }
+
+    fn remove(&self, path: &str) -> std::io::Result<()> {
+        self.inner.remove(path)
+    }
+
+    fn read_witnessed_checkpoint(&self) -> std::io::Result<Option<Vec<u8>>> {
+        Ok(self.witnessed.lock().unwrap().clone())
+    }
+
+    fn write_witnessed_checkpoint(&self, note: &[u8]) -> std::io::Result<()> {
+        *self.witnessed.lock().unwrap() = Some(note.to_vec());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn with_witnesses_reads_follow_the_committed_tree_and_the_store_keeps_the_witnessed_one() {
+    let dir = new_log_dir();
+    let witness =
+        Signer::from_seed("witness.example.org", KeyType::Cosignature, [0x55; 32]).unwrap();
+    std::fs::write(
+        dir.path().join("policy.txt"),
+        format!(
+            "witness w1 {} http://127.0.0.1:9\nquorum w1\n",
+            witness.verifier()
+        ),
+    )
+    .unwrap();
+    // The template has the setting commented out.
+    let config = dir.path().join("gazette-log.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "# witness_policy_file = \"policy.txt\"",
+        "witness_policy_file = \"policy.txt\"",
+    );
+    std::fs::write(&config, text).unwrap();
+
+    // No witness has cosigned (witnessing is not started here): the
+    // published checkpoint is the signed empty tree, while entries and
+    // proofs follow the committed tree.
+    let log = open(dir.path());
+    let app = api(&log);
+    let records: Vec<Vec<u8>> = (0..3).map(body).collect();
+    add_batch_ok(&app, &records).await;
+    assert_eq!(checkpoint(&app).await.0.size, 0);
+    assert_eq!(log.committed().size, 3);
+    assert_eq!(get(&app, "/entry/2").await.body, records[2]);
+    let reply = get(&app, "/receipt/2").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(
+        String::from_utf8_lossy(&reply.body).contains("not yet in a witnessed checkpoint"),
+        "{:?}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let committed = log.committed().note.clone();
+    drop(app);
+    let dir_path = close(log);
+
+    // The witness's cosignature of the committed checkpoint, kept in the
+    // store: the reopened log publishes it, and receipts are served
+    // against it.
+    let text = Note::parse(&committed).unwrap().text;
+    let line = Cosignature::sign(&witness, &text, 1_700_000_000)
+        .unwrap()
+        .to_line();
+    let mut cosigned = committed.clone();
+    cosigned.extend_from_slice(line.as_bytes());
+    let storage = WitnessedInMemory {
+        inner: FsStorage::open(&dir_path).unwrap(),
+        witnessed: Mutex::new(Some(cosigned.clone())),
+    };
+    let config = Config::load(&dir_path).unwrap();
+    let log = Arc::new(Log::open_with(&dir_path, config, Arc::new(storage)).unwrap());
+    let app = api(&log);
+    assert_eq!(checkpoint(&app).await.1, cosigned);
+    assert_eq!(get(&app, "/receipt/2").await.status, StatusCode::OK);
+    assert!(!dir_path.join("witnessed-checkpoint").exists());
 }

@@ -5,9 +5,17 @@
 //! clean store the stored checkpoint must be exactly the old one or the new
 //! one, every tile it implies must verify against its root, nothing beyond
 //! it may remain, and the log must accept writes again.
+//!
+//! The faults come from [`FaultyFiles`], which decorates the operating
+//! system's files ([`OsFiles`]) under the filesystem store: the steps of
+//! one commit are calls of the [`Files`] seam, so a decorator there sees
+//! and can fail each of them; the store itself carries no test hook.
 
 mod common;
 
+use std::fs::File;
+use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +24,7 @@ use common::*;
 use gazette_client::tiles::Tile;
 use gazette_log::config::Config;
 use gazette_log::log::Log;
-use gazette_log::storage::{CommitStep, Fault, FaultHook, FsStorage};
+use gazette_log::storage::{Files, FsStorage, OsFiles};
 use serde_json::json;
 
 /// Entries in the tree before the failing commit: the batch after it
@@ -24,6 +32,30 @@ use serde_json::json;
 const BASE: u64 = 250;
 /// Entries in the failing batch.
 const BATCH: u64 = 10;
+
+/// One step of a commit: one call of the [`Files`] seam.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CommitStep {
+    /// Writing the bytes of a temporary file.
+    WriteTemp,
+    /// fsync of a temporary file.
+    SyncFile,
+    /// Renaming a temporary file into place.
+    Rename,
+    /// fsync of a directory after renames.
+    SyncDir,
+}
+
+/// What the injector does at a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// Carry on.
+    None,
+    /// Fail the step with an I/O error before doing it.
+    Error,
+    /// Write only half the bytes, then fail (only at [`CommitStep::WriteTemp`]).
+    Torn,
+}
 
 /// Counts the storage steps of armed commits and fails the chosen one.
 #[derive(Default)]
@@ -34,26 +66,67 @@ struct Injector {
 }
 
 impl Injector {
-    fn hook(self: &Arc<Self>, root: &std::path::Path) -> FaultHook {
-        let me = self.clone();
-        let root = root.to_string_lossy().into_owned();
-        Box::new(move |step, path| {
-            if !me.armed.load(Ordering::SeqCst) {
-                return Fault::None;
-            }
-            let mut calls = me.calls.lock().unwrap();
-            let k = calls.len();
-            let path = path.strip_prefix(root.as_str()).unwrap_or(path);
-            calls.push((step, path.trim_start_matches('/').to_owned()));
-            match *me.fail.lock().unwrap() {
-                Some((at, fault)) if at == k => fault,
-                _ => Fault::None,
-            }
-        })
+    /// Records `step` on `path` (relative to `root`) if armed; the fault
+    /// chosen for it, an error already for [`Fault::Error`].
+    fn step(&self, step: CommitStep, path: &Path, root: &Path) -> io::Result<Fault> {
+        if !self.armed.load(Ordering::SeqCst) {
+            return Ok(Fault::None);
+        }
+        let mut calls = self.calls.lock().unwrap();
+        let k = calls.len();
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        calls.push((step, relative.to_string_lossy().into_owned()));
+        match *self.fail.lock().unwrap() {
+            Some((at, Fault::Error)) if at == k => Err(io::Error::other(format!(
+                "injected fault at {step:?} of {}",
+                path.display()
+            ))),
+            Some((at, fault)) if at == k => Ok(fault),
+            _ => Ok(Fault::None),
+        }
     }
 
     fn calls(&self) -> Vec<(CommitStep, String)> {
         self.calls.lock().unwrap().clone()
+    }
+}
+
+/// The operating system's files, with the injector deciding each step.
+struct FaultyFiles {
+    injector: Arc<Injector>,
+    root: std::path::PathBuf,
+}
+
+impl Files for FaultyFiles {
+    fn write(&self, file: &mut File, target: &Path, data: &[u8]) -> io::Result<()> {
+        if self
+            .injector
+            .step(CommitStep::WriteTemp, target, &self.root)?
+            == Fault::Torn
+        {
+            OsFiles.write(file, target, &data[..data.len() / 2])?;
+            return Err(io::Error::other(format!(
+                "injected torn write of {}",
+                target.display()
+            )));
+        }
+        OsFiles.write(file, target, data)
+    }
+
+    fn sync_file(&self, file: &File, target: &Path) -> io::Result<()> {
+        self.injector
+            .step(CommitStep::SyncFile, target, &self.root)?;
+        OsFiles.sync_file(file, target)
+    }
+
+    fn rename(&self, temp: &Path, target: &Path) -> io::Result<()> {
+        self.injector.step(CommitStep::Rename, target, &self.root)?;
+        OsFiles.rename(temp, target)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.injector.step(CommitStep::SyncDir, dir, &self.root)?;
+        OsFiles.sync_dir(dir)
     }
 }
 
@@ -65,13 +138,15 @@ fn batch_records() -> Vec<Vec<u8>> {
     (BASE..BASE + BATCH).map(body).collect()
 }
 
-/// A log in a fresh directory on a store with the injector's hook, holding
+/// A log in a fresh directory on a store with the injector's files, holding
 /// the base tree (committed with the hook disarmed).
 async fn log_with_base(injector: &Arc<Injector>) -> (tempfile::TempDir, Arc<Log>, Vec<u8>) {
     let dir = new_log_dir();
-    let storage = FsStorage::open(dir.path())
-        .unwrap()
-        .with_fault_hook(injector.hook(dir.path()));
+    let files = FaultyFiles {
+        injector: injector.clone(),
+        root: dir.path().to_owned(),
+    };
+    let storage = FsStorage::open_with(dir.path(), files).unwrap();
     let config = Config::load(dir.path()).unwrap();
     let log = Arc::new(Log::open_with(dir.path(), config, Arc::new(storage)).unwrap());
     let app = api(&log);

@@ -15,15 +15,15 @@ use super::error::ApiError;
 use super::query::{Query, decimal};
 use super::read::IMMUTABLE;
 use crate::log::Log;
-use crate::sequencer::Published;
 use crate::storage::Storage;
 use crate::stored::{self, StoredError};
 
-/// Runs a stored-tree read off the async workers, against `tree`.
-async fn read_stored<T: Send + 'static>(
+/// Runs a stored-tree read off the async workers, against `tree` (a
+/// committed or a witnessed checkpoint).
+async fn read_stored<C: Send + Sync + 'static, T: Send + 'static>(
     log: &Log,
-    tree: Arc<Published>,
-    read: impl FnOnce(&dyn Storage, &Published) -> Result<T, StoredError> + Send + 'static,
+    tree: Arc<C>,
+    read: impl FnOnce(&dyn Storage, &C) -> Result<T, StoredError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let storage = log.storage.clone();
     tokio::task::spawn_blocking(move || read(storage.as_ref(), &tree))

@@ -1,7 +1,8 @@
 //! The filesystem backend and the one fsync discipline of the log: write a
 //! temporary file, fsync it, rename it into place, fsync its directory; the
-//! checkpoint last, the same way. The files of one commit are fsynced
-//! together, then renamed, then their directories fsynced together.
+//! checkpoint last, the same way (and the witnessed checkpoint, on its own).
+//! The files of one commit are fsynced together, then renamed, then their
+//! directories fsynced together.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -10,62 +11,74 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{CHECKPOINT, Storage};
+use super::{CHECKPOINT, Storage, WITNESSED_CHECKPOINT};
 
-/// One step of a commit, named for fault injection in tests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CommitStep {
-    /// Writing the bytes of a temporary file.
-    WriteTemp,
-    /// fsync of a temporary file.
-    SyncFile,
-    /// Renaming a temporary file into place.
-    Rename,
-    /// fsync of a directory after renames.
-    SyncDir,
+/// The four steps every durable write is made of, one call each: the
+/// seam where the fsync discipline meets the operating system.
+/// [`OsFiles`] does them; a decorating implementation can watch or fail
+/// each step in turn (the fault-injection tests do).
+pub trait Files: Send + Sync + 'static {
+    /// Writes `data` into `file`, the new temporary file for `target`.
+    fn write(&self, file: &mut File, target: &Path, data: &[u8]) -> io::Result<()>;
+    /// Makes `file`, the temporary file for `target`, durable.
+    fn sync_file(&self, file: &File, target: &Path) -> io::Result<()>;
+    /// Renames the durable temporary file `temp` to `target`.
+    fn rename(&self, temp: &Path, target: &Path) -> io::Result<()>;
+    /// Makes the entries of the directory `dir` durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 }
 
-/// What a fault hook asks the storage to do at a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// Carry on.
-    None,
-    /// Fail the step with an I/O error before doing it.
-    Error,
-    /// Write only half the bytes, then fail (only at [`CommitStep::WriteTemp`]).
-    Torn,
+/// The operating system's files.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsFiles;
+
+impl Files for OsFiles {
+    fn write(&self, file: &mut File, _target: &Path, data: &[u8]) -> io::Result<()> {
+        file.write_all(data)
+    }
+
+    fn sync_file(&self, file: &File, _target: &Path) -> io::Result<()> {
+        file.sync_all()
+    }
+
+    fn rename(&self, temp: &Path, target: &Path) -> io::Result<()> {
+        fs::rename(temp, target)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
 }
 
-/// Called before every step of a commit with the step and the path; tests
-/// use it to fail a commit at each step in turn.
-pub type FaultHook = Box<dyn Fn(CommitStep, &str) -> Fault + Send + Sync>;
-
-/// Tiles and checkpoint as files under one directory.
-pub struct FsStorage {
+/// Tiles, checkpoints and the witnessed checkpoint as files under one
+/// directory, written through `F`.
+pub struct FsStorage<F: Files = OsFiles> {
     root: PathBuf,
     temp_counter: AtomicU64,
     /// Directories whose entries (and ancestors') this process has synced.
     durable_dirs: Mutex<HashSet<PathBuf>>,
-    fault: Option<FaultHook>,
+    files: F,
 }
 
 impl FsStorage {
     /// Opens (creating it if needed) the store under `root`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<FsStorage> {
+        FsStorage::open_with(root, OsFiles)
+    }
+}
+
+impl<F: Files> FsStorage<F> {
+    /// Opens (creating it if needed) the store under `root`, writing
+    /// through `files`.
+    pub fn open_with(root: impl Into<PathBuf>, files: F) -> io::Result<FsStorage<F>> {
         let root = root.into();
         fs::create_dir_all(&root)?;
         Ok(FsStorage {
             root,
             temp_counter: AtomicU64::new(0),
             durable_dirs: Mutex::new(HashSet::new()),
-            fault: None,
+            files,
         })
-    }
-
-    /// The same store with a fault hook (for fault-injection tests).
-    pub fn with_fault_hook(mut self, hook: FaultHook) -> FsStorage {
-        self.fault = Some(hook);
-        self
     }
 
     fn path_of(&self, object: &str) -> io::Result<PathBuf> {
@@ -81,20 +94,6 @@ impl FsStorage {
             ));
         }
         Ok(self.root.join(object))
-    }
-
-    fn step(&self, step: CommitStep, path: &Path) -> io::Result<Fault> {
-        let fault = match &self.fault {
-            Some(hook) => hook(step, &path.to_string_lossy()),
-            None => Fault::None,
-        };
-        if fault == Fault::Error {
-            return Err(io::Error::other(format!(
-                "injected fault at {step:?} of {}",
-                path.display()
-            )));
-        }
-        Ok(fault)
     }
 
     /// Writes a temporary file beside `target` (not yet fsynced); returns
@@ -113,17 +112,7 @@ impl FsStorage {
             .create(true)
             .truncate(true)
             .open(&temp)?;
-        let written = (|| {
-            if self.step(CommitStep::WriteTemp, target)? == Fault::Torn {
-                file.write_all(&data[..data.len() / 2])?;
-                return Err(io::Error::other(format!(
-                    "injected torn write of {}",
-                    target.display()
-                )));
-            }
-            file.write_all(data)
-        })();
-        match written {
+        match self.files.write(&mut file, target, data) {
             Ok(()) => Ok((temp, file)),
             Err(e) => {
                 let _ = fs::remove_file(&temp);
@@ -136,8 +125,7 @@ impl FsStorage {
     fn publish(&self, renames: &[(PathBuf, PathBuf)]) -> io::Result<()> {
         let mut dirs = BTreeSet::new();
         for (temp, target) in renames {
-            self.step(CommitStep::Rename, target)?;
-            fs::rename(temp, target)?;
+            self.files.rename(temp, target)?;
             dirs.insert(
                 target
                     .parent()
@@ -167,10 +155,7 @@ impl FsStorage {
             .cloned()
             .collect();
         let to_sync: Vec<&PathBuf> = dirs.iter().chain(ancestors.difference(&dirs)).collect();
-        in_parallel(&to_sync, |dir| {
-            self.step(CommitStep::SyncDir, dir)?;
-            File::open(dir)?.sync_all()
-        })?;
+        in_parallel(&to_sync, |dir| self.files.sync_dir(dir))?;
         known.extend(newly_known);
         Ok(())
     }
@@ -184,10 +169,7 @@ impl FsStorage {
                 renames.push((temp, target.clone()));
                 files.push((file, target));
             }
-            in_parallel(&files, |(file, target)| {
-                self.step(CommitStep::SyncFile, target)?;
-                file.sync_all()
-            })?;
+            in_parallel(&files, |(file, target)| self.files.sync_file(file, target))?;
             self.publish(&renames)
         })();
         if result.is_err() {
@@ -235,7 +217,7 @@ fn in_parallel<T: Sync>(items: &[T], sync: impl Fn(&T) -> io::Result<()> + Sync)
     }
 }
 
-impl Storage for FsStorage {
+impl<F: Files> Storage for FsStorage<F> {
     fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
         match fs::read(self.path_of(path)?) {
             Ok(data) => Ok(Some(data)),
@@ -283,5 +265,44 @@ impl Storage for FsStorage {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
+    }
+
+    fn read_witnessed_checkpoint(&self) -> io::Result<Option<Vec<u8>>> {
+        self.read(WITNESSED_CHECKPOINT)
+    }
+
+    fn write_witnessed_checkpoint(&self, note: &[u8]) -> io::Result<()> {
+        self.write_all_durably(&[(self.path_of(WITNESSED_CHECKPOINT)?, note)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_witnessed_checkpoint_is_kept_beside_the_tree_and_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = FsStorage::open(dir.path()).unwrap();
+        assert_eq!(storage.read_witnessed_checkpoint().unwrap(), None);
+        storage.write_witnessed_checkpoint(b"first\n").unwrap();
+        storage.write_witnessed_checkpoint(b"second\n").unwrap();
+        assert_eq!(
+            storage.read_witnessed_checkpoint().unwrap().as_deref(),
+            Some(&b"second\n"[..])
+        );
+        // The same file as before it moved into the store, so a log keeps
+        // publishing what it kept across the upgrade.
+        assert_eq!(
+            fs::read(dir.path().join("witnessed-checkpoint")).unwrap(),
+            b"second\n"
+        );
+        assert_eq!(storage.remove_temporaries("").unwrap(), 0);
+        // It is not part of the tree: a commit leaves it alone.
+        storage.commit(&[], b"checkpoint\n").unwrap();
+        assert_eq!(
+            storage.read_witnessed_checkpoint().unwrap().as_deref(),
+            Some(&b"second\n"[..])
+        );
     }
 }

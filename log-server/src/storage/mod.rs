@@ -1,8 +1,10 @@
-//! Where the log's tree lives: tiles, entry bundles and the signed
-//! checkpoint, addressed by their c2sp.org/tlog-tiles paths (`tile/0/000`,
-//! `tile/entries/x001/234.p/5`, `checkpoint`). The layout maps one-to-one
-//! onto object storage; the filesystem ([`FsStorage`]) is the embedded
-//! default.
+//! Every durable piece of the log's state: tiles, entry bundles and the
+//! signed checkpoint, addressed by their c2sp.org/tlog-tiles paths
+//! (`tile/0/000`, `tile/entries/x001/234.p/5`, `checkpoint`), and the
+//! newest witnessed checkpoint (`witnessed-checkpoint`). The layout maps
+//! one-to-one onto object storage; the filesystem ([`FsStorage`]) is the
+//! embedded default. (The fjall indexes live beside it but hold nothing
+//! that cannot be rebuilt from the tiles.)
 //!
 //! The contract every backend keeps: [`Storage::commit`] makes every object
 //! durable first and the checkpoint last, so after a crash at any instant
@@ -11,10 +13,12 @@
 
 mod fs;
 
-pub use fs::{CommitStep, Fault, FaultHook, FsStorage};
+pub use fs::{Files, FsStorage, OsFiles};
 
 /// Path of the signed checkpoint.
 pub const CHECKPOINT: &str = "checkpoint";
+/// Path of the newest witnessed checkpoint, with its cosignatures.
+pub const WITNESSED_CHECKPOINT: &str = "witnessed-checkpoint";
 
 /// A tree store.
 pub trait Storage: Send + Sync + 'static {
@@ -32,4 +36,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes the object at `path` if present (objects a crashed commit
     /// left beyond the checkpoint).
     fn remove(&self, path: &str) -> std::io::Result<()>;
+
+    /// Reads the newest witnessed checkpoint kept; `None` if none was.
+    fn read_witnessed_checkpoint(&self) -> std::io::Result<Option<Vec<u8>>>;
+
+    /// Durably replaces the witnessed checkpoint with `note`; returns only
+    /// when it is durable. A crash leaves the old note or the new one.
+    fn write_witnessed_checkpoint(&self, note: &[u8]) -> std::io::Result<()>;
 }

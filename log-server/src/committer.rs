@@ -1,0 +1,108 @@
+//! The **committer** thread: makes each sequenced batch durable (its tiles
+//! and bundles, then its checkpoint, through [`Storage::commit`]), publishes
+//! the new committed checkpoint, hands the batch's records on to the record
+//! indexer and only then answers the batch's jobs, strictly in batch order.
+//! So nothing is acknowledged before its checkpoint is durable, and a
+//! duplicate of a record still being committed is answered after that
+//! commit. Nothing goes back to the sequencer: it learns what the record
+//! index holds from the size the record indexer publishes.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint};
+use crate::indexer::RecordIndexer;
+use crate::pipeline::{Commit, Failure, InFlight, SubmitError, Write};
+use crate::storage::Storage;
+
+/// What the committer works with.
+pub(crate) struct Committer {
+    /// The tree store.
+    pub(crate) storage: Arc<dyn Storage>,
+    /// Where each newly committed checkpoint goes.
+    pub(crate) committed: Committed,
+    /// Where it also goes, at once, when the policy requires no witness.
+    pub(crate) witnessed: Option<Witnessed>,
+    /// The next stage: the indexes.
+    pub(crate) records: RecordIndexer,
+    /// Shared with every stage.
+    pub(crate) failure: Failure,
+    /// Shared with the sequencer.
+    pub(crate) in_flight: InFlight,
+}
+
+impl Committer {
+    /// Starts the committer thread on `commits`. It ends when the sender is
+    /// dropped, after the record indexer behind it has ended.
+    pub(crate) fn start(self, commits: mpsc::Receiver<Commit>) -> std::thread::JoinHandle<()> {
+        std::thread::Builder::new()
+            .name("committer".into())
+            .spawn(move || self.run(commits))
+            .expect("spawn the committer thread")
+    }
+
+    /// Makes each batch durable, publishes its checkpoint, hands its
+    /// records to the indexes and answers its jobs, in order. After a
+    /// failure every later batch is refused: the tree on disk is the old
+    /// one or the failed one, and only a restart tells which.
+    fn run(self, commits: mpsc::Receiver<Commit>) {
+        while let Ok(commit) = commits.recv() {
+            // However this batch ends, it no longer holds the sequencer back.
+            let _done = self.in_flight.done_on_drop();
+            if let Some(reason) = self.failure.reason() {
+                for job in commit.jobs {
+                    job.answer(Err(SubmitError::Failed(reason.clone())));
+                }
+                continue;
+            }
+            if let Some(write) = commit.write {
+                if let Err(reason) = self.commit(write) {
+                    self.failure.set(&reason);
+                    for job in commit.jobs {
+                        job.answer(Err(SubmitError::Failed(reason.clone())));
+                    }
+                    continue;
+                }
+                self.records.send(commit.indexed);
+            }
+            for (job, outcome) in commit.jobs.into_iter().zip(commit.outcomes) {
+                job.answer(Ok(outcome));
+            }
+        }
+        // Dropping `self` lets the record indexer finish and waits for it.
+    }
+
+    /// Writes one batch durably and publishes its checkpoint.
+    fn commit(&self, write: Write) -> Result<(), String> {
+        let Write {
+            objects,
+            note,
+            size,
+            root,
+        } = write;
+        let started = Instant::now();
+        self.storage
+            .commit(&objects, &note)
+            .map_err(|e| format!("committing size {size}: {e}"))?;
+        metrics::histogram!(crate::metrics::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        tracing::debug!(
+            size,
+            objects = objects.len(),
+            storage_us = started.elapsed().as_micros() as u64,
+            "committed a batch"
+        );
+        let checkpoint = CommittedCheckpoint { size, root, note };
+        // Committed first: a published checkpoint is never ahead of the
+        // committed tree that tiles and proofs are served from.
+        let witnessed = self
+            .witnessed
+            .as_ref()
+            .map(|w| (w, WitnessedCheckpoint::without_witnesses(&checkpoint)));
+        self.committed.send_replace(Arc::new(checkpoint));
+        if let Some((to, witnessed)) = witnessed {
+            to.send_replace(Arc::new(witnessed));
+        }
+        Ok(())
+    }
+}
