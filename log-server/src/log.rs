@@ -75,19 +75,19 @@ pub fn lock_data_dir(dir: &Path) -> std::io::Result<std::fs::File> {
 /// Reads the log's signer key file.
 pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
     let path = dir.join(&config.key_file);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading the log key {}", path.display()))?;
-    let key = Signer::parse(text.trim())
-        .with_context(|| format!("{}: not a signer key", path.display()))?;
-    if key.key_type() != KeyType::Ed25519 || key.name() != config.origin {
-        bail!(
-            "{}: the key is named {:?}, but the configured origin is {:?}",
-            path.display(),
-            key.name(),
-            config.origin
-        );
-    }
-    Ok(key)
+    let expected = (KeyType::Ed25519, config.origin.as_str());
+    Ok(gazette_kit::key::read_signer(
+        &path,
+        "log key",
+        expected,
+        |key| {
+            format!(
+                "the key is named {:?}, but the configured origin is {:?}",
+                key.name(),
+                config.origin
+            )
+        },
+    )?)
 }
 
 impl Log {

@@ -4,22 +4,24 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use gazette_client::note::KeyType;
+use gazette_kit::Daemon;
+pub use gazette_kit::config::ConfigError;
+use gazette_kit::config::check_key_name;
 use serde::Deserialize;
 
 /// The configuration file's name in the data directory.
 pub const CONFIG_FILE: &str = "gazette-witness.toml";
 
-/// A configuration problem: which file, which key, why.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {key}: {why}")]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// The key (or `(file)`).
-    pub key: String,
-    /// What is wrong.
-    pub why: String,
-}
+/// The witness as the kit sets it up: `init`, the configuration, messages.
+pub const DAEMON: Daemon = Daemon {
+    program: "gazette-witness",
+    noun: "witness",
+    name_is: "name",
+    config_file: CONFIG_FILE,
+    key_file: "witness.key",
+    key_type: KeyType::Cosignature,
+};
 
 /// `gazette-witness.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,7 +44,7 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8090))
 }
 fn default_key_file() -> PathBuf {
-    PathBuf::from("witness.key")
+    PathBuf::from(DAEMON.key_file)
 }
 fn default_logs_file() -> PathBuf {
     PathBuf::from("logs.txt")
@@ -51,32 +53,8 @@ fn default_logs_file() -> PathBuf {
 impl Config {
     /// Reads and validates `<dir>/gazette-witness.toml`.
     pub fn load(dir: &Path) -> Result<Config, ConfigError> {
-        let path = dir.join(CONFIG_FILE);
-        let file = path.display().to_string();
-        let err = |key: &str, why: String| ConfigError {
-            file: file.clone(),
-            key: key.to_owned(),
-            why,
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            err(
-                "(file)",
-                format!("cannot read it ({e}); run `gazette-witness init` first"),
-            )
-        })?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
-                .unwrap_or_default();
-            err("(file)", format!("{}{line}", e.message()))
-        })?;
-        if !gazette_client::note::is_valid_key_name(&config.name) {
-            return Err(err(
-                "name",
-                "must be a non-empty name without spaces or '+'".into(),
-            ));
-        }
+        let config: Config = gazette_kit::config::load(&DAEMON, dir)?;
+        check_key_name(&dir.join(CONFIG_FILE), "name", &config.name)?;
         Ok(config)
     }
 
