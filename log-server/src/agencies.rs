@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gazette_client::note::{KeyType, Verifier};
+use gazette_client::note::Verifier;
 use gazette_kit::key_list::{self, KeyLine};
 
 /// A problem in the agencies file, with its line.
@@ -56,19 +56,7 @@ pub fn load(path: &Path) -> Result<Vec<Agency>, AgenciesError> {
 /// Why `key` cannot sign records, if it cannot: agencies sign with
 /// Ed25519 (0x01) keys, and a small-order key would let anyone sign.
 pub fn check_key(key: &Verifier) -> Result<(), String> {
-    if key.key_type() != KeyType::Ed25519 {
-        return Err(format!(
-            "{} is a cosigner key; an agency signs records with an Ed25519 (0x01) key",
-            key.name()
-        ));
-    }
-    if key.is_weak() {
-        return Err(format!(
-            "{} is a small-order Ed25519 key, with which anyone could sign",
-            key.name()
-        ));
-    }
-    Ok(())
+    gazette_kit::key::check_ed25519(key, "an agency signs records")
 }
 
 /// Registers `key` at log size `since`, rewriting the file atomically.

@@ -11,18 +11,12 @@ pub use gazette_kit::config::ConfigError;
 use gazette_kit::config::check_key_name;
 use serde::Deserialize;
 
-/// File name of the configuration inside the data directory.
+/// File name of the configuration inside the data directory (the kit's
+/// convention: `<program>.toml`).
 pub const CONFIG_FILE: &str = "gazette-log.toml";
 
 /// The log as the kit sets it up: `init`, the configuration, messages.
-pub const DAEMON: Daemon = Daemon {
-    program: "gazette-log",
-    noun: "log",
-    name_is: "origin",
-    config_file: CONFIG_FILE,
-    key_file: "log.key",
-    key_type: KeyType::Ed25519,
-};
+pub const DAEMON: Daemon = Daemon::new("gazette-log", "log", "origin", KeyType::Ed25519);
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,7 +25,7 @@ pub struct Config {
     /// The log's origin (its key name and checkpoint first line).
     pub origin: String,
     /// Address to listen on.
-    #[serde(default = "default_listen")]
+    #[serde(default = "gazette_kit::config::loopback::<8080>")]
     pub listen: SocketAddr,
     /// The log's signer key file, relative to the data directory.
     #[serde(default = "default_key_file")]
@@ -141,11 +135,8 @@ impl RateLimits {
     }
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8080))
-}
 fn default_key_file() -> PathBuf {
-    PathBuf::from(DAEMON.key_file)
+    PathBuf::from(DAEMON.key_file())
 }
 fn default_agencies_file() -> PathBuf {
     PathBuf::from("agencies.txt")
@@ -355,5 +346,15 @@ burst = {burst}
             rps = default_records_per_second(),
             burst = default_burst(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kit_looks_for_the_configuration_where_init_writes_it() {
+        assert_eq!(DAEMON.config_file(), CONFIG_FILE);
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
 use gazette_client::merkle;
-use gazette_client::note::{KeyType, Signer, Verifier};
+use gazette_client::note::{Signer, Verifier};
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 
 use crate::agencies::{self, Agency};
@@ -75,18 +75,11 @@ pub fn lock_data_dir(dir: &Path) -> std::io::Result<std::fs::File> {
 /// Reads the log's signer key file.
 pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
     let path = dir.join(&config.key_file);
-    let expected = (KeyType::Ed25519, config.origin.as_str());
+    let daemon = &crate::config::DAEMON;
     Ok(gazette_kit::key::read_signer(
+        daemon,
         &path,
-        "log key",
-        expected,
-        |key| {
-            format!(
-                "the key is named {:?}, but the configured origin is {:?}",
-                key.name(),
-                config.origin
-            )
-        },
+        &config.origin,
     )?)
 }
 

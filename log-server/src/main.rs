@@ -25,12 +25,6 @@ use gazette_log::{agencies, api};
     version,
     about = "A Gazette verifiable public-record log"
 )]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
 enum Command {
     /// Create a log: its signing key (mode 0600) and a commented configuration.
     Init {
@@ -86,7 +80,7 @@ enum AgencyCommand {
 
 fn main() -> anyhow::Result<()> {
     serve::init_tracing();
-    match Cli::parse().command {
+    match Command::parse() {
         Command::Init {
             origin,
             dir,

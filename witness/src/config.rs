@@ -10,18 +10,12 @@ pub use gazette_kit::config::ConfigError;
 use gazette_kit::config::check_key_name;
 use serde::Deserialize;
 
-/// The configuration file's name in the data directory.
+/// The configuration file's name in the data directory (the kit's
+/// convention: `<program>.toml`).
 pub const CONFIG_FILE: &str = "gazette-witness.toml";
 
 /// The witness as the kit sets it up: `init`, the configuration, messages.
-pub const DAEMON: Daemon = Daemon {
-    program: "gazette-witness",
-    noun: "witness",
-    name_is: "name",
-    config_file: CONFIG_FILE,
-    key_file: "witness.key",
-    key_type: KeyType::Cosignature,
-};
+pub const DAEMON: Daemon = Daemon::new("gazette-witness", "witness", "name", KeyType::Cosignature);
 
 /// `gazette-witness.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,7 +24,7 @@ pub struct Config {
     /// The witness's name: its key's name, in every cosignature.
     pub name: String,
     /// Where the HTTP API listens.
-    #[serde(default = "default_listen")]
+    #[serde(default = "gazette_kit::config::loopback::<8090>")]
     pub listen: SocketAddr,
     /// The cosigner private key file.
     #[serde(default = "default_key_file")]
@@ -40,11 +34,8 @@ pub struct Config {
     pub logs_file: PathBuf,
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8090))
-}
 fn default_key_file() -> PathBuf {
-    PathBuf::from(DAEMON.key_file)
+    PathBuf::from(DAEMON.key_file())
 }
 fn default_logs_file() -> PathBuf {
     PathBuf::from("logs.txt")
@@ -79,5 +70,15 @@ key_file = "witness.key"
 logs_file = "logs.txt"
 "#
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kit_looks_for_the_configuration_where_init_writes_it() {
+        assert_eq!(DAEMON.config_file(), CONFIG_FILE);
     }
 }

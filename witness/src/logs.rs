@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gazette_client::note::{KeyType, Verifier};
+use gazette_client::note::Verifier;
 use gazette_kit::key_list::{self, KeyLine};
 
 /// A problem in the logs file, with its line.
@@ -54,16 +54,7 @@ pub fn load(path: &Path) -> Result<Vec<Verifier>, LogsError> {
 
 /// Why `key` cannot be a log's checkpoint key, if it cannot.
 pub fn check_key(key: &Verifier) -> Result<(), String> {
-    if key.key_type() != KeyType::Ed25519 {
-        return Err(format!(
-            "{} is a cosigner key; a log signs checkpoints with an Ed25519 (0x01) key",
-            key.name()
-        ));
-    }
-    if key.is_weak() {
-        return Err(format!("{} is a small-order Ed25519 key", key.name()));
-    }
-    Ok(())
+    gazette_kit::key::check_ed25519(key, "a log signs checkpoints")
 }
 
 /// Adds `key`, rewriting the file atomically. The same key again changes

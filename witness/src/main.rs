@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use gazette_client::note::Verifier;
 use gazette_kit::{init, serve};
 use gazette_witness::config::{Config, DAEMON};
@@ -22,12 +22,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// cosigns two different trees of the same size.
 #[derive(Parser)]
 #[command(version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
 enum Command {
     /// Create a witness: its cosigning key (mode 0600) and a commented configuration.
     Init {
@@ -72,7 +66,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     serve::init_tracing();
-    match Cli::parse().command {
+    match Command::parse() {
         Command::Init { name, dir, listen } => init(&name, &dir, listen),
         Command::AddLog { origin, vkey, dir } => add_log(&origin, &vkey, &dir),
         Command::ListLogs { dir } => list_logs(&dir),

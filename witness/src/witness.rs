@@ -14,12 +14,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use gazette_client::cosignature::Cosignature;
-use gazette_client::note::{KeyType, Note, Signer, Verifier};
+use gazette_client::note::{Note, Signer, Verifier};
 use gazette_client::witness_protocol::{AddCheckpointError, AddCheckpointRequest, WitnessState};
 use gazette_kit::durable;
 use tokio::sync::oneshot;
 
-use crate::config::Config;
+use crate::config::{Config, DAEMON};
 use crate::metrics::LOG_SIZE;
 use crate::state::{StateDir, Stored};
 
@@ -86,20 +86,7 @@ pub const LOCK_FILE: &str = "gazette-witness.lock";
 /// Reads the witness's cosigner key file.
 pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
     let path = dir.join(&config.key_file);
-    let expected = (KeyType::Cosignature, config.name.as_str());
-    Ok(gazette_kit::key::read_signer(
-        &path,
-        "witness key",
-        expected,
-        |key| {
-            format!(
-                "expected a cosigner (0x04) key named {:?}, found a {:?} key named {:?}",
-                config.name,
-                key.key_type(),
-                key.name()
-            )
-        },
-    )?)
+    Ok(gazette_kit::key::read_signer(&DAEMON, &path, &config.name)?)
 }
 
 impl Witness {

@@ -3,6 +3,7 @@
 //! and why, and stops the start: a daemon never runs on a configuration it
 //! half understood.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -36,7 +37,7 @@ impl ConfigError {
 /// the values. A file that is missing, not TOML, or holds a key `T` does
 /// not know is refused (`T` denies unknown fields), with the line.
 pub fn load<T: DeserializeOwned>(daemon: &Daemon, dir: &Path) -> Result<T, ConfigError> {
-    let path = dir.join(daemon.config_file);
+    let path = dir.join(daemon.config_file());
     let text = std::fs::read_to_string(&path).map_err(|e| {
         let program = daemon.program;
         ConfigError::new(
@@ -54,6 +55,13 @@ pub fn load<T: DeserializeOwned>(daemon: &Daemon, dir: &Path) -> Result<T, Confi
             .unwrap_or_default();
         ConfigError::new(&path, "(file)", format!("{}{line}", e.message()))
     })
+}
+
+/// A listen address on the loopback interface at `PORT`: the default, as
+/// `#[serde(default = "gazette_kit::config::loopback::<8080>")]`, so that a
+/// daemon reaches the network only when its operator says so.
+pub fn loopback<const PORT: u16>() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], PORT))
 }
 
 /// Checks that the value of `key` in the file `path` can name a key (the
@@ -77,14 +85,7 @@ mod tests {
 
     use super::*;
 
-    const DAEMON: Daemon = Daemon {
-        program: "gazette-test",
-        noun: "test",
-        name_is: "name",
-        config_file: "test.toml",
-        key_file: "test.key",
-        key_type: KeyType::Cosignature,
-    };
+    const DAEMON: Daemon = Daemon::new("gazette-test", "test", "name", KeyType::Cosignature);
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -97,9 +98,9 @@ mod tests {
     fn load_text(text: Option<&str>) -> (String, Result<Sample, ConfigError>) {
         let dir = tempfile::tempdir().unwrap();
         if let Some(text) = text {
-            std::fs::write(dir.path().join("test.toml"), text).unwrap();
+            std::fs::write(dir.path().join("gazette-test.toml"), text).unwrap();
         }
-        let file = dir.path().join("test.toml").display().to_string();
+        let file = dir.path().join("gazette-test.toml").display().to_string();
         (file, load(&DAEMON, dir.path()))
     }
 

@@ -59,7 +59,7 @@ pub enum InitError {
 /// [`Daemon::config_file`]. Returns the key, whose verifier the operator
 /// hands to whoever is to trust it.
 pub fn create(daemon: &Daemon, name: &str, dir: &Path, config: &str) -> Result<Signer, InitError> {
-    let config_path = dir.join(daemon.config_file);
+    let config_path = dir.join(daemon.config_file());
     if config_path.exists() {
         return Err(InitError::Exists {
             path: config_path,
@@ -84,7 +84,7 @@ pub fn create(daemon: &Daemon, name: &str, dir: &Path, config: &str) -> Result<S
     // The key first: a configuration without its key would look like a
     // data directory that lost its key.
     write(
-        dir.join(daemon.key_file),
+        dir.join(daemon.key_file()),
         format!("{}\n", key.to_skey()).as_bytes(),
         Some(0o600),
     )?;
@@ -116,14 +116,7 @@ mod tests {
 
     use super::*;
 
-    const DAEMON: Daemon = Daemon {
-        program: "gazette-test",
-        noun: "test",
-        name_is: "origin",
-        config_file: "test.toml",
-        key_file: "test.key",
-        key_type: KeyType::Ed25519,
-    };
+    const DAEMON: Daemon = Daemon::new("gazette-test", "test", "origin", KeyType::Ed25519);
 
     #[test]
     fn init_writes_a_private_key_and_the_config_and_never_overwrites_them() {
@@ -138,7 +131,7 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(
-            std::fs::read_to_string(dir.join("test.toml")).unwrap(),
+            std::fs::read_to_string(dir.join("gazette-test.toml")).unwrap(),
             "# hello\n"
         );
         let said = report(&DAEMON, "example.org/test", &dir, &key, &["add x", "serve"]);

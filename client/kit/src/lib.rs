@@ -27,7 +27,8 @@ pub mod metrics;
 pub mod serve;
 
 /// What the kit needs to know of a daemon to set up its data directory and
-/// speak of it: its names and its files.
+/// speak of it. Its files follow one convention: `<program>.toml` for the
+/// configuration, `<noun>.key` for the private key.
 #[derive(Clone, Copy, Debug)]
 pub struct Daemon {
     /// The binary, as operators type it: `gazette-log`.
@@ -36,10 +37,34 @@ pub struct Daemon {
     pub noun: &'static str,
     /// What its key's name is called: `origin` for a log, `name` for a witness.
     pub name_is: &'static str,
-    /// Its configuration file in the data directory.
-    pub config_file: &'static str,
-    /// The private key file `init` writes in the data directory.
-    pub key_file: &'static str,
     /// The type of the key it signs with.
     pub key_type: KeyType,
+}
+
+impl Daemon {
+    /// The daemon `program`, one of which is a `noun`, whose key of type
+    /// `key_type` is named by its `name_is`.
+    pub const fn new(
+        program: &'static str,
+        noun: &'static str,
+        name_is: &'static str,
+        key_type: KeyType,
+    ) -> Daemon {
+        Daemon {
+            program,
+            noun,
+            name_is,
+            key_type,
+        }
+    }
+
+    /// Its configuration file in the data directory: `<program>.toml`.
+    pub fn config_file(&self) -> String {
+        format!("{}.toml", self.program)
+    }
+
+    /// The private key file `init` writes in the data directory: `<noun>.key`.
+    pub fn key_file(&self) -> String {
+        format!("{}.key", self.noun)
+    }
 }
