@@ -11,13 +11,6 @@ pub use gazette_kit::config::ConfigError;
 use gazette_kit::config::check_key_name;
 use serde::Deserialize;
 
-/// File name of the configuration inside the data directory (the kit's
-/// convention: `<program>.toml`).
-pub const CONFIG_FILE: &str = "gazette-log.toml";
-
-/// The log as the kit sets it up: `init`, the configuration, messages.
-pub const DAEMON: Daemon = Daemon::new("gazette-log", "log", "origin", KeyType::Ed25519);
-
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +192,13 @@ impl Default for Limits {
         }
     }
 }
+
+/// File name of the configuration inside the data directory (the kit's
+/// convention: `<program>.toml`).
+pub const CONFIG_FILE: &str = "gazette-log.toml";
+
+/// The log as the kit sets it up: `init`, the configuration, messages.
+pub const DAEMON: Daemon = Daemon::new("gazette-log", "log", "origin", KeyType::Ed25519);
 
 impl Config {
     /// Reads and validates `<dir>/gazette-log.toml`.

@@ -10,13 +10,6 @@ pub use gazette_kit::config::ConfigError;
 use gazette_kit::config::check_key_name;
 use serde::Deserialize;
 
-/// The configuration file's name in the data directory (the kit's
-/// convention: `<program>.toml`).
-pub const CONFIG_FILE: &str = "gazette-witness.toml";
-
-/// The witness as the kit sets it up: `init`, the configuration, messages.
-pub const DAEMON: Daemon = Daemon::new("gazette-witness", "witness", "name", KeyType::Cosignature);
-
 /// `gazette-witness.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +33,13 @@ fn default_key_file() -> PathBuf {
 fn default_logs_file() -> PathBuf {
     PathBuf::from("logs.txt")
 }
+
+/// The configuration file's name in the data directory (the kit's
+/// convention: `<program>.toml`).
+pub const CONFIG_FILE: &str = "gazette-witness.toml";
+
+/// The witness as the kit sets it up: `init`, the configuration, messages.
+pub const DAEMON: Daemon = Daemon::new("gazette-witness", "witness", "name", KeyType::Cosignature);
 
 impl Config {
     /// Reads and validates `<dir>/gazette-witness.toml`.
