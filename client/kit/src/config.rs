@@ -80,12 +80,10 @@ pub fn check_key_name(path: &Path, key: &str, value: &str) -> Result<(), ConfigE
 
 #[cfg(test)]
 mod tests {
-    use gazette_client::note::KeyType;
     use serde::Deserialize;
 
     use super::*;
-
-    const DAEMON: Daemon = Daemon::new("gazette-test", "test", "name", KeyType::Cosignature);
+    use crate::TEST_DAEMON as DAEMON;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -112,11 +112,8 @@ pub fn report(daemon: &Daemon, name: &str, dir: &Path, key: &Signer, next: &[&st
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
-    use gazette_client::note::KeyType;
-
     use super::*;
-
-    const DAEMON: Daemon = Daemon::new("gazette-test", "test", "origin", KeyType::Ed25519);
+    use crate::TEST_DAEMON as DAEMON;
 
     #[test]
     fn init_writes_a_private_key_and_the_config_and_never_overwrites_them() {

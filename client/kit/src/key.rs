@@ -104,8 +104,7 @@ pub fn check_ed25519(key: &Verifier, signs: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const LOG: Daemon = Daemon::new("gazette-test", "test", "origin", KeyType::Ed25519);
+    use crate::TEST_DAEMON as LOG;
 
     #[test]
     fn a_key_is_read_trimmed_and_checked_and_each_failure_names_the_file() {

@@ -68,3 +68,7 @@ impl Daemon {
         format!("{}.key", self.noun)
     }
 }
+
+/// The daemon of the kit's own tests.
+#[cfg(test)]
+const TEST_DAEMON: Daemon = Daemon::new("gazette-test", "test", "origin", KeyType::Ed25519);
