@@ -4,7 +4,11 @@
 
 use std::path::Path;
 
-use gazette_client::note::{KeyType, Verifier};
+use gazette_client::note::Verifier;
+use gazette_kit::key_list::{self, KeyLine};
+
+/// A problem in the agencies file, with its line.
+pub use gazette_kit::key_list::KeyListError as AgenciesError;
 
 /// A registered agency key.
 #[derive(Clone, Debug)]
@@ -15,93 +19,52 @@ pub struct Agency {
     pub since: u64,
 }
 
-/// A problem in the agencies file.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: line {line}: {why}")]
-pub struct AgenciesError {
-    /// The file.
-    pub file: String,
-    /// The line (0: the file as a whole).
-    pub line: usize,
-    /// What is wrong.
-    pub why: String,
+/// One line: `<vkey> <log size>`; an agency may hold several keys (a new
+/// one before the old one is revoked), so a key, not a name, is listed once.
+impl KeyLine for Agency {
+    const FIELDS: &'static [&'static str] = &["<log size>"];
+
+    fn parse(key: Verifier, fields: &[&str]) -> Result<Agency, String> {
+        check_key(&key)?;
+        let since = fields[0];
+        let since = since
+            .parse()
+            .map_err(|_| format!("{since:?} is not a log size"))?;
+        Ok(Agency { key, since })
+    }
+
+    fn key(&self) -> &Verifier {
+        &self.key
+    }
+
+    fn fields(&self) -> Vec<String> {
+        vec![self.since.to_string()]
+    }
+
+    fn duplicate(&self, earlier: &Agency) -> Option<String> {
+        (earlier.key == self.key).then(|| format!("{} is registered twice", self.key.name()))
+    }
 }
 
 const HEADER: &str = "# Registered agencies: `<vkey> <log size when registered>` per line.\n# Manage with `gazette-log agency add <vkey>`; restart not needed.\n";
 
 /// Reads the agencies file (absent = none registered).
 pub fn load(path: &Path) -> Result<Vec<Agency>, AgenciesError> {
-    let file = path.display().to_string();
-    let err = |line, why: String| AgenciesError {
-        file: file.clone(),
-        line,
-        why,
-    };
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(err(0, e.to_string())),
-    };
-    let mut agencies: Vec<Agency> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut fields = line.split_whitespace();
-        let (Some(vkey), Some(since), None) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(err(i + 1, "expected `<vkey> <log size>`".into()));
-        };
-        let key = Verifier::parse(vkey).map_err(|e| err(i + 1, e.to_string()))?;
-        check_key(&key).map_err(|why| err(i + 1, why))?;
-        let since = since
-            .parse()
-            .map_err(|_| err(i + 1, format!("{since:?} is not a log size")))?;
-        if agencies.iter().any(|a| a.key == key) {
-            return Err(err(i + 1, format!("{} is registered twice", key.name())));
-        }
-        agencies.push(Agency { key, since });
-    }
-    Ok(agencies)
+    key_list::load(path)
 }
 
 /// Why `key` cannot sign records, if it cannot: agencies sign with
 /// Ed25519 (0x01) keys, and a small-order key would let anyone sign.
 pub fn check_key(key: &Verifier) -> Result<(), String> {
-    if key.key_type() != KeyType::Ed25519 {
-        return Err(format!(
-            "{} is a cosigner key; an agency signs records with an Ed25519 (0x01) key",
-            key.name()
-        ));
-    }
-    if key.is_weak() {
-        return Err(format!(
-            "{} is a small-order Ed25519 key, with which anyone could sign",
-            key.name()
-        ));
-    }
-    Ok(())
+    gazette_kit::key::check_ed25519(key, "an agency signs records")
 }
 
 /// Registers `key` at log size `since`, rewriting the file atomically.
 /// Registering a key already present changes nothing.
 pub fn add(path: &Path, key: &Verifier, since: u64) -> Result<bool, AgenciesError> {
-    let mut agencies = load(path)?;
-    if agencies.iter().any(|a| a.key == *key) {
-        return Ok(false);
-    }
-    agencies.push(Agency {
+    let agency = Agency {
         key: key.clone(),
         since,
-    });
-    let mut text = String::from(HEADER);
-    for agency in &agencies {
-        text.push_str(&format!("{} {}\n", agency.key, agency.since));
-    }
-    gazette_kit::durable::write_file(path, text.as_bytes(), None).map_err(|e| AgenciesError {
-        file: path.display().to_string(),
-        line: 0,
-        why: e.to_string(),
-    })?;
-    Ok(true)
+    };
+    key_list::add(path, HEADER, &agency)
 }

@@ -5,22 +5,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use gazette_client::note::KeyType;
+use gazette_kit::Daemon;
+pub use gazette_kit::config::ConfigError;
+use gazette_kit::config::check_key_name;
 use serde::Deserialize;
-
-/// File name of the configuration inside the data directory.
-pub const CONFIG_FILE: &str = "gazette-log.toml";
-
-/// A configuration problem, with where and why.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {key}: {why}")]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// The key (dotted), or "(file)" for the whole file.
-    pub key: String,
-    /// What is wrong.
-    pub why: String,
-}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,7 +18,7 @@ pub struct Config {
     /// The log's origin (its key name and checkpoint first line).
     pub origin: String,
     /// Address to listen on.
-    #[serde(default = "default_listen")]
+    #[serde(default = "gazette_kit::config::loopback::<8080>")]
     pub listen: SocketAddr,
     /// The log's signer key file, relative to the data directory.
     #[serde(default = "default_key_file")]
@@ -139,11 +128,8 @@ impl RateLimits {
     }
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8080))
-}
 fn default_key_file() -> PathBuf {
-    PathBuf::from("log.key")
+    PathBuf::from(DAEMON.key_file())
 }
 fn default_agencies_file() -> PathBuf {
     PathBuf::from("agencies.txt")
@@ -207,36 +193,20 @@ impl Default for Limits {
     }
 }
 
+/// File name of the configuration inside the data directory (the kit's
+/// convention: `<program>.toml`).
+pub const CONFIG_FILE: &str = "gazette-log.toml";
+
+/// The log as the kit sets it up: `init`, the configuration, messages.
+pub const DAEMON: Daemon = Daemon::new("gazette-log", "log", "origin", KeyType::Ed25519);
+
 impl Config {
     /// Reads and validates `<dir>/gazette-log.toml`.
     pub fn load(dir: &Path) -> Result<Config, ConfigError> {
+        let config: Config = gazette_kit::config::load(&DAEMON, dir)?;
         let path = dir.join(CONFIG_FILE);
-        let file = path.display().to_string();
-        let err = |key: &str, why: String| ConfigError {
-            file: file.clone(),
-            key: key.to_owned(),
-            why,
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            err(
-                "(file)",
-                format!("cannot read it ({e}); run `gazette-log init` first"),
-            )
-        })?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
-            let why = e.message().to_owned();
-            let line = e
-                .span()
-                .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
-                .unwrap_or_default();
-            err("(file)", format!("{why}{line}"))
-        })?;
-        if !gazette_client::note::is_valid_key_name(&config.origin) {
-            return Err(err(
-                "origin",
-                "must be a non-empty name without spaces or '+'".into(),
-            ));
-        }
+        let err = |key: &str, why: String| ConfigError::new(&path, key, why);
+        check_key_name(&path, "origin", &config.origin)?;
         let s = &config.sequencer;
         if !(1..=100_000).contains(&s.max_batch) {
             return Err(err(
@@ -376,5 +346,15 @@ burst = {burst}
             rps = default_records_per_second(),
             burst = default_burst(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kit_looks_for_the_configuration_where_init_writes_it() {
+        assert_eq!(DAEMON.config_file(), CONFIG_FILE);
     }
 }

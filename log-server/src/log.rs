@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
 use gazette_client::merkle;
-use gazette_client::note::{KeyType, Signer, Verifier};
+use gazette_client::note::{Signer, Verifier};
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 
 use crate::agencies::{self, Agency};
@@ -74,19 +74,12 @@ pub fn lock_data_dir(dir: &Path) -> std::io::Result<std::fs::File> {
 /// Reads the log's signer key file.
 pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
     let path = dir.join(&config.key_file);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading the log key {}", path.display()))?;
-    let key = Signer::parse(text.trim())
-        .with_context(|| format!("{}: not a signer key", path.display()))?;
-    if key.key_type() != KeyType::Ed25519 || key.name() != config.origin {
-        bail!(
-            "{}: the key is named {:?}, but the configured origin is {:?}",
-            path.display(),
-            key.name(),
-            config.origin
-        );
-    }
-    Ok(key)
+    let daemon = &crate::config::DAEMON;
+    Ok(gazette_kit::key::read_signer(
+        daemon,
+        &path,
+        &config.origin,
+    )?)
 }
 
 impl Log {

@@ -9,11 +9,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use gazette_client::note::{KeyType, Signer, Verifier};
-use gazette_kit::durable;
-use gazette_log::config::{CONFIG_FILE, Config};
+use gazette_client::note::Verifier;
+use gazette_kit::{init, serve};
+use gazette_log::config::{Config, DAEMON};
 use gazette_log::index::{LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
 use gazette_log::storage::{CHECKPOINT, FsStorage, Storage};
@@ -25,12 +25,6 @@ use gazette_log::{agencies, api};
     version,
     about = "A Gazette verifiable public-record log"
 )]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
 enum Command {
     /// Create a log: its signing key (mode 0600) and a commented configuration.
     Init {
@@ -85,13 +79,8 @@ enum AgencyCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    serve::init_tracing();
+    match Command::parse() {
         Command::Init {
             origin,
             dir,
@@ -109,32 +98,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init(origin: &str, dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
-    let config_path = dir.join(CONFIG_FILE);
-    if config_path.exists() {
-        bail!(
-            "{} exists: this directory already holds a log",
-            config_path.display()
-        );
-    }
-    let key = Signer::generate(origin, KeyType::Ed25519, &mut rand_core::OsRng)
-        .with_context(|| format!("{origin:?} cannot be a log origin"))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    durable::write_file(
-        &dir.join("log.key"),
-        format!("{}\n", key.to_skey()).as_bytes(),
-        Some(0o600),
-    )?;
-    durable::write_file(
-        &config_path,
-        Config::template(origin, listen).as_bytes(),
-        None,
-    )?;
-    println!("created the log {origin} in {}", dir.display());
-    println!("log verifier key: {}", key.verifier());
-    println!(
-        "next: gazette-log agency add <agency vkey> --dir {0}; gazette-log serve --dir {0}",
-        dir.display()
-    );
+    let key = init::create(&DAEMON, origin, dir, &Config::template(origin, listen))?;
+    let next = ["agency add <agency vkey>", "serve"];
+    print!("{}", init::report(&DAEMON, origin, dir, &key, &next));
     Ok(())
 }
 
@@ -190,35 +156,14 @@ fn reindex(dir: &Path) -> anyhow::Result<()> {
 fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let log = Arc::new(Log::open(dir)?);
     let addr = listen.unwrap_or(log.config.listen);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("listening on {addr}"))?;
-        let bound = listener.local_addr()?;
+    serve::serve(DAEMON.program, addr, |listener| async move {
         tracing::info!(origin = %log.config.origin, size = log.published().size, "serving");
-        // Tests and scripts read this line to find the port.
-        println!("gazette-log listening on http://{bound}");
         log.start_witnessing();
-        let app = api::router(log.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+        axum::serve(listener, api::router(log.clone()))
+            .with_graceful_shutdown(serve::shutdown_signal())
             .await?;
         log.index.flush()?;
         log.lookup.flush()?;
         anyhow::Ok(())
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what systemd sends to stop a service).
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("install the SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
 }

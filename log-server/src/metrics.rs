@@ -1,11 +1,8 @@
-//! Prometheus metrics through the `metrics` facade: one recorder per
-//! process, installed on first use, with histogram buckets for what
-//! operators watch (batch sizes, commit latency, request latency).
+//! The log's Prometheus metrics through the `metrics` facade, with
+//! histogram buckets for what operators watch (batch sizes, commit
+//! latency, request latency); the kit installs the recorder.
 
-use std::sync::OnceLock;
-use std::time::Duration;
-
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use gazette_kit::metrics::{Matcher, PrometheusHandle};
 
 /// Records per committed batch.
 pub const BATCH_RECORDS: &str = "gazette_batch_records";
@@ -35,26 +32,8 @@ const RECORDS: &[f64] = &[
 
 /// The process's recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let handle = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(BATCH_RECORDS.into()), RECORDS)
-            .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS))
-            .expect("non-empty buckets")
-            .install_recorder()
-            .expect("the only metrics recorder of this process");
-        // Histograms buffer samples until upkeep folds them into buckets:
-        // do it regularly, scraped or not, so memory stays flat.
-        let upkeep = handle.clone();
-        std::thread::Builder::new()
-            .name("metrics upkeep".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(Duration::from_secs(5));
-                    upkeep.run_upkeep();
-                }
-            })
-            .expect("spawn the metrics upkeep thread");
-        handle
-    })
+    gazette_kit::metrics::handle(&[
+        (Matcher::Full(BATCH_RECORDS.into()), RECORDS),
+        (Matcher::Suffix("_seconds".into()), SECONDS),
+    ])
 }

@@ -2,7 +2,7 @@
 //! with each status the spec defines, the latest cosigned checkpoint per
 //! log for monitors, `/metrics` and `/healthz`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,15 +11,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gazette_client::witness_protocol::{AddCheckpointError, MAX_REQUEST_SIZE, SIZE_CONTENT_TYPE};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
+use crate::metrics::{self, ADD_CHECKPOINT};
 use crate::witness::{AddError, Witness};
 
 /// The router.
 pub fn router(witness: Arc<Witness>) -> Router {
-    metrics_handle();
+    metrics::handle();
     Router::new()
         .route(
             "/add-checkpoint",
@@ -75,11 +75,8 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
             )
         }
     };
-    metrics::counter!(
-        "gazette_witness_add_checkpoint_total",
-        "status" => response.status().as_u16().to_string()
-    )
-    .increment(1);
+    ::metrics::counter!(ADD_CHECKPOINT, "status" => response.status().as_u16().to_string())
+        .increment(1);
     response
 }
 
@@ -115,21 +112,11 @@ async fn checkpoint(State(witness): State<Arc<Witness>>, Path(origin): Path<Stri
     }
 }
 
-/// The process's metrics recorder, installed on first use.
-pub fn metrics_handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
-            .install_recorder()
-            .expect("the only metrics recorder of this process")
-    })
-}
-
 /// `GET /metrics`: Prometheus text.
 async fn metrics() -> Response {
     text(
         StatusCode::OK,
-        "text/plain; version=0.0.4; charset=utf-8",
-        metrics_handle().render(),
+        gazette_kit::metrics::CONTENT_TYPE,
+        metrics::handle().render(),
     )
 }

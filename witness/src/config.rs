@@ -4,22 +4,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use gazette_client::note::KeyType;
+use gazette_kit::Daemon;
+pub use gazette_kit::config::ConfigError;
+use gazette_kit::config::check_key_name;
 use serde::Deserialize;
-
-/// The configuration file's name in the data directory.
-pub const CONFIG_FILE: &str = "gazette-witness.toml";
-
-/// A configuration problem: which file, which key, why.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {key}: {why}")]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// The key (or `(file)`).
-    pub key: String,
-    /// What is wrong.
-    pub why: String,
-}
 
 /// `gazette-witness.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,7 +17,7 @@ pub struct Config {
     /// The witness's name: its key's name, in every cosignature.
     pub name: String,
     /// Where the HTTP API listens.
-    #[serde(default = "default_listen")]
+    #[serde(default = "gazette_kit::config::loopback::<8090>")]
     pub listen: SocketAddr,
     /// The cosigner private key file.
     #[serde(default = "default_key_file")]
@@ -38,45 +27,25 @@ pub struct Config {
     pub logs_file: PathBuf,
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8090))
-}
 fn default_key_file() -> PathBuf {
-    PathBuf::from("witness.key")
+    PathBuf::from(DAEMON.key_file())
 }
 fn default_logs_file() -> PathBuf {
     PathBuf::from("logs.txt")
 }
 
+/// The configuration file's name in the data directory (the kit's
+/// convention: `<program>.toml`).
+pub const CONFIG_FILE: &str = "gazette-witness.toml";
+
+/// The witness as the kit sets it up: `init`, the configuration, messages.
+pub const DAEMON: Daemon = Daemon::new("gazette-witness", "witness", "name", KeyType::Cosignature);
+
 impl Config {
     /// Reads and validates `<dir>/gazette-witness.toml`.
     pub fn load(dir: &Path) -> Result<Config, ConfigError> {
-        let path = dir.join(CONFIG_FILE);
-        let file = path.display().to_string();
-        let err = |key: &str, why: String| ConfigError {
-            file: file.clone(),
-            key: key.to_owned(),
-            why,
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            err(
-                "(file)",
-                format!("cannot read it ({e}); run `gazette-witness init` first"),
-            )
-        })?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
-                .unwrap_or_default();
-            err("(file)", format!("{}{line}", e.message()))
-        })?;
-        if !gazette_client::note::is_valid_key_name(&config.name) {
-            return Err(err(
-                "name",
-                "must be a non-empty name without spaces or '+'".into(),
-            ));
-        }
+        let config: Config = gazette_kit::config::load(&DAEMON, dir)?;
+        check_key_name(&dir.join(CONFIG_FILE), "name", &config.name)?;
         Ok(config)
     }
 
@@ -101,5 +70,15 @@ key_file = "witness.key"
 logs_file = "logs.txt"
 "#
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kit_looks_for_the_configuration_where_init_writes_it() {
+        assert_eq!(DAEMON.config_file(), CONFIG_FILE);
     }
 }

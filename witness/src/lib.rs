@@ -11,6 +11,7 @@
 //! | --- | --- |
 //! | [`config`] | `gazette-witness.toml`, with precise errors |
 //! | [`logs`] | the logs this witness follows (`logs.txt`) |
+//! | [`metrics`] | the names of its Prometheus metrics, the recorder |
 //! | [`state`] | the durable per-log state: the last cosigned checkpoint |
 //! | [`witness`] | the per-log check-and-update, one writer per log |
 //! | [`api`] | the HTTP API |
@@ -18,5 +19,6 @@
 pub mod api;
 pub mod config;
 pub mod logs;
+pub mod metrics;
 pub mod state;
 pub mod witness;

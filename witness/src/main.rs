@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
-use gazette_client::note::{KeyType, Signer, Verifier};
-use gazette_kit::durable;
-use gazette_witness::config::{CONFIG_FILE, Config};
+use clap::Parser;
+use gazette_client::note::Verifier;
+use gazette_kit::{init, serve};
+use gazette_witness::config::{Config, DAEMON};
 use gazette_witness::state::StateDir;
 use gazette_witness::witness::Witness;
 use gazette_witness::{api, logs};
@@ -22,12 +22,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// cosigns two different trees of the same size.
 #[derive(Parser)]
 #[command(version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
 enum Command {
     /// Create a witness: its cosigning key (mode 0600) and a commented configuration.
     Init {
@@ -71,13 +65,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    serve::init_tracing();
+    match Command::parse() {
         Command::Init { name, dir, listen } => init(&name, &dir, listen),
         Command::AddLog { origin, vkey, dir } => add_log(&origin, &vkey, &dir),
         Command::ListLogs { dir } => list_logs(&dir),
@@ -86,32 +75,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init(name: &str, dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
-    let config_path = dir.join(CONFIG_FILE);
-    if config_path.exists() {
-        bail!(
-            "{} exists: this directory already holds a witness",
-            config_path.display()
-        );
-    }
-    let key = Signer::generate(name, KeyType::Cosignature, &mut rand_core::OsRng)
-        .with_context(|| format!("{name:?} cannot be a witness name"))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    durable::write_file(
-        &dir.join("witness.key"),
-        format!("{}\n", key.to_skey()).as_bytes(),
-        Some(0o600),
-    )?;
-    durable::write_file(
-        &config_path,
-        Config::template(name, listen).as_bytes(),
-        None,
-    )?;
-    println!("created the witness {name} in {}", dir.display());
-    println!("witness verifier key: {}", key.verifier());
-    println!(
-        "next: gazette-witness add-log --origin <origin> --vkey <log vkey> --dir {0}; gazette-witness serve --dir {0}",
-        dir.display()
-    );
+    let key = init::create(&DAEMON, name, dir, &Config::template(name, listen))?;
+    let next = ["add-log --origin <origin> --vkey <log vkey>", "serve"];
+    print!("{}", init::report(&DAEMON, name, dir, &key, &next));
     Ok(())
 }
 
@@ -152,32 +118,12 @@ fn list_logs(dir: &Path) -> anyhow::Result<()> {
 fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let witness = Arc::new(Witness::open(dir)?);
     let addr = listen.unwrap_or(witness.config.listen);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("listening on {addr}"))?;
-        let bound = listener.local_addr()?;
+    serve::serve(DAEMON.program, addr, |listener| async move {
         tracing::info!(witness = %witness.verifier, logs = witness.logs().len(), "serving");
-        // Tests and scripts read this line to find the port.
-        println!("gazette-witness listening on http://{bound}");
         println!("witness verifier key: {}", witness.verifier);
         axum::serve(listener, api::router(witness))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(serve::shutdown_signal())
             .await?;
         anyhow::Ok(())
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("install the SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
 }

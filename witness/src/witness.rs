@@ -14,12 +14,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use gazette_client::cosignature::Cosignature;
-use gazette_client::note::{KeyType, Note, Signer, Verifier};
+use gazette_client::note::{Note, Signer, Verifier};
 use gazette_client::witness_protocol::{AddCheckpointError, AddCheckpointRequest, WitnessState};
 use gazette_kit::durable;
 use tokio::sync::oneshot;
 
-use crate::config::Config;
+use crate::config::{Config, DAEMON};
+use crate::metrics::LOG_SIZE;
 use crate::state::{StateDir, Stored};
 
 /// Requests one log may have waiting; beyond it the witness answers 503.
@@ -85,27 +86,14 @@ pub const LOCK_FILE: &str = "gazette-witness.lock";
 /// Reads the witness's cosigner key file.
 pub fn read_key(config: &Config, dir: &Path) -> anyhow::Result<Signer> {
     let path = dir.join(&config.key_file);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading the witness key {}", path.display()))?;
-    let key = Signer::parse(text.trim())
-        .with_context(|| format!("{}: not a signer key", path.display()))?;
-    if key.key_type() != KeyType::Cosignature || key.name() != config.name {
-        anyhow::bail!(
-            "{}: expected a cosigner (0x04) key named {:?}, found a {:?} key named {:?}",
-            path.display(),
-            config.name,
-            key.key_type(),
-            key.name()
-        );
-    }
-    Ok(key)
+    Ok(gazette_kit::key::read_signer(&DAEMON, &path, &config.name)?)
 }
 
 impl Witness {
     /// Opens the witness in `dir`: key, logs, and every log's stored state.
     pub fn open(dir: &Path) -> anyhow::Result<Witness> {
         // Before the first gauge is set, so none is lost.
-        crate::api::metrics_handle();
+        crate::metrics::handle();
         let config = Config::load(dir)?;
         let dir_lock = durable::lock_data_dir(dir, LOCK_FILE, "gazette-witness")?;
         let key = Arc::new(read_key(&config, dir)?);
@@ -137,8 +125,7 @@ impl Witness {
                 .name(format!("log {origin}"))
                 .spawn(move || run(state, &rx, &key, &states, &thread_view))
                 .context("spawning a log thread")?;
-            metrics::gauge!("gazette_witness_log_size", "origin" => origin.clone())
-                .set(state.size as f64);
+            metrics::gauge!(LOG_SIZE, "origin" => origin.clone()).set(state.size as f64);
             handles.insert(
                 origin,
                 LogHandle {
@@ -288,7 +275,7 @@ fn run(
             view.size = state.size;
             view.note = Some(cosigned);
         }
-        metrics::gauge!("gazette_witness_log_size", "origin" => origin).set(state.size as f64);
+        metrics::gauge!(LOG_SIZE, "origin" => origin).set(state.size as f64);
         for (p, cosignature) in accepted {
             let _ = p.reply.send(Ok(cosignature.to_line()));
         }

@@ -26,7 +26,7 @@ pub async fn metrics(State(log): State<Arc<Log>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            HeaderValue::from_static(gazette_kit::metrics::CONTENT_TYPE),
         )],
         metrics::handle().render(),
     )
