@@ -23,9 +23,16 @@ use gazette_client::merkle::leaf_hash;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::{Record, SignedRecord};
 
-#[path = "../tests/support/process.rs"]
-mod process;
-use process::{cpu_seconds, run, start, stat_cpu};
+use gazette_tests::process::{self, Options, Server, cpu_seconds, stat_cpu};
+
+/// The binary measured, built by cargo for this package's benches.
+fn gazette_log() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-log"))
+}
+
+fn run(args: &[&str]) -> String {
+    process::run(gazette_log(), args)
+}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -212,8 +219,15 @@ async fn main() {
         run(&["agency", "add", &agency.verifier().to_string(), "--dir", d]);
     }
     let bench_log = std::env::var("GAZETTE_BENCH_LOG").unwrap_or_else(|_| "warn".into());
-    let (mut child, url) = start(&data, &bench_log);
-    let pid = child.id();
+    let mut server = Server::start_with(
+        gazette_log(),
+        &data,
+        &Options {
+            rust_log: &bench_log,
+            ..Options::default()
+        },
+    );
+    let (url, pid) = (server.url.clone(), server.pid());
     let client = reqwest::Client::new();
 
     // 1. Throughput: `connections` clients sending /add-batch until all are durable.
@@ -338,11 +352,9 @@ async fn main() {
     );
 
     // SIGTERM: the log stops cleanly, so the lookup index is complete.
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    child.wait().unwrap();
+    if !server.terminate(Duration::from_secs(600)) {
+        eprintln!("gazette-log ignored SIGTERM for 10 minutes: killed");
+    }
 
     // 3. Storage.
     let entries = total + ticks * per_tick;

@@ -39,7 +39,6 @@
 //! any. Children (gazette-log, nginx) are stopped on the way out, on panic
 //! too.
 
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -56,12 +55,16 @@ use gazette_log::config::{CONFIG_FILE, Config};
 use gazette_log::storage::{CHECKPOINT, FsStorage, Storage};
 use gazette_log::tree::Edge;
 
-// Only `run` and `BIN`: `start` gives up after 30 s, shorter than the first
-// start of a large log (see `Server::start`).
-#[allow(dead_code)]
-#[path = "../tests/support/process.rs"]
-mod process;
-use process::{BIN, run};
+use gazette_tests::process::{self, Options};
+
+/// The binary measured, built by cargo for this package's benches.
+fn gazette_log() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-log"))
+}
+
+fn run(args: &[&str]) -> String {
+    process::run(gazette_log(), args)
+}
 
 const ORIGIN: &str = "bench.example/read";
 /// Entries per generator commit: 256 full level-0 tiles, one level-1 tile.
@@ -307,55 +310,39 @@ impl Generator {
 /// `gazette-log serve`, stopped with SIGTERM (it flushes its indexes) when
 /// dropped.
 struct Server {
-    child: Child,
+    process: process::Server,
     url: String,
 }
 
 impl Server {
-    /// Starts `serve` on a free loopback port. `process::start` would give
-    /// up after 30 s, but a first start catches up the indexes from the
-    /// tiles before it listens: this waits up to `timeout`.
+    /// Starts `serve` on a free loopback port. A first start catches up
+    /// the indexes from the tiles before it listens: this waits up to
+    /// `timeout` for its address.
     fn start(dir: &Path, rust_log: &str, timeout: Duration) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--dir", dir.to_str().unwrap()])
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", rust_log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start gazette-log serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut server = Server {
-            child,
-            url: String::new(),
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("gazette-log listening on ") {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        server.url = rx
-            .recv_timeout(timeout)
-            .expect("gazette-log serve did not report its address");
-        server
+        let process = process::Server::start_with(
+            gazette_log(),
+            dir,
+            &Options {
+                rust_log,
+                announce_within: timeout,
+                ..Options::default()
+            },
+        );
+        let url = process.url.clone();
+        Server { process, url }
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        stop(
-            &mut self.child,
-            &[],
-            "gazette-log",
-            Duration::from_secs(120),
-        );
+        let pid = self.pid();
+        if !self.process.terminate(Duration::from_secs(120)) {
+            eprintln!("gazette-log {pid} ignored SIGTERM: killed");
+        }
     }
 }
 

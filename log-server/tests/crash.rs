@@ -1,11 +1,14 @@
 //! Process-level crash test: the real `gazette-log` binary under concurrent
 //! load from several submitters, killed with SIGKILL at random moments 20
-//! times in a row and restarted each time. After every restart: every
-//! acknowledged record is at its acknowledged index, the checkpoint never
-//! went back (and the old one is a prefix of the new), and the whole tree
-//! re-verifies from the tiles served.
+//! times in a row and restarted each time. A round kills the log once a
+//! random number of records was acknowledged in it (then after a random
+//! pause), so every round has real load however slow the machine is.
+//! After every restart: every acknowledged record is at its acknowledged
+//! index, the checkpoint never went back (and the old one is a prefix of
+//! the new), and the whole tree re-verifies from the tiles served.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,13 +19,22 @@ use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::record::Record;
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel, parse_entry_bundle};
 
-#[path = "support/process.rs"]
-mod process;
-use process::{run, start};
+use gazette_tests::process::{self, Server};
 
 const ORIGIN: &str = "crash.example/log";
 const AGENCY: &str = "agency.example.gov";
 const ROUNDS: usize = 20;
+/// Upper bound for anything the test waits on (against hanging only).
+const DEADLINE: Duration = Duration::from_secs(300);
+
+/// The binary under test, built by cargo for this package's tests.
+fn gazette_log() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-log"))
+}
+
+fn run(args: &[&str]) -> String {
+    process::run(gazette_log(), args)
+}
 
 /// A small deterministic PRNG (xorshift64*), seeded per run and printed.
 struct Rng(u64);
@@ -66,7 +78,7 @@ async fn submitter(
     seed: u64,
 ) {
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(DEADLINE)
         .build()
         .unwrap();
     let mut rng = Rng(seed | 1);
@@ -239,7 +251,8 @@ async fn sigkill_at_random_moments_loses_and_moves_no_acknowledged_record() {
     let mut previous: Option<Checkpoint> = None;
     let started = Instant::now();
     for round in 0..ROUNDS {
-        let (mut child, url) = start(&data, "warn");
+        let mut server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+        let url = server.url.clone();
         previous = Some(verify(&url, &log_key, previous.as_ref(), &acked).await);
         let stop = Arc::new(AtomicBool::new(false));
         let submitters: Vec<_> = (0..4)
@@ -254,9 +267,23 @@ async fn sigkill_at_random_moments_loses_and_moves_no_acknowledged_record() {
                 ))
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(50 + rng.below(450))).await;
-        child.kill().expect("SIGKILL");
-        child.wait().unwrap();
+        // Counts, not time, decide when the load was enough; the pause
+        // after it puts the kill anywhere in a request or a commit.
+        let target = acked.lock().unwrap().len() + 10 + rng.below(200) as usize;
+        let waiting = Instant::now();
+        while acked.lock().unwrap().len() < target {
+            assert!(
+                !submitters.iter().all(|s| s.is_finished()),
+                "round {round}: every submitter stopped before the kill"
+            );
+            assert!(
+                waiting.elapsed() < DEADLINE,
+                "round {round}: records are not being acknowledged"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.below(50))).await;
+        server.stop();
         stop.store(true, Ordering::SeqCst);
         for s in submitters {
             s.await.unwrap();
@@ -267,13 +294,13 @@ async fn sigkill_at_random_moments_loses_and_moves_no_acknowledged_record() {
             acked.lock().unwrap().len()
         );
     }
-    let (mut child, url) = start(&data, "warn");
-    let last = verify(&url, &log_key, previous.as_ref(), &acked).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(
-        acked.lock().unwrap().len() > 100,
-        "the load must have been real"
+    let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+    let last = verify(&server.url, &log_key, previous.as_ref(), &acked).await;
+    drop(server);
+    eprintln!(
+        "final size {}, {} acknowledged, {:?}",
+        last.size,
+        acked.lock().unwrap().len(),
+        started.elapsed()
     );
-    eprintln!("final size {}, {:?}", last.size, started.elapsed());
 }

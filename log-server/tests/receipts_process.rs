@@ -2,6 +2,7 @@
 //! with `gazette-client`, before and after a restart and after
 //! `gazette-log reindex` rebuilt both indexes from the tiles.
 
+use std::path::Path;
 use std::time::Duration;
 
 use gazette_client::merkle::leaf_hash;
@@ -10,9 +11,17 @@ use gazette_client::policy::Policy;
 use gazette_client::record::{Record, SignedRecord};
 use gazette_client::tlog_proof::TlogProof;
 
-#[path = "support/process.rs"]
-mod process;
-use process::{BIN, Server, run, start};
+use gazette_tests::process::{self, Server};
+
+/// The binary under test, built by cargo for this package's tests.
+fn gazette_log() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-log"))
+}
+
+/// Runs a `gazette-log` command that must succeed; returns its stdout.
+fn run(args: &[&str]) -> String {
+    process::run(gazette_log(), args)
+}
 
 const COUNT: u64 = 300;
 
@@ -55,7 +64,7 @@ async fn check_all(client: &reqwest::Client, url: &str, policy: &Policy) {
         receipt.verify(&signed.leaf_hash(), policy).unwrap();
     }
     // The lookup index may trail the tree by a few batches: wait, bounded.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     for n in [0, COUNT / 2, COUNT - 1] {
         let leaf = leaf_hash(&record(n)).to_base64();
         let escaped = leaf
@@ -105,12 +114,12 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
         d,
     ]);
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
 
-    let (child, url) = start(&data, "warn");
-    let server = Server(child);
+    let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+    let url = server.url.clone();
     for chunk in (0..COUNT).collect::<Vec<_>>().chunks(70) {
         let records: Vec<String> = chunk
             .iter()
@@ -142,8 +151,8 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
     drop(server);
 
     // After a SIGKILL and a restart.
-    let (child, url) = start(&data, "warn");
-    let server = Server(child);
+    let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+    let url = server.url.clone();
     check_all(&client, &url, &policy).await;
     drop(server);
 
@@ -151,18 +160,15 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
     std::fs::write(data.join("lookup/version"), b"damaged").unwrap();
     let out = run(&["reindex", "--dir", d]);
     assert!(out.contains(&format!("reindexed {COUNT} entries")), "{out}");
-    let (child, url) = start(&data, "warn");
-    let server = Server(child);
+    let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+    let url = server.url.clone();
     check_all(&client, &url, &policy).await;
     drop(server);
 }
 
 /// Runs a `gazette-log` command that must fail; returns its stderr.
 fn run_failing(args: &[&str]) -> String {
-    let out = std::process::Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run gazette-log");
-    assert!(!out.status.success(), "gazette-log {args:?} succeeded");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let (code, _, err) = process::run_status(gazette_log(), args);
+    assert!(code != 0, "gazette-log {args:?} succeeded");
+    err
 }

@@ -4,15 +4,18 @@
 //! loopback (random free ports, data in temp directories), each stopped
 //! when its handle is dropped. The binaries are the workspace's own
 //! (`target/<profile>/`), built on first use if `cargo test` did not
-//! build them already.
+//! build them already. The processes are run by [`process`], which the
+//! server crates' own tests share.
 
 pub mod browser;
+pub mod process;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+pub use process::Server;
 
 /// Path of a workspace binary next to the running test's own directory.
 pub fn binary(name: &str) -> PathBuf {
@@ -54,32 +57,15 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// Runs a command and returns its exit code, stdout and stderr.
+/// Runs a workspace binary and returns its exit code, stdout and stderr.
 pub fn run_status(binary_name: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binary(binary_name))
-        .args(args)
-        .output()
-        .expect("run the binary");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    process::run_status(&binary(binary_name), args)
 }
 
-/// Runs a command to completion; panics with its stderr on failure;
-/// returns its stdout.
+/// Runs a workspace binary to completion; panics with its stderr on
+/// failure; returns its stdout.
 pub fn run(binary_name: &str, args: &[&str]) -> String {
-    let out = Command::new(binary(binary_name))
-        .args(args)
-        .output()
-        .expect("run the binary");
-    assert!(
-        out.status.success(),
-        "{binary_name} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    process::run(&binary(binary_name), args)
 }
 
 /// The value after `prefix` on the line of `output` that starts with it.
@@ -90,59 +76,6 @@ pub fn line_value(output: &str, prefix: &str) -> String {
         .unwrap_or_else(|| panic!("no {prefix:?} in {output}"))
         .trim()
         .to_owned()
-}
-
-/// A running server process, killed (SIGKILL) and reaped when dropped.
-pub struct Server {
-    child: Child,
-    /// Its base URL, `http://127.0.0.1:PORT`.
-    pub url: String,
-}
-
-impl Server {
-    /// Starts `<binary> serve --dir <dir> --listen <listen>` and waits for
-    /// the line announcing its address.
-    pub fn start(binary_name: &str, dir: &Path, listen: &str) -> Server {
-        let mut child = Command::new(binary(binary_name))
-            .args(["serve", "--dir", dir.to_str().unwrap(), "--listen", listen])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let announce = format!("{binary_name} listening on ");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix(&announce) {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server did not announce its address");
-        Server { child, url }
-    }
-
-    /// Stops it now (SIGKILL); dropping it afterwards does nothing more.
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// The `host:port` it listens on.
-    pub fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A log and its witnesses as real processes on loopback: the log's
@@ -197,7 +130,7 @@ impl WitnessedLog {
                     "add-log", "--origin", origin, "--vkey", &log_vkey, "--dir", w,
                 ],
             );
-            let server = Server::start("gazette-witness", &wdir, "127.0.0.1:0");
+            let server = Server::start(&binary("gazette-witness"), &wdir, "127.0.0.1:0");
             policy.push_str(&format!("witness w{i} {vkey} {}\n", server.url));
             witness_addrs.push(server.addr());
             witnesses.push(Some(server));
@@ -220,7 +153,7 @@ impl WitnessedLog {
                 );
             std::fs::write(&config_path, config).expect("write the configuration");
         }
-        let log = Server::start("gazette-log", &log_dir, "127.0.0.1:0");
+        let log = Server::start(&binary("gazette-log"), &log_dir, "127.0.0.1:0");
         WitnessedLog {
             log,
             witnesses,
@@ -234,7 +167,7 @@ impl WitnessedLog {
     /// Stops the log (SIGKILL) and starts it again on the same data.
     pub fn restart_log(&mut self) {
         self.log.stop();
-        self.log = Server::start("gazette-log", &self.log_dir, "127.0.0.1:0");
+        self.log = Server::start(&binary("gazette-log"), &self.log_dir, "127.0.0.1:0");
     }
 
     /// Stops witness `i` (0-based) with SIGKILL.
@@ -245,7 +178,7 @@ impl WitnessedLog {
     /// Starts witness `i` again, on the address the log's policy names.
     pub fn restart_witness(&mut self, i: usize) {
         self.witnesses[i] = Some(Server::start(
-            "gazette-witness",
+            &binary("gazette-witness"),
             &self.witness_dirs[i],
             &self.witness_addrs[i],
         ));

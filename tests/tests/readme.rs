@@ -177,7 +177,7 @@ fn every_curl_example_in_the_readme_names_a_real_route() {
             dir.path().to_str().unwrap(),
         ],
     );
-    let log = Server::start("gazette-log", dir.path(), "127.0.0.1:0");
+    let log = Server::start(&binary("gazette-log"), dir.path(), "127.0.0.1:0");
     let http = reqwest::blocking::Client::new();
     let mut checked = 0;
     for command in readme_commands() {

@@ -10,6 +10,7 @@
 //! `GAZETTE_BENCH_LOGS`, default 9: one alone, then 8 at once; `GAZETTE_BENCH_REQUESTS` per log,
 //! default 1000).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,30 +19,16 @@ use gazette_client::merkle::{self, Hash, leaf_hash, stored_hashes_for_leaf};
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::witness_protocol::AddCheckpointRequest;
 
-#[path = "../tests/support/process.rs"]
-mod process;
-use process::{Server, run};
+use gazette_tests::env_or;
+use gazette_tests::process::{self, Server, cpu_seconds};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// The binary measured, built by cargo for this package's benches.
+fn gazette_witness() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-witness"))
 }
 
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (tick(11) + tick(12)) / 100.0
+fn run(args: &[&str]) -> String {
+    process::run(gazette_witness(), args)
 }
 
 /// The requests taking a witness from 0 through `count` growing sizes.
@@ -126,8 +113,8 @@ async fn main() {
             d,
         ]);
     }
-    let server = Server::start(&data);
-    let pid = server.child.id();
+    let server = Server::start(gazette_witness(), &data, "127.0.0.1:0");
+    let pid = server.pid();
     let client = reqwest::Client::new();
 
     // Each log's requests are used once: the first log alone, then the

@@ -2,26 +2,35 @@
 //! concurrent submissions from two forks of one log (same key, a shared
 //! prefix of 100 leaves, then different leaves). After every restart the
 //! witness has not gone back below any size it answered with a
-//! cosignature, and no two roots were ever cosigned for one size.
+//! cosignature, and no two roots were ever cosigned for one size. A round
+//! kills the witness once a random number of cosignatures was answered in
+//! it (then after a random pause), so every round has real load however
+//! slow the machine is.
 
 mod common;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{ORIGIN, Tree, init_witness, log_key};
 use gazette_client::checkpoint::Checkpoint;
 use gazette_client::cosignature::Cosignature;
 use gazette_client::note::Note;
 
-#[path = "support/process.rs"]
-mod process;
-use process::Server;
+use gazette_tests::process::Server;
 
 const SHARED: u64 = 100;
 const LEAVES: u64 = 3000;
+/// Upper bound for anything the test waits on (against hanging only).
+const DEADLINE: Duration = Duration::from_secs(300);
+
+/// The binary under test, built by cargo for this package's tests.
+fn gazette_witness() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-witness"))
+}
 
 /// Cosignatures answered: (size, root) per branch.
 type Acked = Arc<Mutex<Vec<(u64, String)>>>;
@@ -38,7 +47,7 @@ impl Rng {
 
 async fn submitter(url: String, tree: Arc<Tree>, acked: Acked, stop: Arc<AtomicBool>, seed: u64) {
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
+        .timeout(DEADLINE)
         .build()
         .unwrap();
     let mut rng = Rng(seed | 1);
@@ -93,7 +102,7 @@ async fn kill_9_never_makes_the_witness_go_back_or_cosign_two_roots_for_one_size
     let mut rng = Rng(0x9e3779b97f4a7c15);
     let mut floor = 0;
     for round in 0..20 {
-        let server = Server::start(dir.path());
+        let mut server = Server::start(gazette_witness(), dir.path(), "127.0.0.1:0");
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = (0..4)
             .map(|i| {
@@ -107,14 +116,29 @@ async fn kill_9_never_makes_the_witness_go_back_or_cosign_two_roots_for_one_size
                 ))
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(50 + rng.below(250))).await;
-        server.kill();
+        // Counts, not time, decide when the load was enough; the pause
+        // after it puts the kill anywhere in a request or a state write.
+        let target = acked.lock().unwrap().len() + 2 + rng.below(20) as usize;
+        let waiting = Instant::now();
+        while acked.lock().unwrap().len() < target {
+            assert!(
+                !tasks.iter().all(|t| t.is_finished()),
+                "round {round}: every submitter stopped before the kill"
+            );
+            assert!(
+                waiting.elapsed() < DEADLINE,
+                "round {round}: no cosignatures are being answered"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.below(50))).await;
+        server.stop();
         stop.store(true, Ordering::SeqCst);
         for task in tasks {
             task.await.unwrap();
         }
 
-        let server = Server::start(dir.path());
+        let mut server = Server::start(gazette_witness(), dir.path(), "127.0.0.1:0");
         let reply = client
             .get(format!("{}/checkpoint/{ORIGIN}", server.url))
             .send()
@@ -159,7 +183,7 @@ async fn kill_9_never_makes_the_witness_go_back_or_cosign_two_roots_for_one_size
                 "cosigned size {size} off the followed fork"
             );
         }
-        server.kill();
+        server.stop();
     }
     assert!(
         floor > SHARED,

@@ -7,9 +7,6 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 
-#[path = "support/process.rs"]
-mod process;
-
 #[tokio::test]
 async fn list_logs_reads_without_touching_a_running_witness_unfinished_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +20,10 @@ async fn list_logs_reads_without_touching_a_running_witness_unfinished_writes() 
     // A state write of the serving witness, caught half-way.
     let unfinished = dir.path().join("state/.0123.tmp-1");
     std::fs::write(&unfinished, "half a state").unwrap();
-    let listed = process::run(&["list-logs", "--dir", dir.path().to_str().unwrap()]);
+    let listed = gazette_tests::process::run(
+        std::path::Path::new(env!("CARGO_BIN_EXE_gazette-witness")),
+        &["list-logs", "--dir", dir.path().to_str().unwrap()],
+    );
     assert_eq!(
         listed,
         format!("{ORIGIN}\t7\t{}\n", log_key().verifier()),

@@ -1,0 +1,194 @@
+//! The one harness for running real binaries as processes, used by the
+//! end-to-end tests here and by the process-level tests and load generators
+//! of `gazette-log` and `gazette-witness` (a dev-dependency there).
+//!
+//! It is generic over the binary: the caller gives its path, which is
+//! `env!("CARGO_BIN_EXE_gazette-log")` inside the binary's own package and
+//! [`crate::binary`] here. A daemon is started with `serve --dir D --listen
+//! A` on a free loopback port, the harness waits for the line
+//! `<binary name> listening on <url>` that both daemons print, keeps
+//! draining its stdout (a full pipe would block it), and kills and reaps it
+//! when the handle is dropped, so a failing test leaves no process behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `binary args` to completion; returns its exit code (-1 when a
+/// signal ended it), stdout and stderr.
+pub fn run_status(binary: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(binary)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", binary.display()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `binary args` to completion; panics with its stderr unless it
+/// succeeded; returns its stdout.
+pub fn run(binary: &Path, args: &[&str]) -> String {
+    let (code, out, err) = run_status(binary, args);
+    assert!(code == 0, "{} {args:?}: {err}", name(binary));
+    out
+}
+
+/// The name a binary announces itself with: its file name.
+fn name(binary: &Path) -> String {
+    binary
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// How to start a daemon. The defaults suit a test: any free loopback
+/// port, warnings only.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    /// The address to listen on.
+    pub listen: &'a str,
+    /// Its `RUST_LOG`.
+    pub rust_log: &'a str,
+    /// How long to wait for its address at most (a bound against hanging:
+    /// a first start of a large log catches up its indexes first).
+    pub announce_within: Duration,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            listen: "127.0.0.1:0",
+            rust_log: "warn",
+            announce_within: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A running daemon, killed (SIGKILL) and reaped when dropped.
+pub struct Server {
+    child: Child,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts `<binary> serve --dir <dir> --listen <listen>` with the
+    /// default options and waits for it to announce its address.
+    pub fn start(binary: &Path, dir: &Path, listen: &str) -> Server {
+        Server::start_with(
+            binary,
+            dir,
+            &Options {
+                listen,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Starts `<binary> serve --dir <dir>` with `options` and waits for it
+    /// to announce its address.
+    pub fn start_with(binary: &Path, dir: &Path, options: &Options) -> Server {
+        let name = name(binary);
+        let mut child = Command::new(binary)
+            .args(["serve", "--dir", dir.to_str().expect("a UTF-8 path")])
+            .args(["--listen", options.listen])
+            .env("RUST_LOG", options.rust_log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name} serve: {e}"));
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let announce = format!("{name} listening on ");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix(&announce) {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        // From here a panic drops the handle, which kills the child.
+        let mut server = Server {
+            child,
+            url: String::new(),
+        };
+        server.url = rx
+            .recv_timeout(options.announce_within)
+            .unwrap_or_else(|_| panic!("{name} serve did not announce its address"));
+        server
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The `host:port` it listens on.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// Stops it now (SIGKILL) and reaps it; dropping it afterwards does
+    /// nothing more.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks it to stop (SIGTERM: the daemons then shut down cleanly) and
+    /// waits up to `grace`, then kills it. Whether it stopped by itself.
+    pub fn terminate(&mut self, grace: Duration) -> bool {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return true;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + grace;
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if Instant::now() > deadline {
+                self.stop();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// utime + stime from a `/proc/.../stat` file, in seconds, with the
+/// thread or process name (the load generators' CPU accounting).
+pub fn stat_cpu(path: &Path) -> (String, f64) {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    let name = stat
+        .split_once('(')
+        .and_then(|(_, r)| r.rsplit_once(')'))
+        .map_or(String::new(), |(n, _)| n.to_owned());
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (name, (tick(11) + tick(12)) / 100.0)
+}
+
+/// utime + stime of a process, in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    stat_cpu(Path::new(&format!("/proc/{pid}/stat"))).1
+}
