@@ -137,6 +137,16 @@ pub struct VerifiedCheckpoint {
     pub cosignatures: Vec<(String, Cosignature)>,
 }
 
+impl VerifiedCheckpoint {
+    /// The names of the witnesses whose cosignatures verified, in order.
+    pub fn witness_names(&self) -> Vec<&str> {
+        self.cosignatures
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+}
+
 /// Opens a signed checkpoint with the log's key alone (cosignatures by
 /// unknown keys are ignored): the log's signature must verify and the origin
 /// must be the key's name.

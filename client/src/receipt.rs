@@ -195,22 +195,33 @@ pub fn verify_receipt(
             // Parsing, done above, is the only source of this one.
             e @ TlogProofError::Malformed { .. } => MalformedReceipt::Proof(e).into(),
         })?;
-    let document = match document {
-        Some(digest) if *digest != record.record.digest => {
-            return Err(ReceiptError::WrongDocument {
-                document: *digest,
-                record: record.record.digest,
-            });
-        }
-        Some(_) => DocumentCheck::Matches,
-        None => DocumentCheck::NotChecked,
-    };
-    Ok(VerifiedReceipt {
+    let verified = VerifiedReceipt {
         record,
         index: receipt.index,
         proof: receipt.proof,
         checkpoint,
         agency,
-        document,
-    })
+        document: DocumentCheck::NotChecked,
+    };
+    match document {
+        Some(digest) => verified.check_document(digest),
+        None => Ok(verified),
+    }
+}
+
+impl VerifiedReceipt {
+    /// The last check, on its own: the document whose SHA-256 is `digest`
+    /// is the one the record names. A caller that must read a large
+    /// document to hash it can verify the receipt first and hash only
+    /// once the receipt is known to be good.
+    pub fn check_document(mut self, digest: &[u8; 32]) -> Result<VerifiedReceipt, ReceiptError> {
+        if *digest != self.record.record.digest {
+            return Err(ReceiptError::WrongDocument {
+                document: *digest,
+                record: self.record.record.digest,
+            });
+        }
+        self.document = DocumentCheck::Matches;
+        Ok(self)
+    }
 }

@@ -136,12 +136,7 @@ fn valid_receipt_verifies_and_names_every_check_that_ran() {
     assert_eq!(verified.record.record.id, "deed-7");
     assert_eq!(verified.checkpoint.checkpoint.origin, ORIGIN);
     assert_eq!(verified.checkpoint.checkpoint.size, 20);
-    let witnesses: Vec<&str> = verified
-        .checkpoint
-        .cosignatures
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let witnesses: Vec<&str> = verified.checkpoint.witness_names();
     assert_eq!(witnesses, ["w1", "w2"]);
     assert_eq!(verified.proof, log.receipt(7).proof);
     assert_eq!(

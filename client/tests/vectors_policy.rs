@@ -80,11 +80,7 @@ fn quorum_evaluation_over_cosigned_checkpoints() {
         if bool_of(case, "expect_satisfied") {
             let verified = result.unwrap_or_else(|e| panic!("{desc}: {e}"));
             assert_eq!(verified.checkpoint, checkpoint, "{desc}");
-            let names: Vec<&str> = verified
-                .cosignatures
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect();
+            let names: Vec<&str> = verified.witness_names();
             assert_eq!(names, cosigners, "{desc}");
         } else {
             match result {
@@ -124,11 +120,7 @@ fn tlog_proof_bundle_verifies() {
     let verified = proof.verify(&leaf, &policy).unwrap();
     assert_eq!(verified.checkpoint.size, 8);
     assert_eq!(verified.checkpoint.origin, "example.com/log");
-    let names: Vec<&str> = verified
-        .cosignatures
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let names: Vec<&str> = verified.witness_names();
     assert_eq!(names, ["w1", "w3"]);
 
     let text = str_of(tp, "proof_with_extra");

@@ -269,8 +269,11 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
                 continue;
             }
         };
+        // Counted in before the send, so the committer can never count it
+        // out first; a batch that never reached it is counted out here.
         in_flight.add();
         if to_commit.send(commit).is_err() {
+            drop(in_flight.done_on_drop());
             failure.set("the committer has stopped");
         }
     }

@@ -197,6 +197,10 @@ fn peak_rss_kib(pid: u32) -> u64 {
 const FLOOD_BATCHES: usize = 3;
 /// Records of the flooding agency per batch: its whole burst.
 const FLOOD_BATCH: u64 = 2000;
+/// Batches' worth of records the flooding agency may send at once (its
+/// burst): as many new records reach the log, so the flood also exercises
+/// the append path, not only refusals.
+const FLOOD_BURST_BATCHES: u64 = 10;
 /// Records the other agency sends during the flood, one `/add` at a time.
 const OTHER_RECORDS: u64 = 20;
 
@@ -206,13 +210,14 @@ async fn a_flood_from_one_agency_is_refused_in_bounded_memory_while_another_gets
     let data = dir.path().join("log");
     init_log(&data);
     register(&data, &unregistered_agency().verifier());
-    // The first batch takes the whole burst; refilling a batch's worth
+    // The first ten batches take the whole burst; refilling a batch's worth
     // would take over half an hour, far longer than any run of this test,
-    // so exactly one batch is accepted however slow the machine is.
+    // so exactly ten batches are accepted however slow the machine is.
     let path = data.join(gazette_log::config::CONFIG_FILE);
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(&format!(
-        "\n[rate_limits.agency.\"{AGENCY}\"]\nrecords_per_second = 1\nburst = {FLOOD_BATCH}\n"
+        "\n[rate_limits.agency.\"{AGENCY}\"]\nrecords_per_second = 1\nburst = {}\n",
+        FLOOD_BURST_BATCHES * FLOOD_BATCH
     ));
     std::fs::write(&path, text).unwrap();
     let server = Server::start(
@@ -227,13 +232,20 @@ async fn a_flood_from_one_agency_is_refused_in_bounded_memory_while_another_gets
         .build()
         .unwrap();
 
-    // 32 flooders, each sending 2 000-record batches (about 1.3 MB).
-    let batch: Arc<Vec<u8>> = Arc::new(batch_body(&(0..FLOOD_BATCH).map(body).collect::<Vec<_>>()));
+    // 32 flooders, each sending its own 2 000-record batch (about 1.3 MB),
+    // so each accepted one is appended, not answered as a duplicate.
+    let batches: Vec<Arc<Vec<u8>>> = (0..32u64)
+        .map(|f| {
+            let records = (f * FLOOD_BATCH..(f + 1) * FLOOD_BATCH).map(body);
+            Arc::new(batch_body(&records.collect::<Vec<_>>()))
+        })
+        .collect();
     let other_done = Arc::new(AtomicBool::new(false));
     let flood_answered = Arc::new(tokio::sync::Notify::new());
-    let flooders: Vec<_> = (0..32)
-        .map(|_| {
-            let (client, url, batch) = (client.clone(), url.clone(), batch.clone());
+    let flooders: Vec<_> = batches
+        .into_iter()
+        .map(|batch| {
+            let (client, url) = (client.clone(), url.clone());
             let (other_done, flood_answered) = (other_done.clone(), flood_answered.clone());
             tokio::spawn(async move {
                 let (mut sent, mut ok, mut limited) = (0, 0u64, 0u64);
@@ -284,7 +296,11 @@ async fn a_flood_from_one_agency_is_refused_in_bounded_memory_while_another_gets
         "flood: {sent} batches, {ok} records accepted, {limited} refused; \
          other agency {OTHER_RECORDS} accepted; peak RSS {peak} KiB"
     );
-    assert_eq!(ok, FLOOD_BATCH, "the flood got exactly its burst through");
+    assert_eq!(
+        ok,
+        FLOOD_BURST_BATCHES * FLOOD_BATCH,
+        "the flood got exactly its burst through"
+    );
     assert_eq!(limited, sent * FLOOD_BATCH - ok);
     assert!(peak < 400 * 1024, "peak RSS {peak} KiB under the flood");
 }

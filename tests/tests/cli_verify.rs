@@ -166,6 +166,20 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
         ],
     );
     assert_eq!(code, 5, "{err}");
+    // The same receipt with the agency's key: the signature is checked
+    // first, as the page does, so 7.
+    let tampered_with = |extra: &[&str]| {
+        let tampered = w.join("tampered.tlog-proof");
+        let mut args = vec!["verify", p(&tampered), "--policy", p(&policy_path)];
+        args.extend_from_slice(extra);
+        run_status("gazette", &args)
+    };
+    let (code, _, err) = tampered_with(&["--agency", &vkey]);
+    assert_eq!(code, 7, "{err}");
+    // A broken receipt gets its own verdict before the document is read:
+    // a missing document is not even opened.
+    let (code, _, err) = tampered_with(&["--document", p(&w.join("missing.pdf"))]);
+    assert_eq!(code, 5, "{err}");
     // A damaged file: 3. No trust given: 2.
     std::fs::write(
         w.join("broken.tlog-proof"),

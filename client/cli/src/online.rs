@@ -164,11 +164,7 @@ pub async fn checkpoint(args: &CheckpointArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let verified = session.trusted_checkpoint().await?;
     if args.log.json {
-        let witnesses: Vec<&str> = verified
-            .cosignatures
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect();
+        let witnesses: Vec<&str> = verified.witness_names();
         println!(
             "{}",
             json!({ "origin": verified.checkpoint.origin, "size": verified.checkpoint.size,

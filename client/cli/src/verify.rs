@@ -119,13 +119,12 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let bytes = read_file(&args.receipt, "receipt")?;
-    let document = args.document.as_deref().map(digest_file).transpose()?;
     let agency = if agencies.is_empty() {
         AgencyCheck::Skip
     } else {
         AgencyCheck::Keys(&agencies)
     };
-    let verified = verify_receipt(&bytes, &policy, agency, document.as_ref()).map_err(|e| {
+    let failure = |e: ReceiptError| {
         let reason = match (&e, &args.document) {
             (ReceiptError::Malformed(MalformedReceipt::Proof(_)), _) => {
                 format!("{}: {e}", args.receipt.display())
@@ -136,7 +135,16 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
             _ => e.to_string(),
         };
         Failure::new(exit_code(&e), reason)
-    })?;
+    };
+    let mut verified = verify_receipt(&bytes, &policy, agency, None).map_err(failure)?;
+    // The document is read only for a receipt that verified: a broken
+    // receipt gets its own verdict, and a large document is not hashed for
+    // nothing.
+    if let Some(path) = &args.document {
+        verified = verified
+            .check_document(&digest_file(path)?)
+            .map_err(failure)?;
+    }
     let (signed, record) = (&verified.record, &verified.record.record);
     let revoked_by = match (&args.online, &args.log) {
         (true, Some(url)) => {
@@ -144,12 +152,7 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
         }
         _ => None,
     };
-    let witnesses: Vec<&str> = verified
-        .checkpoint
-        .cosignatures
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let witnesses: Vec<&str> = verified.checkpoint.witness_names();
     let report = json!({
         "issuer": record.issuer,
         "kind": record.kind,

@@ -35,12 +35,14 @@ pub enum KeyError {
     },
     /// The key is not the one the configuration names.
     #[error(
-        "{}: expected a{} key named {expected:?}, found a{} key named {found:?}",
+        "{}: expected a{} key named {expected:?} (the configured {name_is}), found a{} key named {found:?}",
         path.display(), kind(*expected_type), kind(*found_type)
     )]
     Unfit {
         /// The file.
         path: PathBuf,
+        /// What the configuration calls the key's name: `origin`, `name`.
+        name_is: &'static str,
         /// The type the daemon signs with.
         expected_type: KeyType,
         /// The configured name.
@@ -74,6 +76,7 @@ pub fn read_signer(daemon: &Daemon, path: &Path, name: &str) -> Result<Signer, K
     if key.key_type() != daemon.key_type || key.name() != name {
         return Err(KeyError::Unfit {
             path: path.to_owned(),
+            name_is: daemon.name_is,
             expected_type: daemon.key_type,
             expected: name.to_owned(),
             found_type: key.key_type(),
@@ -118,7 +121,7 @@ mod tests {
 
         let other = read_signer(&LOG, &path, "example.org/other").unwrap_err();
         let expected = format!(
-            "{}: expected an Ed25519 (0x01) key named \"example.org/other\", found an Ed25519 (0x01) key named \"example.org/log\"",
+            "{}: expected an Ed25519 (0x01) key named \"example.org/other\" (the configured origin), found an Ed25519 (0x01) key named \"example.org/log\"",
             path.display()
         );
         assert_eq!(other.to_string(), expected);
