@@ -50,7 +50,7 @@ fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
     for task in tasks.flatten() {
         let (name, cpu) = stat_cpu(&task.path().join("stat"));
         let group = match name.as_str() {
-            "sequencer" | "committer" | "indexer" => name,
+            "sequencer" | "committer" | "record-indexer" | "indexer" => name,
             n if n.starts_with("tokio") => "HTTP workers (JSON, parse, verify)".into(),
             n if n.starts_with("fjall") => "index background (fjall flush, compaction)".into(),
             _ => "other".into(),
