@@ -170,8 +170,7 @@ pub fn verify_receipt(
     let agency = match agency {
         AgencyCheck::Keys(keys) => {
             let key = record
-                .agency_key(keys)
-                .and_then(|key| SignedRecord::verify(record_bytes, keys).map(|_| key))
+                .verify_signature(keys)
                 .map_err(ReceiptError::BadSignature)?;
             AgencySignature::Verified {
                 key: Box::new(key.clone()),

@@ -422,16 +422,23 @@ impl SignedRecord {
     /// still needs the agency's key.
     pub fn verify(bytes: &[u8], agencies: &[Verifier]) -> Result<SignedRecord, RecordError> {
         let signed = SignedRecord::parse(bytes)?;
-        let key = signed.agency_key(agencies)?;
-        let signature = signed.ed25519_signature()?;
-        let valid = ed25519_zebra::VerificationKey::try_from(key.public_key())
-            .and_then(|key| key.verify(&signature, signed.text_bytes()))
-            .is_ok();
-        if valid {
-            Ok(signed)
-        } else {
-            Err(signed.bad_signature())
-        }
+        signed.verify_signature(agencies)?;
+        Ok(signed)
+    }
+
+    /// [`SignedRecord::verify`] for a record already parsed: checks its
+    /// signature with the ZIP-215 rules and returns the registered key
+    /// that made it.
+    pub fn verify_signature<'a>(
+        &self,
+        agencies: &'a [Verifier],
+    ) -> Result<&'a Verifier, RecordError> {
+        let key = self.agency_key(agencies)?;
+        let signature = self.ed25519_signature()?;
+        ed25519_zebra::VerificationKey::try_from(key.public_key())
+            .and_then(|zebra| zebra.verify(&signature, self.text_bytes()))
+            .map(|()| key)
+            .map_err(|_| self.bad_signature())
     }
 
     /// Verifies many signed records with one batch equation (about four
@@ -475,10 +482,8 @@ impl SignedRecord {
         results
     }
 
-    /// The registered key that must have signed this record: the Ed25519
-    /// key among `agencies` with the issuer's name and the signature's key
-    /// ID. Finding it says nothing yet about the signature.
-    pub fn agency_key<'a>(&self, agencies: &'a [Verifier]) -> Result<&'a Verifier, RecordError> {
+    /// The registered key that must have signed this record.
+    fn agency_key<'a>(&self, agencies: &'a [Verifier]) -> Result<&'a Verifier, RecordError> {
         agencies
             .iter()
             .find(|k| {

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint};
 use crate::indexer::RecordIndexer;
-use crate::pipeline::{Commit, Failure, InFlight, SubmitError, Write};
+use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
 use crate::storage::Storage;
 
 /// What the committer works with.
@@ -51,17 +51,13 @@ impl Committer {
             // However this batch ends, it no longer holds the sequencer back.
             let _done = self.in_flight.done_on_drop();
             if let Some(reason) = self.failure.reason() {
-                for job in commit.jobs {
-                    job.answer(Err(SubmitError::Failed(reason.clone())));
-                }
+                Job::fail_all(commit.jobs, &reason);
                 continue;
             }
             if let Some(write) = commit.write {
                 if let Err(reason) = self.commit(write) {
                     self.failure.set(&reason);
-                    for job in commit.jobs {
-                        job.answer(Err(SubmitError::Failed(reason.clone())));
-                    }
+                    Job::fail_all(commit.jobs, &reason);
                     continue;
                 }
                 self.records.send(commit.indexed);

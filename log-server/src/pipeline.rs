@@ -60,6 +60,13 @@ impl Job {
         drop(self.permit);
         let _ = self.reply.send(result);
     }
+
+    /// Answers every job of a batch that will not be sequenced or committed.
+    pub(crate) fn fail_all(jobs: Vec<Job>, reason: &str) {
+        for job in jobs {
+            job.answer(Err(SubmitError::Failed(reason.to_owned())));
+        }
+    }
 }
 
 /// A sequenced batch on its way to durability (sequencer → committer).

@@ -253,9 +253,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
             }
         }
         if let Some(reason) = failure.reason() {
-            for job in jobs {
-                job.answer(Err(SubmitError::Failed(reason.clone())));
-            }
+            Job::fail_all(jobs, &reason);
             continue;
         }
         pending.prune();
@@ -263,18 +261,18 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
             Ok(commit) => commit,
             Err((jobs, reason)) => {
                 failure.set(&reason);
-                for job in jobs {
-                    job.answer(Err(SubmitError::Failed(reason.clone())));
-                }
+                Job::fail_all(jobs, &reason);
                 continue;
             }
         };
         // Counted in before the send, so the committer can never count it
         // out first; a batch that never reached it is counted out here.
         in_flight.add();
-        if to_commit.send(commit).is_err() {
+        if let Err(mpsc::SendError(commit)) = to_commit.send(commit) {
             drop(in_flight.done_on_drop());
-            failure.set("the committer has stopped");
+            let reason = "the committer has stopped";
+            failure.set(reason);
+            Job::fail_all(commit.jobs, reason);
         }
     }
     // Let the committer finish (and the indexers behind it).
