@@ -35,6 +35,8 @@ TARGETS = [
     "record",
     "tile_path",
     "add_checkpoint",
+    "map_proof",
+    "index_commitment",
 ]
 
 EM_DASH = "\u2014 "
@@ -291,6 +293,19 @@ def add_checkpoints(seeds):
     seeds.add("add_checkpoint", "proof-line-unpadded", body.replace(proof_line, proof_line.rstrip("="), 1))
 
 
+def index_items(seeds):
+    index = load("index.json")
+    for m in index["raw_maps"] + index["maps"]:
+        for i, p in enumerate(m["proofs"]):
+            seeds.add("map_proof", f"{m['name']}-{i}", bytes.fromhex(p["proof"]))
+    for r in index["reject_proofs"]:
+        seeds.add("map_proof", f"reject-{r['why']}", bytes.fromhex(r["proof"]))
+    for c in index["commitments"]:
+        seeds.add("index_commitment", f"size-{c['size']}", c["text"])
+    for r in index["reject_commitments"]:
+        seeds.add("index_commitment", f"reject-{r['why']}", r["text"])
+
+
 def main():
     seeds = Seeds()
     notes(seeds)
@@ -301,6 +316,7 @@ def main():
     records(seeds)
     tile_paths(seeds)
     add_checkpoints(seeds)
+    index_items(seeds)
     seeds.write()
 
 

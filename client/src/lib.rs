@@ -17,12 +17,14 @@
 //! | [`witness_protocol`] | c2sp.org/tlog-witness `add-checkpoint` requests and checks |
 //! | [`encoding`] | the canonical text encodings every format shares (base64, decimal, hex) |
 //! | [`record`] | Gazette records (`gazette.record/v1`) and revocations |
+//! | [`index`] | the verifiable index (`gazette.index/v1`, `docs/INDEX.md`): keys, map proofs, commitments, record status |
 //! | [`receipt`] | verifying a Gazette receipt (a tlog-proof carrying a record) offline: one rule set for every client |
 //! | [`trust`] | advancing a trusted checkpoint without accepting a rollback or fork |
 
 pub mod checkpoint;
 pub mod cosignature;
 pub mod encoding;
+pub mod index;
 pub mod merkle;
 pub mod note;
 pub mod policy;

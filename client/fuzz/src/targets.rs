@@ -5,6 +5,9 @@
 
 use gazette_client::checkpoint::Checkpoint;
 use gazette_client::cosignature::Cosignature;
+use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::proof::MapProof;
+use gazette_client::index::{ListValue, document_key};
 use gazette_client::note::{self, Note};
 use gazette_client::policy::Policy;
 use gazette_client::record::SignedRecord;
@@ -25,6 +28,8 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("record", record),
     ("tile_path", tile_path),
     ("add_checkpoint", add_checkpoint),
+    ("map_proof", map_proof),
+    ("index_commitment", index_commitment),
 ];
 
 /// Signed-note parsing and opening with no known keys.
@@ -100,5 +105,24 @@ pub fn tile_path(data: &[u8]) {
 pub fn add_checkpoint(data: &[u8]) {
     if let Ok(parsed) = AddCheckpointRequest::parse(data) {
         assert_eq!(parsed.to_body().as_bytes(), data);
+    }
+}
+
+/// Verifiable-index map proof parsing (one encoding per proof), and
+/// verification of whatever parses, as presence and as absence.
+pub fn map_proof(data: &[u8]) {
+    if let Ok(parsed) = MapProof::parse(data) {
+        assert_eq!(parsed.to_bytes(), data);
+        let key = document_key(&[0; 32]);
+        let root = gazette_client::Hash([1; 32]);
+        let _ = parsed.verify(&key, None, &root);
+        let _ = parsed.verify(&key, Some(&ListValue::START), &root);
+    }
+}
+
+/// Index commitment entry parsing (one canonical form).
+pub fn index_commitment(data: &[u8]) {
+    if let Some(parsed) = IndexCommitment::parse(data) {
+        assert_eq!(parsed.to_bytes(), data);
     }
 }

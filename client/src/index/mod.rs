@@ -1,0 +1,99 @@
+//! The verifiable index (`gazette.index/v1`, specified in `docs/INDEX.md`):
+//! a map from keys to the list of log entries filed under each, committed
+//! by a root hash that a commitment entry carries through the log itself.
+//! It turns "not found" and "not revoked" into proofs.
+//!
+//! - [`document_key`] and [`name_key`]: where a record is filed
+//!   ([`keys_of`]), and [`ListValue`]: the hash chain of a key's list;
+//! - [`tree`]: the sparse Merkle tree over those keys, updated batch by
+//!   batch over a caller's node store ([`tree::NodeReader`]), and its proofs;
+//! - [`proof`]: a proof for one key, its encoding and its verification;
+//! - [`commitment`]: the entry that ends every batch;
+//! - [`status`]: what a record's status is, computed from its name's list.
+
+pub mod commitment;
+pub mod proof;
+pub mod status;
+pub mod tree;
+
+use sha2::{Digest, Sha256};
+
+use crate::merkle::Hash;
+use crate::record::{REVOCATION, Record, SignedRecord};
+
+/// The all-zero hash: an empty subtree, and the start of every chain.
+pub const EMPTY: Hash = Hash([0; 32]);
+
+/// The key a document's records are filed under:
+/// `SHA-256("gazette.index/v1 digest " || digest)`.
+pub fn document_key(digest: &[u8; 32]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(b"gazette.index/v1 digest ");
+    h.update(digest);
+    Hash(h.finalize().into())
+}
+
+/// The key a record name's history is filed under:
+/// `SHA-256("gazette.index/v1 name " || issuer || "\n" || kind || "\n" || id)`.
+pub fn name_key(issuer: &str, kind: &str, id: &str) -> Hash {
+    let mut h = Sha256::new();
+    h.update(b"gazette.index/v1 name ");
+    h.update(issuer.as_bytes());
+    h.update(b"\n");
+    h.update(kind.as_bytes());
+    h.update(b"\n");
+    h.update(id.as_bytes());
+    Hash(h.finalize().into())
+}
+
+/// Every key a record is filed under: its document, its name, and for a
+/// revocation the name it revokes (an entry is filed once per key: a
+/// revocation's own kind is `revocation`, the kind it revokes is not).
+pub fn keys_of(record: &Record) -> Vec<Hash> {
+    let mut keys = vec![
+        document_key(&record.digest),
+        name_key(&record.issuer, &record.kind, &record.id),
+    ];
+    if let Some((kind, id)) = &record.revokes
+        && record.kind == REVOCATION
+    {
+        keys.push(name_key(&record.issuer, kind, id));
+    }
+    keys
+}
+
+/// The keys a log entry is filed under: none unless it parses as a record
+/// (signatures are not checked: the map is a function of the entries alone).
+pub fn keys_of_entry(entry: &[u8]) -> Vec<Hash> {
+    SignedRecord::parse(entry)
+        .map(|signed| keys_of(&signed.record))
+        .unwrap_or_default()
+}
+
+/// The value of a key: the hash chain of its list of `(index, leaf hash)`,
+/// `c_j = SHA-256(c_{j-1} || u64be(index) || leaf_hash)` from `c_0 = Z`.
+/// A chain extends without reading the list it already covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListValue(pub Hash);
+
+impl ListValue {
+    /// The chain of an empty list (an absent key has no value at all).
+    pub const START: ListValue = ListValue(EMPTY);
+
+    /// The chain with `(index, leaf_hash)` appended.
+    pub fn then(self, index: u64, leaf_hash: &Hash) -> ListValue {
+        let mut h = Sha256::new();
+        h.update(self.0.0);
+        h.update(index.to_be_bytes());
+        h.update(leaf_hash.0);
+        ListValue(Hash(h.finalize().into()))
+    }
+
+    /// The value of a whole list.
+    pub fn of<'a>(list: impl IntoIterator<Item = (u64, &'a Hash)>) -> ListValue {
+        list.into_iter()
+            .fold(ListValue::START, |chain, (index, leaf)| {
+                chain.then(index, leaf)
+            })
+    }
+}

@@ -1,0 +1,74 @@
+//! What a record's status is (`docs/INDEX.md`, section 7), from the list
+//! of entries filed under its name: the one rule every verifier and the
+//! log's own lookups apply.
+//!
+//! A record (any kind but `revocation`) is **revoked** if its name's list
+//! holds a revocation of it by its issuer, wherever that revocation sits
+//! in the log, before or after the record; revoked by the lowest such
+//! index. Otherwise it is **valid** as of the tree the list covers.
+
+use crate::record::{REVOCATION, Record};
+
+/// A record's status as of a tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// No revocation of it in the tree.
+    Valid,
+    /// Revoked by its issuer.
+    Revoked {
+        /// The lowest index of a revocation of it.
+        by: u64,
+    },
+}
+
+/// Why no status can be given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusError {
+    /// A revocation has no status of its own: it is the status of another.
+    #[error("a revocation has no status of its own")]
+    IsRevocation,
+    /// The log holds two different documents under one name, which an
+    /// honest log refuses (409): it is faulty.
+    #[error(
+        "the log holds two documents under one name (entries {first} and {second}): it broke its rule of one record per name"
+    )]
+    Conflict {
+        /// The lower index.
+        first: u64,
+        /// The other.
+        second: u64,
+    },
+}
+
+/// The status of `record`, logged at `index`, given every entry filed
+/// under its name as `(index, record)` (the record itself included).
+/// Entries on the list that concern other names are ignored: whether each
+/// belongs on the list is the proof's business, not the status's.
+pub fn status<'a>(
+    record: &Record,
+    index: u64,
+    name_list: impl IntoIterator<Item = (u64, &'a Record)>,
+) -> Result<Status, StatusError> {
+    if record.kind == REVOCATION {
+        return Err(StatusError::IsRevocation);
+    }
+    let mut revoked_by: Option<u64> = None;
+    for (i, other) in name_list {
+        if record.is_revoked_by(other) {
+            revoked_by = Some(revoked_by.map_or(i, |by| by.min(i)));
+        } else if other.issuer == record.issuer
+            && other.kind == record.kind
+            && other.id == record.id
+            && other.digest != record.digest
+        {
+            return Err(StatusError::Conflict {
+                first: i.min(index),
+                second: i.max(index),
+            });
+        }
+    }
+    Ok(match revoked_by {
+        Some(by) => Status::Revoked { by },
+        None => Status::Valid,
+    })
+}

@@ -1,0 +1,527 @@
+//! Known-answer and must-reject tests for the verifiable index
+//! (`docs/INDEX.md`): `tests/vectors/index.json` holds keys, chains, maps
+//! built from raw keys and from log entries, their roots and every proof,
+//! commitments, and proofs that must be refused. The file is checked
+//! independently by `tests/vectors/verify_index_vectors.py`, written from
+//! the specification alone.
+//!
+//! `GAZETTE_WRITE_VECTORS=1 cargo test -p gazette-client --test
+//! index_vectors` rewrites the file from this implementation (then run the
+//! Python checker before committing it).
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use common::{VECTORS_DIR, load};
+use gazette_client::Hash;
+use gazette_client::encoding::hex_decode_lower;
+use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::proof::{MapProof, MapProofError, Terminal};
+use gazette_client::index::tree::{Position, StoredNode, prove, update};
+use gazette_client::index::{ListValue, document_key, keys_of_entry, name_key};
+use gazette_client::merkle::leaf_hash;
+use gazette_client::note::{KeyType, Signer};
+use gazette_client::record::Record;
+use serde_json::{Value, json};
+
+const FILE: &str = "index.json";
+
+fn hex(bytes: &[u8]) -> String {
+    gazette_client::encoding::hex_encode(bytes)
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    hex_decode_lower(text).unwrap_or_else(|| panic!("not lowercase hex: {text}"))
+}
+
+fn hash(text: &str) -> Hash {
+    Hash::from_slice(&unhex(text)).expect("32 bytes")
+}
+
+/// A key of 32 bytes all `byte`, with `last` as its final byte.
+fn crafted(byte: u8, last: u8) -> Hash {
+    let mut k = [byte; 32];
+    k[31] = last;
+    Hash(k)
+}
+
+type Store = HashMap<Position, StoredNode>;
+
+fn build(pairs: &[(Hash, ListValue)]) -> (Store, Hash) {
+    let mut store = Store::new();
+    let (root, writes) = update(&store, &mut pairs.to_vec()).unwrap();
+    store.extend(writes);
+    (store, root)
+}
+
+/// A named map of raw keys, and the keys to prove in it.
+type RawMap = (&'static str, Vec<(Hash, ListValue)>, Vec<Hash>);
+
+/// The raw maps: crafted keys that share long prefixes, an empty map, one
+/// key, and keys at both ends of the key space.
+fn raw_maps() -> Vec<RawMap> {
+    let v = |n: u8| ListValue(Hash([n; 32]));
+    let a = crafted(0x00, 0x00);
+    let b = crafted(0x00, 0x01); // differs from `a` only in bit 255
+    let c = crafted(0xff, 0xff);
+    let d = crafted(0x80, 0x00);
+    let probe = crafted(0x00, 0x02);
+    vec![
+        ("empty", vec![], vec![a, c]),
+        ("one key", vec![(c, v(1))], vec![c, a, crafted(0xff, 0xfe)]),
+        (
+            "keys differing in the last bit",
+            vec![(a, v(2)), (b, v(3))],
+            vec![a, b, probe, c],
+        ),
+        (
+            "four keys",
+            vec![(a, v(4)), (b, v(5)), (c, v(6)), (d, v(7))],
+            vec![a, b, c, d, probe, crafted(0x40, 0x00), crafted(0xc0, 0x00)],
+        ),
+    ]
+}
+
+struct Agencies {
+    land: Signer,
+    city: Signer,
+}
+
+fn agencies() -> Agencies {
+    Agencies {
+        land: Signer::from_seed("land-registry.example.gov", KeyType::Ed25519, [1; 32]).unwrap(),
+        city: Signer::from_seed("city.example.gov", KeyType::Ed25519, [2; 32]).unwrap(),
+    }
+}
+
+/// A small log: a revocation before its record, a record, another
+/// agency's "revocation" of the same kind and id (which revokes nothing,
+/// yet is filed under its own issuer's name for it), a second document, a
+/// commitment entry and a non-record (both filed nowhere).
+fn entries() -> Vec<Vec<u8>> {
+    let Agencies { land, city } = agencies();
+    let deed = Record::new(
+        land.name(),
+        "property-registration",
+        "PR-1",
+        [0xaa; 32],
+        "2026-10-01T10:00:00Z",
+    );
+    let revocation = Record::revocation(
+        land.name(),
+        "REV-1",
+        [0xaa; 32],
+        "2026-10-15T14:05:00Z",
+        "property-registration",
+        "PR-1",
+    );
+    let stranger = Record::revocation(
+        city.name(),
+        "REV-9",
+        [0xaa; 32],
+        "2026-10-16T00:00:00Z",
+        "property-registration",
+        "PR-1",
+    );
+    let certificate = Record::new(
+        city.name(),
+        "e-certificate",
+        "C-7",
+        [0xbb; 32],
+        "2026-11-02T09:30:00Z",
+    );
+    let commitment = IndexCommitment {
+        size: 4,
+        root: Hash([9; 32]),
+    };
+    vec![
+        revocation.sign(&land).unwrap().bytes,
+        deed.sign(&land).unwrap().bytes,
+        stranger.sign(&city).unwrap().bytes,
+        certificate.sign(&city).unwrap().bytes,
+        commitment.to_bytes(),
+        b"not a record\n".to_vec(),
+    ]
+}
+
+/// Every key's list, from the entries, by the naive definition.
+fn lists(entries: &[Vec<u8>]) -> BTreeMap<Hash, Vec<(u64, Hash)>> {
+    let mut lists: BTreeMap<Hash, Vec<(u64, Hash)>> = BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        for key in keys_of_entry(entry) {
+            lists
+                .entry(key)
+                .or_default()
+                .push((i as u64, leaf_hash(entry)));
+        }
+    }
+    lists
+}
+
+fn proof_json(store: &Store, key: &Hash) -> Value {
+    let proof = prove(store, key).unwrap();
+    json!({
+        "key": hex(&key.0),
+        "present": proof.terminal == Terminal::Present,
+        "proof": hex(&proof.to_bytes()),
+    })
+}
+
+fn generate() -> Value {
+    let digests = [[0u8; 32], [0xaa; 32]];
+    let names = [
+        ("land-registry.example.gov", "property-registration", "PR-1"),
+        ("city.example.gov", "revocation", "REV-9"),
+    ];
+    let chains = [
+        vec![],
+        vec![(0u64, Hash([1; 32]))],
+        vec![(3, Hash([1; 32])), (1 << 40, Hash([2; 32]))],
+    ];
+    let raw: Vec<Value> = raw_maps()
+        .into_iter()
+        .map(|(name, pairs, probes)| {
+            let (store, root) = build(&pairs);
+            json!({
+                "name": name,
+                "pairs": pairs.iter().map(|(k, v)| json!([hex(&k.0), hex(&v.0.0)])).collect::<Vec<_>>(),
+                "root": hex(&root.0),
+                "proofs": probes.iter().map(|k| proof_json(&store, k)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let entries = entries();
+    let lists = lists(&entries);
+    let pairs: Vec<(Hash, ListValue)> = lists
+        .iter()
+        .map(|(k, list)| (*k, ListValue::of(list.iter().map(|(i, h)| (*i, h)))))
+        .collect();
+    let (store, root) = build(&pairs);
+    let absent = document_key(&[0xcc; 32]);
+    let map = json!({
+        "name": "a revocation before its record, a stranger's revocation, a commitment and a non-record",
+        "entries": entries.iter().map(|e| String::from_utf8(e.clone()).unwrap()).collect::<Vec<_>>(),
+        "root": hex(&root.0),
+        "filed": lists.iter().map(|(k, list)| json!({
+            "key": hex(&k.0),
+            "list": list.iter().map(|(i, h)| json!([i, hex(&h.0)])).collect::<Vec<_>>(),
+            "value": hex(&ListValue::of(list.iter().map(|(i, h)| (*i, h))).0.0),
+        })).collect::<Vec<_>>(),
+        "proofs": lists.keys().chain([&absent]).map(|k| proof_json(&store, k)).collect::<Vec<_>>(),
+    });
+    let commitments = [
+        IndexCommitment {
+            size: 0,
+            root: Hash([0; 32]),
+        },
+        IndexCommitment { size: 6, root },
+        IndexCommitment {
+            size: u64::MAX,
+            root: Hash([0xff; 32]),
+        },
+    ];
+    let good = commitments[1].to_bytes();
+    let good = String::from_utf8(good).unwrap();
+    let reject_commitments = [
+        (good.replace("size 6", "size 06"), "leading zero"),
+        (good.replace("size 6", "size +6"), "sign"),
+        (
+            good.replace("size 6", "size 18446744073709551616"),
+            "overflow",
+        ),
+        (good.trim_end().to_owned(), "no final newline"),
+        (format!("{good}\n"), "trailing line"),
+        (
+            good.replace("gazette.index/v1", "gazette.index/v2"),
+            "other version",
+        ),
+        (good.replace("size ", "size  "), "two spaces"),
+        (good.replace('\n', "\r\n"), "CRLF"),
+        (good.replace("root ", "root\t"), "tab"),
+        (good.replacen('=', "", 1), "unpadded base64"),
+        (good.replace("\nroot", "\nhash"), "wrong keyword"),
+        (
+            format!("root {}\nsize 6\n", commitments[1].root.to_base64()),
+            "no header",
+        ),
+    ];
+    json!({
+        "source": "generated by client/tests/index_vectors.rs (GAZETTE_WRITE_VECTORS=1) from docs/INDEX.md; checked by verify_index_vectors.py",
+        "document_keys": digests.iter().map(|d| json!({"digest": hex(d), "key": hex(&document_key(d).0)})).collect::<Vec<_>>(),
+        "name_keys": names.iter().map(|(i, k, id)| json!({"issuer": i, "kind": k, "id": id, "key": hex(&name_key(i, k, id).0)})).collect::<Vec<_>>(),
+        "chains": chains.iter().map(|list| json!({
+            "list": list.iter().map(|(i, h)| json!([i, hex(&h.0)])).collect::<Vec<_>>(),
+            "value": hex(&ListValue::of(list.iter().map(|(i, h)| (*i, h))).0.0),
+        })).collect::<Vec<_>>(),
+        "raw_maps": raw,
+        "maps": [map],
+        "commitments": commitments.iter().map(|c| json!({
+            "text": String::from_utf8(c.to_bytes()).unwrap(), "size": c.size, "root": hex(&c.root.0),
+        })).collect::<Vec<_>>(),
+        "reject_commitments": reject_commitments.iter().map(|(t, why)| json!({"text": t, "why": why})).collect::<Vec<_>>(),
+        "reject_proofs": reject_proofs(),
+    })
+}
+
+/// Proofs that must be refused, each made from a good one of the
+/// four-key raw map.
+fn reject_proofs() -> Vec<Value> {
+    let (_, pairs, _) = raw_maps().remove(3);
+    let (store, root) = build(&pairs);
+    let (a, va) = pairs[0];
+    let (b, _) = pairs[1];
+    let absent = crafted(0x40, 0x00); // an empty half on its path
+    let good = prove(&store, &a).unwrap();
+    let bytes = good.to_bytes();
+    let mut flipped = good.clone();
+    flipped.siblings[0].0[0] ^= 1;
+    let mut out = vec![];
+    let mut push = |key: &Hash, value: Option<&ListValue>, proof: Vec<u8>, why: &str| {
+        out.push(json!({
+            "key": hex(&key.0),
+            "root": hex(&root.0),
+            "value": value.map(|v| hex(&v.0.0)),
+            "proof": hex(&proof),
+            "why": why,
+        }))
+    };
+    push(&a, Some(&va), flipped.to_bytes(), "wrong sibling");
+    push(&b, Some(&va), bytes.clone(), "another key's proof");
+    push(
+        &a,
+        Some(&ListValue(Hash([0x55; 32]))),
+        bytes.clone(),
+        "wrong value",
+    );
+    push(&a, None, bytes.clone(), "presence proof used as absence");
+    let absence = prove(&store, &absent).unwrap();
+    push(
+        &absent,
+        Some(&va),
+        absence.to_bytes(),
+        "absence proof used as presence",
+    );
+    push(
+        &a,
+        Some(&va),
+        bytes[..bytes.len() - 1].to_vec(),
+        "truncated",
+    );
+    push(
+        &a,
+        Some(&va),
+        [bytes.as_slice(), &[0]].concat(),
+        "trailing byte",
+    );
+    let mut unknown = bytes.clone();
+    unknown[0] = 0x03;
+    push(&a, Some(&va), unknown, "unknown terminal");
+    let mut deep = bytes.clone();
+    deep[1..3].copy_from_slice(&257u16.to_be_bytes());
+    push(&a, Some(&va), deep, "depth over 256");
+    // c's path ends at depth 2: a bitmap bit set just past it.
+    let (c, vc) = pairs[2];
+    let mut past = prove(&store, &c).unwrap().to_bytes();
+    assert_eq!(u16::from_be_bytes([past[1], past[2]]), 2);
+    past[3] |= 0x80 >> 2;
+    push(&c, Some(&vc), past, "bitmap bit past the depth");
+    // a's path is 256 deep, mostly past empty siblings: the same proof
+    // with every sibling written out, the empty ones too.
+    assert_eq!(good.siblings.len(), 256);
+    let written_out = {
+        let mut out = bytes[..3].to_vec();
+        out.extend_from_slice(&[0xff; 32]);
+        for s in &good.siblings {
+            out.extend_from_slice(&s.0);
+        }
+        out
+    };
+    assert!(good.siblings.contains(&Hash([0; 32])));
+    push(&a, Some(&va), written_out, "an empty sibling written out");
+    // Absence claimed with the key's own leaf given as the "other" leaf.
+    let own = MapProof {
+        terminal: Terminal::Other { key: a, value: va },
+        siblings: good.siblings.clone(),
+    };
+    push(&a, None, own.to_bytes(), "the other leaf is the key itself");
+    // An "other" leaf that is not on the key's path: a's leaf offered for c.
+    let off = MapProof {
+        terminal: Terminal::Other { key: a, value: va },
+        siblings: good.siblings.clone(),
+    };
+    push(
+        &c,
+        None,
+        off.to_bytes(),
+        "the other leaf is off the key's path",
+    );
+    out
+}
+
+#[test]
+fn the_vector_file_matches_this_implementation() {
+    let generated = generate();
+    let path = format!("{VECTORS_DIR}/{FILE}");
+    if std::env::var_os("GAZETTE_WRITE_VECTORS").is_some() {
+        let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+    }
+    assert_eq!(
+        load(FILE),
+        generated,
+        "{path} differs: regenerate and re-check it"
+    );
+}
+
+fn vectors() -> Value {
+    load(FILE)
+}
+
+fn items<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array {key}"))
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string {key} in {v}"))
+}
+
+fn list_of(v: &Value) -> Vec<(u64, Hash)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_u64().unwrap(), hash(p[1].as_str().unwrap())))
+        .collect()
+}
+
+#[test]
+fn document_and_name_keys_are_the_known_answers() {
+    let v = vectors();
+    for k in items(&v, "document_keys") {
+        let digest: [u8; 32] = unhex(s(k, "digest")).try_into().unwrap();
+        assert_eq!(document_key(&digest), hash(s(k, "key")));
+    }
+    for k in items(&v, "name_keys") {
+        assert_eq!(
+            name_key(s(k, "issuer"), s(k, "kind"), s(k, "id")),
+            hash(s(k, "key"))
+        );
+    }
+    for c in items(&v, "chains") {
+        let list = list_of(&c["list"]);
+        let value = ListValue::of(list.iter().map(|(i, h)| (*i, h)));
+        assert_eq!(value.0, hash(s(c, "value")));
+    }
+}
+
+/// Checks one vector proof: it parses, re-encodes to the same bytes, and
+/// verifies as presence (with `value`) or absence; the opposite claim fails.
+fn check_proof(p: &Value, root: &Hash, value_of: impl Fn(&Hash) -> Option<ListValue>) {
+    let key = hash(s(p, "key"));
+    let bytes = unhex(s(p, "proof"));
+    let proof = MapProof::parse(&bytes).unwrap();
+    assert_eq!(proof.to_bytes(), bytes);
+    let present = p["present"].as_bool().unwrap();
+    assert_eq!(present, value_of(&key).is_some(), "{p}");
+    match value_of(&key) {
+        Some(value) => {
+            proof.verify(&key, Some(&value), root).unwrap();
+            assert!(matches!(
+                proof.verify(&key, None, root),
+                Err(MapProofError::WrongKind { .. })
+            ));
+        }
+        None => {
+            proof.verify(&key, None, root).unwrap();
+            let any = ListValue(Hash([1; 32]));
+            assert!(proof.verify(&key, Some(&any), root).is_err());
+        }
+    }
+}
+
+#[test]
+fn every_raw_map_has_its_known_root_and_its_proofs_verify() {
+    let v = vectors();
+    for m in items(&v, "raw_maps") {
+        let pairs: HashMap<Hash, ListValue> = items(m, "pairs")
+            .iter()
+            .map(|p| {
+                (
+                    hash(p[0].as_str().unwrap()),
+                    ListValue(hash(p[1].as_str().unwrap())),
+                )
+            })
+            .collect();
+        let root = hash(s(m, "root"));
+        let (_, built) = build(&pairs.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
+        assert_eq!(built, root, "{}", s(m, "name"));
+        for p in items(m, "proofs") {
+            check_proof(p, &root, |k| pairs.get(k).copied());
+        }
+    }
+}
+
+#[test]
+fn a_map_of_log_entries_files_each_record_under_its_keys_and_proves_them() {
+    let v = vectors();
+    for m in items(&v, "maps") {
+        let entries: Vec<Vec<u8>> = items(m, "entries")
+            .iter()
+            .map(|e| e.as_str().unwrap().as_bytes().to_vec())
+            .collect();
+        let filed: BTreeMap<Hash, Vec<(u64, Hash)>> = items(m, "filed")
+            .iter()
+            .map(|f| (hash(s(f, "key")), list_of(&f["list"])))
+            .collect();
+        assert_eq!(lists(&entries), filed);
+        let values: HashMap<Hash, ListValue> = items(m, "filed")
+            .iter()
+            .map(|f| (hash(s(f, "key")), ListValue(hash(s(f, "value")))))
+            .collect();
+        let root = hash(s(m, "root"));
+        let (_, built) = build(&values.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
+        assert_eq!(built, root);
+        for p in items(m, "proofs") {
+            check_proof(p, &root, |k| values.get(k).copied());
+        }
+    }
+}
+
+#[test]
+fn commitments_parse_in_their_one_form_only() {
+    let v = vectors();
+    for c in items(&v, "commitments") {
+        let text = s(c, "text");
+        let parsed = IndexCommitment::parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.size, c["size"].as_u64().unwrap());
+        assert_eq!(parsed.root, hash(s(c, "root")));
+        assert_eq!(parsed.to_bytes(), text.as_bytes());
+    }
+    for c in items(&v, "reject_commitments") {
+        assert_eq!(
+            IndexCommitment::parse(s(c, "text").as_bytes()),
+            None,
+            "{}",
+            s(c, "why")
+        );
+    }
+}
+
+#[test]
+fn every_must_reject_proof_is_refused() {
+    let v = vectors();
+    let rejects = items(&v, "reject_proofs");
+    assert!(rejects.len() >= 12);
+    for r in rejects {
+        let key = hash(s(r, "key"));
+        let root = hash(s(r, "root"));
+        let value = r["value"].as_str().map(|h| ListValue(hash(h)));
+        let result = MapProof::parse(&unhex(s(r, "proof")))
+            .and_then(|p| p.verify(&key, value.as_ref(), &root));
+        assert!(result.is_err(), "accepted: {}", s(r, "why"));
+    }
+}

@@ -1,0 +1,975 @@
+#!/usr/bin/env python3
+"""Independent checker for the verifiable index (`gazette.index/v1`, docs/INDEX.md).
+
+Written from docs/INDEX.md and the README's "The record format" only, without
+reading the Rust implementation (client/src/index*).  Standard library only.
+
+Implements, section by section:
+  1. document key, name key, parsing a record entry and filing it under its
+     keys, the per-key list and its value hash chain;
+  2. the tree root of a map (recursive over sorted 256-bit keys);
+  3. map proofs: generation, encoding, strict decoding (every must-reject rule),
+     verification of presence and absence;
+  4. the commitment entry: strict parse and encode.
+
+Usage:
+    python3 verify_index_vectors.py [vectors.json]   # default: index.json next to this file
+    python3 verify_index_vectors.py --selftest       # checks of this implementation alone
+
+Prints one line per failure, a summary, and exits non-zero on any failure.
+"""
+import base64
+import hashlib
+import json
+import sys
+
+# ---------------------------------------------------------------- primitives
+
+
+def H(b):
+    return hashlib.sha256(b).digest()
+
+
+Z = b"\x00" * 32
+MAX_DEPTH = 256
+MAX_PROOF_LEN = 1 + 64 + 2 + 32 + 256 * 32  # 8291
+MAX_RECORD_LEN = 16 * 1024                  # README: "A signed record is at most 16 KiB."
+MAX_COMMITMENT_LEN = 128
+
+
+def u64be(n):
+    if not 0 <= n < 1 << 64:
+        raise ValueError("index out of u64 range")
+    return n.to_bytes(8, "big")
+
+
+def rfc6962_leaf_hash(entry):
+    return H(b"\x00" + entry)
+
+
+def leaf(k, v):
+    return H(b"\x00" + k + v)
+
+
+def node(l, r):
+    return H(b"\x01" + l + r)
+
+
+def bit(k, t):
+    """bit t of a 256-bit key; bit 0 = MSB of byte 0."""
+    return (k[t >> 3] >> (7 - (t & 7))) & 1
+
+
+# ---------------------------------------------------------------- section 1: keys, records, lists
+
+
+def document_key(d):
+    if len(d) != 32:
+        raise ValueError("digest must be 32 bytes")
+    return H(b"gazette.index/v1 digest " + d)
+
+
+def name_key(issuer, kind, id_):
+    for f in (issuer, kind, id_):
+        if "\n" in f:
+            raise ValueError("a name field holds a newline")
+    return H(b"gazette.index/v1 name " + issuer.encode() + b"\n" + kind.encode() + b"\n" + id_.encode())
+
+
+B64_ALPHABET = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+# Unicode White_Space (what Go's unicode.IsSpace and Rust's char::is_whitespace test)
+WHITE_SPACE = set("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                  "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def b64_strict(s):
+    """standard base64 with padding; raises ValueError otherwise."""
+    if isinstance(s, str):
+        try:
+            s = s.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError("base64 not ASCII")
+    if len(s) == 0 or len(s) % 4 != 0 or any(c not in B64_ALPHABET for c in s):
+        raise ValueError("not padded standard base64")
+    try:
+        return base64.b64decode(s, validate=True)
+    except Exception:
+        raise ValueError("not padded standard base64")
+
+
+def valid_key_name(name):
+    """c2sp.org/signed-note key name: non-empty, no Unicode white space, no '+'."""
+    return name != "" and "+" not in name and not any(c in WHITE_SPACE for c in name)
+
+
+def note_text(entry):
+    """Signed-note syntax (c2sp.org/signed-note, Go note.Open rules, no signature
+    checks).  Returns the text part (ending in "\\n") or raises ValueError.
+    Checks: valid UTF-8; no character below U+0020 other than "\\n"; the LAST
+    "\\n\\n" splits text from signatures; the signature block is non-empty and ends
+    in "\\n"; at most 100 signature lines; each line is "\u2014 <name> <base64>" with
+    a valid key name and padded standard base64 of at least 5 bytes (key ID + 1)."""
+    try:
+        s = entry.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("note is not UTF-8")
+    if any(c < "\x20" and c != "\n" for c in s):
+        raise ValueError("control character in note")
+    split = s.rfind("\n\n")
+    if split < 0:
+        raise ValueError("no blank line before signatures")
+    text, sigs = s[:split + 1], s[split + 2:]
+    if sigs == "" or not sigs.endswith("\n"):
+        raise ValueError("signature block empty or without final newline")
+    lines = sigs[:-1].split("\n")
+    if len(lines) > 100:
+        raise ValueError("more than 100 signature lines")
+    for line in lines:
+        if not line.startswith("\u2014 "):
+            raise ValueError("signature line without em dash")
+        name, sp, sig64 = line[2:].partition(" ")
+        if not sp or not valid_key_name(name):
+            raise ValueError("bad key name on signature line")
+        if len(b64_strict(sig64)) < 5:
+            raise ValueError("signature too short")
+    return text
+
+
+HEX_LOWER = set("0123456789abcdef")
+DIGITS = set("0123456789")
+RESERVED_FIELDS = {"issuer", "kind", "id", "digest", "issued", "revokes"}
+
+
+def valid_rfc3339_utc(s):
+    """YYYY-MM-DDTHH:MM:SS[.fraction]Z with real calendar ranges (upper-case T and Z
+    only; seconds 00-59, no leap second; fraction 1-9 digits)."""
+    if len(s) < 20 or s[-1] != "Z":
+        return False
+    main, frac = s[:19], s[19:-1]
+    if frac:
+        if frac[0] != "." or not 2 <= len(frac) <= 10 or any(c not in DIGITS for c in frac[1:]):
+            return False
+    shape = "dddd-dd-ddTdd:dd:dd"
+    for c, p in zip(main, shape):
+        if p == "d":
+            if c not in DIGITS:
+                return False
+        elif c != p:
+            return False
+    y, mo, d = int(main[0:4]), int(main[5:7]), int(main[8:10])
+    hh, mm, ss = int(main[11:13]), int(main[14:16]), int(main[17:19])
+    if not 1 <= mo <= 12 or hh > 23 or mm > 59 or ss > 59:
+        return False
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    mdays = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1]
+    return 1 <= d <= mdays
+
+
+def parse_record(entry):
+    """Parse entry bytes as a `gazette.record/v1` record (README "The record
+    format").  Returns dict(issuer, kind, id, digest(32 bytes), revokes=(K, I)|None)
+    or raises ValueError.  Signatures are NOT verified (INDEX.md section 1).
+
+    What is checked (strict but simple; see the report for the readings chosen):
+      * the entry is at most 16 KiB and is a signed note (see note_text);
+      * the text's lines, in this order: "gazette.record/v1", "issuer <I>",
+        "kind <K>", "id <ID>", "digest sha256:<64 lowercase hex>",
+        "issued <RFC 3339 UTC>", then zero or more "<key> <value>" lines;
+      * issuer is a valid signed-note key name (non-empty, no white space, no '+');
+      * kind is non-empty with no white space (a token);
+      * id is non-empty (may hold spaces; no newline by construction);
+      * every further line has a non-empty key without white space, a space, and
+        a value (possibly empty); no further key may repeat a fixed field name
+        (issuer/kind/id/digest/issued), and "revokes" is reserved:
+      * kind "revocation" requires exactly one "revokes <K> <I>" line (anywhere
+        among the further lines), K a token other than "revocation", I non-empty
+        (the rest of the line); any other kind must not have a "revokes" line.
+      * no check that a signature line is named after the issuer.
+    """
+    if len(entry) > MAX_RECORD_LEN:
+        raise ValueError("record over 16 KiB")
+    text = note_text(entry)
+    lines = text[:-1].split("\n")
+    if len(lines) < 6:
+        raise ValueError("too few lines")
+    if lines[0] != "gazette.record/v1":
+        raise ValueError("no gazette.record/v1 header")
+    vals = []
+    for line, key in zip(lines[1:6], ("issuer", "kind", "id", "digest", "issued")):
+        if not line.startswith(key + " "):
+            raise ValueError("expected %s line" % key)
+        vals.append(line[len(key) + 1:])
+    issuer, kind, id_, digest, issued = vals
+    if not valid_key_name(issuer):
+        raise ValueError("issuer is not a key name")
+    if kind == "" or any(c in WHITE_SPACE for c in kind):
+        raise ValueError("kind is not a token")
+    if id_ == "":
+        raise ValueError("empty id")
+    if not digest.startswith("sha256:") or len(digest) != 71 or any(c not in HEX_LOWER for c in digest[7:]):
+        raise ValueError("bad digest line")
+    if not valid_rfc3339_utc(issued):
+        raise ValueError("bad issued time")
+    revokes = []
+    for line in lines[6:]:
+        key, sp, value = line.partition(" ")
+        if not sp or key == "" or any(c in WHITE_SPACE for c in key):
+            raise ValueError("further line is not 'key value'")
+        if key in RESERVED_FIELDS:
+            if key != "revokes":
+                raise ValueError("repeated fixed field " + key)
+            rk, sp2, ri = value.partition(" ")
+            if not sp2 or rk == "" or any(c in WHITE_SPACE for c in rk) or ri == "":
+                raise ValueError("bad revokes line")
+            if rk == "revocation":
+                raise ValueError("revokes a revocation")
+            revokes.append((rk, ri))
+    if kind == "revocation":
+        if len(revokes) != 1:
+            raise ValueError("revocation needs exactly one revokes line")
+        rev = revokes[0]
+    else:
+        if revokes:
+            raise ValueError("revokes line on a non-revocation")
+        rev = None
+    return {"issuer": issuer, "kind": kind, "id": id_, "digest": bytes.fromhex(digest[7:]), "revokes": rev}
+
+
+def entry_keys(entry):
+    """The keys an entry is filed under (section 1), [] if it is not a record."""
+    try:
+        r = parse_record(entry)
+    except ValueError:
+        return []
+    keys = [document_key(r["digest"]), name_key(r["issuer"], r["kind"], r["id"])]
+    if r["revokes"] is not None:
+        keys.append(name_key(r["issuer"], r["revokes"][0], r["revokes"][1]))
+    out = []
+    for k in keys:  # "filed at most once under one key"
+        if k not in out:
+            out.append(k)
+    return out
+
+
+def build_lists(entries):
+    """entries: list of bytes, index = position.  Returns {key: [(i, h), ...]}."""
+    lists = {}
+    for i, e in enumerate(entries):
+        ks = entry_keys(e)
+        if not ks:
+            continue
+        h = rfc6962_leaf_hash(e)
+        for k in ks:
+            lists.setdefault(k, []).append((i, h))
+    return lists
+
+
+def chain(lst):
+    c = Z
+    prev = -1
+    for i, h in lst:
+        if i <= prev:
+            raise ValueError("list indexes do not increase")
+        prev = i
+        c = H(c + u64be(i) + h)
+    return c
+
+
+def build_map(entries):
+    lists = build_lists(entries)
+    return lists, {k: chain(l) for k, l in lists.items()}
+
+
+# ---------------------------------------------------------------- section 2: the tree
+
+
+def _subtree(items, lo, hi, depth):
+    """hash of the subtree at `depth` holding items[lo:hi] (sorted (k, v), all
+    sharing their first `depth` bits)."""
+    n = hi - lo
+    if n == 0:
+        return Z
+    if n == 1:
+        return leaf(items[lo][0], items[lo][1])
+    assert depth < MAX_DEPTH  # distinct keys split before depth 256
+    mid = lo
+    while mid < hi and bit(items[mid][0], depth) == 0:
+        mid += 1
+    return node(_subtree(items, lo, mid, depth + 1), _subtree(items, mid, hi, depth + 1))
+
+
+def map_root(m):
+    items = sorted(m.items())
+    return _subtree(items, 0, len(items), 0)
+
+
+def map_root_naive(m, prefix_key=None, depth=0):
+    """Second, structurally different root computation (filters by prefix bits,
+    no sorting), used only to cross-check map_root in --selftest."""
+    ks = [k for k in m if prefix_key is None or all(bit(k, t) == bit(prefix_key, t) for t in range(depth))]
+    if not ks:
+        return Z
+    if len(ks) == 1:
+        return leaf(ks[0], m[ks[0]])
+    k0 = ks[0]
+    left = bytearray(k0)
+    right = bytearray(k0)
+    left[depth >> 3] &= ~(0x80 >> (depth & 7)) & 0xFF
+    right[depth >> 3] |= 0x80 >> (depth & 7)
+    return node(map_root_naive(m, bytes(left), depth + 1), map_root_naive(m, bytes(right), depth + 1))
+
+
+# ---------------------------------------------------------------- section 3: proofs
+
+T_EMPTY, T_SELF, T_OTHER = 0, 1, 2
+
+
+class Proof:
+    def __init__(self, terminal, siblings, other=None):
+        self.terminal = terminal        # T_EMPTY / T_SELF / T_OTHER
+        self.other = other              # (k', v') for T_OTHER
+        self.siblings = siblings        # list of d hashes, s_0 .. s_{d-1}
+
+    def __eq__(self, o):
+        return (self.terminal, self.other, self.siblings) == (o.terminal, o.other, o.siblings)
+
+
+def gen_proof(m, k):
+    items = sorted(m.items())
+    lo, hi, t = 0, len(items), 0
+    sibs = []
+    while hi - lo > 1:
+        mid = lo
+        while mid < hi and bit(items[mid][0], t) == 0:
+            mid += 1
+        if bit(k, t) == 0:
+            sibs.append(_subtree(items, mid, hi, t + 1))
+            hi = mid
+        else:
+            sibs.append(_subtree(items, lo, mid, t + 1))
+            lo = mid
+        t += 1
+    if hi == lo:
+        return Proof(T_EMPTY, sibs)
+    kk, vv = items[lo]
+    if kk == k:
+        return Proof(T_SELF, sibs)
+    return Proof(T_OTHER, sibs, (kk, vv))
+
+
+def encode_proof(p):
+    d = len(p.siblings)
+    if d > MAX_DEPTH:
+        raise ValueError("depth over 256")
+    out = bytearray([p.terminal])
+    if p.terminal == T_OTHER:
+        out += p.other[0] + p.other[1]
+    out += d.to_bytes(2, "big")
+    bm = bytearray((d + 7) // 8)
+    written = bytearray()
+    for t, s in enumerate(p.siblings):
+        if s != Z:
+            bm[t >> 3] |= 0x80 >> (t & 7)
+            written += s
+    return bytes(out + bm + written)
+
+
+def decode_proof(b):
+    """Strict decoder: raises ValueError on an unknown terminal byte, a depth over
+    256, a bitmap bit set past d-1, a written-out sibling equal to Z, truncation,
+    or trailing bytes."""
+    pos = 0
+
+    def take(n):
+        nonlocal pos
+        if pos + n > len(b):
+            raise ValueError("truncated proof")
+        r = b[pos:pos + n]
+        pos += n
+        return bytes(r)
+    if len(b) > MAX_PROOF_LEN:
+        raise ValueError("proof longer than 8291 bytes")
+    term = take(1)[0]
+    if term not in (T_EMPTY, T_SELF, T_OTHER):
+        raise ValueError("unknown terminal byte 0x%02x" % term)
+    other = None
+    if term == T_OTHER:
+        other = (take(32), take(32))
+    d = int.from_bytes(take(2), "big")
+    if d > MAX_DEPTH:
+        raise ValueError("depth %d over 256" % d)
+    bm = take((d + 7) // 8)
+    for t in range(d, len(bm) * 8):
+        if bm[t >> 3] & (0x80 >> (t & 7)):
+            raise ValueError("bitmap bit %d set past depth" % t)
+    sibs = []
+    for t in range(d):
+        if bm[t >> 3] & (0x80 >> (t & 7)):
+            s = take(32)
+            if s == Z:
+                raise ValueError("sibling %d written out as Z" % t)
+            sibs.append(s)
+        else:
+            sibs.append(Z)
+    if pos != len(b):
+        raise ValueError("trailing bytes after proof")
+    return Proof(term, sibs, other)
+
+
+def verify_proof(k, root, value, p):
+    """value None = absence claim; otherwise presence of k with that value."""
+    d = len(p.siblings)
+    if d > MAX_DEPTH:
+        return False
+    if value is None:
+        if p.terminal == T_EMPTY:
+            x = Z
+        elif p.terminal == T_OTHER:
+            k2, v2 = p.other
+            if k2 == k or any(bit(k2, t) != bit(k, t) for t in range(d)):
+                return False
+            x = leaf(k2, v2)
+        else:
+            return False
+    else:
+        if p.terminal != T_SELF:
+            return False
+        x = leaf(k, value)
+    for t in range(d - 1, -1, -1):
+        x = node(x, p.siblings[t]) if bit(k, t) == 0 else node(p.siblings[t], x)
+    return x == root
+
+
+def check_proof_bytes(k, root, value, b):
+    """True iff the encoded proof decodes and verifies."""
+    try:
+        p = decode_proof(b)
+    except ValueError:
+        return False
+    return verify_proof(k, root, value, p)
+
+
+# ---------------------------------------------------------------- section 4: the commitment entry
+
+
+def parse_commitment(b):
+    """Strict: exactly b"gazette.index/v1\\nsize <N>\\nroot <b64>\\n", at most 128
+    bytes, N decimal without leading zeros and < 2^64, root canonical padded
+    standard base64 of 32 bytes.  Returns (N, root) or raises ValueError."""
+    if isinstance(b, str):
+        b = b.encode("utf-8")
+    if len(b) > MAX_COMMITMENT_LEN:
+        raise ValueError("over 128 bytes")
+    lines = b.split(b"\n")
+    if len(lines) != 4 or lines[3] != b"":
+        raise ValueError("not three lines each ending in a newline")
+    if lines[0] != b"gazette.index/v1":
+        raise ValueError("bad header line")
+    if not lines[1].startswith(b"size "):
+        raise ValueError("no size line")
+    n_s = lines[1][5:]
+    if n_s == b"" or any(c not in b"0123456789" for c in n_s) or (len(n_s) > 1 and n_s[:1] == b"0"):
+        raise ValueError("size not canonical decimal")
+    n = int(n_s)
+    if n >= 1 << 64:
+        raise ValueError("size over u64")
+    if not lines[2].startswith(b"root "):
+        raise ValueError("no root line")
+    r_s = lines[2][5:]
+    root = b64_strict(r_s)
+    if len(root) != 32:
+        raise ValueError("root not 32 bytes")
+    if base64.b64encode(root) != r_s:
+        raise ValueError("root base64 not canonical")
+    return n, root
+
+
+def encode_commitment(n, root):
+    return b"gazette.index/v1\nsize %d\nroot %s\n" % (n, base64.b64encode(root))
+
+
+# ---------------------------------------------------------------- vector checking
+
+FAILURES = []
+CHECKS = [0]
+
+
+def check(cond, what):
+    CHECKS[0] += 1
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what)
+    return cond
+
+
+def unhex(s, n=None):
+    if not isinstance(s, str) or len(s) % 2 or any(c not in HEX_LOWER for c in s):
+        raise ValueError("not lowercase hex: %r" % (s,))
+    b = bytes.fromhex(s)
+    if n is not None and len(b) != n:
+        raise ValueError("hex of %d bytes, want %d" % (len(b), n))
+    return b
+
+
+def parse_list(lst):
+    return [(int(i), unhex(h, 32)) for i, h in lst]
+
+
+def fmt_list(lst):
+    return [[i, h.hex()] for i, h in lst]
+
+
+def check_map_proofs(label, m, root, proofs):
+    for j, pr in enumerate(proofs):
+        where = "%s proof[%d]" % (label, j)
+        try:
+            k = unhex(pr["key"], 32)
+            want = unhex(pr["proof"])
+        except (ValueError, KeyError) as e:
+            check(False, "%s: malformed vector item: %s" % (where, e))
+            continue
+        where += " key %s" % pr["key"][:16]
+        present = k in m
+        check(present == pr["present"], "%s: present=%s in vector, %s recomputed" % (where, pr["present"], present))
+        mine = encode_proof(gen_proof(m, k))
+        check(mine == want, "%s: generated proof differs: mine %s vector %s" % (where, mine.hex(), want.hex()))
+        try:
+            p = decode_proof(want)
+        except ValueError as e:
+            check(False, "%s: vector proof does not decode: %s" % (where, e))
+            continue
+        check(encode_proof(p) == want, "%s: vector proof does not re-encode to itself" % where)
+        value = m.get(k) if pr["present"] else None
+        check(verify_proof(k, root, value, p), "%s: vector proof does not verify (%s)" % (
+            where, "presence" if pr["present"] else "absence"))
+        # the opposite claim must fail
+        if pr["present"]:
+            check(not verify_proof(k, root, None, p), "%s: presence proof also verifies as absence" % where)
+            check(not verify_proof(k, root, H(b"x" + m[k]), p), "%s: presence proof verifies another value" % where)
+        else:
+            check(not verify_proof(k, root, Z, p), "%s: absence proof verifies as presence" % where)
+
+
+def check_vectors(path):
+    with open(path, encoding="utf-8") as f:
+        vec = json.load(f)
+    print("source:", vec.get("source", "?"))
+    counts = {}
+    for j, it in enumerate(vec.get("document_keys", [])):
+        try:
+            got = document_key(unhex(it["digest"], 32)).hex()
+        except ValueError as e:
+            check(False, "document_keys[%d]: %s" % (j, e))
+            continue
+        check(got == it["key"], "document_keys[%d]: key %s, vector %s" % (j, got, it["key"]))
+    counts["document_keys"] = len(vec.get("document_keys", []))
+    for j, it in enumerate(vec.get("name_keys", [])):
+        got = name_key(it["issuer"], it["kind"], it["id"]).hex()
+        check(got == it["key"], "name_keys[%d] (%r,%r,%r): key %s, vector %s" % (
+            j, it["issuer"], it["kind"], it["id"], got, it["key"]))
+    counts["name_keys"] = len(vec.get("name_keys", []))
+    for j, it in enumerate(vec.get("chains", [])):
+        try:
+            got = chain(parse_list(it["list"])).hex()
+        except ValueError as e:
+            check(False, "chains[%d]: %s" % (j, e))
+            continue
+        check(got == it["value"], "chains[%d]: value %s, vector %s" % (j, got, it["value"]))
+    counts["chains"] = len(vec.get("chains", []))
+    for j, it in enumerate(vec.get("raw_maps", [])):
+        label = "raw_maps[%d] %r" % (j, it.get("name", ""))
+        m = {}
+        try:
+            for kh, vh in it["pairs"]:
+                k = unhex(kh, 32)
+                check(k not in m, "%s: key %s listed twice" % (label, kh))
+                m[k] = unhex(vh, 32)
+            root = unhex(it["root"], 32)
+        except ValueError as e:
+            check(False, "%s: %s" % (label, e))
+            continue
+        got = map_root(m)
+        check(got == root, "%s: root %s, vector %s" % (label, got.hex(), it["root"]))
+        check_map_proofs(label, m, root, it.get("proofs", []))
+    counts["raw_maps"] = len(vec.get("raw_maps", []))
+    for j, it in enumerate(vec.get("maps", [])):
+        label = "maps[%d] %r" % (j, it.get("name", ""))
+        entries = [e.encode("utf-8") for e in it["entries"]]
+        lists, m = build_map(entries)
+        root = map_root(m)
+        check(root.hex() == it["root"], "%s: root %s, vector %s" % (label, root.hex(), it["root"]))
+        vfiled = {}
+        for f in it.get("filed", []):
+            check(f["key"] not in vfiled, "%s: filed key %s listed twice" % (label, f["key"]))
+            vfiled[f["key"]] = f
+        mine = {k.hex() for k in lists}
+        for kh in sorted(mine - set(vfiled)):
+            check(False, "%s: key %s filed (list %s) but missing from vector 'filed'" % (
+                label, kh, fmt_list(lists[bytes.fromhex(kh)])))
+        for kh in sorted(set(vfiled) - mine):
+            check(False, "%s: vector 'filed' has key %s (list %s) that I file nothing under" % (
+                label, kh, vfiled[kh]["list"]))
+        for kh in sorted(mine & set(vfiled)):
+            f = vfiled[kh]
+            l = lists[bytes.fromhex(kh)]
+            check(fmt_list(l) == [[int(i), h] for i, h in f["list"]],
+                  "%s: key %s list %s, vector %s" % (label, kh, fmt_list(l), f["list"]))
+            check(m[bytes.fromhex(kh)].hex() == f["value"], "%s: key %s value %s, vector %s" % (
+                label, kh, m[bytes.fromhex(kh)].hex(), f["value"]))
+            try:
+                check(chain(parse_list(f["list"])).hex() == f["value"],
+                      "%s: key %s vector value is not the chain of the vector list" % (label, kh))
+            except ValueError as e:
+                check(False, "%s: key %s: %s" % (label, kh, e))
+        check_map_proofs(label, m, root, it.get("proofs", []))
+    counts["maps"] = len(vec.get("maps", []))
+    for j, it in enumerate(vec.get("commitments", [])):
+        label = "commitments[%d]" % j
+        try:
+            n, root = parse_commitment(it["text"])
+        except ValueError as e:
+            check(False, "%s %r: does not parse: %s" % (label, it["text"], e))
+            continue
+        check(n == it["size"], "%s: size %d, vector %d" % (label, n, it["size"]))
+        check(root.hex() == it["root"], "%s: root %s, vector %s" % (label, root.hex(), it["root"]))
+        check(encode_commitment(n, root) == it["text"].encode("utf-8"), "%s: re-encoding differs" % label)
+        check(entry_keys(it["text"].encode("utf-8")) == [], "%s: commitment would be filed" % label)
+    counts["commitments"] = len(vec.get("commitments", []))
+    for j, it in enumerate(vec.get("reject_commitments", [])):
+        try:
+            n, root = parse_commitment(it["text"])
+            check(False, "reject_commitments[%d] (%s): parsed as size %d root %s: %r" % (
+                j, it.get("why", ""), n, root.hex(), it["text"]))
+        except ValueError:
+            check(True, "")
+    counts["reject_commitments"] = len(vec.get("reject_commitments", []))
+    for j, it in enumerate(vec.get("reject_proofs", [])):
+        label = "reject_proofs[%d] (%s)" % (j, it.get("why", ""))
+        try:
+            k = unhex(it["key"], 32)
+            root = unhex(it["root"], 32)
+            value = None if it["value"] is None else unhex(it["value"], 32)
+        except ValueError as e:
+            check(False, "%s: malformed vector item: %s" % (label, e))
+            continue
+        try:
+            b = unhex(it["proof"])
+        except ValueError:
+            check(True, "")  # not even hex: rejected
+            continue
+        try:
+            p = decode_proof(b)
+        except ValueError:
+            check(True, "")
+            continue
+        check(not verify_proof(k, root, value, p), "%s: decodes and verifies" % label)
+    counts["reject_proofs"] = len(vec.get("reject_proofs", []))
+    print("items:", ", ".join("%s %d" % kv for kv in counts.items()))
+
+
+# ---------------------------------------------------------------- self test
+
+
+def make_record(issuer, kind, id_, digest, extra=(), sig_names=None, issued="2024-05-01T12:00:00Z"):
+    text = "gazette.record/v1\nissuer %s\nkind %s\nid %s\ndigest sha256:%s\nissued %s\n" % (
+        issuer, kind, id_, digest.hex(), issued)
+    text += "".join(l + "\n" for l in extra)
+    sigs = "".join("\u2014 %s %s\n" % (n, base64.b64encode(b"\x01\x02\x03\x04" + b"s" * 64).decode())
+                   for n in (sig_names or [issuer]))
+    return (text + "\n" + sigs).encode()
+
+
+def selftest():
+    rnd_state = [0]
+
+    def rnd32():
+        rnd_state[0] += 1
+        return H(b"selftest random " + str(rnd_state[0]).encode())
+
+    def flip(k, t):
+        b = bytearray(k)
+        b[t >> 3] ^= 0x80 >> (t & 7)
+        return bytes(b)
+
+    def roundtrip(label, m, extra_absent=()):
+        root = map_root(m)
+        check(root == map_root_naive(m), "%s: root differs between the two implementations" % label)
+        probe = list(m) + list(extra_absent)
+        for k in list(m)[:40]:
+            probe += [flip(k, 255), flip(k, 0), flip(k, 128), flip(k, 254)]
+        for k in probe:
+            p = gen_proof(m, k)
+            b = encode_proof(p)
+            check(len(b) <= MAX_PROOF_LEN, "%s: proof too long" % label)
+            try:
+                q = decode_proof(b)
+            except ValueError as e:
+                check(False, "%s: own proof does not decode: %s" % (label, e))
+                continue
+            check(q == p and encode_proof(q) == b, "%s: decode/encode round trip" % label)
+            if k in m:
+                check(p.terminal == T_SELF, "%s: present key has terminal %d" % (label, p.terminal))
+                check(verify_proof(k, root, m[k], q), "%s: presence does not verify" % label)
+                check(not verify_proof(k, root, flip(m[k], 3), q), "%s: presence verifies a wrong value" % label)
+                check(not verify_proof(k, root, None, q), "%s: presence verifies as absence" % label)
+                check(not verify_proof(k, flip(root, 7), m[k], q), "%s: verifies against a wrong root" % label)
+            else:
+                check(p.terminal != T_SELF, "%s: absent key has terminal 1" % label)
+                check(verify_proof(k, root, None, q), "%s: absence does not verify" % label)
+                check(not verify_proof(k, root, Z, q), "%s: absence verifies as presence" % label)
+                # reuse of another key's proof: present key k2 near k
+            # every truncation must fail to decode
+            for cut in range(len(b)):
+                try:
+                    decode_proof(b[:cut])
+                    check(False, "%s: truncated proof (%d of %d bytes) decodes" % (label, cut, len(b)))
+                except ValueError:
+                    pass
+            try:
+                decode_proof(b + b"\x00")
+                check(False, "%s: proof with a trailing byte decodes" % label)
+            except ValueError:
+                pass
+        # a present key's proof must not prove a different key
+        ks = sorted(m)
+        for a, c in zip(ks, ks[1:]):
+            pa = gen_proof(m, a)
+            check(not verify_proof(c, root, m[a], pa), "%s: proof of one key proves another" % label)
+            check(not verify_proof(c, root, m[c], pa), "%s: proof of one key proves another (2)" % label)
+        return root
+
+    # empty map
+    check(map_root({}) == Z, "empty map root is Z")
+    k = rnd32()
+    p = gen_proof({}, k)
+    check(encode_proof(p) == b"\x00\x00\x00", "empty map absence proof is 00 0000")
+    check(verify_proof(k, Z, None, p), "empty map absence verifies")
+    check(not verify_proof(k, Z, Z, p), "empty map presence rejected")
+    roundtrip("empty", {}, [k, Z, b"\xff" * 32])
+
+    # one key
+    k1, v1 = rnd32(), rnd32()
+    m = {k1: v1}
+    check(map_root(m) == leaf(k1, v1), "one-key root is its leaf")
+    check(encode_proof(gen_proof(m, k1)) == b"\x01\x00\x00", "one-key presence proof is 01 0000")
+    ka = rnd32()
+    check(encode_proof(gen_proof(m, ka)) == b"\x02" + k1 + v1 + b"\x00\x00", "one-key absence proof")
+    roundtrip("one key", m, [ka, flip(k1, 255)])
+
+    # two keys differing only in the last bit: depth 256
+    base = rnd32()
+    ka, kb = bytes(base[:31]) + bytes([base[31] & 0xFE]), bytes(base[:31]) + bytes([base[31] | 1])
+    m = {ka: rnd32(), kb: rnd32()}
+    p = gen_proof(m, ka)
+    check(len(p.siblings) == 256 and p.siblings[255] == leaf(kb, m[kb]) and all(s == Z for s in p.siblings[:255]),
+          "last-bit pair: depth 256, one sibling")
+    b = encode_proof(p)
+    check(len(b) == 1 + 2 + 32 + 32 and b[3:35] == b"\x00" * 31 + b"\x01", "last-bit pair encoding")
+    root = roundtrip("last-bit pair", m, [flip(ka, 254), flip(ka, 0)])
+    # absence of a key sharing 255 bits with both: the empty half at depth 255? no: both share 255
+    # bits with ka^bit254; its path ends in an empty subtree at depth 255.
+    q = gen_proof(m, flip(ka, 254))
+    check(q.terminal == T_EMPTY and len(q.siblings) == 255, "empty terminal at depth 255")
+
+    # maximal proof: keys k, and for every t a key that differs from k first at bit t
+    kx = rnd32()
+    m = {kx: rnd32()}
+    for t in range(256):
+        m[flip(kx, t)] = rnd32()
+    p = gen_proof(m, kx)
+    b = encode_proof(p)
+    check(len(p.siblings) == 256 and len(b) == 1 + 2 + 32 + 256 * 32, "dense path proof length")
+    roundtrip("dense path", m)
+    p2 = gen_proof({k2: v for k2, v in m.items() if k2 != kx}, kx)
+    b2 = encode_proof(p2)
+    # the largest proof a real tree gives: another key's leaf at depth 255 (8259 bytes);
+    # 8291 (other leaf at depth 256) decodes but can never verify (k' would equal k).
+    check(p2.terminal == T_OTHER and len(p2.siblings) == 255 and len(b2) == MAX_PROOF_LEN - 32,
+          "largest absence proof is 8259 bytes")
+    p3 = Proof(T_OTHER, [rnd32() for _ in range(256)], (kx, rnd32()))
+    b3 = encode_proof(p3)
+    check(len(b3) == MAX_PROOF_LEN and decode_proof(b3) == p3, "8291-byte proof decodes")
+    check(not verify_proof(kx, map_root(m), None, p3), "other-leaf terminal at depth 256 never verifies")
+
+    # long shared prefixes (200 bits) plus scattered keys
+    pre = rnd32()
+    m = {}
+    for j in range(12):
+        kk = bytearray(pre)
+        kk[25:] = rnd32()[:7]
+        m[bytes(kk)] = rnd32()
+    for j in range(30):
+        m[rnd32()] = rnd32()
+    roundtrip("long prefixes", m, [rnd32() for _ in range(10)])
+
+    # random maps of many sizes
+    for n in (2, 3, 4, 5, 7, 8, 16, 33, 100):
+        m = {rnd32(): rnd32() for _ in range(n)}
+        roundtrip("random %d" % n, m, [rnd32() for _ in range(5)])
+
+    # absence proof tampering: k' == k, k' not sharing the prefix
+    kc, kd = rnd32(), rnd32()
+    m = {kc: rnd32()}
+    p = gen_proof(m, kd)  # other-leaf at depth 0
+    check(verify_proof(kd, map_root(m), None, p), "other-leaf absence verifies")
+    check(not verify_proof(kc, map_root(m), None, p), "absence with k' == k rejected")
+    # prefix mismatch: map {a (bit0=0), b (bit0=1)}; claim absence of a' (bit0=0) using b's leaf as terminal
+    a = b"\x00" + rnd32()[1:]
+    bb = b"\x80" + rnd32()[1:]
+    m = {a: rnd32(), bb: rnd32()}
+    root = map_root(m)
+    # forged absence for a key with bit 0 = 1, using a's leaf (bit 0 = 0) as terminal
+    kneg = flip(flip(a, 200), 0)
+    forged = Proof(T_OTHER, [leaf(bb, m[bb])], (a, m[a]))
+    check(not verify_proof(kneg, root, None, forged), "absence with k' off the path rejected")
+    # prefix rule alone: a path that hashes to the given root but whose k' disagrees with k on bit 0
+    fp = Proof(T_OTHER, [Z], (a, m[a]))
+    kk = flip(a, 0)  # bit 0 = 1: x goes right, node(Z, leaf(a))
+    fake_root = node(Z, leaf(a, m[a]))
+    check(not verify_proof(kk, fake_root, None, fp), "prefix rule: k' disagreeing on bit 0 rejected")
+    fp_ok = Proof(T_OTHER, [Z], (a, m[a]))
+    check(verify_proof(flip(a, 100), node(leaf(a, m[a]), Z), None, fp_ok), "same path with k' on the prefix verifies")
+
+    # must-reject encodings (section 3)
+    good = encode_proof(Proof(T_SELF, [Z, rnd32(), Z]))
+    check(good[:3] == b"\x01\x00\x03" and good[3] == 0x40 and len(good) == 36, "3-deep encoding layout")
+    rejects = [
+        ("unknown terminal 0x03", b"\x03\x00\x00"),
+        ("unknown terminal 0xff", b"\xff\x00\x00"),
+        ("depth 257", b"\x01\x01\x01" + b"\x00" * 33),
+        ("depth 65535", b"\x01\xff\xff"),
+        ("bit set past d-1 (d=3, bit 3)", b"\x01\x00\x03\x50" + rnd32() + rnd32()),
+        ("bit set past d-1 (d=3, bit 7)", good[:3] + bytes([good[3] | 1]) + good[4:] + rnd32()),
+        ("bit set past d-1 (d=9, byte 1 bit 7)", b"\x00\x00\x09\x00\x01" + rnd32()),
+        ("sibling equal to Z written out", b"\x01\x00\x03\x40" + Z),
+        ("sibling equal to Z written out (2 of 2)", b"\x01\x00\x02\xc0" + rnd32() + Z),
+        ("trailing byte", good + b"\x00"),
+        ("trailing sibling", good + rnd32()),
+        ("truncated sibling", good[:-1]),
+        ("truncated bitmap", b"\x01\x00\x03"),
+        ("truncated depth", b"\x01\x00"),
+        ("empty input", b""),
+        ("truncated other key", b"\x02" + rnd32()),
+        ("truncated other value", b"\x02" + rnd32() + rnd32()[:31]),
+        ("other without depth", b"\x02" + rnd32() + rnd32()),
+        ("depth 256 with 31-byte bitmap", b"\x01\x01\x00" + b"\x00" * 31),
+        ("over 8291 bytes", b3 + b"\x00"),
+    ]
+    for why, b in rejects:
+        try:
+            decode_proof(b)
+            check(False, "must-reject proof decodes: " + why)
+        except ValueError:
+            check(True, "")
+    # a depth-256 proof with no siblings set is well formed
+    try:
+        decode_proof(b"\x00\x01\x00" + b"\x00" * 32)
+        check(True, "")
+    except ValueError as e:
+        check(False, "depth-256 all-Z proof rejected: %s" % e)
+
+    # section 1: keys, records, filing
+    d0 = H(b"document 0")
+    r1 = make_record("agency.example", "e-invoice", "INV 1", d0, ["amount 12"])
+    rv = make_record("agency.example", "revocation", "R-1", H(b"rev"), ["revokes e-invoice INV 1", "reason typo"])
+    r_other = make_record("other.example", "e-invoice", "INV 1", d0)
+    check(entry_keys(r1) == [document_key(d0), name_key("agency.example", "e-invoice", "INV 1")], "record keys")
+    check(entry_keys(rv) == [document_key(H(b"rev")), name_key("agency.example", "revocation", "R-1"),
+                             name_key("agency.example", "e-invoice", "INV 1")], "revocation keys")
+    commit = encode_commitment(2, Z)
+    entries = [r1, commit, rv, b"junk", r_other]
+    lists, m = build_map(entries)
+    nk = name_key("agency.example", "e-invoice", "INV 1")
+    check(lists[nk] == [(0, rfc6962_leaf_hash(r1)), (2, rfc6962_leaf_hash(rv))], "revoked name's list")
+    check(lists[document_key(d0)] == [(0, rfc6962_leaf_hash(r1)), (4, rfc6962_leaf_hash(r_other))], "shared digest list")
+    check(len(lists) == 5, "five keys filed")
+    check(m[nk] == H(H(Z + u64be(0) + rfc6962_leaf_hash(r1)) + u64be(2) + rfc6962_leaf_hash(rv)), "chain of two")
+    roundtrip("records", m, [name_key("agency.example", "e-invoice", "INV 2")])
+    not_records = [
+        ("no signature", r1.split(b"\n\n")[0] + b"\n"),
+        ("bad header", r1.replace(b"gazette.record/v1", b"gazette.record/v2")),
+        ("digest uppercase", make_record("a", "k", "i", d0).replace(d0.hex().encode(), d0.hex().upper().encode())),
+        ("digest short", make_record("a", "k", "i", d0).replace(d0.hex().encode(), d0.hex()[:-2].encode())),
+        ("fields out of order", r1.replace(b"kind e-invoice\nid INV 1", b"id INV 1\nkind e-invoice")),
+        ("issued not UTC", make_record("a", "k", "i", d0, issued="2024-05-01T12:00:00+02:00")),
+        ("issued bad date", make_record("a", "k", "i", d0, issued="2024-02-30T12:00:00Z")),
+        ("revocation without revokes", make_record("a", "revocation", "i", d0)),
+        ("revocation with two revokes", make_record("a", "revocation", "i", d0, ["revokes k x", "revokes k y"])),
+        ("revokes on a non-revocation", make_record("a", "k", "i", d0, ["revokes k x"])),
+        ("revokes a revocation", make_record("a", "revocation", "i", d0, ["revokes revocation i"])),
+        ("issuer with a plus", make_record("a+b", "k", "i", d0)),
+        ("empty id", make_record("a", "k", "", d0)),
+        ("kind with space", make_record("a", "k k", "i", d0)),
+        ("further line without space", make_record("a", "k", "i", d0, ["nospace"])),
+        ("repeated issuer field", make_record("a", "k", "i", d0, ["issuer b"])),
+        ("carriage return", make_record("a", "k", "i", d0).replace(b"kind k\n", b"kind k\r\n")),
+        ("signature not base64", make_record("a", "k", "i", d0).replace(b"AQIDB", b"AQID!")),
+        ("over 16 KiB", make_record("a", "k", "i", d0, ["pad " + "x" * 16384])),
+    ]
+    for why, e in not_records:
+        try:
+            parse_record(e)
+            check(False, "not-a-record parses: " + why)
+        except ValueError:
+            check(True, "")
+    check(entry_keys(commit) == [], "commitment is filed nowhere")
+    try:
+        parse_record(make_record("a", "k", "i", d0, ["note with spaces in value", "empty "],
+                                 issued="2024-02-29T23:59:59.123Z"))
+        check(True, "")
+    except ValueError as e:
+        check(False, "valid record rejected: %s" % e)
+
+    # section 4: commitments
+    r = rnd32()
+    for n in (0, 1, 7, 1000, (1 << 64) - 1):
+        t = encode_commitment(n, r)
+        check(parse_commitment(t) == (n, r), "commitment round trip %d" % n)
+    good_c = encode_commitment(12, r).decode()
+    r64 = base64.b64encode(r).decode()
+    alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    nc = r64[:42] + alpha[alpha.index(r64[42]) | 1] + "="  # non-zero padding bits in the last char
+    bad_c = [
+        ("leading zero", good_c.replace("size 12", "size 012")),
+        ("plus sign", good_c.replace("size 12", "size +12")),
+        ("empty size", good_c.replace("size 12", "size ")),
+        ("u64 overflow", good_c.replace("size 12", "size %d" % (1 << 64))),
+        ("unicode digit", good_c.replace("size 12", "size 1\u0662")),
+        ("no final newline", good_c[:-1]),
+        ("extra line", good_c + "x\n"),
+        ("extra empty line", good_c + "\n"),
+        ("CRLF", good_c.replace("\n", "\r\n")),
+        ("unpadded root", good_c.replace(r64, r64.rstrip("="))),
+        ("url-safe base64", good_c.replace(r64, r64.replace("+", "-").replace("/", "_")) if ("+" in r64 or "/" in r64) else "x"),
+        ("non-canonical base64", good_c.replace(r64, nc)),
+        ("31-byte root", good_c.replace(r64, base64.b64encode(r[:31]).decode())),
+        ("33-byte root", good_c.replace(r64, base64.b64encode(r + b"\x00").decode())),
+        ("bad header", good_c.replace("gazette.index/v1", "gazette.index/v2")),
+        ("double space", good_c.replace("size 12", "size  12")),
+        ("trailing space", good_c.replace("size 12", "size 12 ")),
+        ("swapped lines", "gazette.index/v1\nroot %s\nsize 12\n" % r64),
+        ("over 128 bytes", good_c.replace("size 12", "size " + "1" * 60)),
+    ]
+    for why, t in bad_c:
+        try:
+            parse_commitment(t)
+            check(False, "must-reject commitment parses: " + why)
+        except ValueError:
+            check(True, "")
+
+
+def main():
+    args = [a for a in sys.argv[1:]]
+    if "--selftest" in args:
+        selftest()
+        print("selftest: %d checks, %d failures" % (CHECKS[0], len(FAILURES)))
+    else:
+        here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+        path = args[0] if args else here + "/index.json"
+        check_vectors(path)
+        print("%s: %d checks, %d failures" % (path, CHECKS[0], len(FAILURES)))
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
