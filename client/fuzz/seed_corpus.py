@@ -295,7 +295,7 @@ def add_checkpoints(seeds):
 
 def index_items(seeds):
     index = load("index.json")
-    for m in index["raw_maps"] + index["maps"]:
+    for m in index["raw_maps"] + [dict(s, name=f"segment-{s['start']}") for s in index["log"]["segments"]]:
         for i, p in enumerate(m["proofs"]):
             seeds.add("map_proof", f"{m['name']}-{i}", bytes.fromhex(p["proof"]))
     for r in index["reject_proofs"]:

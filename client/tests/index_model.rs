@@ -10,7 +10,9 @@ use std::convert::Infallible;
 
 use gazette_client::Hash;
 use gazette_client::index::proof::{MapProof, Terminal, bit};
-use gazette_client::index::tree::{NodeReader, Position, StoredNode, prove, root, update, value};
+use gazette_client::index::tree::{
+    BuildError, NodeReader, Position, StoredNode, build_sorted, prove, root, update, value,
+};
 use gazette_client::index::{EMPTY, ListValue};
 use gazette_client::merkle::node_hash;
 use proptest::prelude::*;
@@ -89,6 +91,7 @@ proptest! {
         batches in prop::collection::vec(prop::collection::vec(0usize..32, 0..12), 1..10)
     ) {
         let keys = pool();
+        let mut lists: BTreeMap<Hash, Vec<(u64, Hash)>> = BTreeMap::new();
         let mut naive: BTreeMap<Hash, ListValue> = BTreeMap::new();
         let mut store = ByteStore::default();
         let mut next_index = 0u64;
@@ -97,9 +100,11 @@ proptest! {
             for k in batch {
                 let key = keys[k];
                 let leaf = Hash(Sha256::digest(next_index.to_be_bytes()).into());
-                let chained = naive.get(&key).copied().unwrap_or(ListValue::START).then(next_index, &leaf);
-                naive.insert(key, chained);
-                changes.push((key, chained));
+                let list = lists.entry(key).or_default();
+                list.push((next_index, leaf));
+                let value = ListValue::of(list.iter().map(|(i, h)| (*i, h)));
+                naive.insert(key, value);
+                changes.push((key, value));
                 next_index += 1;
             }
             let (new_root, writes) = update(&store, &mut changes).unwrap();
@@ -127,6 +132,42 @@ proptest! {
             }
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// A segment built in one pass is the tree updates build: same root,
+    /// same nodes at the same positions.
+    #[test]
+    fn a_one_pass_build_gives_the_tree_updates_give(picked in prop::collection::btree_set(0usize..32, 0..32)) {
+        let keys = pool();
+        let mut pairs: Vec<(Hash, ListValue)> =
+            picked.iter().map(|&k| (keys[k], ListValue(Hash([k as u8; 32])))).collect();
+        pairs.sort_by_key(|p| p.0);
+        let mut nodes = HashMap::new();
+        let built = build_sorted(pairs.clone(), &mut |position, node| {
+            nodes.insert(position, node);
+            Ok::<(), Infallible>(())
+        })
+        .unwrap();
+        prop_assert_eq!(built, naive_root(&pairs, 0));
+        let (updated, writes) = update(&HashMap::new(), &mut pairs.clone()).unwrap();
+        prop_assert_eq!(built, updated);
+        prop_assert_eq!(nodes, writes.into_iter().collect::<HashMap<_, _>>());
+    }
+}
+
+#[test]
+fn a_one_pass_build_refuses_keys_out_of_order() {
+    let keys = pool();
+    let (a, b) = (keys[3], keys[1]);
+    let pairs = vec![(a, ListValue(a)), (b, ListValue(b))];
+    let result = build_sorted(pairs, &mut |_, _| Ok::<(), Infallible>(()));
+    assert_eq!(result, Err(BuildError::Unsorted { key: b }));
+    let twice = vec![(a, ListValue(a)), (a, ListValue(b))];
+    let result = build_sorted(twice, &mut |_, _| Ok::<(), Infallible>(()));
+    assert_eq!(result, Err(BuildError::Unsorted { key: a }));
 }
 
 #[test]

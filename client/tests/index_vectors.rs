@@ -1,7 +1,8 @@
 //! Known-answer and must-reject tests for the verifiable index
-//! (`docs/INDEX.md`): `tests/vectors/index.json` holds keys, chains, maps
-//! built from raw keys and from log entries, their roots and every proof,
-//! commitments, and proofs that must be refused. The file is checked
+//! (`docs/INDEX.md`): `tests/vectors/index.json` holds keys, list values,
+//! trees built from raw keys and the segments of a small log, their roots
+//! and proofs, commitments, whole lookups against a checkpoint, and
+//! proofs, commitments and lookups that must be refused. The file is checked
 //! independently by `tests/vectors/verify_index_vectors.py`, written from
 //! the specification alone.
 //!
@@ -16,11 +17,12 @@ use std::collections::{BTreeMap, HashMap};
 use common::{VECTORS_DIR, load};
 use gazette_client::Hash;
 use gazette_client::encoding::hex_decode_lower;
-use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::commitment::{IndexCommitment, Segment};
+use gazette_client::index::lookup::{ListedEntry, LookupKey, LookupProof, verify_lookup};
 use gazette_client::index::proof::{MapProof, MapProofError, Terminal};
 use gazette_client::index::tree::{Position, StoredNode, prove, update};
 use gazette_client::index::{ListValue, document_key, keys_of_entry, name_key};
-use gazette_client::merkle::leaf_hash;
+use gazette_client::merkle::{leaf_hash, prove_inclusion, stored_hashes_for_leaf, tree_hash};
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use serde_json::{Value, json};
@@ -133,7 +135,11 @@ fn entries() -> Vec<Vec<u8>> {
     );
     let commitment = IndexCommitment {
         size: 4,
-        root: Hash([9; 32]),
+        segments: vec![Segment {
+            start: 0,
+            end: 4,
+            root: Hash([9; 32]),
+        }],
     };
     vec![
         revocation.sign(&land).unwrap().bytes,
@@ -145,18 +151,52 @@ fn entries() -> Vec<Vec<u8>> {
     ]
 }
 
-/// Every key's list, from the entries, by the naive definition.
-fn lists(entries: &[Vec<u8>]) -> BTreeMap<Hash, Vec<(u64, Hash)>> {
+/// Every key's list from the entries `range`, by the naive definition.
+fn lists(entries: &[Vec<u8>], range: std::ops::Range<u64>) -> BTreeMap<Hash, Vec<(u64, Hash)>> {
     let mut lists: BTreeMap<Hash, Vec<(u64, Hash)>> = BTreeMap::new();
-    for (i, entry) in entries.iter().enumerate() {
+    for i in range {
+        let entry = &entries[i as usize];
         for key in keys_of_entry(entry) {
-            lists
-                .entry(key)
-                .or_default()
-                .push((i as u64, leaf_hash(entry)));
+            lists.entry(key).or_default().push((i, leaf_hash(entry)));
         }
     }
     lists
+}
+
+fn value_of(list: &[(u64, Hash)]) -> ListValue {
+    ListValue::of(list.iter().map(|(i, h)| (*i, h)))
+}
+
+/// The tree of one segment of `entries`.
+fn segment(entries: &[Vec<u8>], start: u64, end: u64) -> (Store, Segment) {
+    let pairs: Vec<_> = lists(entries, start..end)
+        .iter()
+        .map(|(k, list)| (*k, value_of(list)))
+        .collect();
+    let (store, root) = build(&pairs);
+    (store, Segment { start, end, root })
+}
+
+/// The small log with its commitment appended: two segments, 0..3 and 3..6.
+fn committed_log() -> (Vec<Vec<u8>>, IndexCommitment) {
+    let mut entries = entries();
+    let size = entries.len() as u64;
+    let commitment = IndexCommitment {
+        size,
+        segments: vec![segment(&entries, 0, 3).1, segment(&entries, 3, size).1],
+    };
+    entries.push(commitment.to_bytes());
+    (entries, commitment)
+}
+
+/// The RFC 6962 tree of `entries`: its stored hashes.
+fn merkle(entries: &[Vec<u8>]) -> Vec<Hash> {
+    let mut stored = Vec::new();
+    for (n, entry) in entries.iter().enumerate() {
+        let hashes = stored_hashes_for_leaf(n as u64, leaf_hash(entry), &stored).unwrap();
+        stored.extend(hashes);
+    }
+    stored
 }
 
 fn proof_json(store: &Store, key: &Hash) -> Value {
@@ -168,14 +208,123 @@ fn proof_json(store: &Store, key: &Hash) -> Value {
     })
 }
 
+fn listed_json(entries: &[Vec<u8>], stored: &[Hash], index: u64) -> Value {
+    let size = entries.len() as u64;
+    let inclusion = prove_inclusion(index, size, stored).unwrap();
+    json!({
+        "index": index,
+        "entry": String::from_utf8(entries[index as usize].clone()).unwrap(),
+        "inclusion": inclusion.iter().map(|h| hex(&h.0)).collect::<Vec<_>>(),
+    })
+}
+
+/// A lookup vector: its name, its key (as JSON and as a map key), the
+/// indexes listed, the commitment's index, how many map proofs, and
+/// whether it must verify.
+type LookupCase = (&'static str, Value, Hash, Vec<u64>, u64, usize, bool);
+
+/// Whole lookups against the committed log, good and forged.
+fn lookups() -> Vec<Value> {
+    let (entries, commitment) = committed_log();
+    let size = entries.len() as u64;
+    let stored = merkle(&entries);
+    let root = tree_hash(size, &stored).unwrap();
+    let stores: Vec<Store> = commitment
+        .segments
+        .iter()
+        .map(|s| segment(&entries, s.start, s.end).0)
+        .collect();
+    let land = "land-registry.example.gov";
+    let cases: Vec<LookupCase> = vec![
+        // (name, key json, map key, listed indexes, commitment index, proofs, valid)
+        (
+            "a name's record and its earlier revocation",
+            json!({"name": {"issuer": land, "kind": "property-registration", "id": "PR-1"}}),
+            name_key(land, "property-registration", "PR-1"),
+            vec![0, 1],
+            size - 1,
+            2,
+            true,
+        ),
+        (
+            "every record of a document",
+            json!({"document": hex(&[0xaa; 32])}),
+            document_key(&[0xaa; 32]),
+            vec![0, 1, 2],
+            size - 1,
+            2,
+            true,
+        ),
+        (
+            "a document never logged",
+            json!({"document": hex(&[0xcc; 32])}),
+            document_key(&[0xcc; 32]),
+            vec![],
+            size - 1,
+            2,
+            true,
+        ),
+        (
+            "the revocation omitted",
+            json!({"name": {"issuer": land, "kind": "property-registration", "id": "PR-1"}}),
+            name_key(land, "property-registration", "PR-1"),
+            vec![1],
+            size - 1,
+            2,
+            false,
+        ),
+        (
+            "an entry not filed under the key",
+            json!({"document": hex(&[0xaa; 32])}),
+            document_key(&[0xaa; 32]),
+            vec![0, 1, 2, 3],
+            size - 1,
+            2,
+            false,
+        ),
+        (
+            "a commitment that is not the last entry",
+            json!({"document": hex(&[0xcc; 32])}),
+            document_key(&[0xcc; 32]),
+            vec![],
+            4,
+            2,
+            false,
+        ),
+        (
+            "one map proof missing",
+            json!({"document": hex(&[0xcc; 32])}),
+            document_key(&[0xcc; 32]),
+            vec![],
+            size - 1,
+            1,
+            false,
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, key_json, key, listed, at, proofs, valid)| {
+            json!({
+                "name": name,
+                "key": key_json,
+                "size": size,
+                "root": hex(&root.0),
+                "commitment": listed_json(&entries, &stored, at),
+                "entries": listed.iter().map(|i| listed_json(&entries, &stored, *i)).collect::<Vec<_>>(),
+                "map_proofs": stores[..proofs].iter().map(|st| hex(&prove(st, &key).unwrap().to_bytes())).collect::<Vec<_>>(),
+                "valid": valid,
+            })
+        })
+        .collect()
+}
+
 fn generate() -> Value {
     let digests = [[0u8; 32], [0xaa; 32]];
     let names = [
         ("land-registry.example.gov", "property-registration", "PR-1"),
         ("city.example.gov", "revocation", "REV-9"),
     ];
-    let chains = [
-        vec![],
+    let list_values = [
         vec![(0u64, Hash([1; 32]))],
         vec![(3, Hash([1; 32])), (1 << 40, Hash([2; 32]))],
     ];
@@ -191,76 +340,110 @@ fn generate() -> Value {
             })
         })
         .collect();
-    let entries = entries();
-    let lists = lists(&entries);
-    let pairs: Vec<(Hash, ListValue)> = lists
-        .iter()
-        .map(|(k, list)| (*k, ListValue::of(list.iter().map(|(i, h)| (*i, h)))))
-        .collect();
-    let (store, root) = build(&pairs);
+    let (entries, commitment) = committed_log();
     let absent = document_key(&[0xcc; 32]);
-    let map = json!({
-        "name": "a revocation before its record, a stranger's revocation, a commitment and a non-record",
-        "entries": entries.iter().map(|e| String::from_utf8(e.clone()).unwrap()).collect::<Vec<_>>(),
-        "root": hex(&root.0),
-        "filed": lists.iter().map(|(k, list)| json!({
-            "key": hex(&k.0),
-            "list": list.iter().map(|(i, h)| json!([i, hex(&h.0)])).collect::<Vec<_>>(),
-            "value": hex(&ListValue::of(list.iter().map(|(i, h)| (*i, h))).0.0),
-        })).collect::<Vec<_>>(),
-        "proofs": lists.keys().chain([&absent]).map(|k| proof_json(&store, k)).collect::<Vec<_>>(),
-    });
+    let segments: Vec<Value> = commitment
+        .segments
+        .iter()
+        .map(|seg| {
+            let lists = lists(&entries, seg.start..seg.end);
+            let (store, _) = segment(&entries, seg.start, seg.end);
+            json!({
+                "start": seg.start,
+                "end": seg.end,
+                "root": hex(&seg.root.0),
+                "filed": lists.iter().map(|(k, list)| json!({
+                    "key": hex(&k.0),
+                    "list": list.iter().map(|(i, h)| json!([i, hex(&h.0)])).collect::<Vec<_>>(),
+                    "value": hex(&value_of(list).0.0),
+                })).collect::<Vec<_>>(),
+                "proofs": lists.keys().chain([&absent]).map(|k| proof_json(&store, k)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let commitments = [
         IndexCommitment {
             size: 0,
-            root: Hash([0; 32]),
+            segments: vec![],
         },
-        IndexCommitment { size: 6, root },
+        commitment.clone(),
         IndexCommitment {
             size: u64::MAX,
-            root: Hash([0xff; 32]),
+            segments: vec![
+                Segment {
+                    start: 0,
+                    end: 1 << 32,
+                    root: Hash([0; 32]),
+                },
+                Segment {
+                    start: 1 << 32,
+                    end: u64::MAX,
+                    root: Hash([0xff; 32]),
+                },
+            ],
         },
     ];
-    let good = commitments[1].to_bytes();
-    let good = String::from_utf8(good).unwrap();
+    let good = String::from_utf8(commitment.to_bytes()).unwrap();
+    let first = format!("3 {}\n", commitment.segments[0].root.to_base64());
     let reject_commitments = [
-        (good.replace("size 6", "size 06"), "leading zero"),
+        (
+            good.replace("size 6", "size 06"),
+            "leading zero in the size",
+        ),
+        (good.replace("\n3 ", "\n03 "), "leading zero in an end"),
         (good.replace("size 6", "size +6"), "sign"),
         (
             good.replace("size 6", "size 18446744073709551616"),
             "overflow",
         ),
+        (
+            good.replace("size 6", "size 7"),
+            "the last end is not the size",
+        ),
+        (good.replace("\n6 ", "\n7 "), "the last end past the size"),
+        (good.replace("\n3 ", "\n0 "), "an empty segment"),
+        (
+            good.replace(&first, "")
+                .replace("\n6 ", &format!("\n6 {}6 ", &first[2..])),
+            "an end repeated",
+        ),
         (good.trim_end().to_owned(), "no final newline"),
-        (format!("{good}\n"), "trailing line"),
+        (format!("{good}\n"), "an empty line at the end"),
         (
             good.replace("gazette.index/v1", "gazette.index/v2"),
-            "other version",
+            "another version",
         ),
         (good.replace("size ", "size  "), "two spaces"),
         (good.replace('\n', "\r\n"), "CRLF"),
-        (good.replace("root ", "root\t"), "tab"),
-        (good.replacen('=', "", 1), "unpadded base64"),
-        (good.replace("\nroot", "\nhash"), "wrong keyword"),
+        (good.replacen("\n3 ", "\n3\t", 1), "a tab"),
+        (good.replacen("=\n", "\n", 1), "unpadded base64"),
+        (good.replace("gazette.index/v1\n", ""), "no header"),
         (
-            format!("root {}\nsize 6\n", commitments[1].root.to_base64()),
-            "no header",
+            "gazette.index/v1\nsize 0\n0 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".to_owned(),
+            "a segment in an empty map",
         ),
     ];
     json!({
         "source": "generated by client/tests/index_vectors.rs (GAZETTE_WRITE_VECTORS=1) from docs/INDEX.md; checked by verify_index_vectors.py",
         "document_keys": digests.iter().map(|d| json!({"digest": hex(d), "key": hex(&document_key(d).0)})).collect::<Vec<_>>(),
         "name_keys": names.iter().map(|(i, k, id)| json!({"issuer": i, "kind": k, "id": id, "key": hex(&name_key(i, k, id).0)})).collect::<Vec<_>>(),
-        "chains": chains.iter().map(|list| json!({
+        "list_values": list_values.iter().map(|list| json!({
             "list": list.iter().map(|(i, h)| json!([i, hex(&h.0)])).collect::<Vec<_>>(),
-            "value": hex(&ListValue::of(list.iter().map(|(i, h)| (*i, h))).0.0),
+            "value": hex(&value_of(list).0.0),
         })).collect::<Vec<_>>(),
         "raw_maps": raw,
-        "maps": [map],
+        "log": {
+            "entries": entries.iter().map(|e| String::from_utf8(e.clone()).unwrap()).collect::<Vec<_>>(),
+            "segments": segments,
+        },
         "commitments": commitments.iter().map(|c| json!({
-            "text": String::from_utf8(c.to_bytes()).unwrap(), "size": c.size, "root": hex(&c.root.0),
+            "text": String::from_utf8(c.to_bytes()).unwrap(),
+            "size": c.size,
+            "segments": c.segments.iter().map(|s| json!([s.end, hex(&s.root.0)])).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "reject_commitments": reject_commitments.iter().map(|(t, why)| json!({"text": t, "why": why})).collect::<Vec<_>>(),
         "reject_proofs": reject_proofs(),
+        "lookups": lookups(),
     })
 }
 
@@ -411,10 +594,8 @@ fn document_and_name_keys_are_the_known_answers() {
             hash(s(k, "key"))
         );
     }
-    for c in items(&v, "chains") {
-        let list = list_of(&c["list"]);
-        let value = ListValue::of(list.iter().map(|(i, h)| (*i, h)));
-        assert_eq!(value.0, hash(s(c, "value")));
+    for c in items(&v, "list_values") {
+        assert_eq!(value_of(&list_of(&c["list"])).0, hash(s(c, "value")));
     }
 }
 
@@ -466,26 +647,27 @@ fn every_raw_map_has_its_known_root_and_its_proofs_verify() {
 }
 
 #[test]
-fn a_map_of_log_entries_files_each_record_under_its_keys_and_proves_them() {
+fn each_segment_of_a_log_files_its_records_under_their_keys_and_proves_them() {
     let v = vectors();
-    for m in items(&v, "maps") {
-        let entries: Vec<Vec<u8>> = items(m, "entries")
-            .iter()
-            .map(|e| e.as_str().unwrap().as_bytes().to_vec())
-            .collect();
-        let filed: BTreeMap<Hash, Vec<(u64, Hash)>> = items(m, "filed")
+    let entries: Vec<Vec<u8>> = items(&v["log"], "entries")
+        .iter()
+        .map(|e| e.as_str().unwrap().as_bytes().to_vec())
+        .collect();
+    for seg in items(&v["log"], "segments") {
+        let (start, end) = (seg["start"].as_u64().unwrap(), seg["end"].as_u64().unwrap());
+        let filed: BTreeMap<Hash, Vec<(u64, Hash)>> = items(seg, "filed")
             .iter()
             .map(|f| (hash(s(f, "key")), list_of(&f["list"])))
             .collect();
-        assert_eq!(lists(&entries), filed);
-        let values: HashMap<Hash, ListValue> = items(m, "filed")
+        assert_eq!(lists(&entries, start..end), filed);
+        let values: HashMap<Hash, ListValue> = items(seg, "filed")
             .iter()
             .map(|f| (hash(s(f, "key")), ListValue(hash(s(f, "value")))))
             .collect();
-        let root = hash(s(m, "root"));
+        let root = hash(s(seg, "root"));
         let (_, built) = build(&values.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
         assert_eq!(built, root);
-        for p in items(m, "proofs") {
+        for p in items(seg, "proofs") {
             check_proof(p, &root, |k| values.get(k).copied());
         }
     }
@@ -498,7 +680,8 @@ fn commitments_parse_in_their_one_form_only() {
         let text = s(c, "text");
         let parsed = IndexCommitment::parse(text.as_bytes()).unwrap();
         assert_eq!(parsed.size, c["size"].as_u64().unwrap());
-        assert_eq!(parsed.root, hash(s(c, "root")));
+        let segments: Vec<(u64, Hash)> = parsed.segments.iter().map(|s| (s.end, s.root)).collect();
+        assert_eq!(segments, list_of(&c["segments"]));
         assert_eq!(parsed.to_bytes(), text.as_bytes());
     }
     for c in items(&v, "reject_commitments") {
@@ -508,6 +691,59 @@ fn commitments_parse_in_their_one_form_only() {
             "{}",
             s(c, "why")
         );
+    }
+}
+
+fn listed(v: &Value) -> ListedEntry {
+    ListedEntry {
+        index: v["index"].as_u64().unwrap(),
+        bytes: s(v, "entry").as_bytes().to_vec(),
+        inclusion: items(v, "inclusion")
+            .iter()
+            .map(|h| hash(h.as_str().unwrap()))
+            .collect(),
+    }
+}
+
+#[test]
+fn whole_lookups_verify_and_forged_ones_are_refused() {
+    let v = vectors();
+    for l in items(&v, "lookups") {
+        let key = match (&l["key"]["document"], &l["key"]["name"]) {
+            (Value::String(d), _) => LookupKey::Document(unhex(d).try_into().unwrap()),
+            (_, n) => LookupKey::Name {
+                issuer: s(n, "issuer").into(),
+                kind: s(n, "kind").into(),
+                id: s(n, "id").into(),
+            },
+        };
+        let proof = LookupProof {
+            commitment: listed(&l["commitment"]),
+            entries: items(l, "entries").iter().map(listed).collect(),
+            map_proofs: items(l, "map_proofs")
+                .iter()
+                .map(|p| MapProof::parse(&unhex(p.as_str().unwrap())).unwrap())
+                .collect(),
+        };
+        let result = verify_lookup(
+            &key,
+            &proof,
+            l["size"].as_u64().unwrap(),
+            &hash(s(l, "root")),
+        );
+        match result {
+            Ok(found) => {
+                assert!(l["valid"].as_bool().unwrap(), "accepted: {}", s(l, "name"));
+                let indexes: Vec<u64> = found.records.iter().map(|(i, _)| *i).collect();
+                let expected: Vec<u64> = proof.entries.iter().map(|e| e.index).collect();
+                assert_eq!(indexes, expected);
+            }
+            Err(e) => assert!(
+                !l["valid"].as_bool().unwrap(),
+                "refused {}: {e}",
+                s(l, "name")
+            ),
+        }
     }
 }
 

@@ -116,7 +116,7 @@ pub fn map_proof(data: &[u8]) {
         let key = document_key(&[0; 32]);
         let root = gazette_client::Hash([1; 32]);
         let _ = parsed.verify(&key, None, &root);
-        let _ = parsed.verify(&key, Some(&ListValue::START), &root);
+        let _ = parsed.verify(&key, Some(&ListValue(gazette_client::Hash([0; 32]))), &root);
     }
 }
 

@@ -1,17 +1,23 @@
 //! The verifiable index (`gazette.index/v1`, specified in `docs/INDEX.md`):
-//! a map from keys to the list of log entries filed under each, committed
-//! by a root hash that a commitment entry carries through the log itself.
-//! It turns "not found" and "not revoked" into proofs.
+//! a map from keys to the list of log entries filed under each, cut into
+//! segments of consecutive entries, each a sparse Merkle tree; the list of
+//! segment roots ends every batch as a commitment entry, so it travels
+//! through the log itself. It turns "not found" and "not revoked" into
+//! proofs.
 //!
 //! - [`document_key`] and [`name_key`]: where a record is filed
-//!   ([`keys_of`]), and [`ListValue`]: the hash chain of a key's list;
-//! - [`tree`]: the sparse Merkle tree over those keys, updated batch by
-//!   batch over a caller's node store ([`tree::NodeReader`]), and its proofs;
+//!   ([`keys_of`]), and [`ListValue`]: the hash of a key's list in one
+//!   segment;
+//! - [`tree`]: a segment's sparse Merkle tree, built in one pass from
+//!   sorted keys or updated over a caller's node store
+//!   ([`tree::NodeReader`]), and its proofs;
 //! - [`proof`]: a proof for one key, its encoding and its verification;
 //! - [`commitment`]: the entry that ends every batch;
+//! - [`lookup`]: verifying everything a log holds under one key;
 //! - [`status`]: what a record's status is, computed from its name's list.
 
 pub mod commitment;
+pub mod lookup;
 pub mod proof;
 pub mod status;
 pub mod tree;
@@ -21,7 +27,7 @@ use sha2::{Digest, Sha256};
 use crate::merkle::Hash;
 use crate::record::{REVOCATION, Record, SignedRecord};
 
-/// The all-zero hash: an empty subtree, and the start of every chain.
+/// The all-zero hash: an empty subtree.
 pub const EMPTY: Hash = Hash([0; 32]);
 
 /// The key a document's records are filed under:
@@ -70,30 +76,20 @@ pub fn keys_of_entry(entry: &[u8]) -> Vec<Hash> {
         .unwrap_or_default()
 }
 
-/// The value of a key: the hash chain of its list of `(index, leaf hash)`,
-/// `c_j = SHA-256(c_{j-1} || u64be(index) || leaf_hash)` from `c_0 = Z`.
-/// A chain extends without reading the list it already covers.
+/// The value of a key in a segment: the hash of its part of the list,
+/// `SHA-256(u64be(i_1) || h_1 || ... || u64be(i_n) || h_n)`, n >= 1, in
+/// increasing index order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListValue(pub Hash);
 
 impl ListValue {
-    /// The chain of an empty list (an absent key has no value at all).
-    pub const START: ListValue = ListValue(EMPTY);
-
-    /// The chain with `(index, leaf_hash)` appended.
-    pub fn then(self, index: u64, leaf_hash: &Hash) -> ListValue {
-        let mut h = Sha256::new();
-        h.update(self.0.0);
-        h.update(index.to_be_bytes());
-        h.update(leaf_hash.0);
-        ListValue(Hash(h.finalize().into()))
-    }
-
-    /// The value of a whole list.
+    /// The value of a list of `(index, leaf hash)`.
     pub fn of<'a>(list: impl IntoIterator<Item = (u64, &'a Hash)>) -> ListValue {
-        list.into_iter()
-            .fold(ListValue::START, |chain, (index, leaf)| {
-                chain.then(index, leaf)
-            })
+        let mut h = Sha256::new();
+        for (index, leaf_hash) in list {
+            h.update(index.to_be_bytes());
+            h.update(leaf_hash.0);
+        }
+        ListValue(Hash(h.finalize().into()))
     }
 }

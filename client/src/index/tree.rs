@@ -1,11 +1,13 @@
-//! The map's sparse Merkle tree (`docs/INDEX.md`, section 2) over a node
-//! store the caller keeps: the log keeps its nodes in a database, a test
-//! or a small monitor in memory. A subtree with one key is a leaf wherever
-//! it sits, so the tree is only as deep as its keys need.
+//! A segment's sparse Merkle tree (`docs/INDEX.md`, section 2). A subtree
+//! with one key is a leaf wherever it sits, so the tree is only as deep as
+//! its keys need.
 //!
-//! Nothing is ever removed from the map (lists only grow), so each stored
-//! position only ever changes from a leaf to an inner node, or gets new
-//! hashes: [`update`] returns the nodes to write, and they overwrite.
+//! Two ways to make one: [`build_sorted`] in one pass from sorted keys,
+//! handing each node to a sink (a segment is written once); and [`update`]
+//! over a node store the caller keeps ([`NodeReader`]), which returns the
+//! nodes to write. Keys are never removed, so a stored position only ever
+//! changes from a leaf to an inner node, or gets new hashes. [`prove`]
+//! reads a proof from any store.
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -15,7 +17,7 @@
 //!
 //! let mut store: HashMap<Position, StoredNode> = HashMap::new();
 //! let key = document_key(&[1; 32]);
-//! let value = ListValue::START.then(0, &Hash([2; 32]));
+//! let value = ListValue::of([(0, &Hash([2; 32]))]);
 //! let (root, writes) = update(&store, &mut vec![(key, value)]).unwrap();
 //! store.extend(writes);
 //! let proof = prove(&store, &key).unwrap();
@@ -60,6 +62,14 @@ impl Position {
             depth: self.depth + 1,
             prefix,
         }
+    }
+
+    /// Whether `key`'s path passes through this position.
+    pub fn contains(&self, key: &Hash) -> bool {
+        let d = usize::from(self.depth);
+        let (full, rest) = (d / 8, d % 8);
+        key.0[..full] == self.prefix[..full]
+            && (rest == 0 || (key.0[full] ^ self.prefix[full]) & (0xff << (8 - rest)) == 0)
     }
 
     /// A compact byte form for a store's key: the depth (2 bytes) and the
@@ -239,6 +249,82 @@ fn build(at: Position, keys: &Pairs, writes: &mut Vec<(Position, StoredNode)>) -
 fn split(at: Position, keys: &Pairs) -> (&Pairs, &Pairs) {
     let d = usize::from(at.depth);
     keys.split_at(keys.partition_point(|(k, _)| !bit(k, d)))
+}
+
+/// Why a one-pass build failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BuildError<E> {
+    /// The keys did not come in strictly increasing order.
+    Unsorted {
+        /// The key out of order.
+        key: Hash,
+    },
+    /// The sink failed.
+    Sink(E),
+}
+
+/// Builds a tree in one pass from `pairs` in strictly increasing key
+/// order, handing each node to `sink` (children before their parent) and
+/// returning the root. Memory is bounded by the depth, whatever the number
+/// of keys: a segment merge streams through it.
+pub fn build_sorted<E>(
+    pairs: impl IntoIterator<Item = (Hash, ListValue)>,
+    sink: &mut impl FnMut(Position, StoredNode) -> Result<(), E>,
+) -> Result<Hash, BuildError<E>> {
+    let mut keys = Lookahead {
+        iter: pairs.into_iter(),
+        ahead: Vec::with_capacity(2),
+        last: None,
+    };
+    build_from(Position::ROOT, &mut keys, sink)
+}
+
+/// Up to two pairs read ahead, checked for order as they are read.
+struct Lookahead<I> {
+    iter: I,
+    ahead: Vec<(Hash, ListValue)>,
+    last: Option<Hash>,
+}
+
+impl<I: Iterator<Item = (Hash, ListValue)>> Lookahead<I> {
+    /// The `n`-th pair ahead (0 or 1), if any.
+    fn peek(&mut self, n: usize) -> Result<Option<Hash>, Hash> {
+        while self.ahead.len() <= n {
+            let Some(pair) = self.iter.next() else {
+                return Ok(None);
+            };
+            if self.last.is_some_and(|last| last >= pair.0) {
+                return Err(pair.0);
+            }
+            self.last = Some(pair.0);
+            self.ahead.push(pair);
+        }
+        Ok(Some(self.ahead[n].0))
+    }
+}
+
+fn build_from<I: Iterator<Item = (Hash, ListValue)>, E>(
+    at: Position,
+    keys: &mut Lookahead<I>,
+    sink: &mut impl FnMut(Position, StoredNode) -> Result<(), E>,
+) -> Result<Hash, BuildError<E>> {
+    let unsorted = |key| BuildError::Unsorted { key };
+    match keys.peek(0).map_err(unsorted)? {
+        Some(first) if at.contains(&first) => {}
+        _ => return Ok(EMPTY),
+    }
+    let node = match keys.peek(1).map_err(unsorted)? {
+        Some(second) if at.contains(&second) => StoredNode::Inner {
+            left: build_from(at.child(false), keys, sink)?,
+            right: build_from(at.child(true), keys, sink)?,
+        },
+        _ => {
+            let (key, value) = keys.ahead.remove(0);
+            StoredNode::Leaf { key, value }
+        }
+    };
+    sink(at, node).map_err(BuildError::Sink)?;
+    Ok(node.hash())
 }
 
 /// The proof for `key` in the tree in `store`.
