@@ -11,7 +11,9 @@
 //!   record indexer thread alone (`indexer.rs`), with each batch once
 //!   it is durable.
 //! - [`LookupIndex`] (`<data>/lookup`): leaf hash → index, document
-//!   digest → indexes, revoked record → revocation indexes, for readers.
+//!   digest → indexes, revoked record → revocation indexes (every
+//!   revocation naming the record, wherever it sits in the log), for
+//!   readers.
 //!   Written by the lookup indexer thread behind it, in a database of its
 //!   own so that its random-key writes never slow the sequencer's lookups
 //!   (measured in docs/BENCHMARKS.md).
@@ -91,8 +93,9 @@ pub struct IndexBatch {
     pub count: u64,
     /// Its records' keys and slots.
     pub items: Vec<(Vec<u8>, RecordSlot)>,
-    /// Its revocations: the key of the record each revokes, and the
-    /// revocation's index.
+    /// Its revocations: the key of the record each revokes (with the
+    /// revocation's issuer, so only an issuer revokes its own records), and
+    /// the revocation's index. The revoked record need not be logged yet.
     pub revocations: Vec<(Vec<u8>, u64)>,
 }
 
@@ -295,15 +298,16 @@ impl Index<Lookups> {
             .collect()
     }
 
-    /// The first revocation after `index` of the record under `record_key`.
-    pub fn revoked_after(&self, record_key: &[u8], index: u64) -> Result<Option<u64>, IndexError> {
-        for revocation in indexes_under(&self.trees.revoked, &revoked_prefix(record_key)) {
-            let revocation = revocation?;
-            if revocation > index {
-                return Ok(Some(revocation));
-            }
-        }
-        Ok(None)
+    /// The lowest index of a revocation of the record under `record_key`
+    /// (issuer, kind, id), wherever it sits in the log: before the record,
+    /// after it, or in the same batch. A record's status depends on which
+    /// entries the log holds, not on their order, and the log holds at most
+    /// one record per key, so any revocation by its issuer that names it
+    /// revokes it, including one logged before it ("born revoked").
+    pub fn revoked_by(&self, record_key: &[u8]) -> Result<Option<u64>, IndexError> {
+        indexes_under(&self.trees.revoked, &revoked_prefix(record_key))
+            .next()
+            .transpose()
     }
 }
 

@@ -1,26 +1,41 @@
 //! The indexes against a naive in-memory model: random batches of records
-//! and revocations (repeated documents, repeated ids), written batch by
-//! batch with the database closed and reopened in between, then every
-//! lookup compared with what a plain scan of the same entries answers.
+//! and revocations (repeated documents, repeated ids, two issuers,
+//! revocations logged before, with or after what they revoke), written
+//! batch by batch with the database closed and reopened in between, then
+//! every lookup compared with what a plain scan of the same entries answers.
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use common::{AGENCY, agency};
+use common::{AGENCY, agency, unregistered_agency};
 use gazette_client::merkle::{Hash, leaf_hash};
+use gazette_client::note::Signer;
 use gazette_client::record::{Record, SignedRecord};
 use gazette_log::index::{IndexBatch, LookupIndex, RecordIndex, RecordSlot, record_key};
 use proptest::prelude::*;
 
-/// One logged entry: (kind, id, document, revoked id if a revocation).
-type Entry = (u8, u8, u8, Option<u8>);
+/// One logged entry: (issuer, kind, id, document, revoked id if a
+/// revocation).
+type Entry = (u8, u8, u8, u8, Option<u8>);
 
-fn signed(n: usize, (kind, id, document, revokes): Entry) -> SignedRecord {
+/// The two issuers (the index does not check signatures: a second key is
+/// enough).
+fn issuer(i: u8) -> Signer {
+    if i == 0 {
+        agency()
+    } else {
+        unregistered_agency()
+    }
+}
+
+fn signed(n: usize, (issuer_n, kind, id, document, revokes): Entry) -> SignedRecord {
     let digest = [document; 32];
+    let signer = issuer(issuer_n);
+    let name = signer.name();
     let record = match revokes {
         None => Record::new(
-            AGENCY,
+            name,
             &format!("kind-{kind}"),
             &format!("id-{id}"),
             digest,
@@ -28,7 +43,7 @@ fn signed(n: usize, (kind, id, document, revokes): Entry) -> SignedRecord {
         ),
         Some(revoked) => {
             let mut r = Record::new(
-                AGENCY,
+                name,
                 "revocation",
                 &format!("rev-{n}"),
                 digest,
@@ -38,11 +53,17 @@ fn signed(n: usize, (kind, id, document, revokes): Entry) -> SignedRecord {
             r
         }
     };
-    record.sign(&agency()).expect("a valid record")
+    record.sign(&signer).expect("a valid record")
 }
 
 fn entry() -> impl Strategy<Value = Entry> {
-    (0u8..2, 0u8..6, 0u8..4, prop::option::weighted(0.2, 0u8..6))
+    (
+        prop::bool::weighted(0.2).prop_map(u8::from),
+        0u8..2,
+        0u8..6,
+        0u8..4,
+        prop::option::weighted(0.3, 0u8..6),
+    )
 }
 
 proptest! {
@@ -100,17 +121,33 @@ proptest! {
                 prop_assert_eq!(lookups.digest(&[document; 32], limit).unwrap(), expected);
             }
         }
-        for kind in 0u8..2 {
-            for id in 0u8..6 {
-                let key = record_key(AGENCY, &format!("kind-{kind}"), &format!("id-{id}"));
-                for index in 0..=logged.len() as u64 {
-                    let expected = (index + 1..logged.len() as u64).find(|&j| {
-                        logged[j as usize].record.revokes
-                            == Some((format!("kind-{kind}"), format!("id-{id}")))
+        // A record is revoked by the first revocation of its issuer naming
+        // its kind and id, wherever it sits: before it, in its batch, or
+        // after it, and whether or not the record is logged yet.
+        for issuer_n in 0u8..2 {
+            let name = issuer(issuer_n).name().to_owned();
+            for kind in 0u8..2 {
+                for id in 0u8..6 {
+                    let key = record_key(&name, &format!("kind-{kind}"), &format!("id-{id}"));
+                    let expected = (0..logged.len() as u64).find(|&j| {
+                        let r = &logged[j as usize].record;
+                        r.issuer == name
+                            && r.revokes == Some((format!("kind-{kind}"), format!("id-{id}")))
                     });
-                    prop_assert_eq!(lookups.revoked_after(&key, index).unwrap(), expected);
+                    prop_assert_eq!(lookups.revoked_by(&key).unwrap(), expected);
                 }
             }
+        }
+        // And what the lookup index answers is what `Record::is_revoked_by`
+        // says of every pair of logged entries.
+        for (i, s) in logged.iter().enumerate() {
+            let r = &s.record;
+            let expected = logged
+                .iter()
+                .position(|rev| r.is_revoked_by(&rev.record))
+                .map(|j| j as u64);
+            let key = record_key(&r.issuer, &r.kind, &r.id);
+            prop_assert_eq!(lookups.revoked_by(&key).unwrap(), expected, "entry {}", i);
         }
     }
 }
@@ -137,9 +174,14 @@ fn lookups_hold_across_tables_and_reopening() {
                 first,
                 count,
                 items: (first..first + count).map(|n| (key(n), slot(n))).collect(),
+                // Entry 1000k + 999 revokes record 1000k (after it);
+                // entry 1000k + 1 revokes record 1000k + 2 (before it).
                 revocations: (first..first + count)
-                    .filter(|n| n % 1000 == 999)
-                    .map(|n| (key(n - 999), n))
+                    .filter_map(|n| match n % 1000 {
+                        999 => Some((key(n - 999), n)),
+                        1 => Some((key(n + 1), n)),
+                        _ => None,
+                    })
                     .collect(),
             };
             records.add(&batch).unwrap();
@@ -157,8 +199,18 @@ fn lookups_hold_across_tables_and_reopening() {
         let first = n % 50_000;
         let all: Vec<u64> = (first..COUNT).step_by(50_000).collect();
         assert_eq!(lookups.digest(&slot(n).digest, usize::MAX).unwrap(), all);
-        let revoked = (n % 1000 == 0).then_some(n + 999);
-        assert_eq!(lookups.revoked_after(&key(n), n).unwrap(), revoked);
+    }
+    // Revoked records (after and before their revocation) and their
+    // neighbours, in the first, a middle and the last batch.
+    for base in [0, 1000, 99_000, 196_000, 199_000] {
+        for n in [base, base + 1, base + 2, base + 3, base + 999] {
+            let revoked = match n % 1000 {
+                0 => Some(n + 999),
+                2 => Some(n - 1),
+                _ => None,
+            };
+            assert_eq!(lookups.revoked_by(&key(n)).unwrap(), revoked, "record {n}");
+        }
     }
     assert_eq!(records.record(&key(COUNT)).unwrap(), None);
 }

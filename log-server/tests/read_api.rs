@@ -339,6 +339,194 @@ async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations
     }
 }
 
+/// A property registration of the agency (or of `issuer`) under `id`.
+fn registration(issuer: &Signer, id: &str, n: u64) -> Vec<u8> {
+    Record::new(
+        issuer.name(),
+        "property-registration",
+        id,
+        digest(n),
+        "2026-11-24T09:00:00Z",
+    )
+    .sign(issuer)
+    .unwrap()
+    .bytes
+}
+
+/// A revocation by `issuer` of its property registration `id`.
+fn revocation_of(issuer: &Signer, revocation_id: &str, id: &str) -> Vec<u8> {
+    Record::revocation(
+        issuer.name(),
+        revocation_id,
+        [9; 32],
+        "2026-11-25T00:00:00Z",
+        "property-registration",
+        id,
+    )
+    .sign(issuer)
+    .unwrap()
+    .bytes
+}
+
+/// The `revoked_by` of the agency's property registration `id`, found by
+/// key, by leaf hash and by digest (all three must agree), and its index.
+async fn revoked_by(app: &Router, id: &str, record: &[u8]) -> (u64, serde_json::Value) {
+    let found = get(
+        app,
+        &format!("/lookup?issuer={AGENCY}&kind=property-registration&id={id}"),
+    )
+    .await
+    .json();
+    assert_eq!(found["matches"].as_array().unwrap().len(), 1, "{found}");
+    let m = &found["matches"][0];
+    assert_eq!(
+        m["record"],
+        json!(String::from_utf8(record.to_vec()).unwrap())
+    );
+    let leaf = leaf_hash(record)
+        .to_base64()
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let by_leaf = get(app, &format!("/lookup?leaf_hash={leaf}")).await.json();
+    assert_eq!(by_leaf["matches"][0]["revoked_by"], m["revoked_by"], "{id}");
+    let digest = m["digest"].as_str().unwrap().to_owned();
+    let by_digest = get(app, &format!("/lookup?digest={digest}")).await.json();
+    assert_eq!(
+        by_digest["matches"][0]["revoked_by"], m["revoked_by"],
+        "{id}"
+    );
+    (m["index"].as_u64().unwrap(), m["revoked_by"].clone())
+}
+
+/// The indexes of one `/add-batch`, each logged.
+async fn add_batch_indexes(app: &Router, records: &[Vec<u8>]) -> Vec<u64> {
+    add_batch_ok(app, records)
+        .await
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap_or_else(|| panic!("{r}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_log() {
+    let dir = new_log_dir();
+    // A second registered agency, issuing revocations of the same kind
+    // and id as the first agency's records.
+    let other = unregistered_agency();
+    register(dir.path(), &other.verifier());
+    let log = open(dir.path());
+    let app = api(&log);
+    let mine = agency();
+
+    // A revocation logged in an earlier batch than its record: the record
+    // is born revoked.
+    let early_revocation = add_ok(&app, &revocation_of(&mine, "REV-EARLY", "EARLY")).await;
+    wait_covered(&app, early_revocation + 1).await;
+    let none = get(
+        &app,
+        &format!("/lookup?issuer={AGENCY}&kind=property-registration&id=EARLY"),
+    )
+    .await
+    .json();
+    assert_eq!(none["matches"], json!([]), "no record yet: {none}");
+    let early = registration(&mine, "EARLY", 100);
+    let early_index = add_ok(&app, &early).await;
+    assert!(early_revocation < early_index);
+    wait_covered(&app, early_index + 1).await;
+    assert_eq!(
+        revoked_by(&app, "EARLY", &early).await,
+        (early_index, json!(early_revocation))
+    );
+
+    // Both in one batch, the revocation first.
+    let before = registration(&mine, "SAME-BATCH-1", 101);
+    let indexes = add_batch_indexes(
+        &app,
+        &[
+            revocation_of(&mine, "REV-SB-1", "SAME-BATCH-1"),
+            before.clone(),
+        ],
+    )
+    .await;
+    assert!(indexes[0] < indexes[1], "{indexes:?}");
+    wait_covered(&app, indexes[1] + 1).await;
+    assert_eq!(
+        revoked_by(&app, "SAME-BATCH-1", &before).await,
+        (indexes[1], json!(indexes[0]))
+    );
+
+    // Both in one batch, the record first.
+    let after = registration(&mine, "SAME-BATCH-2", 102);
+    let indexes = add_batch_indexes(
+        &app,
+        &[
+            after.clone(),
+            revocation_of(&mine, "REV-SB-2", "SAME-BATCH-2"),
+        ],
+    )
+    .await;
+    assert!(indexes[0] < indexes[1], "{indexes:?}");
+    wait_covered(&app, indexes[1] + 1).await;
+    assert_eq!(
+        revoked_by(&app, "SAME-BATCH-2", &after).await,
+        (indexes[0], json!(indexes[1]))
+    );
+
+    // Another issuer's revocations naming the same kind and id, before and
+    // after the record, revoke nothing.
+    let before_other = add_ok(&app, &revocation_of(&other, "REV-O-1", "OTHER")).await;
+    let theirs = registration(&mine, "OTHER", 103);
+    let theirs_index = add_ok(&app, &theirs).await;
+    let after_other = add_ok(&app, &revocation_of(&other, "REV-O-2", "OTHER")).await;
+    assert!(before_other < theirs_index && theirs_index < after_other);
+    wait_covered(&app, after_other + 1).await;
+    assert_eq!(
+        revoked_by(&app, "OTHER", &theirs).await,
+        (theirs_index, json!(null))
+    );
+    // Nor does the other issuer's revocation make its own key look revoked
+    // for a record it never logged: the lookup finds no such record.
+    let found = get(
+        &app,
+        &format!(
+            "/lookup?issuer={}&kind=property-registration&id=OTHER",
+            other.name()
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(found["matches"], json!([]));
+    // Its own issuer's revocation does, though.
+    let mine_after = add_ok(&app, &revocation_of(&mine, "REV-O-3", "OTHER")).await;
+    wait_covered(&app, mine_after + 1).await;
+    assert_eq!(
+        revoked_by(&app, "OTHER", &theirs).await,
+        (theirs_index, json!(mine_after))
+    );
+
+    // A second revocation, after the record, changes nothing: `revoked_by`
+    // is the lowest index among the revocations.
+    let second = add_ok(&app, &revocation_of(&mine, "REV-EARLY-2", "EARLY")).await;
+    wait_covered(&app, second + 1).await;
+    assert_eq!(
+        revoked_by(&app, "EARLY", &early).await,
+        (early_index, json!(early_revocation))
+    );
+
+    // The record once more: the same record (same index), still revoked;
+    // another document under its name is refused, so nothing un-revokes it.
+    assert_eq!(add_ok(&app, &early).await, early_index);
+    let replacement = add(&app, &registration(&mine, "EARLY", 104)).await;
+    assert_eq!(replacement.status, StatusCode::CONFLICT);
+    assert_eq!(replacement.json()["index"], json!(early_index));
+    wait_covered(&app, second + 1).await;
+    assert_eq!(
+        revoked_by(&app, "EARLY", &early).await,
+        (early_index, json!(early_revocation))
+    );
+}
+
 /// A store that keeps the witnessed checkpoint in memory only, over the
 /// filesystem store: a decorating [`Storage`], so what a log publishes at
 /// start can only have come through its store.

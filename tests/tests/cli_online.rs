@@ -2,13 +2,14 @@
 //! trusted checkpoint advances only by verified consistency proofs, proofs
 //! are checked (also computed from the tiles alone), and a log that rolls
 //! back or forks (same key, another history) is caught: exit 10 with the
-//! evidence kept.
+//! evidence kept. `gazette verify --online` exits 14 for a revoked record,
+//! whether its revocation was logged after it, before it, or in its batch.
 
 use std::path::Path;
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{WitnessedLog, add_batch, get_json, run_status};
+use gazette_tests::{WitnessedLog, add_batch, get_json, run_status, wait_for_lookups};
 
 const ORIGIN: &str = "online.example/log";
 
@@ -158,7 +159,8 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"size\":29"), "{out}");
 
-    // verify --online: not revoked, then revoked by a later revocation.
+    // verify --online: not revoked, then revoked by a revocation logged
+    // after it (the reverse order is in the test below).
     let receipt = reqwest::get(format!("{}/receipt/4", honest.log.url))
         .await
         .unwrap()
@@ -276,4 +278,95 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
         ],
     );
     assert_eq!(code, 4, "{err}");
+}
+
+/// A revocation of `e-invoice <id>` by the agency.
+fn revocation(revocation_id: &str, id: &str) -> Vec<u8> {
+    Record::revocation(
+        agency().name(),
+        revocation_id,
+        [2; 32],
+        "2026-11-23T00:00:00Z",
+        "e-invoice",
+        id,
+    )
+    .sign(&agency())
+    .unwrap()
+    .bytes
+}
+
+/// The receipt of entry `index`, once the log serves it (at most 10 s).
+async fn receipt(url: &str, index: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let reply = reqwest::get(format!("{url}/receipt/{index}"))
+            .await
+            .unwrap();
+        if reply.status().is_success() {
+            return reply.text().await.unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no receipt for {index}: {}",
+            reply.status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_online_reports_a_record_revoked_by_a_revocation_logged_before_it() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let log = WitnessedLog::start("before.example/log", &agency().verifier(), 0, 0);
+    let url = log.log.url.clone();
+    // 0: the revocation of B-1, before B-1 itself (1); then 2, 3: one batch
+    // holding the revocation of B-2 and then B-2; 4: B-3, never revoked.
+    add_batch(&url, vec![revocation("REV-B-1", "B-1")]).await;
+    add_batch(&url, vec![record("B", 1)]).await;
+    add_batch(&url, vec![revocation("REV-B-2", "B-2"), record("B", 2)]).await;
+    add_batch(&url, vec![record("B", 3)]).await;
+    wait_for_lookups(&url).await;
+    let info = get_json(&format!("{url}/info")).await;
+    assert_eq!(info["size"], 5, "{info}");
+    let policy = w.join("policy.txt");
+    std::fs::write(&policy, info["policy"].as_str().unwrap()).unwrap();
+    let agency_vkey = agency().verifier().to_string();
+
+    for (index, id, revoked_by) in [(1, "B-1", Some(0)), (3, "B-2", Some(2)), (4, "B-3", None)] {
+        let file = w.join(format!("{id}.tlog-proof"));
+        std::fs::write(&file, receipt(&url, index).await).unwrap();
+        let (code, out, err) = run_status(
+            "gazette",
+            &[
+                "verify",
+                p(&file),
+                "--policy",
+                p(&policy),
+                "--agency",
+                &agency_vkey,
+                "--online",
+                "--log",
+                &url,
+                "--state",
+                p(&w.join("verify-state")),
+                "--json",
+            ],
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{id}: {e}: {out:?} {err}"));
+        assert_eq!(report["id"], id, "{report}");
+        assert_eq!(report["index"], index, "{report}");
+        match revoked_by {
+            Some(revocation) => {
+                assert_eq!(code, 14, "{id}: {out}{err}");
+                assert!(err.contains("revoked"), "{err}");
+                assert_eq!(report["revoked_by"], revocation, "{report}");
+            }
+            None => {
+                assert_eq!(code, 0, "{id}: {out}{err}");
+                assert_eq!(report["revoked_by"], serde_json::Value::Null, "{report}");
+            }
+        }
+    }
 }

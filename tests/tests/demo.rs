@@ -161,6 +161,44 @@ fn the_demo_prints_a_working_page_url_with_example_receipts_stops_on_ctrl_c_and_
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
+
+    // The old deed is revoked, although the demo logs its revocation first
+    // (`old-property-deed-revocation.note` sorts before
+    // `old-property-deed.note`): the log says so, and so does
+    // `verify --online` on its receipt.
+    let found: serde_json::Value = http
+        .get(format!(
+            "{url}lookup?issuer=land-registry.demo.gov&kind=property-registration&id=HD-42-17-A"
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let deed = &found["matches"][0];
+    let (index, revoked_by) = (deed["index"].as_u64(), deed["revoked_by"].as_u64());
+    assert!(
+        matches!((index, revoked_by), (Some(i), Some(r)) if r < i),
+        "the old deed, revoked by a revocation logged before it: {found}"
+    );
+    let receipt = data
+        .path()
+        .join("receipts/land-registry.demo.gov_property-registration_HD-42-17-A.tlog-proof");
+    let (code, out, err) = run_status(
+        "gazette",
+        &[
+            "verify",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--online",
+            "--log",
+            url.trim_end_matches('/'),
+            "--state",
+            data.path().join("verify.checkpoint").to_str().unwrap(),
+            receipt.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 14, "{out}{err}");
+    assert!(err.contains("revoked"), "{err}");
     ctrl_c(demo, port);
 
     // Run again: the same log, its data reused, as it says.

@@ -3,8 +3,9 @@
 //! the page (served by the log at `/`) driven in headless Chromium through
 //! WebDriver, the way a citizen uses it. A registered document shows
 //! "verified" with its issuer and the witnesses that cosigned; a tampered
-//! one "not found"; a revoked one "revoked"; a receipt still verifies with
-//! the log stopped. A screenshot of each verdict is kept in
+//! one "not found"; a revoked one "revoked", whether its revocation was
+//! logged after it or before it; a receipt still verifies with the log
+//! stopped. A screenshot of each verdict is kept in
 //! `target/test-artifacts/`.
 
 use std::path::Path;
@@ -51,6 +52,8 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     let certificate = b"Certificate of completion: Li Wei, Public Health course, 2026\n";
     let deed = b"Property registration: parcel 42-17, Harbour District\n";
     let notice = b"Notice: registration D-7 is cancelled\n";
+    let old_deed = b"Property registration: parcel 42-18, Harbour District (misspelt)\n";
+    let old_notice = b"Notice: registration D-8 is cancelled\n";
     let issued = "2026-11-24T09:00:00Z";
     let receipt = add(
         &log,
@@ -80,12 +83,39 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
         ),
     )
     .await;
+    // A revocation logged before the record it revokes (as the demo does):
+    // the record is born revoked.
+    add(
+        &log,
+        Record::revocation(
+            ISSUER,
+            "R-2",
+            digest(old_notice),
+            "2026-11-24T10:00:00Z",
+            "property-registration",
+            "D-8",
+        ),
+    )
+    .await;
+    let old_deed_receipt = add(
+        &log,
+        Record::new(
+            ISSUER,
+            "property-registration",
+            "D-8",
+            digest(old_deed),
+            issued,
+        ),
+    )
+    .await;
     wait_for_lookups(&log).await;
     let certificate_file = write("certificate.txt", certificate);
     let mut tampered = certificate.to_vec();
     tampered[30] ^= 0x20;
     let tampered_file = write("certificate-tampered.txt", &tampered);
     let deed_file = write("deed.txt", deed);
+    let old_deed_file = write("old-deed.txt", old_deed);
+    let old_deed_receipt_file = write("old-deed.tlog-proof", old_deed_receipt.as_bytes());
     let receipt_file = write("certificate.tlog-proof", receipt.as_bytes());
 
     let browser = Browser::start().await;
@@ -131,7 +161,35 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert_eq!(verdict, "revoked", "{}", browser.text("#verdict").await);
     assert!(browser.text("#v-id").await.contains("D-7"));
     assert!(!browser.text("#v-revoked").await.trim().is_empty());
+    let reason = browser.text("#verdict-reason").await;
+    assert!(
+        reason.contains(&format!("{ISSUER} revoked this record (log entry 2)")),
+        "{reason}"
+    );
     println!("{}", browser.screenshot("page-revoked").await.display());
+
+    // A registration revoked by a revocation logged before it: revoked
+    // too, by its document and by its receipt.
+    let verdict = check(&browser, &log, "#document-input", &old_deed_file).await;
+    assert_eq!(verdict, "revoked", "{}", browser.text("#verdict").await);
+    assert!(browser.text("#v-id").await.contains("D-8"));
+    let reason = browser.text("#verdict-reason").await;
+    assert!(
+        reason.contains(&format!("{ISSUER} revoked this record (log entry 3)")),
+        "{reason}"
+    );
+    let verdict = check(&browser, &log, "#receipt-input", &old_deed_receipt_file).await;
+    assert_eq!(verdict, "revoked", "{}", browser.text("#verdict").await);
+    assert!(browser.text("#v-id").await.contains("D-8"));
+    assert!(browser.text("#v-revoked").await.contains("log entry 3"));
+    println!(
+        "{}",
+        browser.screenshot("page-revoked-before").await.display()
+    );
+    browser.click("#lang-zh").await;
+    let reason = browser.text("#verdict-reason").await;
+    assert!(reason.contains("已撤销此记录"), "{reason}");
+    browser.click("#lang-en").await;
 
     // Logged but not yet witnessed (two of the three witnesses down): not
     // provable yet, and the page says so rather than "invalid".
@@ -174,7 +232,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert!(browser.text("#v-id").await.contains("C-2026-1"));
     let reason = browser.text("#verdict-reason").await;
     assert!(
-        reason.contains("could not check for a later revocation"),
+        reason.contains("could not check whether it was revoked"),
         "{reason}"
     );
     println!(

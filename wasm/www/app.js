@@ -238,7 +238,9 @@ function fromError(e, trace) {
 /**
  * Proves the log's claim that entry `at` revokes `recordText`: the
  * revocation is signed by the agency, included in the trusted checkpoint
- * (when it is already covered), and names this record.
+ * (when it is already covered), and names this record. Where `at` sits
+ * relative to the record is not checked: a revocation logged before its
+ * record revokes it too.
  */
 async function proveRevocation(recordText, at, trusted, trace) {
   const text = await get(`entry/${at}`);
@@ -256,7 +258,7 @@ async function proveRevocation(recordText, at, trusted, trace) {
   return { index: at, issued: revocation.issued, proven };
 }
 
-/** The verdict for a record the log says a later entry revoked. */
+/** The verdict for a record the log says an entry revoked (before or after it: order does not matter). */
 function revokedResult(facts, revocation, trace) {
   const reason = revocation.proven ? 'reason.revoked' : 'reason.revoked-unproven';
   return result('revoked', reason, { issuer: facts.issuer, index: formatCount(revocation.index) }, trace,
@@ -267,7 +269,8 @@ function revokedResult(facts, revocation, trace) {
 
 /**
  * Flow 1: a receipt proves inclusion offline. Online, the log is asked
- * whether a later entry revoked the record, and that claim is proved.
+ * whether any entry (before or after the record) revoked it, and that claim
+ * is proved.
  */
 async function checkReceipt(file, digest, trace) {
   const r = verifier.verifyReceipt(new Uint8Array(await file.arrayBuffer()));

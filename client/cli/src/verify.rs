@@ -45,8 +45,9 @@ pub struct Args {
     /// is checked. Without it, only the log vouches for the issuer.
     #[arg(long)]
     agency: Vec<String>,
-    /// Also ask the log (`--log`) whether the record was revoked since;
-    /// a revocation is proven in the log's trusted tree. Exit 14 if so.
+    /// Also ask the log (`--log`) whether its issuer revoked the record (a
+    /// revocation logged before or after it); a revocation is proven in
+    /// the log's trusted tree. Exit 14 if so.
     #[arg(long, requires = "log")]
     online: bool,
     /// The log's URL, for --online.
@@ -202,8 +203,10 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Asks the log whether a later revocation supersedes the record at
-/// `index`, and proves the revocation in the log's trusted tree.
+/// Asks the log whether a revocation by its issuer names the record at
+/// `index` (logged before or after it: its position is not checked, only
+/// that it is in the log and revokes this record), and proves the
+/// revocation in the log's trusted tree.
 async fn revocation(
     url: &str,
     policy: Policy,

@@ -1,6 +1,7 @@
 //! `GET /lookup` (find records by document digest, leaf hash, or issuer,
-//! kind and id, each with whether a later revocation supersedes it) and
-//! `GET /info` (what a verifier needs to know about this log).
+//! kind and id, each with the first revocation of it by its issuer, logged
+//! before or after it) and `GET /info` (what a verifier needs to know about
+//! this log).
 
 use std::sync::Arc;
 
@@ -73,8 +74,11 @@ fn by(query: &Query) -> Result<By, ApiError> {
 
 /// `GET /lookup?...`: `{"size","covered","matches":[...],"truncated"}`, each
 /// match `{"index","leaf_hash","issuer","kind","id","digest","issued",
-/// "record","revoked_by"}`. `covered` is the tree size the lookup index had
-/// reached (it trails the committed tree by at most a few batches). Like
+/// "record","revoked_by"}`. `revoked_by` is the lowest index of a
+/// revocation by the record's issuer naming its kind and id, logged before
+/// or after it, or null: the record's status as of `covered`. `covered` is
+/// the tree size the lookup index had reached (it trails the committed tree
+/// by at most a few batches). Like
 /// tiles and proofs, lookups follow the committed tree, which may be ahead
 /// of the witnessed `/checkpoint`.
 pub async fn lookup(
@@ -114,9 +118,11 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
         let signed = SignedRecord::parse(&bytes)
             .map_err(|e| ApiError::Internal(format!("entry {index} is not a record: {e}")))?;
         let r = &signed.record;
+        // Wherever the revocation sits, before or after the record: a
+        // record's status is a function of the set of logged entries.
         let revoked_by = log
             .lookup
-            .revoked_after(&record_key(&r.issuer, &r.kind, &r.id), index)?;
+            .revoked_by(&record_key(&r.issuer, &r.kind, &r.id))?;
         matches.push(json!({
             "index": index,
             "leaf_hash": leaf_hash(&bytes).to_base64(),
