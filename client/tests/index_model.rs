@@ -11,7 +11,8 @@ use std::convert::Infallible;
 use gazette_client::Hash;
 use gazette_client::index::proof::{MapProof, Terminal, bit};
 use gazette_client::index::tree::{
-    BuildError, NodeReader, Position, StoredNode, build_sorted, prove, root, update, value,
+    BuildError, Built, NodeReader, Position, PostOrderTree, StoredNode, build_sorted, prove, root,
+    update, value,
 };
 use gazette_client::index::{EMPTY, ListValue};
 use gazette_client::merkle::node_hash;
@@ -146,15 +147,24 @@ proptest! {
             picked.iter().map(|&k| (keys[k], ListValue(Hash([k as u8; 32])))).collect();
         pairs.sort_by_key(|p| p.0);
         let mut nodes = HashMap::new();
-        let built = build_sorted(pairs.clone(), &mut |position, node| {
-            nodes.insert(position, node);
+        let built = build_sorted(pairs.clone(), &mut |b: Built| {
+            nodes.insert(b.position, b.node);
             Ok::<(), Infallible>(())
         })
         .unwrap();
         prop_assert_eq!(built, naive_root(&pairs, 0));
         let (updated, writes) = update(&HashMap::new(), &mut pairs.clone()).unwrap();
         prop_assert_eq!(built, updated);
-        prop_assert_eq!(nodes, writes.into_iter().collect::<HashMap<_, _>>());
+        let store: HashMap<Position, StoredNode> = writes.into_iter().collect();
+        prop_assert_eq!(&nodes, &store);
+        // Walked in post-order by the children's counts, the same proofs.
+        let (root, tree) = PostOrderTree::build(pairs.clone()).unwrap();
+        prop_assert_eq!(root, built);
+        prop_assert_eq!(tree.root(), built);
+        for key in &keys {
+            prop_assert_eq!(prove(&tree, key).unwrap(), prove(&store, key).unwrap());
+            prop_assert_eq!(value(&tree, key).unwrap(), value(&store, key).unwrap());
+        }
     }
 }
 
@@ -163,10 +173,10 @@ fn a_one_pass_build_refuses_keys_out_of_order() {
     let keys = pool();
     let (a, b) = (keys[3], keys[1]);
     let pairs = vec![(a, ListValue(a)), (b, ListValue(b))];
-    let result = build_sorted(pairs, &mut |_, _| Ok::<(), Infallible>(()));
+    let result = build_sorted(pairs, &mut |_| Ok::<(), Infallible>(()));
     assert_eq!(result, Err(BuildError::Unsorted { key: b }));
     let twice = vec![(a, ListValue(a)), (a, ListValue(b))];
-    let result = build_sorted(twice, &mut |_, _| Ok::<(), Infallible>(()));
+    let result = build_sorted(twice, &mut |_| Ok::<(), Infallible>(()));
     assert_eq!(result, Err(BuildError::Unsorted { key: a }));
 }
 

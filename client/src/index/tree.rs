@@ -263,20 +263,91 @@ pub enum BuildError<E> {
     Sink(E),
 }
 
+/// A node as a one-pass build hands it over: children come before their
+/// parent (post-order), so a parent's right child, if any, is the node
+/// just before it, and its left child, if any, the one before the right
+/// subtree's `right_nodes` nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Built {
+    /// Where it sits.
+    pub position: Position,
+    /// The node.
+    pub node: StoredNode,
+    /// Nodes in its left subtree (0 for a leaf, or an empty half).
+    pub left_nodes: u64,
+    /// Nodes in its right subtree.
+    pub right_nodes: u64,
+}
+
+impl Built {
+    /// Where the child on `right`'s side sits in a post-order sequence in
+    /// which this node sits at `offset`; `None` for an empty half (or a
+    /// leaf).
+    pub fn child_offset(&self, offset: u64, right: bool) -> Option<u64> {
+        match (right, self.left_nodes, self.right_nodes) {
+            (true, _, 0) | (false, 0, _) => None,
+            (true, _, _) => offset.checked_sub(1),
+            (false, _, r) => offset.checked_sub(1 + r),
+        }
+    }
+}
+
+/// A tree held in memory as its nodes in post-order, as [`build_sorted`]
+/// hands them over: a batch's own segment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PostOrderTree(pub Vec<Built>);
+
+impl PostOrderTree {
+    /// Builds the tree of `pairs` (strictly increasing keys) in memory.
+    pub fn build(
+        pairs: impl IntoIterator<Item = (Hash, ListValue)>,
+    ) -> Result<(Hash, PostOrderTree), BuildError<Infallible>> {
+        let mut nodes = Vec::new();
+        let root = build_sorted(pairs, &mut |built| {
+            nodes.push(built);
+            Ok(())
+        })?;
+        Ok((root, PostOrderTree(nodes)))
+    }
+
+    /// The root (`EMPTY` for an empty tree).
+    pub fn root(&self) -> Hash {
+        self.0.last().map_or(EMPTY, |b| b.node.hash())
+    }
+}
+
+impl TreeWalk for PostOrderTree {
+    type At = usize;
+    type Error = Infallible;
+
+    fn root(&self) -> Result<Option<(usize, StoredNode)>, Infallible> {
+        Ok(self
+            .0
+            .len()
+            .checked_sub(1)
+            .map(|last| (last, self.0[last].node)))
+    }
+
+    fn child(&self, parent: usize, right: bool) -> Result<Option<(usize, StoredNode)>, Infallible> {
+        let child = self.0[parent].child_offset(parent as u64, right);
+        Ok(child.map(|c| (c as usize, self.0[c as usize].node)))
+    }
+}
+
 /// Builds a tree in one pass from `pairs` in strictly increasing key
-/// order, handing each node to `sink` (children before their parent) and
-/// returning the root. Memory is bounded by the depth, whatever the number
-/// of keys: a segment merge streams through it.
+/// order, handing each node to `sink` in post-order and returning the
+/// root. Memory is bounded by the depth, whatever the number of keys: a
+/// segment merge streams through it.
 pub fn build_sorted<E>(
     pairs: impl IntoIterator<Item = (Hash, ListValue)>,
-    sink: &mut impl FnMut(Position, StoredNode) -> Result<(), E>,
+    sink: &mut impl FnMut(Built) -> Result<(), E>,
 ) -> Result<Hash, BuildError<E>> {
     let mut keys = Lookahead {
         iter: pairs.into_iter(),
         ahead: Vec::with_capacity(2),
         last: None,
     };
-    build_from(Position::ROOT, &mut keys, sink)
+    Ok(build_from(Position::ROOT, &mut keys, sink)?.0)
 }
 
 /// Up to two pairs read ahead, checked for order as they are read.
@@ -303,73 +374,114 @@ impl<I: Iterator<Item = (Hash, ListValue)>> Lookahead<I> {
     }
 }
 
+/// The subtree at `at` from the keys ahead: its hash and its node count.
 fn build_from<I: Iterator<Item = (Hash, ListValue)>, E>(
     at: Position,
     keys: &mut Lookahead<I>,
-    sink: &mut impl FnMut(Position, StoredNode) -> Result<(), E>,
-) -> Result<Hash, BuildError<E>> {
+    sink: &mut impl FnMut(Built) -> Result<(), E>,
+) -> Result<(Hash, u64), BuildError<E>> {
     let unsorted = |key| BuildError::Unsorted { key };
     match keys.peek(0).map_err(unsorted)? {
         Some(first) if at.contains(&first) => {}
-        _ => return Ok(EMPTY),
+        _ => return Ok((EMPTY, 0)),
     }
-    let node = match keys.peek(1).map_err(unsorted)? {
-        Some(second) if at.contains(&second) => StoredNode::Inner {
-            left: build_from(at.child(false), keys, sink)?,
-            right: build_from(at.child(true), keys, sink)?,
-        },
+    let built = match keys.peek(1).map_err(unsorted)? {
+        Some(second) if at.contains(&second) => {
+            let (left, left_nodes) = build_from(at.child(false), keys, sink)?;
+            let (right, right_nodes) = build_from(at.child(true), keys, sink)?;
+            Built {
+                position: at,
+                node: StoredNode::Inner { left, right },
+                left_nodes,
+                right_nodes,
+            }
+        }
         _ => {
             let (key, value) = keys.ahead.remove(0);
-            StoredNode::Leaf { key, value }
+            Built {
+                position: at,
+                node: StoredNode::Leaf { key, value },
+                left_nodes: 0,
+                right_nodes: 0,
+            }
         }
     };
-    sink(at, node).map_err(BuildError::Sink)?;
-    Ok(node.hash())
+    let hash = built.node.hash();
+    let count = 1 + built.left_nodes + built.right_nodes;
+    sink(built).map_err(BuildError::Sink)?;
+    Ok((hash, count))
 }
 
-/// The proof for `key` in the tree in `store`.
-pub fn prove<R: NodeReader>(store: &R, key: &Hash) -> Result<MapProof, R::Error> {
+/// A tree a proof can walk down: from the root, to either child.
+pub trait TreeWalk {
+    /// Where a node sits, in the walker's own terms.
+    type At: Copy;
+    /// Why a read failed.
+    type Error;
+    /// The root node, if the tree is not empty.
+    fn root(&self) -> Result<Option<(Self::At, StoredNode)>, Self::Error>;
+    /// The child on `right`'s side of the inner node at `parent`, if that
+    /// half is not empty.
+    fn child(
+        &self,
+        parent: Self::At,
+        right: bool,
+    ) -> Result<Option<(Self::At, StoredNode)>, Self::Error>;
+}
+
+impl<R: NodeReader> TreeWalk for R {
+    type At = Position;
+    type Error = R::Error;
+
+    fn root(&self) -> Result<Option<(Position, StoredNode)>, R::Error> {
+        Ok(self
+            .node(&Position::ROOT)?
+            .map(|node| (Position::ROOT, node)))
+    }
+
+    fn child(
+        &self,
+        parent: Position,
+        right: bool,
+    ) -> Result<Option<(Position, StoredNode)>, R::Error> {
+        let at = parent.child(right);
+        Ok(self.node(&at)?.map(|node| (at, node)))
+    }
+}
+
+/// The proof for `key` in `tree`.
+pub fn prove<W: TreeWalk>(tree: &W, key: &Hash) -> Result<MapProof, W::Error> {
     let mut siblings = Vec::new();
-    let mut at = Position::ROOT;
+    let mut next = tree.root()?;
     let terminal = loop {
-        match store.node(&at)? {
-            None => break Terminal::Empty,
-            Some(StoredNode::Leaf { key: k, .. }) if k == *key => break Terminal::Present,
-            Some(StoredNode::Leaf { key, value }) => break Terminal::Other { key, value },
-            Some(StoredNode::Inner { left, right }) => {
-                let right_side = bit(key, usize::from(at.depth));
-                let (next, sibling) = if right_side {
-                    (right, left)
-                } else {
-                    (left, right)
-                };
-                siblings.push(sibling);
-                if next == EMPTY {
-                    break Terminal::Empty;
-                }
-                at = at.child(right_side);
+        let Some((at, node)) = next else {
+            break Terminal::Empty;
+        };
+        match node {
+            StoredNode::Leaf { key: k, .. } if k == *key => break Terminal::Present,
+            StoredNode::Leaf { key, value } => break Terminal::Other { key, value },
+            StoredNode::Inner { left, right } => {
+                let right_side = bit(key, siblings.len());
+                siblings.push(if right_side { left } else { right });
+                next = tree.child(at, right_side)?;
             }
         }
     };
     Ok(MapProof { terminal, siblings })
 }
 
-/// The value of `key` in the tree in `store`, if present.
-pub fn value<R: NodeReader>(store: &R, key: &Hash) -> Result<Option<ListValue>, R::Error> {
-    let mut at = Position::ROOT;
-    loop {
-        match store.node(&at)? {
-            None => return Ok(None),
-            Some(StoredNode::Leaf { key: k, value }) => {
-                return Ok((k == *key).then_some(value));
-            }
-            Some(StoredNode::Inner { left, right }) => {
-                let right_side = bit(key, usize::from(at.depth));
-                if (if right_side { right } else { left }) == EMPTY {
-                    return Ok(None);
-                }
-                at = at.child(right_side);
+/// The value of `key` in `tree`, if present.
+pub fn value<W: TreeWalk>(tree: &W, key: &Hash) -> Result<Option<ListValue>, W::Error> {
+    let mut next = tree.root()?;
+    let mut depth = 0;
+    while let Some((at, node)) = next {
+        match node {
+            StoredNode::Leaf { key: k, value } => return Ok((k == *key).then_some(value)),
+            StoredNode::Inner { .. } => {
+                next = tree.child(at, bit(key, depth))?;
+                depth += 1;
             }
         }
     }
+    Ok(None)
 }

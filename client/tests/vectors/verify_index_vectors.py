@@ -709,6 +709,9 @@ def selftest():
             check(q == p and encode_proof(q) == b, "%s: decode/encode round trip" % label)
             if k in m:
                 check(p.terminal == T_SELF, "%s: present key has terminal %d" % (label, p.terminal))
+                # the same path with terminal byte 0x00 must not verify (one encoding per proof)
+                check(not check_proof_bytes(k, root, m[k], b"\x00" + b[1:]),
+                      "%s: presence proof with terminal byte 0x00 verifies" % label)
                 check(verify_proof(k, root, m[k], q), "%s: presence does not verify" % label)
                 check(not verify_proof(k, root, flip(m[k], 3), q), "%s: presence verifies a wrong value" % label)
                 check(not verify_proof(k, root, None, q), "%s: presence verifies as absence" % label)
@@ -838,9 +841,13 @@ def selftest():
         ("unknown terminal 0xff", b"\xff\x00\x00"),
         ("depth 257", b"\x01\x01\x01" + b"\x00" * 33),
         ("depth 65535", b"\x01\xff\xff"),
-        ("bit set past d-1 (d=3, bit 3)", b"\x01\x00\x03\x50" + rnd32() + rnd32()),
-        ("bit set past d-1 (d=3, bit 7)", good[:3] + bytes([good[3] | 1]) + good[4:] + rnd32()),
-        ("bit set past d-1 (d=9, byte 1 bit 7)", b"\x00\x00\x09\x00\x01" + rnd32()),
+        ("bit set past d-1 (d=3, bit 3)", b"\x01\x00\x03\x50" + rnd32()),
+        ("bit set past d-1 (d=3, bit 3), its sibling written", b"\x01\x00\x03\x50" + rnd32() + rnd32()),
+        ("bit set past d-1 (d=3, bit 7)", good[:3] + bytes([good[3] | 1]) + good[4:]),
+        ("bit set past d-1 (d=3, bit 7), its sibling written", good[:3] + bytes([good[3] | 1]) + good[4:] + rnd32()),
+        ("bit set past d-1 (d=9, byte 1 bit 7)", b"\x00\x00\x09\x00\x01"),
+        ("bit set past d-1 (d=9, byte 1 bit 7), its sibling written", b"\x00\x00\x09\x00\x01" + rnd32()),
+        ("bit set past d-1 (d=0 has no bitmap; one byte 0x80 is trailing)", b"\x00\x00\x00\x80"),
         ("sibling equal to Z written out", b"\x01\x00\x03\x40" + Z),
         ("sibling equal to Z written out (2 of 2)", b"\x01\x00\x02\xc0" + rnd32() + Z),
         ("trailing byte", good + b"\x00"),
