@@ -70,6 +70,10 @@ pub struct SequencerConfig {
     /// Records waiting at most; beyond, writes get 503 with Retry-After.
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: usize,
+    /// Whether every batch ends with an index commitment (`docs/INDEX.md`),
+    /// so that "not found" and "not revoked" are proven.
+    #[serde(default = "default_verifiable_index")]
+    pub verifiable_index: bool,
 }
 
 /// Request limits.
@@ -140,6 +144,9 @@ fn default_max_batch() -> usize {
 fn default_batch_interval_ms() -> u64 {
     5
 }
+fn default_verifiable_index() -> bool {
+    true
+}
 fn default_queue_capacity() -> usize {
     200_000
 }
@@ -178,6 +185,7 @@ impl Default for SequencerConfig {
             max_batch: default_max_batch(),
             batch_interval_ms: default_batch_interval_ms(),
             queue_capacity: default_queue_capacity(),
+            verifiable_index: default_verifiable_index(),
         }
     }
 }
@@ -316,6 +324,9 @@ max_batch = {max_batch}
 batch_interval_ms = {interval}
 # Records waiting to be committed at most; beyond it writes get 503.
 queue_capacity = {queue}
+# Every batch ends with an entry committing to the verifiable index, which
+# proves "not found" and "not revoked" (docs/INDEX.md in the source tree).
+verifiable_index = true
 
 [limits]
 # Most records in one POST /add-batch request.

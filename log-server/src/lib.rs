@@ -31,6 +31,7 @@ pub mod config;
 pub mod index;
 pub mod indexer;
 pub mod log;
+pub mod map;
 pub mod metrics;
 mod pipeline;
 pub mod rate;

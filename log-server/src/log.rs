@@ -16,6 +16,7 @@ use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedChe
 use crate::config::Config;
 use crate::index::{LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
+use crate::map::{Map, MapHandle};
 use crate::rate::AgencyLimits;
 use crate::sequencer::{Batching, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
@@ -50,6 +51,8 @@ pub struct Log {
     pub index: Arc<RecordIndex>,
     /// The readers' lookup index (it may trail the tree by a few batches).
     pub lookup: Arc<LookupIndex>,
+    /// The verifiable index, if batches end with its commitment.
+    pub map: Option<MapHandle>,
     /// The log's public key.
     pub verifier: Verifier,
     /// Per-agency rate limits.
@@ -122,6 +125,13 @@ impl Log {
             witnessed_at_start(storage.as_ref(), &policy, &key, edge.size())?
         });
         let committed = latest(committed);
+        let map = match config.sequencer.verifiable_index {
+            true => Some(MapHandle::start(
+                Map::open(dir, storage.as_ref(), edge.size(), published.clone())
+                    .context("opening the verifiable index")?,
+            )),
+            false => None,
+        };
         let batching = Batching {
             max_batch: config.sequencer.max_batch,
             interval: Duration::from_millis(config.sequencer.batch_interval_ms),
@@ -132,6 +142,7 @@ impl Log {
                 storage: storage.clone(),
                 index: index.clone(),
                 indexer: Indexer::start(lookup.clone(), storage.clone(), committed.clone()),
+                map: map.as_ref().map(|m| m.map.clone()),
                 key,
                 edge,
                 committed: committed.clone(),
@@ -154,6 +165,7 @@ impl Log {
             sequencer,
             index,
             lookup,
+            map,
             verifier,
         })
     }

@@ -33,6 +33,7 @@ use crate::checkpoints::{Committed, Witnessed};
 use crate::committer::Committer;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
+use crate::map::{Filings, Map, file_record};
 use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
 pub use crate::pipeline::{Outcome, SubmitError};
 use crate::storage::Storage;
@@ -57,6 +58,8 @@ pub struct Writer {
     pub index: Arc<RecordIndex>,
     /// The readers' lookup indexes, kept up behind the writer.
     pub indexer: Indexer,
+    /// The verifiable index, when batches end with its commitment.
+    pub map: Option<Arc<Map>>,
     /// The log's signing key.
     pub key: Signer,
     /// The right edge of the committed tree.
@@ -196,6 +199,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         storage,
         index,
         indexer,
+        map,
         key,
         mut edge,
         committed,
@@ -257,7 +261,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
             continue;
         }
         pending.prune();
-        let commit = match sequence(&mut edge, &index, &key, &mut pending, jobs) {
+        let commit = match sequence(&mut edge, &index, map.as_deref(), &key, &mut pending, jobs) {
             Ok(commit) => commit,
             Err((jobs, reason)) => {
                 failure.set(&reason);
@@ -290,6 +294,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
 fn sequence(
     edge: &mut Edge,
     index: &RecordIndex,
+    map: Option<&Map>,
     key: &Signer,
     pending: &mut Pending,
     jobs: Vec<Job>,
@@ -304,6 +309,7 @@ fn sequence(
         items: Vec::new(),
         revocations: Vec::new(),
     };
+    let mut filings = Filings::new();
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let mut job_outcomes = Vec::with_capacity(job.records.len());
@@ -335,6 +341,9 @@ fn sequence(
                 None => {
                     let index = first + entries.len() as u64;
                     indexed.push(signed, index);
+                    if map.is_some() {
+                        file_record(&mut filings, index, signed);
+                    }
                     batch.insert(
                         key,
                         RecordSlot {
@@ -353,6 +362,16 @@ fn sequence(
             });
         }
         outcomes.push(job_outcomes);
+    }
+    // The batch ends with the commitment to the index of everything before.
+    if let Some(map) = map
+        && !entries.is_empty()
+    {
+        let at = first + entries.len() as u64;
+        match map.add_batch(at, filings) {
+            Ok(commitment) => entries.push(commitment.to_bytes()),
+            Err(e) => return Err((jobs, e.to_string())),
+        }
     }
     let mut write = None;
     if !entries.is_empty() {

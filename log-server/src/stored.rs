@@ -138,6 +138,53 @@ pub fn entry(
     Ok(entry_and_proof(storage, committed.into(), index)?.0)
 }
 
+/// Entry `index` of the witnessed tree, with its inclusion proof in it.
+pub fn witnessed_entry(
+    storage: &dyn Storage,
+    witnessed: &WitnessedCheckpoint,
+    index: u64,
+) -> Result<(Vec<u8>, Vec<Hash>), StoredError> {
+    entry_and_proof(storage, witnessed.into(), index)
+}
+
+/// Hands entries `from..to` of the tree of `size` to `f`, one entry bundle
+/// read at a time. Not authenticated against a root: for rebuilding what
+/// is derived from the tiles.
+pub fn for_each_entry(
+    storage: &dyn Storage,
+    size: u64,
+    from: u64,
+    to: u64,
+    mut f: impl FnMut(u64, &[u8]),
+) -> Result<(), StoredError> {
+    let mut next = from;
+    while next < to.min(size) {
+        let bundle_index = next >> HEIGHT;
+        let start = bundle_index << HEIGHT;
+        let bundle = Tile {
+            height: HEIGHT,
+            level: TileLevel::Entries,
+            index: bundle_index,
+            width: (size - start).min(1 << HEIGHT) as u32,
+        };
+        let path = bundle.path();
+        let data = storage
+            .read(&path)
+            .map_err(|e| StoredError::Storage(format!("reading {path}: {e}")))?
+            .ok_or_else(|| StoredError::Storage(format!("{path} is missing")))?;
+        let entries = parse_entry_bundle(&bundle, &data)
+            .map_err(|e| StoredError::Storage(format!("{path}: {e}")))?;
+        for (i, entry) in entries.iter().enumerate() {
+            let index = start + i as u64;
+            if (next..to).contains(&index) {
+                f(index, entry);
+            }
+        }
+        next = start + u64::from(bundle.width);
+    }
+    Ok(())
+}
+
 /// A c2sp.org/tlog-proof@v1 receipt for entry `index` against the witnessed
 /// checkpoint, with the entry itself (the signed record) as `extra`.
 pub fn receipt(

@@ -4,13 +4,21 @@
 Written from docs/INDEX.md and the README's "The record format" only, without
 reading the Rust implementation (client/src/index*).  Standard library only.
 
+Follows docs/INDEX.md as of commit d76388b ("segments"): the spec changed
+while this checker was being written (from one map with a hash-chain value and a
+one-root commitment to segments with a flat list hash and a segment-list
+commitment); the vector schema changed with it, and this script follows the
+new one.
+
 Implements, section by section:
-  1. document key, name key, parsing a record entry and filing it under its
-     keys, the per-key list and its value hash chain;
-  2. the tree root of a map (recursive over sorted 256-bit keys);
+  1. document key, name key, parsing a signed record entry and filing it under
+     its keys, a key's list and the value of its part in a segment;
+  2. a segment's tree root (recursive over sorted 256-bit keys);
   3. map proofs: generation, encoding, strict decoding (every must-reject rule),
      verification of presence and absence;
-  4. the commitment entry: strict parse and encode.
+  4. the commitment entry (segment list): strict parse and encode;
+  5. a proven lookup (RFC 6962 inclusion of the commitment and of every listed
+     entry, filing, one map proof per segment).
 
 Usage:
     python3 verify_index_vectors.py [vectors.json]   # default: index.json next to this file
@@ -34,7 +42,7 @@ Z = b"\x00" * 32
 MAX_DEPTH = 256
 MAX_PROOF_LEN = 1 + 64 + 2 + 32 + 256 * 32  # 8291
 MAX_RECORD_LEN = 16 * 1024                  # README: "A signed record is at most 16 KiB."
-MAX_COMMITMENT_LEN = 128
+MAX_COMMITMENT_LEN = 8192
 
 
 def u64be(n):
@@ -104,7 +112,7 @@ def valid_key_name(name):
 
 def note_text(entry):
     """Signed-note syntax (c2sp.org/signed-note, Go note.Open rules, no signature
-    checks).  Returns the text part (ending in "\\n") or raises ValueError.
+    checks).  Returns (text part ending in "\\n", signer names) or raises ValueError.
     Checks: valid UTF-8; no character below U+0020 other than "\\n"; the LAST
     "\\n\\n" splits text from signatures; the signature block is non-empty and ends
     in "\\n"; at most 100 signature lines; each line is "\u2014 <name> <base64>" with
@@ -124,6 +132,7 @@ def note_text(entry):
     lines = sigs[:-1].split("\n")
     if len(lines) > 100:
         raise ValueError("more than 100 signature lines")
+    names = []
     for line in lines:
         if not line.startswith("\u2014 "):
             raise ValueError("signature line without em dash")
@@ -132,7 +141,8 @@ def note_text(entry):
             raise ValueError("bad key name on signature line")
         if len(b64_strict(sig64)) < 5:
             raise ValueError("signature too short")
-    return text
+        names.append(name)
+    return text, names
 
 
 HEX_LOWER = set("0123456789abcdef")
@@ -171,7 +181,8 @@ def parse_record(entry):
     or raises ValueError.  Signatures are NOT verified (INDEX.md section 1).
 
     What is checked (strict but simple; see the report for the readings chosen):
-      * the entry is at most 16 KiB and is a signed note (see note_text);
+      * the entry is at most 16 KiB and is a signed note (see note_text) with
+        exactly one signature line, whose key name equals the issuer;
       * the text's lines, in this order: "gazette.record/v1", "issuer <I>",
         "kind <K>", "id <ID>", "digest sha256:<64 lowercase hex>",
         "issued <RFC 3339 UTC>", then zero or more "<key> <value>" lines;
@@ -184,11 +195,12 @@ def parse_record(entry):
       * kind "revocation" requires exactly one "revokes <K> <I>" line (anywhere
         among the further lines), K a token other than "revocation", I non-empty
         (the rest of the line); any other kind must not have a "revokes" line.
-      * no check that a signature line is named after the issuer.
     """
     if len(entry) > MAX_RECORD_LEN:
         raise ValueError("record over 16 KiB")
-    text = note_text(entry)
+    text, signers = note_text(entry)
+    if len(signers) != 1:
+        raise ValueError("not exactly one signature line")
     lines = text[:-1].split("\n")
     if len(lines) < 6:
         raise ValueError("too few lines")
@@ -202,6 +214,8 @@ def parse_record(entry):
     issuer, kind, id_, digest, issued = vals
     if not valid_key_name(issuer):
         raise ValueError("issuer is not a key name")
+    if signers[0] != issuer:
+        raise ValueError("signature line not by the issuer")
     if kind == "" or any(c in WHITE_SPACE for c in kind):
         raise ValueError("kind is not a token")
     if id_ == "":
@@ -251,10 +265,13 @@ def entry_keys(entry):
     return out
 
 
-def build_lists(entries):
-    """entries: list of bytes, index = position.  Returns {key: [(i, h), ...]}."""
+def build_lists(entries, start=0, end=None):
+    """entries: list of bytes, index = position.  Files entries start .. end-1.
+    Returns {key: [(i, h), ...]}."""
     lists = {}
-    for i, e in enumerate(entries):
+    end = len(entries) if end is None else end
+    for i in range(start, end):
+        e = entries[i]
         ks = entry_keys(e)
         if not ks:
             continue
@@ -264,20 +281,27 @@ def build_lists(entries):
     return lists
 
 
-def chain(lst):
-    c = Z
+def list_value(part):
+    """value of a key's non-empty part of a list in one segment:
+    H(u64be(i_1) || h_1 || ... || u64be(i_n) || h_n), indexes strictly increasing."""
+    if not part:
+        raise ValueError("empty part has no value")
     prev = -1
-    for i, h in lst:
+    buf = bytearray()
+    for i, h in part:
         if i <= prev:
             raise ValueError("list indexes do not increase")
+        if len(h) != 32:
+            raise ValueError("leaf hash not 32 bytes")
         prev = i
-        c = H(c + u64be(i) + h)
-    return c
+        buf += u64be(i) + h
+    return H(bytes(buf))
 
 
-def build_map(entries):
-    lists = build_lists(entries)
-    return lists, {k: chain(l) for k, l in lists.items()}
+def build_segment(entries, start, end):
+    """the lists and the map (key -> value) of the segment covering start .. end-1."""
+    lists = build_lists(entries, start, end)
+    return lists, {k: list_value(l) for k, l in lists.items()}
 
 
 # ---------------------------------------------------------------- section 2: the tree
@@ -452,40 +476,172 @@ def check_proof_bytes(k, root, value, b):
 # ---------------------------------------------------------------- section 4: the commitment entry
 
 
+MAX_COMMITMENT_SEGMENTS = 64
+
+
+def _decimal(b, what):
+    if b == b"" or any(c not in b"0123456789" for c in b) or (len(b) > 1 and b[:1] == b"0"):
+        raise ValueError(what + " not canonical decimal")
+    n = int(b)
+    if n >= 1 << 64:
+        raise ValueError(what + " over u64")
+    return n
+
+
 def parse_commitment(b):
-    """Strict: exactly b"gazette.index/v1\\nsize <N>\\nroot <b64>\\n", at most 128
-    bytes, N decimal without leading zeros and < 2^64, root canonical padded
-    standard base64 of 32 bytes.  Returns (N, root) or raises ValueError."""
+    """Strict: exactly b"gazette.index/v1\\nsize <N>\\n" then one line
+    "<end_j> <root_j>\\n" per segment; at most 8192 bytes and 64 segments;
+    numbers decimal without leading zeros and < 2^64; roots canonical padded
+    standard base64 of 32 bytes; ends strictly increasing from end_0 = 0 (so
+    end_1 >= 1) and end_m = N; no segment line iff N = 0.
+    Returns (N, [(end_j, root_j), ...]) or raises ValueError."""
     if isinstance(b, str):
         b = b.encode("utf-8")
     if len(b) > MAX_COMMITMENT_LEN:
-        raise ValueError("over 128 bytes")
-    lines = b.split(b"\n")
-    if len(lines) != 4 or lines[3] != b"":
-        raise ValueError("not three lines each ending in a newline")
+        raise ValueError("over 8192 bytes")
+    if not b.endswith(b"\n"):
+        raise ValueError("no final newline")
+    lines = b[:-1].split(b"\n")
+    if len(lines) < 2:
+        raise ValueError("fewer than two lines")
     if lines[0] != b"gazette.index/v1":
         raise ValueError("bad header line")
     if not lines[1].startswith(b"size "):
         raise ValueError("no size line")
-    n_s = lines[1][5:]
-    if n_s == b"" or any(c not in b"0123456789" for c in n_s) or (len(n_s) > 1 and n_s[:1] == b"0"):
-        raise ValueError("size not canonical decimal")
-    n = int(n_s)
-    if n >= 1 << 64:
-        raise ValueError("size over u64")
-    if not lines[2].startswith(b"root "):
-        raise ValueError("no root line")
-    r_s = lines[2][5:]
-    root = b64_strict(r_s)
-    if len(root) != 32:
-        raise ValueError("root not 32 bytes")
-    if base64.b64encode(root) != r_s:
-        raise ValueError("root base64 not canonical")
-    return n, root
+    n = _decimal(lines[1][5:], "size")
+    segs = []
+    prev = 0
+    for line in lines[2:]:
+        e_s, sp, r_s = line.partition(b" ")
+        if not sp:
+            raise ValueError("segment line without a space")
+        end = _decimal(e_s, "end")
+        if end <= prev:
+            raise ValueError("ends do not increase strictly from 0")
+        prev = end
+        root = b64_strict(r_s)
+        if len(root) != 32:
+            raise ValueError("root not 32 bytes")
+        if base64.b64encode(root) != r_s:
+            raise ValueError("root base64 not canonical")
+        segs.append((end, root))
+    if len(segs) > MAX_COMMITMENT_SEGMENTS:
+        raise ValueError("more than 64 segments")
+    if n == 0:
+        if segs:
+            raise ValueError("segment line in an empty map")
+    elif not segs or segs[-1][0] != n:
+        raise ValueError("last end is not the size")
+    return n, segs
 
 
-def encode_commitment(n, root):
-    return b"gazette.index/v1\nsize %d\nroot %s\n" % (n, base64.b64encode(root))
+def encode_commitment(n, segs):
+    return b"gazette.index/v1\nsize %d\n" % n + b"".join(
+        b"%d %s\n" % (e, base64.b64encode(r)) for e, r in segs)
+
+
+# ---------------------------------------------------------------- RFC 6962 (for section 5)
+
+
+def rfc_node(l, r):
+    return H(b"\x01" + l + r)
+
+
+def _split(n):
+    k = 1
+    while k << 1 < n:
+        k <<= 1
+    return k
+
+
+def mth(hs):
+    if not hs:
+        return H(b"")
+    if len(hs) == 1:
+        return hs[0]
+    k = _split(len(hs))
+    return rfc_node(mth(hs[:k]), mth(hs[k:]))
+
+
+def inclusion_path(m, hs):
+    if len(hs) <= 1:
+        return []
+    k = _split(len(hs))
+    if m < k:
+        return inclusion_path(m, hs[:k]) + [mth(hs[k:])]
+    return inclusion_path(m - k, hs[k:]) + [mth(hs[:k])]
+
+
+def verify_inclusion(index, size, lh, proof, root):
+    """RFC 9162 section 2.1.3.2."""
+    if index >= size or any(len(p) != 32 for p in proof):
+        return False
+    fn, sn, r = index, size - 1, lh
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = rfc_node(p, r)
+            if not fn & 1:
+                while fn != 0 and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = rfc_node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+# ---------------------------------------------------------------- section 5: a proven lookup
+
+
+def verify_lookup(size, root, key, commitment, entries, map_proofs):
+    """size, root: the trusted checkpoint.  key: 32 bytes.
+    commitment: (index, entry bytes, [inclusion hashes]).
+    entries: [(index, entry bytes, [inclusion hashes]), ...] (the key's whole list).
+    map_proofs: [encoded proof bytes], one per segment.
+    Returns (True, list) or (False, reason)."""
+    ci, cbytes, cinc = commitment
+    if size == 0 or ci != size - 1:
+        return False, "commitment is not entry S-1"
+    if not verify_inclusion(ci, size, rfc6962_leaf_hash(cbytes), cinc, root):
+        return False, "commitment inclusion"
+    try:
+        n, segs = parse_commitment(cbytes)
+    except ValueError as e:
+        return False, "entry S-1 is not a commitment: %s" % e
+    if n != size - 1:
+        return False, "commitment size is not S-1"
+    lst = []
+    prev = -1
+    for i, e, inc in entries:
+        if i <= prev:
+            return False, "indexes do not increase"
+        prev = i
+        h = rfc6962_leaf_hash(e)
+        if not verify_inclusion(i, size, h, inc, root):
+            return False, "inclusion of entry %d" % i
+        if key not in entry_keys(e):
+            return False, "entry %d is not filed under the key" % i
+        lst.append((i, h))
+    if len(map_proofs) != len(segs):
+        return False, "%d map proofs for %d segments" % (len(map_proofs), len(segs))
+    start = 0
+    for j, ((end, sroot), pb) in enumerate(zip(segs, map_proofs)):
+        part = [(i, h) for i, h in lst if start <= i < end]
+        try:
+            p = decode_proof(pb)
+        except ValueError as e:
+            return False, "map proof %d does not decode: %s" % (j, e)
+        if not verify_proof(key, sroot, list_value(part) if part else None, p):
+            return False, "map proof %d (segment %d..%d, %s) fails" % (
+                j, start, end, "presence" if part else "absence")
+        start = end
+    # every listed entry lies in some segment (indexes < N, as S-1 = N is the commitment)
+    if lst and lst[-1][0] >= n:
+        return False, "entry past the map"
+    return True, lst
 
 
 # ---------------------------------------------------------------- vector checking
@@ -568,14 +724,14 @@ def check_vectors(path):
         check(got == it["key"], "name_keys[%d] (%r,%r,%r): key %s, vector %s" % (
             j, it["issuer"], it["kind"], it["id"], got, it["key"]))
     counts["name_keys"] = len(vec.get("name_keys", []))
-    for j, it in enumerate(vec.get("chains", [])):
+    for j, it in enumerate(vec.get("list_values", [])):
         try:
-            got = chain(parse_list(it["list"])).hex()
+            got = list_value(parse_list(it["list"])).hex()
         except ValueError as e:
-            check(False, "chains[%d]: %s" % (j, e))
+            check(False, "list_values[%d]: %s" % (j, e))
             continue
-        check(got == it["value"], "chains[%d]: value %s, vector %s" % (j, got, it["value"]))
-    counts["chains"] = len(vec.get("chains", []))
+        check(got == it["value"], "list_values[%d]: value %s, vector %s" % (j, got, it["value"]))
+    counts["list_values"] = len(vec.get("list_values", []))
     for j, it in enumerate(vec.get("raw_maps", [])):
         label = "raw_maps[%d] %r" % (j, it.get("name", ""))
         m = {}
@@ -592,57 +748,93 @@ def check_vectors(path):
         check(got == root, "%s: root %s, vector %s" % (label, got.hex(), it["root"]))
         check_map_proofs(label, m, root, it.get("proofs", []))
     counts["raw_maps"] = len(vec.get("raw_maps", []))
-    for j, it in enumerate(vec.get("maps", [])):
-        label = "maps[%d] %r" % (j, it.get("name", ""))
-        entries = [e.encode("utf-8") for e in it["entries"]]
-        lists, m = build_map(entries)
-        root = map_root(m)
-        check(root.hex() == it["root"], "%s: root %s, vector %s" % (label, root.hex(), it["root"]))
-        vfiled = {}
-        for f in it.get("filed", []):
-            check(f["key"] not in vfiled, "%s: filed key %s listed twice" % (label, f["key"]))
-            vfiled[f["key"]] = f
-        mine = {k.hex() for k in lists}
-        for kh in sorted(mine - set(vfiled)):
-            check(False, "%s: key %s filed (list %s) but missing from vector 'filed'" % (
-                label, kh, fmt_list(lists[bytes.fromhex(kh)])))
-        for kh in sorted(set(vfiled) - mine):
-            check(False, "%s: vector 'filed' has key %s (list %s) that I file nothing under" % (
-                label, kh, vfiled[kh]["list"]))
-        for kh in sorted(mine & set(vfiled)):
-            f = vfiled[kh]
-            l = lists[bytes.fromhex(kh)]
-            check(fmt_list(l) == [[int(i), h] for i, h in f["list"]],
-                  "%s: key %s list %s, vector %s" % (label, kh, fmt_list(l), f["list"]))
-            check(m[bytes.fromhex(kh)].hex() == f["value"], "%s: key %s value %s, vector %s" % (
-                label, kh, m[bytes.fromhex(kh)].hex(), f["value"]))
+    if "log" in vec:
+        log = vec["log"]
+        entries = [e.encode("utf-8") for e in log["entries"]]
+        prev_end = 0
+        for j, seg in enumerate(log.get("segments", [])):
+            label = "log segment[%d] %d..%d" % (j, seg["start"], seg["end"])
+            check(seg["start"] == prev_end and seg["end"] > seg["start"] and seg["end"] <= len(entries),
+                  "%s: segments do not follow one another from 0 inside the log" % label)
+            prev_end = seg["end"]
+            lists, m = build_segment(entries, seg["start"], seg["end"])
+            root = map_root(m)
+            check(root.hex() == seg["root"], "%s: root %s, vector %s" % (label, root.hex(), seg["root"]))
+            vfiled = {}
+            for f in seg.get("filed", []):
+                check(f["key"] not in vfiled, "%s: filed key %s listed twice" % (label, f["key"]))
+                vfiled[f["key"]] = f
+            mine = {k.hex() for k in lists}
+            for kh in sorted(mine - set(vfiled)):
+                check(False, "%s: key %s filed (list %s) but missing from vector 'filed'" % (
+                    label, kh, fmt_list(lists[bytes.fromhex(kh)])))
+            for kh in sorted(set(vfiled) - mine):
+                check(False, "%s: vector 'filed' has key %s (list %s) that I file nothing under" % (
+                    label, kh, vfiled[kh]["list"]))
+            for kh in sorted(mine & set(vfiled)):
+                f = vfiled[kh]
+                k = bytes.fromhex(kh)
+                check(fmt_list(lists[k]) == [[int(i), h] for i, h in f["list"]],
+                      "%s: key %s list %s, vector %s" % (label, kh, fmt_list(lists[k]), f["list"]))
+                check(m[k].hex() == f["value"], "%s: key %s value %s, vector %s" % (label, kh, m[k].hex(), f["value"]))
+            check_map_proofs(label, m, root, seg.get("proofs", []))
+        # commitment entries in the log: where they list exactly the vector's segments, the roots agree
+        vsegs = [(s_["end"], s_["root"]) for s_ in log.get("segments", [])]
+        for i, e in enumerate(entries):
             try:
-                check(chain(parse_list(f["list"])).hex() == f["value"],
-                      "%s: key %s vector value is not the chain of the vector list" % (label, kh))
-            except ValueError as e:
-                check(False, "%s: key %s: %s" % (label, kh, e))
-        check_map_proofs(label, m, root, it.get("proofs", []))
-    counts["maps"] = len(vec.get("maps", []))
+                n, segs = parse_commitment(e)
+            except ValueError:
+                continue
+            check(n == i, "log entry %d: commitment says size %d" % (i, n))
+            if [x[0] for x in segs] == [x[0] for x in vsegs]:
+                check([(x[0], x[1].hex()) for x in segs] == vsegs,
+                      "log entry %d: commitment roots differ from the rebuilt segments" % i)
+        counts["log segments"] = len(log.get("segments", []))
+    for j, it in enumerate(vec.get("lookups", [])):
+        label = "lookups[%d] %r" % (j, it.get("name", ""))
+        try:
+            if "name" in it["key"]:
+                nm = it["key"]["name"]
+                key = name_key(nm["issuer"], nm["kind"], nm["id"])
+            else:
+                key = document_key(unhex(it["key"]["document"], 32))
+            c = it["commitment"]
+            com = (c["index"], c["entry"].encode("utf-8"), [unhex(x, 32) for x in c["inclusion"]])
+            ents = [(e["index"], e["entry"].encode("utf-8"), [unhex(x, 32) for x in e["inclusion"]])
+                    for e in it["entries"]]
+            mps = [unhex(x) for x in it["map_proofs"]]
+            root = unhex(it["root"], 32)
+        except (ValueError, KeyError) as e:
+            check(False, "%s: malformed vector item: %s" % (label, e))
+            continue
+        ok, why = verify_lookup(it["size"], root, key, com, ents, mps)
+        check(ok == it["valid"], "%s: verify_lookup says %s (%s), vector valid=%s" % (
+            label, ok, why if not ok else "list of %d" % len(why), it["valid"]))
+    counts["lookups"] = len(vec.get("lookups", []))
     for j, it in enumerate(vec.get("commitments", [])):
         label = "commitments[%d]" % j
         try:
-            n, root = parse_commitment(it["text"])
+            n, segs = parse_commitment(it["text"])
         except ValueError as e:
             check(False, "%s %r: does not parse: %s" % (label, it["text"], e))
             continue
         check(n == it["size"], "%s: size %d, vector %d" % (label, n, it["size"]))
-        check(root.hex() == it["root"], "%s: root %s, vector %s" % (label, root.hex(), it["root"]))
-        check(encode_commitment(n, root) == it["text"].encode("utf-8"), "%s: re-encoding differs" % label)
+        check([[e, r.hex()] for e, r in segs] == [[int(e), r] for e, r in it["segments"]],
+              "%s: segments %s, vector %s" % (label, [[e, r.hex()] for e, r in segs], it["segments"]))
+        check(encode_commitment(n, segs) == it["text"].encode("utf-8"), "%s: re-encoding differs" % label)
         check(entry_keys(it["text"].encode("utf-8")) == [], "%s: commitment would be filed" % label)
     counts["commitments"] = len(vec.get("commitments", []))
     for j, it in enumerate(vec.get("reject_commitments", [])):
         try:
-            n, root = parse_commitment(it["text"])
-            check(False, "reject_commitments[%d] (%s): parsed as size %d root %s: %r" % (
-                j, it.get("why", ""), n, root.hex(), it["text"]))
+            n, segs = parse_commitment(it["text"])
+            check(False, "reject_commitments[%d] (%s): parsed as size %d, %d segments: %r" % (
+                j, it.get("why", ""), n, len(segs), it["text"]))
         except ValueError:
             check(True, "")
     counts["reject_commitments"] = len(vec.get("reject_commitments", []))
+    unknown = set(vec) - {"source", "document_keys", "name_keys", "list_values", "raw_maps", "log", "lookups",
+                          "commitments", "reject_commitments", "reject_proofs"}
+    check(not unknown, "vector sections this checker does not know: %s" % sorted(unknown))
     for j, it in enumerate(vec.get("reject_proofs", [])):
         label = "reject_proofs[%d] (%s)" % (j, it.get("why", ""))
         try:
@@ -883,14 +1075,19 @@ def selftest():
     check(entry_keys(r1) == [document_key(d0), name_key("agency.example", "e-invoice", "INV 1")], "record keys")
     check(entry_keys(rv) == [document_key(H(b"rev")), name_key("agency.example", "revocation", "R-1"),
                              name_key("agency.example", "e-invoice", "INV 1")], "revocation keys")
-    commit = encode_commitment(2, Z)
+    commit = encode_commitment(2, [(2, Z)])
     entries = [r1, commit, rv, b"junk", r_other]
-    lists, m = build_map(entries)
+    lists, m = build_segment(entries, 0, len(entries))
     nk = name_key("agency.example", "e-invoice", "INV 1")
     check(lists[nk] == [(0, rfc6962_leaf_hash(r1)), (2, rfc6962_leaf_hash(rv))], "revoked name's list")
     check(lists[document_key(d0)] == [(0, rfc6962_leaf_hash(r1)), (4, rfc6962_leaf_hash(r_other))], "shared digest list")
     check(len(lists) == 5, "five keys filed")
-    check(m[nk] == H(H(Z + u64be(0) + rfc6962_leaf_hash(r1)) + u64be(2) + rfc6962_leaf_hash(rv)), "chain of two")
+    check(m[nk] == H(u64be(0) + rfc6962_leaf_hash(r1) + u64be(2) + rfc6962_leaf_hash(rv)), "value of two")
+    # segments: the parts concatenate to the whole list
+    l0, m0 = build_segment(entries, 0, 2)
+    l1, m1 = build_segment(entries, 2, 5)
+    check(l0[nk] + l1[nk] == lists[nk] and m0[nk] == list_value(lists[nk][:1]), "segment parts")
+    check(map_root(build_segment(entries, 1, 2)[1]) == Z, "a commitment-only segment has root Z")
     roundtrip("records", m, [name_key("agency.example", "e-invoice", "INV 2")])
     not_records = [
         ("no signature", r1.split(b"\n\n")[0] + b"\n"),
@@ -912,6 +1109,8 @@ def selftest():
         ("carriage return", make_record("a", "k", "i", d0).replace(b"kind k\n", b"kind k\r\n")),
         ("signature not base64", make_record("a", "k", "i", d0).replace(b"AQIDB", b"AQID!")),
         ("over 16 KiB", make_record("a", "k", "i", d0, ["pad " + "x" * 16384])),
+        ("two signature lines", make_record("a", "k", "i", d0, sig_names=["a", "a"])),
+        ("signature by another name", make_record("a", "k", "i", d0, sig_names=["b"])),
     ]
     for why, e in not_records:
         try:
@@ -929,15 +1128,18 @@ def selftest():
 
     # section 4: commitments
     r = rnd32()
-    for n in (0, 1, 7, 1000, (1 << 64) - 1):
-        t = encode_commitment(n, r)
-        check(parse_commitment(t) == (n, r), "commitment round trip %d" % n)
-    good_c = encode_commitment(12, r).decode()
+    for n, segs in ((0, []), (1, [(1, r)]), (7, [(3, Z), (7, r)]), ((1 << 64) - 1, [((1 << 64) - 1, r)]),
+                    (64, [(j + 1, rnd32()) for j in range(64)])):
+        t = encode_commitment(n, segs)
+        check(parse_commitment(t) == (n, segs), "commitment round trip %d" % n)
+        check(entry_keys(t) == [], "commitment filed nowhere")
+    good_c = encode_commitment(12, [(5, Z), (12, r)]).decode()
     r64 = base64.b64encode(r).decode()
     alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     nc = r64[:42] + alpha[alpha.index(r64[42]) | 1] + "="  # non-zero padding bits in the last char
     bad_c = [
         ("leading zero", good_c.replace("size 12", "size 012")),
+        ("leading zero in an end", good_c.replace("\n5 ", "\n05 ")),
         ("plus sign", good_c.replace("size 12", "size +12")),
         ("empty size", good_c.replace("size 12", "size ")),
         ("u64 overflow", good_c.replace("size 12", "size %d" % (1 << 64))),
@@ -954,8 +1156,18 @@ def selftest():
         ("bad header", good_c.replace("gazette.index/v1", "gazette.index/v2")),
         ("double space", good_c.replace("size 12", "size  12")),
         ("trailing space", good_c.replace("size 12", "size 12 ")),
-        ("swapped lines", "gazette.index/v1\nroot %s\nsize 12\n" % r64),
-        ("over 128 bytes", good_c.replace("size 12", "size " + "1" * 60)),
+        ("two spaces in a segment line", good_c.replace("\n5 ", "\n5  ")),
+        ("last end not the size", good_c.replace("size 12", "size 13")),
+        ("ends not increasing", encode_commitment(12, [(12, Z), (12, r)]).decode()),
+        ("ends decreasing", "gazette.index/v1\nsize 12\n7 %s\n5 %s\n12 %s\n" % (r64, r64, r64)),
+        ("end 0", encode_commitment(12, [(0, Z), (12, r)]).decode()),
+        ("no segment for N > 0", "gazette.index/v1\nsize 12\n"),
+        ("segment in an empty map", encode_commitment(0, [(0, r)]).decode()),
+        ("65 segments", encode_commitment(65, [(j + 1, rnd32()) for j in range(65)]).decode()),
+        ("over 8192 bytes", encode_commitment(12, [(5, Z), (12, r)]).decode().replace("size 12", "size " + "1" * 8200)),
+        ("size line missing", "gazette.index/v1\n12 %s\n" % r64),
+        ("segment line without a root", "gazette.index/v1\nsize 12\n12\n"),
+        ("segment line root first", "gazette.index/v1\nsize 12\n%s 12\n" % r64),
     ]
     for why, t in bad_c:
         try:
@@ -963,6 +1175,72 @@ def selftest():
             check(False, "must-reject commitment parses: " + why)
         except ValueError:
             check(True, "")
+
+    # section 5: an end-to-end lookup over a small log with two segments
+    ra = make_record("agency.example", "deed", "D-1", H(b"deed"))
+    rb = make_record("agency.example", "revocation", "R-1", H(b"r"), ["revokes deed D-1"])
+    rc = make_record("agency.example", "deed", "D-2", H(b"deed"))
+    log = [rb, ra, b"noise"]
+    seg1 = map_root(build_segment(log, 0, 3)[1])
+    log.append(encode_commitment(3, [(3, seg1)]))
+    log += [rc]
+    seg2 = map_root(build_segment(log, 3, 5)[1])
+    log.append(encode_commitment(5, [(3, seg1), (5, seg2)]))
+    hs = [rfc6962_leaf_hash(e) for e in log]
+    S = len(log)
+    root = mth(hs)
+
+    def lookup(key, idxs, size=S, cidx=None, proofs=None, troot=None):
+        cidx = size - 1 if cidx is None else cidx
+        hs_ = hs[:size]
+        rt = mth(hs_) if troot is None else troot
+        com = (cidx, log[cidx], inclusion_path(cidx, hs_))
+        ents = [(i, log[i], inclusion_path(i, hs_)) for i in idxs]
+        if proofs is None:
+            _, segs = parse_commitment(log[cidx])
+            proofs, st = [], 0
+            for end, _r in segs:
+                proofs.append(encode_proof(gen_proof(build_segment(log, st, end)[1], key)))
+                st = end
+        return verify_lookup(size, rt, key, com, ents, proofs)
+    kd = name_key("agency.example", "deed", "D-1")
+    kdoc = document_key(H(b"deed"))
+    check(lookup(kd, [0, 1])[0], "lookup: name with its revocation")
+    check(lookup(kdoc, [1, 4])[0], "lookup: document in two segments")
+    check(lookup(document_key(H(b"none")), [])[0], "lookup: absent document")
+    check(lookup(kd, [0, 1], size=4)[0], "lookup: at the older checkpoint (one segment)")
+    check(not lookup(kd, [1])[0], "lookup: revocation omitted is refused")
+    check(not lookup(kdoc, [1])[0], "lookup: part in the second segment omitted is refused")
+    check(not lookup(kd, [0, 1, 4])[0], "lookup: entry not filed under the key is refused")
+    check(not lookup(kd, [1, 0])[0], "lookup: indexes out of order are refused")
+    check(not lookup(kd, [0, 1], cidx=3)[0], "lookup: commitment not the last entry is refused")
+    check(not lookup(kd, [0, 1], proofs=[encode_proof(gen_proof(build_segment(log, 0, 3)[1], kd))])[0],
+          "lookup: a missing map proof is refused")
+    check(not lookup(kd, [0, 1], troot=flip(root, 1))[0], "lookup: wrong checkpoint root is refused")
+    check(not lookup(kd, [0, 1], size=5, proofs=[])[0], "lookup: entry S-1 not a commitment is refused")
+
+    def lookup_in(lg, m_segs, key, idxs):
+        """lookup against a log whose segment maps are given (possibly wrong)."""
+        hs_ = [rfc6962_leaf_hash(e) for e in lg]
+        size = len(lg)
+        com = (size - 1, lg[-1], inclusion_path(size - 1, hs_))
+        ents = [(i, lg[i], inclusion_path(i, hs_)) for i in idxs]
+        proofs = [encode_proof(gen_proof(mm, key)) for mm in m_segs]
+        return verify_lookup(size, mth(hs_), key, com, ents, proofs)
+    # a commitment at S-1 whose size is not S-1 (its segments otherwise fine)
+    lg = [rb, ra, b"noise"]
+    mm = build_segment(lg, 0, 3)[1]
+    check(lookup_in(lg + [encode_commitment(3, [(3, map_root(mm))])], [mm], kd, [0, 1])[0], "lookup_in works")
+    check(not lookup_in(lg + [b"noise 2", encode_commitment(3, [(3, map_root(mm))])], [mm], kd, [0, 1])[0],
+          "lookup: commitment size not S-1 is refused")
+    # a lying map that files entry 2 (a stranger) under kd: only the filing check catches the listed entry
+    lg = [rb, ra, rc]
+    lists = build_lists(lg, 0, 3)
+    lists[kd] = lists[kd] + [(2, rfc6962_leaf_hash(rc))]
+    mm = {k: list_value(l) for k, l in lists.items()}
+    lg.append(encode_commitment(3, [(3, map_root(mm))]))
+    ok, why = lookup_in(lg, [mm], kd, [0, 1, 2])
+    check(not ok and "not filed" in why, "lookup: entry not filed under the key, map lying, is refused")
 
 
 def main():

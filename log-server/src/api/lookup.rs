@@ -28,6 +28,19 @@ enum By {
     Key(Vec<u8>),
 }
 
+/// Parses `sha256:<64 lowercase hex>`.
+pub fn parse_digest(digest: &str) -> Result<[u8; 32], ApiError> {
+    let hex = digest
+        .strip_prefix("sha256:")
+        .ok_or_else(|| ApiError::Malformed("digest must be sha256:<64 lowercase hex>".into()))?;
+    match hex_decode_lower(hex).map(<[u8; 32]>::try_from) {
+        Some(Ok(digest)) => Ok(digest),
+        _ => Err(ApiError::Malformed(format!(
+            "digest {digest:?} is not sha256:<64 lowercase hex>"
+        ))),
+    }
+}
+
 fn by(query: &Query) -> Result<By, ApiError> {
     let bad = |m: String| Err(ApiError::Malformed(m));
     match (
@@ -35,17 +48,7 @@ fn by(query: &Query) -> Result<By, ApiError> {
         query.get("leaf_hash"),
         (query.get("issuer"), query.get("kind"), query.get("id")),
     ) {
-        (Some(digest), None, (None, None, None)) => {
-            let hex = digest.strip_prefix("sha256:").ok_or_else(|| {
-                ApiError::Malformed("digest must be sha256:<64 lowercase hex>".into())
-            })?;
-            match hex_decode_lower(hex).map(<[u8; 32]>::try_from) {
-                Some(Ok(digest)) => Ok(By::Digest(digest)),
-                _ => bad(format!(
-                    "digest {digest:?} is not sha256:<64 lowercase hex>"
-                )),
-            }
-        }
+        (Some(digest), None, (None, None, None)) => Ok(By::Digest(parse_digest(digest)?)),
         (None, Some(hash), (None, None, None)) => {
             // A `+` sent unescaped arrives as a space: take it back.
             match Hash::from_base64(&hash.replace(' ', "+")) {

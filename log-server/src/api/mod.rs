@@ -1,6 +1,7 @@
 //! The HTTP API (DESIGN.md §Log server API).
 
 mod error;
+mod index;
 mod lookup;
 mod ops;
 mod page;
@@ -66,6 +67,7 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/proof/consistency", get(proofs::consistency))
         .route("/receipt/{index}", get(proofs::receipt))
         .route("/lookup", get(lookup::lookup))
+        .route("/index/lookup", get(index::lookup))
         .route("/info", get(lookup::info))
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(ops::metrics))

@@ -1,0 +1,108 @@
+//! `GET /index/lookup` (`docs/INDEX.md`, section 5): everything the log
+//! holds under a document digest or a record name, proven against the
+//! published checkpoint: the commitment that ends it, every listed entry
+//! with its inclusion proof, and one map proof per segment. A verifier
+//! needs nothing else and trusts nothing the log says.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use gazette_client::index::lookup::LookupKey;
+use gazette_client::merkle::Hash;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::lookup::parse_digest;
+use super::query::Query;
+use crate::log::Log;
+use crate::map::{Map, MapError};
+use crate::stored;
+
+fn key(query: &Query) -> Result<LookupKey, ApiError> {
+    match (
+        query.get("digest"),
+        (query.get("issuer"), query.get("kind"), query.get("id")),
+    ) {
+        (Some(digest), (None, None, None)) => Ok(LookupKey::Document(parse_digest(digest)?)),
+        (None, (Some(issuer), Some(kind), Some(id)))
+            if [issuer, kind, id]
+                .iter()
+                .all(|v| !v.is_empty() && !v.contains(['\n', '\0'])) =>
+        {
+            Ok(LookupKey::Name {
+                issuer: issuer.to_owned(),
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+            })
+        }
+        _ => Err(ApiError::Malformed(
+            "look up by exactly one of: digest=sha256:<hex>, or issuer=<name>&kind=<kind>&id=<id> \
+             (non-empty, without newline or NUL)"
+                .into(),
+        )),
+    }
+}
+
+/// `GET /index/lookup?digest=sha256:<hex>` or `?issuer=..&kind=..&id=..`:
+/// `{"checkpoint","size","commitment":{"index","entry","inclusion"},
+/// "entries":[{"index","entry","inclusion"}],"map_proofs":[base64]}`.
+pub async fn lookup(
+    State(log): State<Arc<Log>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(raw.as_deref(), &["digest", "issuer", "kind", "id"])?;
+    let key = key(&query)?;
+    tokio::task::spawn_blocking(move || prove(&log, &key))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map(Json)
+}
+
+fn prove(log: &Log, key: &LookupKey) -> Result<Value, ApiError> {
+    let map = log.map.as_ref().ok_or_else(|| {
+        ApiError::NotFound("this log keeps no verifiable index (sequencer.verifiable_index)".into())
+    })?;
+    let published = log.published();
+    let at = published.size.checked_sub(1).ok_or_else(|| {
+        ApiError::NotFound("the log is empty: no checkpoint commits to an index yet".into())
+    })?;
+    let segments = map.map.snapshot(at).ok_or_else(|| ApiError::Overloaded {
+        message: format!(
+            "the index of the published checkpoint (size {}) is not at hand: a newer one is being witnessed",
+            published.size
+        ),
+        retry_after: 1,
+    })?;
+    let (list, map_proofs) = Map::prove(&segments, &key.key())?;
+    let storage = log.storage.as_ref();
+    let listed = |index: u64| -> Result<Value, ApiError> {
+        let (entry, inclusion) = stored::witnessed_entry(storage, &published, index)?;
+        Ok(json!({
+            "index": index,
+            "entry": String::from_utf8(entry)
+                .map_err(|_| ApiError::Internal(format!("entry {index} is not UTF-8")))?,
+            "inclusion": inclusion.iter().map(Hash::to_base64).collect::<Vec<_>>(),
+        }))
+    };
+    let entries = list
+        .iter()
+        .map(|(index, _)| listed(*index))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({
+        "checkpoint": String::from_utf8_lossy(&published.note),
+        "size": published.size,
+        "commitment": listed(at)?,
+        "entries": entries,
+        "map_proofs": map_proofs
+            .iter()
+            .map(|p| gazette_client::encoding::b64_encode(&p.to_bytes()))
+            .collect::<Vec<_>>(),
+    }))
+}
+
+impl From<MapError> for ApiError {
+    fn from(e: MapError) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+}

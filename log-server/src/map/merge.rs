@@ -1,0 +1,200 @@
+//! Merging neighbouring segments: one sequential pass over their leaves in
+//! key order, a key's lists joined in entry order. And the merger thread
+//! that keeps the live list short, off the append path.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use gazette_client::merkle::Hash;
+
+use super::segment::{List, Segment, Target};
+use super::{MEMORY_ENTRIES, Map, MapError};
+
+/// Merges `segments` (neighbours, in entry order) into one.
+pub fn merge(segments: &[Segment], target: Target) -> Result<Segment, MapError> {
+    let refs: Vec<&Segment> = segments.iter().collect();
+    merge_refs(&refs, target)
+}
+
+fn merge_refs(segments: &[&Segment], target: Target) -> Result<Segment, MapError> {
+    let start = segments.first().map_or(0, |s| s.start);
+    let end = segments.last().map_or(0, |s| s.end);
+    let mut merging = Merging {
+        streams: segments
+            .iter()
+            .map(|s| Box::new(s.leaves()) as Leaves)
+            .collect(),
+        heads: BinaryHeap::new(),
+        lists: vec![Vec::new(); segments.len()],
+        failure: None,
+    };
+    for i in 0..segments.len() {
+        merging.pull(i);
+    }
+    Ok(Segment::build(start, end, merging, target)?)
+}
+
+/// A segment's leaves in key order.
+type Leaves<'a> = Box<dyn Iterator<Item = std::io::Result<(Hash, List)>> + 'a>;
+
+/// The leaves of several neighbouring segments, in key order, a key's
+/// lists joined in segment (so entry) order.
+struct Merging<'a> {
+    streams: Vec<Leaves<'a>>,
+    /// The next key of each stream not yet taken; the smallest first, and
+    /// among equal keys the earlier segment first.
+    heads: BinaryHeap<Reverse<(Hash, usize)>>,
+    /// The list of each stream's next key.
+    lists: Vec<List>,
+    failure: Option<std::io::Error>,
+}
+
+impl Merging<'_> {
+    fn pull(&mut self, i: usize) {
+        match self.streams[i].next() {
+            Some(Ok((key, list))) => {
+                self.lists[i] = list;
+                self.heads.push(Reverse((key, i)));
+            }
+            Some(Err(e)) => {
+                self.failure.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+}
+
+impl Iterator for Merging<'_> {
+    type Item = std::io::Result<(Hash, List)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.failure.take() {
+            return Some(Err(e));
+        }
+        let Reverse((key, i)) = self.heads.pop()?;
+        let mut list = std::mem::take(&mut self.lists[i]);
+        self.pull(i);
+        while let Some(Reverse((next, j))) = self.heads.peek().copied() {
+            if next != key {
+                break;
+            }
+            self.heads.pop();
+            list.append(&mut self.lists[j]);
+            self.pull(j);
+        }
+        match self.failure.take() {
+            Some(e) => Some(Err(e)),
+            None => Some(Ok((key, list))),
+        }
+    }
+}
+
+/// How many neighbours of one size class are merged together.
+const FANOUT: usize = 4;
+/// Past this many live segments, the two smallest neighbours are merged
+/// even when no size class is full.
+const SOFT_LIMIT: usize = 24;
+
+/// A segment's size class: its entries' base-4 order of magnitude.
+fn class(s: &Segment) -> u32 {
+    (s.end - s.start).max(1).ilog2() / 2
+}
+
+/// The neighbours to merge next, as a range of the live list: the first
+/// [`FANOUT`] in a row of one size class; failing that, past
+/// [`SOFT_LIMIT`] segments, the smallest neighbouring pair.
+pub fn pick(live: &[Arc<Segment>]) -> Option<std::ops::Range<usize>> {
+    let mut run = 0;
+    for i in 0..live.len() {
+        run = if i > 0 && class(&live[i]) == class(&live[i - 1]) {
+            run + 1
+        } else {
+            1
+        };
+        if run == FANOUT {
+            return Some(i + 1 - FANOUT..i + 1);
+        }
+    }
+    if live.len() > SOFT_LIMIT {
+        let pair = (0..live.len() - 1).min_by_key(|&i| {
+            (live[i].end - live[i].start) + (live[i + 1].end - live[i + 1].start)
+        })?;
+        return Some(pair..pair + 2);
+    }
+    None
+}
+
+/// Starts the merger thread; it stops once [`Map::stop`] is called.
+pub fn start(map: Arc<Map>) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("index-merger".into())
+        .spawn(move || {
+            while let Some(run) = next_run(&map) {
+                if let Err(e) = merge_run(&map, &run) {
+                    // The live list is unchanged: appends go on, with
+                    // more segments; the next change retries.
+                    tracing::error!(error = %e, "merging index segments");
+                    if wait_for_change(&map).is_none() {
+                        break;
+                    }
+                }
+            }
+        })
+        .expect("spawn the index merger thread")
+}
+
+/// Waits until there is something to merge; `None` once stopping.
+fn next_run(map: &Map) -> Option<Vec<Arc<Segment>>> {
+    let mut state = map.state.lock().expect("map lock");
+    loop {
+        if state.stopping {
+            return None;
+        }
+        if let Some(range) = pick(&state.live) {
+            return Some(state.live[range].to_vec());
+        }
+        state = map.changed.wait(state).expect("map lock");
+    }
+}
+
+fn wait_for_change(map: &Map) -> Option<()> {
+    let state = map.state.lock().expect("map lock");
+    if state.stopping {
+        return None;
+    }
+    let state = map.changed.wait(state).expect("map lock");
+    (!state.stopping).then_some(())
+}
+
+/// Merges `run` and puts the result in its place in the live list.
+fn merge_run(map: &Map, run: &[Arc<Segment>]) -> Result<(), MapError> {
+    let (start, end) = (run[0].start, run[run.len() - 1].end);
+    let target = if end - start < MEMORY_ENTRIES {
+        Target::Memory
+    } else {
+        Target::Dir(map.dir())
+    };
+    let refs: Vec<&Segment> = run.iter().map(Arc::as_ref).collect();
+    let merged = Arc::new(merge_refs(&refs, target)?);
+    let mut state = map.state.lock().expect("map lock");
+    // Only this thread removes segments, so the run is where it was.
+    let at = state
+        .live
+        .iter()
+        .position(|s| Arc::ptr_eq(s, &run[0]))
+        .expect("a run stays in the live list until merged");
+    state.live.splice(at..at + run.len(), [merged]);
+    for s in run {
+        s.retire();
+    }
+    map.changed.notify_all();
+    tracing::debug!(
+        start,
+        end,
+        segments = state.live.len(),
+        "merged index segments"
+    );
+    Ok(())
+}

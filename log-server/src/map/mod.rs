@@ -1,0 +1,380 @@
+//! The verifiable index (`docs/INDEX.md`): the map of every key to the
+//! entries filed under it, cut into segments of consecutive entries.
+//!
+//! - The **sequencer** builds each batch's segment in memory from its own
+//!   records ([`Map::add_batch`]), adds it to the live list and writes the
+//!   list as the batch's last entry, the commitment. No read, no disk.
+//! - The **merger** thread merges neighbouring segments in the background
+//!   ([`merge`]), so the list stays short: small merges in memory, large
+//!   ones into files under `<data>/map/`, written once and fsynced.
+//! - **Readers** prove a key against the segments of the commitment that
+//!   ends the published checkpoint: the map keeps the list each recent
+//!   commitment named (a snapshot) until a newer checkpoint is published.
+//!
+//! Nothing here is the source of truth. On start the map takes the
+//! segments the tree's last commitment lists, opening the files it has
+//! and rebuilding the rest from the entry bundles; each rebuilt root must
+//! equal the committed one.
+
+pub mod merge;
+pub mod segment;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+
+use gazette_client::index::commitment::{IndexCommitment, MAX_SEGMENTS, Segment as Listed};
+use gazette_client::index::keys_of;
+use gazette_client::index::proof::MapProof;
+use gazette_client::index::tree::prove;
+use gazette_client::merkle::Hash;
+use gazette_client::record::SignedRecord;
+
+use crate::checkpoints::Witnessed;
+use crate::storage::Storage;
+use crate::stored;
+pub use segment::{List, Segment};
+
+/// The map's directory, under the data directory.
+pub const MAP_DIR: &str = "map";
+/// Segments of fewer entries than this are kept in memory.
+pub const MEMORY_ENTRIES: u64 = 4096;
+/// Live segments past which the sequencer waits for the merger: a
+/// commitment may list [`MAX_SEGMENTS`].
+const BACKPRESSURE: usize = MAX_SEGMENTS - 8;
+/// Snapshots kept for readers: commitments since the published one.
+const SNAPSHOTS: usize = 64;
+
+/// Why the map failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    /// Storage or a segment file failed.
+    #[error("verifiable index: {0}")]
+    Io(#[from] std::io::Error),
+    /// The entries could not be read.
+    #[error("verifiable index: {0}")]
+    Stored(#[from] stored::StoredError),
+    /// A rebuilt segment does not match the log's own commitment.
+    #[error(
+        "verifiable index: entries {start}..{end} give root {rebuilt}, but the commitment at {at} says {committed}"
+    )]
+    Mismatch {
+        /// The segment's first entry.
+        start: u64,
+        /// One past its last.
+        end: u64,
+        /// What the entries give.
+        rebuilt: Hash,
+        /// What the commitment says.
+        committed: Hash,
+        /// The commitment's index.
+        at: u64,
+    },
+}
+
+/// The keys a batch files, with their lists in that batch.
+pub type Filings = BTreeMap<Hash, List>;
+
+/// Adds the keys `entry` (at `index`) is filed under to `filings`.
+pub fn file_entry(filings: &mut Filings, index: u64, entry: &[u8]) {
+    if let Ok(signed) = SignedRecord::parse(entry) {
+        file_record(filings, index, &signed);
+    }
+}
+
+/// Adds the keys a record logged at `index` is filed under to `filings`.
+pub fn file_record(filings: &mut Filings, index: u64, signed: &SignedRecord) {
+    let leaf = signed.leaf_hash();
+    for key in keys_of(&signed.record) {
+        filings.entry(key).or_default().push((index, leaf));
+    }
+}
+
+struct State {
+    /// The live segments, in entry order, covering `0 .. end`.
+    live: Vec<Arc<Segment>>,
+    /// The segments each recent commitment listed, by its index.
+    snapshots: BTreeMap<u64, Arc<Vec<Arc<Segment>>>>,
+    stopping: bool,
+}
+
+/// The live map and its recent snapshots; shared by the sequencer, the
+/// merger and readers.
+pub struct Map {
+    dir: PathBuf,
+    /// The published checkpoint: snapshots of older commitments go.
+    published: Witnessed,
+    state: Mutex<State>,
+    /// Signalled when the live list changes.
+    changed: Condvar,
+}
+
+impl Map {
+    /// Opens the map in `<data>/map` for the tree of `size` in `storage`.
+    pub fn open(
+        data_dir: &Path,
+        storage: &dyn Storage,
+        size: u64,
+        published: Witnessed,
+    ) -> Result<Arc<Map>, MapError> {
+        let dir = data_dir.join(MAP_DIR);
+        std::fs::create_dir_all(&dir)?;
+        let last = match size.checked_sub(1) {
+            Some(last) => Some((last, stored_entry(storage, size, last)?)),
+            None => None,
+        };
+        let commitment = last.and_then(|(at, entry)| {
+            IndexCommitment::parse(&entry)
+                .filter(|c| c.size == at)
+                .map(|c| (at, c))
+        });
+        let live = match &commitment {
+            Some((at, c)) => c
+                .segments
+                .iter()
+                .map(|listed| open_or_rebuild(&dir, storage, size, listed, *at))
+                .collect::<Result<Vec<_>, _>>()?,
+            // A log that never committed an index: all of it, as one segment.
+            None if size > 0 => vec![Arc::new(build_range(&dir, storage, size, 0, size)?)],
+            None => Vec::new(),
+        };
+        remove_strays(&dir, &live)?;
+        let mut snapshots = BTreeMap::new();
+        if let Some((at, _)) = commitment {
+            snapshots.insert(at, Arc::new(live.clone()));
+        }
+        tracing::info!(segments = live.len(), "verifiable index open");
+        Ok(Arc::new(Map {
+            dir,
+            published,
+            state: Mutex::new(State {
+                live,
+                snapshots,
+                stopping: false,
+            }),
+            changed: Condvar::new(),
+        }))
+    }
+
+    /// Where the live segments end: the next batch's segment starts here.
+    pub fn end(&self) -> u64 {
+        let state = self.state.lock().expect("map lock");
+        state.live.last().map_or(0, |s| s.end)
+    }
+
+    /// Adds a batch's segment, `end()..commitment_index`, from its
+    /// filings, and returns the commitment that ends the batch. Waits
+    /// while the merger is too far behind.
+    pub fn add_batch(
+        &self,
+        commitment_index: u64,
+        filings: Filings,
+    ) -> Result<IndexCommitment, MapError> {
+        let mut state = self.state.lock().expect("map lock");
+        while state.live.len() >= BACKPRESSURE && !state.stopping {
+            state = self.changed.wait(state).expect("map lock");
+        }
+        let start = state.live.last().map_or(0, |s| s.end);
+        let segment = Segment::build(
+            start,
+            commitment_index,
+            filings.into_iter().map(Ok),
+            segment::Target::Memory,
+        )?;
+        state.live.push(Arc::new(segment));
+        let commitment = IndexCommitment {
+            size: commitment_index,
+            segments: state
+                .live
+                .iter()
+                .map(|s| Listed {
+                    start: s.start,
+                    end: s.end,
+                    root: s.root,
+                })
+                .collect(),
+        };
+        let snapshot = Arc::new(state.live.clone());
+        state.snapshots.insert(commitment_index, snapshot);
+        // Readers prove against the published checkpoint or a newer one.
+        let published = self.published.borrow().size.saturating_sub(1);
+        state.snapshots = state.snapshots.split_off(&published);
+        while state.snapshots.len() > SNAPSHOTS {
+            state.snapshots.pop_first();
+        }
+        self.changed.notify_all();
+        Ok(commitment)
+    }
+
+    /// The segments the commitment at `index` listed, if still kept.
+    pub fn snapshot(&self, index: u64) -> Option<Arc<Vec<Arc<Segment>>>> {
+        let state = self.state.lock().expect("map lock");
+        state.snapshots.get(&index).cloned()
+    }
+
+    /// Everything a segment list holds under `key`: the whole list, and one
+    /// map proof per segment.
+    pub fn prove(segments: &[Arc<Segment>], key: &Hash) -> Result<(List, Vec<MapProof>), MapError> {
+        let mut list = Vec::new();
+        let mut proofs = Vec::with_capacity(segments.len());
+        for segment in segments {
+            proofs.push(prove(segment.as_ref(), key)?);
+            if let Some(part) = segment.find(key)? {
+                list.extend(part);
+            }
+        }
+        Ok((list, proofs))
+    }
+
+    /// The live segments: range, root, and whether in files.
+    pub fn segments(&self) -> Vec<(std::ops::Range<u64>, Hash, bool)> {
+        let state = self.state.lock().expect("map lock");
+        state
+            .live
+            .iter()
+            .map(|s| (s.start..s.end, s.root, s.on_disk()))
+            .collect()
+    }
+
+    /// Whether the merger has nothing left to merge.
+    pub fn settled(&self) -> bool {
+        merge::pick(&self.state.lock().expect("map lock").live).is_none()
+    }
+
+    /// Lets a waiting sequencer and the merger go: the log is closing.
+    pub fn stop(&self) {
+        self.state.lock().expect("map lock").stopping = true;
+        self.changed.notify_all();
+    }
+
+    /// The directory of the map's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// The map with its merger thread running; dropping it stops the merger.
+pub struct MapHandle {
+    /// The map.
+    pub map: Arc<Map>,
+    merger: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MapHandle {
+    /// Starts the merger over `map`.
+    pub fn start(map: Arc<Map>) -> MapHandle {
+        MapHandle {
+            merger: Some(merge::start(map.clone())),
+            map,
+        }
+    }
+}
+
+impl Drop for MapHandle {
+    fn drop(&mut self) {
+        self.map.stop();
+        if let Some(merger) = self.merger.take() {
+            let _ = merger.join();
+        }
+    }
+}
+
+/// Entry `index` of the tree of `size`.
+fn stored_entry(storage: &dyn Storage, size: u64, index: u64) -> Result<Vec<u8>, MapError> {
+    let mut found = None;
+    stored::for_each_entry(storage, size, index, index + 1, |_, e| {
+        found = Some(e.to_vec())
+    })?;
+    found.ok_or_else(|| MapError::Io(std::io::Error::other(format!("entry {index} missing"))))
+}
+
+/// The segment a commitment listed: its files if whole, else rebuilt from
+/// the entries, and then it must have the committed root.
+fn open_or_rebuild(
+    dir: &Path,
+    storage: &dyn Storage,
+    size: u64,
+    listed: &Listed,
+    at: u64,
+) -> Result<Arc<Segment>, MapError> {
+    if let Some(segment) = Segment::open(dir, listed.start, listed.end, &listed.root) {
+        return Ok(Arc::new(segment));
+    }
+    let segment = build_range(dir, storage, size, listed.start, listed.end)?;
+    if segment.root != listed.root {
+        return Err(MapError::Mismatch {
+            start: listed.start,
+            end: listed.end,
+            rebuilt: segment.root,
+            committed: listed.root,
+            at,
+        });
+    }
+    Ok(Arc::new(segment))
+}
+
+/// Entries per piece when a long range is rebuilt: each piece's filings
+/// are sorted in memory, then the pieces are merged, streaming.
+const PIECE: u64 = 1 << 16;
+
+/// Builds the segment `start..end` from the entry bundles, in memory if
+/// small, else in files, with memory bounded by [`PIECE`].
+pub fn build_range(
+    dir: &Path,
+    storage: &dyn Storage,
+    size: u64,
+    start: u64,
+    end: u64,
+) -> Result<Segment, MapError> {
+    let target = |s: u64, e: u64| {
+        if e - s < MEMORY_ENTRIES {
+            segment::Target::Memory
+        } else {
+            segment::Target::Dir(dir)
+        }
+    };
+    let piece = |s: u64, e: u64| -> Result<Segment, MapError> {
+        let mut filings = Filings::new();
+        stored::for_each_entry(storage, size, s, e, |index, entry| {
+            file_entry(&mut filings, index, entry)
+        })?;
+        Ok(Segment::build(
+            s,
+            e,
+            filings.into_iter().map(Ok),
+            target(s, e),
+        )?)
+    };
+    if end - start <= PIECE {
+        return piece(start, end);
+    }
+    let mut pieces = Vec::new();
+    let mut s = start;
+    while s < end {
+        let e = (s + PIECE).min(end);
+        pieces.push(piece(s, e)?);
+        s = e;
+    }
+    let merged = merge::merge(&pieces, target(start, end))?;
+    for p in &pieces {
+        p.retire();
+    }
+    Ok(merged)
+}
+
+/// Removes the files in `dir` no live segment uses (merges a crash cut
+/// short, segments merged away).
+fn remove_strays(dir: &Path, live: &[Arc<Segment>]) -> std::io::Result<()> {
+    let keep: HashMap<PathBuf, ()> = live
+        .iter()
+        .filter_map(|s| s.files())
+        .flat_map(|(n, l)| [(n.clone(), ()), (l.clone(), ())])
+        .collect();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if !keep.contains_key(&path) {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! The verifiable index through the log's own API (`/index/lookup`),
+//! checked with the client's one verification path (`verify_lookup`)
+//! against the published checkpoint: records and revocations in either
+//! order, within and across batches; documents never logged; segments
+//! merged in memory and into files; restarts, a deleted map rebuilt from
+//! the tiles, and a log that gains the index late.
+
+mod common;
+
+use std::time::Instant;
+
+use common::*;
+use gazette_client::checkpoint::open_checkpoint;
+use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::lookup::{
+    ListedEntry, LookupKey, LookupProof, ProvenList, verify_lookup,
+};
+use gazette_client::index::proof::MapProof;
+use gazette_client::index::status::{Status, status};
+use gazette_client::merkle::Hash;
+use gazette_client::record::Record;
+use serde_json::Value;
+
+fn listed(v: &Value) -> ListedEntry {
+    ListedEntry {
+        index: v["index"].as_u64().unwrap(),
+        bytes: v["entry"].as_str().unwrap().as_bytes().to_vec(),
+        inclusion: v["inclusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+            .collect(),
+    }
+}
+
+fn query(key: &LookupKey) -> String {
+    match key {
+        LookupKey::Document(d) => {
+            let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+            format!("/index/lookup?digest=sha256:{hex}")
+        }
+        LookupKey::Name { issuer, kind, id } => {
+            format!("/index/lookup?issuer={issuer}&kind={kind}&id={id}")
+        }
+    }
+}
+
+/// Looks `key` up and verifies the answer as a light client would: the
+/// checkpoint with the log's key, then everything else against it.
+async fn proven(app: &axum::Router, key: &LookupKey) -> ProvenList {
+    let reply = get(app, &query(key)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let v = reply.json();
+    let checkpoint = open_checkpoint(
+        v["checkpoint"].as_str().unwrap().as_bytes(),
+        &log_signer().verifier(),
+    )
+    .unwrap()
+    .checkpoint;
+    assert_eq!(checkpoint.size, v["size"].as_u64().unwrap());
+    let proof = LookupProof {
+        commitment: listed(&v["commitment"]),
+        entries: v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(listed)
+            .collect(),
+        map_proofs: v["map_proofs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                MapProof::parse(&gazette_client::encoding::b64_decode(p.as_str().unwrap()).unwrap())
+                    .unwrap()
+            })
+            .collect(),
+    };
+    verify_lookup(key, &proof, checkpoint.size, &checkpoint.root)
+        .unwrap_or_else(|e| panic!("{key:?}: {e}"))
+}
+
+fn name_of(r: &Record) -> LookupKey {
+    LookupKey::Name {
+        issuer: r.issuer.clone(),
+        kind: r.kind.clone(),
+        id: r.id.clone(),
+    }
+}
+
+/// The proven status of `r`, as a verifier computes it: its name's list.
+async fn proven_status(app: &axum::Router, r: &Record) -> Status {
+    let list = proven(app, &name_of(r)).await;
+    let index = list
+        .records
+        .iter()
+        .find(|(_, s)| s.record == *r)
+        .map(|(i, _)| *i)
+        .expect("the record is on its name's list");
+    status(r, index, list.records.iter().map(|(i, s)| (*i, &s.record))).unwrap()
+}
+
+fn revocation_of(r: &Record, id: &str) -> Vec<u8> {
+    Record::revocation(AGENCY, id, r.digest, "2026-11-25T00:00:00Z", &r.kind, &r.id)
+        .sign(&agency())
+        .unwrap()
+        .bytes
+}
+
+/// Waits (bounded) until the published checkpoint covers `size` entries.
+async fn published(app: &axum::Router, at_least: u64) {
+    let start = Instant::now();
+    while size(app).await < at_least {
+        assert!(start.elapsed() < DEADLINE, "never published {at_least}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn revocations_in_either_order_and_absence_are_proven_against_the_checkpoint() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    // One batch: records 0-3, and a revocation of 3 placed before it.
+    let r3 = record(3);
+    let results = add_batch_ok(
+        &app,
+        &[
+            body(0),
+            body(1),
+            revocation_of(&r3, "REV-3"),
+            body(2),
+            body(3),
+        ],
+    )
+    .await;
+    let first_commitment = results.len() as u64;
+    // Across batches: a revocation of record 5 first, then record 5; record
+    // 1 revoked after it, in its own batch.
+    let r5 = record(5);
+    add_ok(&app, &revocation_of(&r5, "REV-5")).await;
+    add_ok(&app, &body(5)).await;
+    add_ok(&app, &revocation_of(&record(1), "REV-1")).await;
+    let last = add_ok(&app, &body(6)).await;
+    published(&app, last + 2).await;
+
+    // Each batch ended with a commitment at its own index.
+    let entry = get(&app, &format!("/entry/{first_commitment}")).await.body;
+    let commitment = IndexCommitment::parse(&entry).expect("a commitment ends the first batch");
+    assert_eq!(commitment.size, first_commitment);
+    assert_eq!(size(&app).await, last + 2);
+
+    assert_eq!(proven_status(&app, &record(0)).await, Status::Valid);
+    assert_eq!(proven_status(&app, &record(2)).await, Status::Valid);
+    assert_eq!(proven_status(&app, &record(6)).await, Status::Valid);
+    // Revoked from before (same batch, across batches) and from after.
+    assert_eq!(proven_status(&app, &r3).await, Status::Revoked { by: 2 });
+    let rev5 = proven(&app, &name_of(&r5)).await.records[0].0;
+    assert_eq!(proven_status(&app, &r5).await, Status::Revoked { by: rev5 });
+    assert!(matches!(proven_status(&app, &record(1)).await, Status::Revoked { by } if by > 1));
+
+    // A document: its record and the revocation naming it (which carries
+    // the revoked document's digest).
+    let doc3 = proven(&app, &LookupKey::Document(digest(3))).await;
+    let kinds: Vec<&str> = doc3
+        .records
+        .iter()
+        .map(|(_, s)| s.record.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["revocation", "property-registration"]);
+    // Never logged: proven absent, by document and by name.
+    assert!(
+        proven(&app, &LookupKey::Document(digest(99)))
+            .await
+            .records
+            .is_empty()
+    );
+    assert!(proven(&app, &name_of(&record(99))).await.records.is_empty());
+    // A malformed query is a 400.
+    assert_eq!(
+        get(&app, "/index/lookup?digest=sha256:00").await.status,
+        400
+    );
+    assert_eq!(get(&app, "/index/lookup?issuer=a&kind=b").await.status, 400);
+}
+
+/// Submits `batches` batches of `per` records from `from`; returns the
+/// last record's index.
+async fn fill(app: &axum::Router, from: u64, batches: u64, per: u64) -> u64 {
+    let mut last = 0;
+    for b in 0..batches {
+        let start = from + b * per;
+        let bodies: Vec<Vec<u8>> = (start..start + per).map(body).collect();
+        let results = add_batch_ok(app, &bodies).await;
+        last = results.last().unwrap()["index"].as_u64().unwrap();
+    }
+    last
+}
+
+async fn settle(log: &gazette_log::log::Log) {
+    let map = &log.map.as_ref().expect("the index is on").map;
+    let start = Instant::now();
+    while !map.settled() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the merger never settled: {:?}",
+            map.segments()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn merged_segments_in_files_prove_the_same_and_survive_restarts_and_a_lost_map() {
+    let dir = new_log_dir();
+    let mut log = open(dir.path());
+    let mut app = api(&log);
+    // 480 batches of 25 records and a commitment: merged by fours into
+    // segments of 104, 416, 1 664 and 6 656 entries, the last in files.
+    let last = fill(&app, 0, 480, 25).await;
+    published(&app, last + 2).await;
+    settle(&log).await;
+    let segments = log.map.as_ref().unwrap().map.segments();
+    assert!(segments.len() <= 12, "{segments:?}");
+    assert!(
+        segments.iter().any(|(_, _, on_disk)| *on_disk),
+        "{segments:?}"
+    );
+    // One more batch: its commitment lists the merged segments.
+    let last = fill(&app, 12_000, 1, 3).await;
+    published(&app, last + 2).await;
+    let probes = [0, 1, 2999, 6656, 11_999, 12_002];
+    for n in probes {
+        assert_eq!(
+            proven_status(&app, &record(n)).await,
+            Status::Valid,
+            "record {n}"
+        );
+        assert_eq!(
+            proven(&app, &LookupKey::Document(digest(n)))
+                .await
+                .records
+                .len(),
+            1
+        );
+    }
+    assert!(
+        proven(&app, &LookupKey::Document(digest(13_000)))
+            .await
+            .records
+            .is_empty()
+    );
+
+    // A restart opens the files; a lost map is rebuilt from the tiles to
+    // the roots the log committed.
+    for lose_the_map in [false, true] {
+        drop(app);
+        let dir = close(log);
+        if lose_the_map {
+            std::fs::remove_dir_all(dir.join(gazette_log::map::MAP_DIR)).unwrap();
+        }
+        log = open(&dir);
+        app = api(&log);
+        for n in probes {
+            assert_eq!(proven_status(&app, &record(n)).await, Status::Valid);
+        }
+        let last = fill(&app, 13_000 + u64::from(lose_the_map) * 10, 1, 2).await;
+        published(&app, last + 2).await;
+        assert!(
+            proven(&app, &LookupKey::Document(digest(13_000)))
+                .await
+                .records
+                .len()
+                == 1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_log_that_gains_the_index_late_commits_to_all_its_entries() {
+    let dir = new_log_dir();
+    set_config(dir.path(), "verifiable_index", "false");
+    let log = open(dir.path());
+    let app = api(&log);
+    fill(&app, 0, 3, 5).await;
+    add_ok(&app, &revocation_of(&record(4), "REV-4")).await;
+    assert_eq!(
+        get(&app, &query(&LookupKey::Document(digest(0))))
+            .await
+            .status,
+        404
+    );
+    drop(app);
+    close(log);
+    set_config(dir.path(), "verifiable_index", "true");
+    let log = open(dir.path());
+    let app = api(&log);
+    let last = add_ok(&app, &body(100)).await;
+    assert_eq!(last, 16, "no commitment before: records and a revocation");
+    published(&app, last + 2).await;
+    assert_eq!(proven_status(&app, &record(0)).await, Status::Valid);
+    assert_eq!(
+        proven_status(&app, &record(4)).await,
+        Status::Revoked { by: 15 }
+    );
+    assert_eq!(proven_status(&app, &record(100)).await, Status::Valid);
+}
