@@ -15,7 +15,6 @@ use gazette_client::index::tree::{
     update, value,
 };
 use gazette_client::index::{EMPTY, ListValue};
-use gazette_client::merkle::node_hash;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -25,7 +24,7 @@ fn naive_root(pairs: &[(Hash, ListValue)], depth: usize) -> Hash {
         [] => EMPTY,
         [(k, v)] => {
             let mut h = Sha256::new();
-            h.update([0u8]);
+            h.update([0x02u8]);
             h.update(k.0);
             h.update(v.0.0);
             Hash(h.finalize().into())
@@ -41,10 +40,11 @@ fn naive_root(pairs: &[(Hash, ListValue)], depth: usize) -> Hash {
                 .filter(|(k, _)| bit(k, depth))
                 .copied()
                 .collect();
-            node_hash(
-                &naive_root(&left, depth + 1),
-                &naive_root(&right, depth + 1),
-            )
+            let mut h = Sha256::new();
+            h.update([0x03u8]);
+            h.update(naive_root(&left, depth + 1).0);
+            h.update(naive_root(&right, depth + 1).0);
+            Hash(h.finalize().into())
         }
     }
 }

@@ -148,7 +148,22 @@ fn entries() -> Vec<Vec<u8>> {
         certificate.sign(&city).unwrap().bytes,
         commitment.to_bytes(),
         b"not a record\n".to_vec(),
+        signed_twice(&certificate.sign(&city).unwrap().bytes, &land),
     ]
+}
+
+/// A signed record with a second signature line: not a record (a record
+/// has exactly one), so filed nowhere.
+fn signed_twice(signed: &[u8], other: &Signer) -> Vec<u8> {
+    let mut bytes = signed.to_vec();
+    let line = format!(
+        "\u{2014} {} {}\n",
+        other.name(),
+        gazette_client::encoding::b64_encode(&[7; 68])
+    );
+    bytes.extend_from_slice(line.as_bytes());
+    assert!(gazette_client::note::Note::parse(&bytes).is_ok());
+    bytes
 }
 
 /// Every key's list from the entries `range`, by the naive definition.
@@ -177,7 +192,7 @@ fn segment(entries: &[Vec<u8>], start: u64, end: u64) -> (Store, Segment) {
     (store, Segment { start, end, root })
 }
 
-/// The small log with its commitment appended: two segments, 0..3 and 3..6.
+/// The small log with its commitment appended: two segments, 0..3 and 3..7.
 fn committed_log() -> (Vec<Vec<u8>>, IndexCommitment) {
     let mut entries = entries();
     let size = entries.len() as u64;
@@ -301,7 +316,7 @@ fn lookups() -> Vec<Value> {
             false,
         ),
     ];
-    cases
+    let mut out: Vec<Value> = cases
         .into_iter()
         .map(|(name, key_json, key, listed, at, proofs, valid)| {
             json!({
@@ -315,7 +330,33 @@ fn lookups() -> Vec<Value> {
                 "valid": valid,
             })
         })
-        .collect()
+        .collect();
+    // A tree whose last entry is a commitment, but of another size.
+    let land_signer = agencies().land;
+    let deed = Record::new(
+        land,
+        "property-registration",
+        "PR-2",
+        [0xdd; 32],
+        "2026-10-01T10:00:00Z",
+    );
+    let wrong = IndexCommitment {
+        size: 0,
+        segments: vec![],
+    };
+    let entries = vec![deed.sign(&land_signer).unwrap().bytes, wrong.to_bytes()];
+    let stored = merkle(&entries);
+    out.push(json!({
+        "name": "a last entry committing to another size",
+        "key": json!({"document": hex(&[0xdd; 32])}),
+        "size": 2,
+        "root": hex(&tree_hash(2, &stored).unwrap().0),
+        "commitment": listed_json(&entries, &stored, 1),
+        "entries": [],
+        "map_proofs": [],
+        "valid": false,
+    }));
+    out
 }
 
 fn generate() -> Value {
@@ -385,26 +426,29 @@ fn generate() -> Value {
     ];
     let good = String::from_utf8(commitment.to_bytes()).unwrap();
     let first = format!("3 {}\n", commitment.segments[0].root.to_base64());
+    let n = commitment.size;
+    let size = format!("size {n}");
+    let last = format!("\n{n} ");
     let reject_commitments = [
         (
-            good.replace("size 6", "size 06"),
+            good.replace(&size, &format!("size 0{n}")),
             "leading zero in the size",
         ),
         (good.replace("\n3 ", "\n03 "), "leading zero in an end"),
-        (good.replace("size 6", "size +6"), "sign"),
+        (good.replace(&size, &format!("size +{n}")), "sign"),
+        (good.replace(&size, "size 18446744073709551616"), "overflow"),
         (
-            good.replace("size 6", "size 18446744073709551616"),
-            "overflow",
-        ),
-        (
-            good.replace("size 6", "size 7"),
+            good.replace(&size, &format!("size {}", n + 1)),
             "the last end is not the size",
         ),
-        (good.replace("\n6 ", "\n7 "), "the last end past the size"),
+        (
+            good.replace(&last, &format!("\n{} ", n + 1)),
+            "the last end past the size",
+        ),
         (good.replace("\n3 ", "\n0 "), "an empty segment"),
         (
             good.replace(&first, "")
-                .replace("\n6 ", &format!("\n6 {}6 ", &first[2..])),
+                .replace(&last, &format!("\n{n} {}{n} ", &first[2..])),
             "an end repeated",
         ),
         (good.trim_end().to_owned(), "no final newline"),
@@ -421,6 +465,16 @@ fn generate() -> Value {
         (
             "gazette.index/v1\nsize 0\n0 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".to_owned(),
             "a segment in an empty map",
+        ),
+        (
+            (1..=65u64).fold("gazette.index/v1\nsize 65\n".to_owned(), |text, end| {
+                text + &format!("{end} AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+            }),
+            "65 segments",
+        ),
+        (
+            "gazette.index/v1\nsize 1\n1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\n".to_owned(),
+            "non-canonical base64 (unused bits set)",
         ),
     ];
     json!({

@@ -11,7 +11,8 @@
 //!
 //! `cargo bench -p gazette-log --bench append` (env `GAZETTE_BENCH_RECORDS`,
 //! default 200000; `GAZETTE_BENCH_RATE`, default 5000/s;
-//! `GAZETTE_BENCH_CONNECTIONS`, default 4).
+//! `GAZETTE_BENCH_CONNECTIONS`, default 4; `GAZETTE_BENCH_INDEX=off` runs
+//! the log without its verifiable index, for a side-by-side comparison).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -50,7 +51,7 @@ fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
     for task in tasks.flatten() {
         let (name, cpu) = stat_cpu(&task.path().join("stat"));
         let group = match name.as_str() {
-            "sequencer" | "committer" | "record-indexer" | "indexer" => name,
+            "sequencer" | "committer" | "record-indexer" | "indexer" | "index-merger" => name,
             n if n.starts_with("tokio") => "HTTP workers (JSON, parse, verify)".into(),
             n if n.starts_with("fjall") => "index background (fjall flush, compaction)".into(),
             _ => "other".into(),
@@ -218,6 +219,17 @@ async fn main() {
     for agency in &agencies {
         run(&["agency", "add", &agency.verifier().to_string(), "--dir", d]);
     }
+    let index = std::env::var("GAZETTE_BENCH_INDEX").unwrap_or_else(|_| "on".into());
+    println!("verifiable index: {index}");
+    if index == "off" {
+        let config = data.join("gazette-log.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            text.replace("verifiable_index = true", "verifiable_index = false"),
+        )
+        .unwrap();
+    }
     let bench_log = std::env::var("GAZETTE_BENCH_LOG").unwrap_or_else(|_| "warn".into());
     let mut server = Server::start_with(
         gazette_log(),
@@ -361,6 +373,11 @@ async fn main() {
     let tiles = dir_bytes(&data.join("tile"));
     let index = dir_bytes(&data.join("index"));
     let lookup = dir_bytes(&data.join("lookup"));
+    let map = dir_bytes(&data.join("map"));
+    println!(
+        "verifiable index files: {:.1} bytes/record (segments under 4096 entries stay in memory)",
+        map as f64 / entries as f64
+    );
     println!(
         "storage: tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead); record index {:.1}, lookup index {:.1} bytes/entry",
         tiles as f64 / entries as f64,

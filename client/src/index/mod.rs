@@ -27,6 +27,10 @@ use sha2::{Digest, Sha256};
 use crate::merkle::Hash;
 use crate::record::{REVOCATION, Record, SignedRecord};
 
+/// The first byte of a list value's hash input (after the map's leaf and
+/// node prefixes, none of them RFC 6962's).
+pub const VALUE_PREFIX: u8 = 0x04;
+
 /// The all-zero hash: an empty subtree.
 pub const EMPTY: Hash = Hash([0; 32]);
 
@@ -77,8 +81,8 @@ pub fn keys_of_entry(entry: &[u8]) -> Vec<Hash> {
 }
 
 /// The value of a key in a segment: the hash of its part of the list,
-/// `SHA-256(u64be(i_1) || h_1 || ... || u64be(i_n) || h_n)`, n >= 1, in
-/// increasing index order.
+/// `SHA-256(0x04 || u64be(i_1) || h_1 || ... || u64be(i_n) || h_n)`,
+/// n >= 1, in increasing index order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListValue(pub Hash);
 
@@ -86,6 +90,7 @@ impl ListValue {
     /// The value of a list of `(index, leaf hash)`.
     pub fn of<'a>(list: impl IntoIterator<Item = (u64, &'a Hash)>) -> ListValue {
         let mut h = Sha256::new();
+        h.update([VALUE_PREFIX]);
         for (index, leaf_hash) in list {
             h.update(index.to_be_bytes());
             h.update(leaf_hash.0);

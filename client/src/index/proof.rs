@@ -7,7 +7,7 @@
 //! bitmap of the non-empty siblings, then those siblings from the root
 //! down. Every proof has exactly one encoding.
 
-use crate::merkle::{Hash, node_hash};
+use crate::merkle::Hash;
 
 use super::{EMPTY, ListValue};
 
@@ -75,13 +75,29 @@ pub enum MapProofError {
     },
 }
 
-/// The hash of a leaf: `SHA-256(0x00 || key || value)`.
+/// The first byte of a map leaf's hash input. Map hashes start with bytes
+/// RFC 6962 never uses (0x00 leaves, 0x01 nodes), so no map hash is ever
+/// a hash of the log's own tree.
+pub const LEAF_PREFIX: u8 = 0x02;
+/// The first byte of a map inner node's hash input.
+pub const NODE_PREFIX: u8 = 0x03;
+
+/// The hash of a leaf: `SHA-256(0x02 || key || value)`.
 pub fn leaf_node_hash(key: &Hash, value: &ListValue) -> Hash {
+    hash3(LEAF_PREFIX, key, &value.0)
+}
+
+/// The hash of an inner node: `SHA-256(0x03 || left || right)`.
+pub fn inner_node_hash(left: &Hash, right: &Hash) -> Hash {
+    hash3(NODE_PREFIX, left, right)
+}
+
+fn hash3(prefix: u8, a: &Hash, b: &Hash) -> Hash {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update([0x00]);
-    h.update(key.0);
-    h.update(value.0.0);
+    h.update([prefix]);
+    h.update(a.0);
+    h.update(b.0);
     Hash(h.finalize().into())
 }
 
@@ -139,9 +155,9 @@ impl MapProof {
         for t in (0..depth).rev() {
             let sibling = &self.siblings[t];
             x = if bit(key, t) {
-                node_hash(sibling, &x)
+                inner_node_hash(sibling, &x)
             } else {
-                node_hash(&x, sibling)
+                inner_node_hash(&x, sibling)
             };
         }
         if x != *root {

@@ -7,7 +7,10 @@
 //! in the log, before or after the record; revoked by the lowest such
 //! index. Otherwise it is **valid** as of the tree the list covers.
 
-use crate::record::{REVOCATION, Record};
+use crate::note::Verifier;
+use crate::record::{REVOCATION, Record, RecordError};
+
+use super::lookup::ProvenList;
 
 /// A record's status as of a tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +30,23 @@ pub enum StatusError {
     /// A revocation has no status of its own: it is the status of another.
     #[error("a revocation has no status of its own")]
     IsRevocation,
+    /// The record is not on the list given.
+    #[error("entry {index} is not on its name's list")]
+    NotOnList {
+        /// The record's index.
+        index: u64,
+    },
+    /// A record on the list is not signed by its issuer's key: the log
+    /// holds a forged entry.
+    #[error(
+        "entry {index} is not signed by its issuer's key ({reason}): the log holds a forged entry"
+    )]
+    Forged {
+        /// The forged entry's index.
+        index: u64,
+        /// Why its signature was refused.
+        reason: String,
+    },
     /// The log holds two different documents under one name, which an
     /// honest log refuses (409): it is faulty.
     #[error(
@@ -71,4 +91,34 @@ pub fn status<'a>(
         Some(by) => Status::Revoked { by },
         None => Status::Valid,
     })
+}
+
+/// The status of the record at `index`, from its name's proven list,
+/// counting only records signed by one of `keys` (the keys the verifier
+/// trusts for the issuer): a listed record whose signature does not verify
+/// is a forgery the verifier reports, never a revocation it counts.
+pub fn proven_status(
+    list: &ProvenList,
+    index: u64,
+    keys: &[Verifier],
+) -> Result<Status, StatusError> {
+    let record = list
+        .records
+        .iter()
+        .find(|(i, _)| *i == index)
+        .map(|(_, signed)| &signed.record)
+        .ok_or(StatusError::NotOnList { index })?;
+    for (i, signed) in &list.records {
+        signed
+            .verify_signature(keys)
+            .map_err(|e: RecordError| StatusError::Forged {
+                index: *i,
+                reason: e.to_string(),
+            })?;
+    }
+    status(
+        record,
+        index,
+        list.records.iter().map(|(i, signed)| (*i, &signed.record)),
+    )
 }

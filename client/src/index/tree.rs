@@ -29,9 +29,9 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 
-use crate::merkle::{Hash, node_hash};
+use crate::merkle::Hash;
 
-use super::proof::{MAX_DEPTH, MapProof, Terminal, bit, leaf_node_hash};
+use super::proof::{MAX_DEPTH, MapProof, Terminal, bit, inner_node_hash, leaf_node_hash};
 use super::{EMPTY, ListValue};
 
 /// A subtree's place: its depth and the first `depth` bits of its keys
@@ -108,7 +108,7 @@ impl StoredNode {
     pub fn hash(&self) -> Hash {
         match self {
             StoredNode::Leaf { key, value } => leaf_node_hash(key, value),
-            StoredNode::Inner { left, right } => node_hash(left, right),
+            StoredNode::Inner { left, right } => inner_node_hash(left, right),
         }
     }
 

@@ -24,6 +24,12 @@ Usage:
     python3 verify_index_vectors.py [vectors.json]   # default: index.json next to this file
     python3 verify_index_vectors.py --selftest       # checks of this implementation alone
 
+Vector file sections: document_keys, name_keys, list_values, raw_maps (pairs,
+root, proofs), log (entries, segments with start/end/root/filed/proofs),
+lookups (checkpoint size/root, commitment, entries with inclusion proofs,
+map_proofs, valid), commitments (text, size, segments), reject_commitments,
+reject_proofs.  "filed" is checked as a complete set against a full rebuild.
+
 Prints one line per failure, a summary, and exits non-zero on any failure.
 """
 import base64
@@ -56,11 +62,11 @@ def rfc6962_leaf_hash(entry):
 
 
 def leaf(k, v):
-    return H(b"\x00" + k + v)
+    return H(b"\x02" + k + v)
 
 
 def node(l, r):
-    return H(b"\x01" + l + r)
+    return H(b"\x03" + l + r)
 
 
 def bit(k, t):
@@ -180,7 +186,8 @@ def parse_record(entry):
     format").  Returns dict(issuer, kind, id, digest(32 bytes), revokes=(K, I)|None)
     or raises ValueError.  Signatures are NOT verified (INDEX.md section 1).
 
-    What is checked (strict but simple; see the report for the readings chosen):
+    What is checked (strict but simple; where INDEX.md and the README are
+    silent, the reading chosen is marked "reading"):
       * the entry is at most 16 KiB and is a signed note (see note_text) with
         exactly one signature line, whose key name equals the issuer;
       * the text's lines, in this order: "gazette.record/v1", "issuer <I>",
@@ -188,13 +195,17 @@ def parse_record(entry):
         "issued <RFC 3339 UTC>", then zero or more "<key> <value>" lines;
       * issuer is a valid signed-note key name (non-empty, no white space, no '+');
       * kind is non-empty with no white space (a token);
-      * id is non-empty (may hold spaces; no newline by construction);
+      * id is non-empty (reading: may hold spaces; no newline by construction);
       * every further line has a non-empty key without white space, a space, and
-        a value (possibly empty); no further key may repeat a fixed field name
-        (issuer/kind/id/digest/issued), and "revokes" is reserved:
-      * kind "revocation" requires exactly one "revokes <K> <I>" line (anywhere
-        among the further lines), K a token other than "revocation", I non-empty
-        (the rest of the line); any other kind must not have a "revokes" line.
+        a value (possibly empty); (reading:) no further key may repeat a fixed
+        field name (issuer/kind/id/digest/issued), and "revokes" is reserved:
+      * kind "revocation" requires exactly one "revokes <K> <I>" line (reading:
+        anywhere among the further lines), K a token other than "revocation"
+        (reading, from "the name it revokes does not [have kind revocation]"),
+        I non-empty (the rest of the line); (reading:) any other kind must not
+        have a "revokes" line;
+      * (reading) issued: YYYY-MM-DDTHH:MM:SS[.1-9 digits]Z, real dates, no leap
+        second; signature base64 need not be canonical; no length cap on names.
     """
     if len(entry) > MAX_RECORD_LEN:
         raise ValueError("record over 16 KiB")
@@ -283,7 +294,7 @@ def build_lists(entries, start=0, end=None):
 
 def list_value(part):
     """value of a key's non-empty part of a list in one segment:
-    H(u64be(i_1) || h_1 || ... || u64be(i_n) || h_n), indexes strictly increasing."""
+    H(0x04 || u64be(i_1) || h_1 || ... || u64be(i_n) || h_n), indexes strictly increasing."""
     if not part:
         raise ValueError("empty part has no value")
     prev = -1
@@ -295,7 +306,7 @@ def list_value(part):
             raise ValueError("leaf hash not 32 bytes")
         prev = i
         buf += u64be(i) + h
-    return H(bytes(buf))
+    return H(b"\x04" + bytes(buf))
 
 
 def build_segment(entries, start, end):
@@ -1082,7 +1093,7 @@ def selftest():
     check(lists[nk] == [(0, rfc6962_leaf_hash(r1)), (2, rfc6962_leaf_hash(rv))], "revoked name's list")
     check(lists[document_key(d0)] == [(0, rfc6962_leaf_hash(r1)), (4, rfc6962_leaf_hash(r_other))], "shared digest list")
     check(len(lists) == 5, "five keys filed")
-    check(m[nk] == H(u64be(0) + rfc6962_leaf_hash(r1) + u64be(2) + rfc6962_leaf_hash(rv)), "value of two")
+    check(m[nk] == H(b"\x04" + u64be(0) + rfc6962_leaf_hash(r1) + u64be(2) + rfc6962_leaf_hash(rv)), "value of two")
     # segments: the parts concatenate to the whole list
     l0, m0 = build_segment(entries, 0, 2)
     l1, m1 = build_segment(entries, 2, 5)
