@@ -16,7 +16,7 @@ use gazette_client::index::lookup::{
     ListedEntry, LookupKey, LookupProof, ProvenList, verify_lookup,
 };
 use gazette_client::index::proof::MapProof;
-use gazette_client::index::status::{Status, status};
+use gazette_client::index::status::{self, Status};
 use gazette_client::merkle::Hash;
 use gazette_client::record::Record;
 use serde_json::Value;
@@ -89,7 +89,8 @@ fn name_of(r: &Record) -> LookupKey {
     }
 }
 
-/// The proven status of `r`, as a verifier computes it: its name's list.
+/// The proven status of `r`, as a verifier computes it: its name's list,
+/// each record on it checked with the agency key the verifier trusts.
 async fn proven_status(app: &axum::Router, r: &Record) -> Status {
     let list = proven(app, &name_of(r)).await;
     let index = list
@@ -98,7 +99,7 @@ async fn proven_status(app: &axum::Router, r: &Record) -> Status {
         .find(|(_, s)| s.record == *r)
         .map(|(i, _)| *i)
         .expect("the record is on its name's list");
-    status(r, index, list.records.iter().map(|(i, s)| (*i, &s.record))).unwrap()
+    status::proven_status(&list, index, &[agency().verifier()]).unwrap()
 }
 
 fn revocation_of(r: &Record, id: &str) -> Vec<u8> {
