@@ -2,8 +2,10 @@
 //! must verify under the policy and extend the trusted one (else exit 10
 //! with the evidence); every entry bundle is checked against the tree;
 //! every record's signature against the agency keys the log lists in
-//! `/info`. It reports per issuer: records, revocations, and, log-wide,
-//! entries signed by unknown keys, bad signatures and conflicting ids.
+//! `/info`; every index commitment's segment roots against the entries
+//! (rebuilt here). It reports per issuer: records, revocations, and,
+//! log-wide, entries signed by unknown keys, bad signatures and conflicting
+//! ids; a wrong index root exits 10 with the evidence.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -11,7 +13,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::commitment::{IndexCommitment, Segment};
+use gazette_client::index::segment_root;
 use gazette_client::merkle::Hash;
 use gazette_client::note::Verifier;
 use gazette_client::record::{RecordError, SignedRecord};
@@ -48,6 +51,8 @@ struct Progress {
     bad_signature: Vec<u64>,
     not_a_record: Vec<u64>,
     conflicts: Vec<(u64, u64)>,
+    /// The segments of the last index commitment checked.
+    index: Vec<Segment>,
 }
 
 impl Progress {
@@ -92,6 +97,20 @@ impl Progress {
                         .collect()
                 })
                 .unwrap_or_default(),
+            index: value["index_segments"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| {
+                            Some(Segment {
+                                start: s[0].as_u64()?,
+                                end: s[1].as_u64()?,
+                                root: Hash::from_base64(s[2].as_str()?)?,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -114,6 +133,11 @@ impl Progress {
             "bad_signature": self.bad_signature,
             "not_a_record": self.not_a_record,
             "conflicts": self.conflicts.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
+            "index_segments": self
+                .index
+                .iter()
+                .map(|s| json!([s.start, s.end, s.root.to_base64()]))
+                .collect::<Vec<_>>(),
         })
     }
 
@@ -125,17 +149,17 @@ impl Progress {
     }
 }
 
-/// Reads entries `from..size` of the tree `(size, root)`, bundle by
+/// Reads entries `from..to` of the tree `(size, root)`, bundle by
 /// bundle, each checked against the tree's level-0 hashes.
 async fn read_entries(
     session: &Session,
-    size: u64,
-    root: Hash,
+    (size, root): (u64, Hash),
     from: u64,
+    to: u64,
     mut each: impl FnMut(u64, &[u8]),
 ) -> Result<(), Failure> {
     let mut next = from;
-    while next < size {
+    while next < to.min(size) {
         let index = next >> HEIGHT;
         let start = index << HEIGHT;
         let width = (size - start).min(1 << HEIGHT) as u32;
@@ -161,7 +185,9 @@ async fn read_entries(
             )
         })?;
         for (i, entry) in entries.iter().enumerate().skip((next - start) as usize) {
-            each(start + i as u64, entry);
+            if start + (i as u64) < to {
+                each(start + i as u64, entry);
+            }
         }
         next = start + u64::from(width);
     }
@@ -186,6 +212,59 @@ async fn level_zero_tile(
         .map_err(|f| f.reason)?;
     let hashes = plan.hashes(root, &data).map_err(|e| e.to_string())?;
     Ok(hashes.iter().flat_map(|h| h.0).collect())
+}
+
+/// Checks each index commitment: every segment it lists that the last
+/// one checked did not is rebuilt from its entries (`docs/INDEX.md`,
+/// section 6). A root the entries do not give is the log lying about its
+/// index: exit 10, with the evidence written beside the progress file.
+async fn check_index(
+    session: &Session,
+    tree: (u64, Hash),
+    commitments: &[(u64, Vec<u8>, IndexCommitment)],
+    progress: &mut Progress,
+    progress_path: &std::path::Path,
+) -> Result<(), Failure> {
+    for (at, entry, commitment) in commitments {
+        for segment in &commitment.segments {
+            if progress.index.contains(segment) {
+                continue;
+            }
+            let mut entries = Vec::new();
+            read_entries(session, tree, segment.start, segment.end, |i, e| {
+                entries.push((i, e.to_vec()))
+            })
+            .await?;
+            let rebuilt = segment_root(entries.iter().map(|(i, e)| (*i, e.as_slice())));
+            if rebuilt != segment.root {
+                let path = progress_path.with_extension("index-evidence.json");
+                let evidence = json!({
+                    "commitment_index": at,
+                    "commitment": String::from_utf8_lossy(entry),
+                    "segment": [segment.start, segment.end],
+                    "committed_root": segment.root.to_base64(),
+                    "root_from_entries": rebuilt.to_base64(),
+                    "tree_size": tree.0,
+                    "tree_root": tree.1.to_base64(),
+                });
+                let _ =
+                    gazette_kit::durable::write_file(&path, evidence.to_string().as_bytes(), None);
+                return Err(Failure::new(
+                    Exit::Misbehaviour,
+                    format!(
+                        "the index commitment at entry {at} gives entries {}..{} the root {}, but they give {}: the log lied about its index (evidence in {})",
+                        segment.start,
+                        segment.end,
+                        segment.root,
+                        rebuilt,
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        progress.index = commitment.segments.clone();
+    }
+    Ok(())
 }
 
 async fn check_once(
@@ -216,34 +295,50 @@ async fn check_once(
             ),
         ));
     }
-    read_entries(session, size, root, progress.scanned, |index, entry| {
-        // The verifiable index's commitment that ends each batch.
-        if IndexCommitment::parse(entry).is_some_and(|c| c.size == index) {
-            return;
-        }
-        let parsed = match SignedRecord::verify(entry, &agencies) {
-            Ok(signed) => signed,
-            Err(RecordError::UnknownIssuer { .. }) => return progress.unknown_key.push(index),
-            Err(RecordError::BadSignature { .. }) => return progress.bad_signature.push(index),
-            Err(_) => return progress.not_a_record.push(index),
-        };
-        let r = &parsed.record;
-        let counts = progress.issuers.entry(r.issuer.clone()).or_default();
-        counts.0 += 1;
-        if r.revokes.is_some() {
-            counts.1 += 1;
-        }
-        let key = format!("{}\0{}\0{}", r.issuer, r.kind, r.id);
-        match seen.get(&key) {
-            Some((digest, first)) if *digest != r.digest => {
-                progress.conflicts.push((*first, index))
+    let mut commitments = Vec::new();
+    read_entries(
+        session,
+        (size, root),
+        progress.scanned,
+        size,
+        |index, entry| {
+            // The verifiable index's commitment that ends each batch: checked
+            // below, once the entries are read.
+            if let Some(c) = IndexCommitment::parse(entry).filter(|c| c.size == index) {
+                return commitments.push((index, entry.to_vec(), c));
             }
-            Some(_) => {}
-            None => {
-                seen.insert(key, (r.digest, index));
+            let parsed = match SignedRecord::verify(entry, &agencies) {
+                Ok(signed) => signed,
+                Err(RecordError::UnknownIssuer { .. }) => return progress.unknown_key.push(index),
+                Err(RecordError::BadSignature { .. }) => return progress.bad_signature.push(index),
+                Err(_) => return progress.not_a_record.push(index),
+            };
+            let r = &parsed.record;
+            let counts = progress.issuers.entry(r.issuer.clone()).or_default();
+            counts.0 += 1;
+            if r.revokes.is_some() {
+                counts.1 += 1;
             }
-        }
-    })
+            let key = format!("{}\0{}\0{}", r.issuer, r.kind, r.id);
+            match seen.get(&key) {
+                Some((digest, first)) if *digest != r.digest => {
+                    progress.conflicts.push((*first, index))
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(key, (r.digest, index));
+                }
+            }
+        },
+    )
+    .await?;
+    check_index(
+        session,
+        (size, root),
+        &commitments,
+        &mut progress,
+        &args.progress,
+    )
     .await?;
     progress.scanned = size;
     let report = progress.to_json(size);

@@ -24,7 +24,9 @@ pub mod tree;
 
 use sha2::{Digest, Sha256};
 
-use crate::merkle::Hash;
+use std::collections::BTreeMap;
+
+use crate::merkle::{Hash, leaf_hash};
 use crate::record::{REVOCATION, Record, SignedRecord};
 
 /// The first byte of a list value's hash input (after the map's leaf and
@@ -97,4 +99,22 @@ impl ListValue {
         }
         ListValue(Hash(h.finalize().into()))
     }
+}
+
+/// The root of the segment holding `entries` (`(index, bytes)`, in index
+/// order, every entry of the segment's range): what a monitor recomputes
+/// to check a commitment. Memory grows with the entries given.
+pub fn segment_root<'a>(entries: impl IntoIterator<Item = (u64, &'a [u8])>) -> Hash {
+    let mut lists: BTreeMap<Hash, Vec<(u64, Hash)>> = BTreeMap::new();
+    for (index, entry) in entries {
+        let leaf = leaf_hash(entry);
+        for key in keys_of_entry(entry) {
+            lists.entry(key).or_default().push((index, leaf));
+        }
+    }
+    let pairs = lists
+        .iter()
+        .map(|(key, list)| (*key, ListValue::of(list.iter().map(|(i, h)| (*i, h)))));
+    tree::build_sorted(pairs, &mut |_| Ok::<(), std::convert::Infallible>(()))
+        .expect("a BTreeMap's keys come sorted and distinct")
 }

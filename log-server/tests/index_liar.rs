@@ -1,0 +1,222 @@
+//! A log that lies about its verifiable index is caught by a monitor, with
+//! the evidence. The liar is built as an honest log's tree with its last
+//! commitment replaced by one whose root leaves a revocation out (so
+//! "not revoked" would verify), signed with the log's own key, and served
+//! by a plain static file server as a c2sp.org/tlog-tiles log (the real
+//! `gazette-log` refuses to start on it: its commitment does not match its
+//! entries). `gazette monitor` reads both trees from the static server: the
+//! honest one passes; the liar exits 10 with the commitment, its index,
+//! the committed root and the root the entries give.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use gazette_client::checkpoint::Checkpoint;
+use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::segment_root;
+use gazette_client::record::Record;
+use gazette_log::storage::{FsStorage, Storage};
+use gazette_log::stored::for_each_entry;
+use gazette_log::tree::Edge;
+
+/// `python3 -m http.server` on a free loopback port, serving `dir`;
+/// killed when dropped.
+struct StaticServer {
+    child: Child,
+    url: String,
+}
+
+impl StaticServer {
+    fn start(dir: &Path) -> StaticServer {
+        let mut child = Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 serves the static log");
+        let stdout = child.stdout.take().unwrap();
+        let line = BufReader::new(stdout)
+            .lines()
+            .next()
+            .expect("http.server announces its port")
+            .unwrap();
+        // "Serving HTTP on 127.0.0.1 port 43125 (http://127.0.0.1:43125/) ..."
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        StaticServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `entries` as a static c2sp.org/tlog-tiles log in `dir`: tiles,
+/// entry bundles and a checkpoint signed with the log's key, and the
+/// `info` the monitor reads the agency keys from.
+fn write_static_log(dir: &Path, entries: &[Vec<u8>]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let storage = FsStorage::open(dir).unwrap();
+    let mut edge = Edge::empty();
+    let objects = edge.append(entries).unwrap();
+    let note = Checkpoint {
+        origin: ORIGIN.to_owned(),
+        size: edge.size(),
+        root: edge.root(),
+        extensions: Vec::new(),
+    }
+    .sign(&log_signer())
+    .unwrap();
+    storage.commit(&objects, note.as_bytes()).unwrap();
+    let info = serde_json::json!({
+        "origin": ORIGIN,
+        "agencies": [{ "name": AGENCY, "vkey": agency().verifier().to_string(), "since": 0 }],
+    });
+    std::fs::write(dir.join("info"), info.to_string()).unwrap();
+}
+
+/// Runs `gazette monitor --once` against `url`; its exit code and stderr.
+fn monitor(url: &str, work: &Path) -> (i32, String) {
+    let policy = work.join("policy.txt");
+    std::fs::write(
+        &policy,
+        format!("log {}\nquorum none\n", log_signer().verifier()),
+    )
+    .unwrap();
+    let (code, _, err) = gazette_tests::run_status(
+        "gazette",
+        &[
+            "monitor",
+            "--log",
+            url,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--state",
+            work.join("trusted").to_str().unwrap(),
+            "--progress",
+            work.join("monitor.json").to_str().unwrap(),
+            "--once",
+        ],
+    );
+    (code, err)
+}
+
+#[tokio::test]
+async fn a_monitor_catches_a_commitment_that_leaves_a_revocation_out() {
+    // The honest log: a record, then its revocation, each in its own batch
+    // (entries: record 0, commitment 1, revocation 2, commitment 3).
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    assert_eq!(add_ok(&app, &body(0)).await, 0);
+    let r0 = record(0);
+    let revocation = Record::revocation(
+        AGENCY,
+        "REV-0",
+        r0.digest,
+        "2026-11-25T00:00:00Z",
+        &r0.kind,
+        &r0.id,
+    )
+    .sign(&agency())
+    .unwrap()
+    .bytes;
+    assert_eq!(add_ok(&app, &revocation).await, 2);
+    drop(app);
+    let data = close(log);
+    let storage = FsStorage::open(&data).unwrap();
+    let mut entries = Vec::new();
+    for_each_entry(&storage, 4, 0, 4, |_, e| entries.push(e.to_vec())).unwrap();
+    let honest = IndexCommitment::parse(&entries[3]).expect("entry 3 is the commitment");
+    assert_eq!(honest.size, 3);
+
+    // The lie: the segment holding the revocation, rooted as if it were not
+    // there. A lookup of record 0's name against it proves "not revoked".
+    let mut forged = honest.clone();
+    let segment = forged
+        .segments
+        .iter_mut()
+        .find(|s| s.covers(2))
+        .expect("a segment covers the revocation");
+    let without: Vec<(u64, &[u8])> = (segment.start..segment.end)
+        .filter(|&i| i != 2)
+        .map(|i| (i, entries[i as usize].as_slice()))
+        .collect();
+    segment.root = segment_root(without);
+    assert_ne!(forged, honest);
+    let mut lying = entries.clone();
+    lying[3] = forged.to_bytes();
+
+    let root = tempfile::tempdir().unwrap();
+    for (name, entries, lies) in [("honest", &entries, false), ("liar", &lying, true)] {
+        let served = root.path().join(name);
+        write_static_log(&served, entries);
+        let server = StaticServer::start(&served);
+        let work = root.path().join(format!("{name}-monitor"));
+        std::fs::create_dir_all(&work).unwrap();
+        let (code, err) = monitor(&server.url, &work);
+        if !lies {
+            assert_eq!(code, 0, "the honest log: {err}");
+            let progress: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(work.join("monitor.json")).unwrap()).unwrap();
+            assert_eq!(
+                progress["index_segments"].as_array().unwrap().len(),
+                honest.segments.len(),
+                "the monitor checked the honest commitment's segments"
+            );
+            continue;
+        }
+        assert_eq!(code, 10, "the liar: {err}");
+        assert!(err.contains("lied about its index"), "{err}");
+        let evidence: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(work.join("monitor.index-evidence.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(evidence["commitment_index"], 3);
+        assert_eq!(
+            evidence["commitment"],
+            String::from_utf8(forged.to_bytes()).unwrap()
+        );
+        let committed = evidence["committed_root"].as_str().unwrap();
+        let rebuilt = evidence["root_from_entries"].as_str().unwrap();
+        assert_eq!(committed, segment_root_of(&forged, 2).to_base64());
+        assert_eq!(rebuilt, segment_root_of(&honest, 2).to_base64());
+        // The log's own server refuses to run on such a tree.
+        for file in ["gazette-log.toml", "log.key", "agencies.txt"] {
+            std::fs::copy(data.join(file), served.join(file)).unwrap();
+        }
+        let refused = gazette_log::log::Log::open(&served)
+            .err()
+            .expect("the liar's tree is refused");
+        assert!(
+            format!("{refused:#}").contains("but the commitment at 3 says"),
+            "{refused:#}"
+        );
+    }
+}
+
+fn segment_root_of(c: &IndexCommitment, index: u64) -> gazette_client::merkle::Hash {
+    c.segments.iter().find(|s| s.covers(index)).unwrap().root
+}
