@@ -5,7 +5,8 @@
 //! pause), so every round has real load however slow the machine is.
 //! After every restart: every acknowledged record is at its acknowledged
 //! index, the checkpoint never went back (and the old one is a prefix of
-//! the new), and the whole tree re-verifies from the tiles served.
+//! the new), the whole tree re-verifies from the tiles served, and its last
+//! entry commits to an index whose roots its entries give.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
+use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::segment_root;
 use gazette_client::merkle::{self, Hash, leaf_hash, stored_hashes_for_leaf};
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::record::Record;
@@ -213,6 +216,22 @@ async fn verify(
             &entries[*index as usize], bytes,
             "acknowledged record moved from index {index}"
         );
+    }
+    // The tree ends with the verifiable index's commitment, and the roots
+    // it names are the entries' own (docs/INDEX.md, as a monitor checks).
+    if let Some(last) = size.checked_sub(1) {
+        let commitment = IndexCommitment::parse(&entries[last as usize])
+            .filter(|c| c.size == last)
+            .expect("the tree's last entry is its index commitment");
+        for segment in &commitment.segments {
+            let range = segment.start..segment.end;
+            let rebuilt = segment_root(range.map(|i| (i, entries[i as usize].as_slice())));
+            assert_eq!(
+                rebuilt, segment.root,
+                "index segment {}..{}",
+                segment.start, segment.end
+            );
+        }
     }
     checkpoint
 }
