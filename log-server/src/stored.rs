@@ -159,30 +159,40 @@ pub fn for_each_entry(
 ) -> Result<(), StoredError> {
     let mut next = from;
     while next < to.min(size) {
-        let bundle_index = next >> HEIGHT;
-        let start = bundle_index << HEIGHT;
-        let bundle = Tile {
-            height: HEIGHT,
-            level: TileLevel::Entries,
-            index: bundle_index,
-            width: (size - start).min(1 << HEIGHT) as u32,
-        };
-        let path = bundle.path();
-        let data = storage
-            .read(&path)
-            .map_err(|e| StoredError::Storage(format!("reading {path}: {e}")))?
-            .ok_or_else(|| StoredError::Storage(format!("{path} is missing")))?;
-        let entries = parse_entry_bundle(&bundle, &data)
-            .map_err(|e| StoredError::Storage(format!("{path}: {e}")))?;
+        let (start, entries) = bundle_entries(storage, size, next >> HEIGHT)?;
         for (i, entry) in entries.iter().enumerate() {
             let index = start + i as u64;
             if (next..to).contains(&index) {
                 f(index, entry);
             }
         }
-        next = start + u64::from(bundle.width);
+        next = start + entries.len() as u64;
     }
     Ok(())
+}
+
+/// The entries of bundle `bundle_index` of the tree of `size`, and the
+/// index of its first.
+fn bundle_entries(
+    storage: &dyn Storage,
+    size: u64,
+    bundle_index: u64,
+) -> Result<(u64, Vec<Vec<u8>>), StoredError> {
+    let start = bundle_index << HEIGHT;
+    let bundle = Tile {
+        height: HEIGHT,
+        level: TileLevel::Entries,
+        index: bundle_index,
+        width: (size - start).min(1 << HEIGHT) as u32,
+    };
+    let path = bundle.path();
+    let data = storage
+        .read(&path)
+        .map_err(|e| StoredError::Storage(format!("reading {path}: {e}")))?
+        .ok_or_else(|| StoredError::Storage(format!("{path} is missing")))?;
+    let entries = parse_entry_bundle(&bundle, &data)
+        .map_err(|e| StoredError::Storage(format!("{path}: {e}")))?;
+    Ok((start, entries.iter().map(|e| e.to_vec()).collect()))
 }
 
 /// A c2sp.org/tlog-proof@v1 receipt for entry `index` against the witnessed
@@ -217,22 +227,8 @@ fn entry_and_proof(
             tree.size
         )));
     }
-    let bundle_index = index >> HEIGHT;
-    let start = bundle_index << HEIGHT;
-    let bundle = Tile {
-        height: HEIGHT,
-        level: TileLevel::Entries,
-        index: bundle_index,
-        width: (tree.size - start).min(1 << HEIGHT) as u32,
-    };
-    let path = bundle.path();
-    let data = storage
-        .read(&path)
-        .map_err(|e| StoredError::Storage(format!("reading {path}: {e}")))?
-        .ok_or_else(|| StoredError::Storage(format!("{path} is missing")))?;
-    let entries =
-        parse_entry_bundle(&bundle, &data).map_err(|e| StoredError::Storage(e.to_string()))?;
-    let entry = entries[(index - start) as usize].to_vec();
+    let (start, mut entries) = bundle_entries(storage, tree.size, index >> HEIGHT)?;
+    let entry = entries.swap_remove((index - start) as usize);
     let proof = prove_inclusion(storage, tree, index, tree.size)?;
     merkle::verify_inclusion(
         &merkle::leaf_hash(&entry),
