@@ -25,6 +25,9 @@ pub enum Code {
     /// A document whose digest is not the record's (the page's own code,
     /// `wrong-digest`, for the same verdict).
     WrongDigest,
+    /// A verifiable-index answer that does not prove what it claims, or
+    /// lists a forged entry: the log misbehaved.
+    BadIndexProof,
     /// A wrong argument from the page itself.
     Usage,
 }
@@ -41,6 +44,7 @@ impl Code {
             Code::Fork => "fork",
             Code::BadTiles => "bad-tiles",
             Code::WrongDigest => "wrong-digest",
+            Code::BadIndexProof => "bad-index-proof",
             Code::Usage => "usage",
         }
     }

@@ -17,8 +17,8 @@ use crate::objects;
 /// text with the log's line) and its registered agencies' verifier keys.
 #[wasm_bindgen]
 pub struct LogVerifier {
-    policy: Policy,
-    agencies: Vec<Verifier>,
+    pub(crate) policy: Policy,
+    pub(crate) agencies: Vec<Verifier>,
 }
 
 #[wasm_bindgen]
@@ -162,7 +162,7 @@ impl LogVerifier {
 }
 
 impl LogVerifier {
-    fn checkpoint(&self, note: &str) -> Result<VerifiedCheckpoint, JsValue> {
+    pub(crate) fn checkpoint(&self, note: &str) -> Result<VerifiedCheckpoint, JsValue> {
         self.policy
             .verify_checkpoint(note.as_bytes())
             .map_err(|e| fail(Code::Untrusted, format_args!("the checkpoint: {e}")))
@@ -181,7 +181,7 @@ impl LogVerifier {
     }
 }
 
-fn parse_hashes(proof: &[String]) -> Result<Vec<Hash>, JsValue> {
+pub(crate) fn parse_hashes(proof: &[String]) -> Result<Vec<Hash>, JsValue> {
     proof
         .iter()
         .map(|h| {

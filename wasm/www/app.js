@@ -225,7 +225,7 @@ function noteCheckpoint(trace, checkpoint) {
 /** A failure as a verdict: red "invalid", or grey "could not check". */
 function fromError(e, trace) {
   const known = ['untrusted', 'bad-signature', 'not-included', 'bad-tiles', 'malformed',
-    'rollback', 'fork', 'bad-revocation', 'wrong-digest', 'unreachable'];
+    'rollback', 'fork', 'bad-index-proof', 'wrong-digest', 'unreachable'];
   const code = known.includes(e.code) ? e.code : 'unexpected';
   trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
   if (e.code === 'rollback' || e.code === 'fork') trace.evidence = e.evidence || e.message;
@@ -233,44 +233,44 @@ function fromError(e, trace) {
   return result(verdict, `reason.${code}`, {}, trace, { digest: trace.digest });
 }
 
-// ---------------------------------------------------------------- revocations
+// ---------------------------------------------------------------- proven status
 
 /**
- * Proves the log's claim that entry `at` revokes `recordText`: the
- * revocation is signed by the agency, included in the trusted checkpoint
- * (when it is already covered), and names this record. Where `at` sits
- * relative to the record is not checked: a revocation logged before its
- * record revokes it too.
+ * The status of the record at `index`, proven from the verifiable index:
+ * the log's answer for the record's name is verified in WebAssembly (its
+ * checkpoint under the policy, the commitment, every listed entry, the map
+ * proofs, every signature), and its checkpoint must be the same history as
+ * the trusted one. Gives `{status, revokedBy, revocation, checkpoint}`;
+ * `null` when the record is not yet in the checkpoint the answer proves
+ * against.
  */
-async function proveRevocation(recordText, at, trusted, trace) {
-  const text = await get(`entry/${at}`);
-  const revocation = verifier.verifyRecord(text);
-  const proven = at < trusted.size;
-  trace.revocation = text;
-  if (proven) {
-    const proof = await proofFromTiles(wasm.TileProofPlan.inclusion(at, trusted.size), trusted.root, trace);
-    trace.revocation += `\n${proof.join('\n')}`;
-    verifier.verifyInclusion(text, at, trusted.size, trusted.root, proof);
-  }
-  if (!verifier.isRevokedBy(recordText, text)) {
-    throw failure('bad-revocation', `entry ${at} does not revoke this record`);
-  }
-  return { index: at, issued: revocation.issued, proven };
+async function provenStatus(record, index, trusted, trace) {
+  const { issuer, kind, id } = record;
+  const answer = await get(`index/lookup?${new URLSearchParams({ issuer, kind, id })}`, 'json');
+  trace.indexProof = answer;
+  if (index >= answer.size) return null;
+  const status = verifier.provenStatus(answer, issuer, kind, id, index);
+  await checkSameHistory(status.checkpoint, trusted, trace);
+  return status;
 }
 
-/** The verdict for a record the log says an entry revoked (before or after it: order does not matter). */
-function revokedResult(facts, revocation, trace) {
-  const reason = revocation.proven ? 'reason.revoked' : 'reason.revoked-unproven';
-  return result('revoked', reason, { issuer: facts.issuer, index: formatCount(revocation.index) }, trace,
-    { ...facts, revoked: revocation });
+/** The verdict of a record whose proven status is known. */
+function statusResult(facts, status, reason, trace) {
+  if (status.status === 'revoked') {
+    const revocation = { index: status.revokedBy, issued: status.revocation.issued, proven: true };
+    return result('revoked', 'reason.revoked', { issuer: facts.issuer, index: formatCount(status.revokedBy) },
+      trace, { ...facts, revoked: revocation });
+  }
+  return result('verified', reason, { issuer: facts.issuer, size: formatCount(status.checkpoint.size) },
+    trace, facts);
 }
 
 // ---------------------------------------------------------------- flows
 
 /**
- * Flow 1: a receipt proves inclusion offline. Online, the log is asked
- * whether any entry (before or after the record) revoked it, and that claim
- * is proved.
+ * Flow 1: a receipt proves inclusion offline. Online, the record's status
+ * (revoked, by an entry before or after it, or not) is proven from the
+ * verifiable index.
  */
 async function checkReceipt(file, digest, trace) {
   const r = verifier.verifyReceipt(new Uint8Array(await file.arrayBuffer()));
@@ -283,72 +283,58 @@ async function checkReceipt(file, digest, trace) {
     return result('invalid', reason, {}, trace, { digest: digest.value });
   }
   const issuer = { issuer: r.record.issuer };
-  let claimedRevoked = false;
   try {
     const trusted = await freshCheckpoint(trace);
     trace.latest = trusted.note;
     await checkSameHistory(r.checkpoint, trusted, trace);
-    const { issuer: i, kind, id } = r.record;
-    const found = await get(`lookup?${new URLSearchParams({ issuer: i, kind, id })}`, 'json');
-    const match = found.matches.find((m) => m.index === r.index);
-    if (!match) return result('verified', 'reason.verified-unindexed', issuer, trace, facts);
-    if (match.revoked_by == null) return result('verified', 'reason.verified-receipt', issuer, trace, facts);
-    claimedRevoked = true;
-    const revocation = await proveRevocation(r.signedRecord, match.revoked_by, trusted, trace);
-    return revokedResult(facts, revocation, trace);
+    const status = await provenStatus(r.record, r.index, trusted, trace);
+    if (!status) return result('verified', 'reason.verified-unindexed', issuer, trace, facts);
+    return statusResult(facts, status, 'reason.verified-receipt', trace);
   } catch (e) {
-    // Evidence against this history or this record's revocation decides;
-    // any other online failure leaves what the receipt proved offline —
-    // unless the log has said the record was revoked and that could not be
-    // checked: then there is no verdict.
-    if (['rollback', 'fork', 'bad-revocation'].includes(e.code)) throw e;
+    // Evidence against this history or the log's index decides; any other
+    // online failure leaves what the receipt proved offline, and says that
+    // revocation could not be checked.
+    if (['rollback', 'fork', 'bad-index-proof'].includes(e.code)) throw e;
     trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
-    if (claimedRevoked) return result('unavailable', 'reason.unreachable', {}, trace, facts);
     return result('verified', 'reason.verified-offline', issuer, trace, facts);
   }
 }
 
 /**
- * Flow 2: a digest is looked up; the most recent match is verified (agency
- * signature, same digest, inclusion in the trusted checkpoint from tiles).
+ * Flow 2: a digest is looked up in the verifiable index: every record of
+ * the document, proven complete against the witnessed checkpoint (none is
+ * proven absence); the most recent registration's status is proven too.
  */
 async function checkDigest(digest, trace) {
-  const found = await get(`lookup?digest=${encodeURIComponent(digest)}`, 'json');
   const trusted = await freshCheckpoint(trace);
   noteCheckpoint(trace, trusted);
-  trace.coverage = { covered: found.covered, size: found.size };
-  // The document's own registration first (a revocation notice may carry
-  // the same document), then the most recent.
-  const notice = (m) => (m.kind === 'revocation' ? 1 : 0);
-  const matches = [...found.matches].sort((a, b) => notice(a) - notice(b) || b.index - a.index);
-  const checkpointFacts = { digest, size: trusted.size, witnesses: trusted.witnesses };
-  // The log answers from the tree it has committed, which may be a few
-  // entries ahead of what the witnesses have signed: such a match is not
-  // provable yet, and says so instead of failing.
-  const provable = matches.filter((m) => m.index < trusted.size);
-  if (provable.length === 0 && (found.covered < trusted.size || matches.length > 0)) {
-    // The log's lookup index has not yet caught up with what the
-    // witnesses signed, or its matches are not witnessed yet: "not found"
-    // would not be a fact yet.
-    return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
-  }
-  if (provable.length === 0) {
-    return result('not-found', 'reason.not-found', { size: formatCount(trusted.size) },
+  const answer = await get(`index/lookup?digest=${encodeURIComponent(digest)}`, 'json');
+  trace.indexProof = answer;
+  const found = verifier.provenDocument(answer, digest);
+  await checkSameHistory(found.checkpoint, trusted, trace);
+  const checkpointFacts = { digest, size: found.checkpoint.size, witnesses: found.checkpoint.witnesses };
+  // The document's own registrations (a revocation notice carries the
+  // revoked document's digest too), the most recent first.
+  const registrations = found.records.filter((m) => m.record.kind !== 'revocation')
+    .sort((a, b) => b.index - a.index);
+  if (registrations.length === 0) {
+    // Proven absent as of the witnessed checkpoint; the log may already
+    // hold it in a newer one the witnesses have not signed yet.
+    const unwitnessed = await get(`lookup?digest=${encodeURIComponent(digest)}`, 'json')
+      .then((l) => l.matches.some((m) => m.index >= found.checkpoint.size && m.kind !== 'revocation'))
+      .catch(() => false);
+    if (unwitnessed) return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
+    return result('not-found', 'reason.not-found', { size: formatCount(found.checkpoint.size) },
       trace, checkpointFacts);
   }
-  const [match, ...others] = provable;
-  trace.others = others;
-  const record = verifier.verifyRecord(match.record);
-  trace.fields = record.fields;
-  if (record.digest !== digest) throw failure('wrong-digest', `entry ${match.index} has digest ${record.digest}`);
-  const plan = wasm.TileProofPlan.inclusion(match.index, trusted.size);
-  trace.inclusion = await proofFromTiles(plan, trusted.root, trace);
-  verifier.verifyInclusion(match.record, match.index, trusted.size, trusted.root, trace.inclusion);
-  const facts = recordFacts(record, match.index, trusted);
-  if (match.revoked_by != null) {
-    return revokedResult(facts, await proveRevocation(match.record, match.revoked_by, trusted, trace), trace);
-  }
-  return result('verified', 'reason.verified', { issuer: record.issuer }, trace, facts);
+  const [match, ...others] = registrations;
+  trace.others = others.map((m) => ({ index: m.index, ...m.record }));
+  trace.fields = match.record.fields;
+  if (match.record.digest !== digest) throw failure('wrong-digest', `entry ${match.index} has digest ${match.record.digest}`);
+  const facts = recordFacts(match.record, match.index, found.checkpoint);
+  const status = await provenStatus(match.record, match.index, found.checkpoint, trace);
+  if (!status) return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
+  return statusResult(facts, status, 'reason.verified', trace);
 }
 
 /** Decides what to check from the inputs, and checks it. */
@@ -454,9 +440,8 @@ function renderDetails(trace = {}) {
     ['details.revocation', trace.revocation],
     ['details.tiles', trace.tiles?.join('\n')],
     ['details.fields', trace.fields?.map(([k, v]) => `${k}: ${v}`).join('\n')],
-    ['details.others', trace.others?.map((m) =>
-      `#${m.index} ${m.issuer} ${m.kind} ${m.id} ${m.issued}${m.revoked_by != null ? ` → #${m.revoked_by}` : ''}`).join('\n')],
-    ['details.coverage', trace.coverage && t('details.coverage-value', trace.coverage)],
+    ['details.others', trace.others?.map((m) => `#${m.index} ${m.issuer} ${m.kind} ${m.id} ${m.issued}`).join('\n')],
+    ['details.index-proof', trace.indexProof && JSON.stringify(trace.indexProof, null, 1)],
     ['details.error', trace.error],
     ['details.replaced', trace.replaced],
     ['details.evidence', trace.evidence],
