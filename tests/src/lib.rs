@@ -186,8 +186,10 @@ impl WitnessedLog {
 }
 
 /// Sends `records` to the log at `url` in one `/add-batch`; panics unless
-/// every one is logged.
-pub async fn add_batch(url: &str, records: Vec<Vec<u8>>) {
+/// every one is logged. Returns the index the log gave each, in order:
+/// with the verifiable index on, the batch that logs them ends with a
+/// commitment entry, so indexes are not consecutive across batches.
+pub async fn add_batch(url: &str, records: Vec<Vec<u8>>) -> Vec<u64> {
     let records: Vec<String> = records
         .into_iter()
         .map(|r| String::from_utf8(r).expect("a record is text"))
@@ -200,12 +202,12 @@ pub async fn add_batch(url: &str, records: Vec<Vec<u8>>) {
         .expect("the log answers");
     assert!(reply.status().is_success(), "{}", reply.status());
     let answer: serde_json::Value = reply.json().await.expect("JSON");
-    assert!(
-        answer["results"]
-            .as_array()
-            .is_some_and(|r| r.iter().all(|x| x["index"].is_u64())),
-        "{answer}"
-    );
+    let indexes: Option<Vec<u64>> = answer["results"]
+        .as_array()
+        .and_then(|r| r.iter().map(|x| x["index"].as_u64()).collect());
+    let indexes = indexes.unwrap_or_else(|| panic!("not every record logged: {answer}"));
+    assert_eq!(indexes.len(), records.len(), "{answer}");
+    indexes
 }
 
 /// GETs `url` and parses its JSON.
@@ -216,6 +218,40 @@ pub async fn get_json(url: &str) -> serde_json::Value {
         .json()
         .await
         .expect("JSON")
+}
+
+/// Entries `0 .. size` of the log at `url`, read from its entry bundles
+/// (`tile/entries/…`), in index order.
+pub async fn read_entries(url: &str, size: u64) -> Vec<Vec<u8>> {
+    use gazette_client::tiles::{HEIGHT, Tile, TileLevel, parse_entry_bundle};
+    let client = reqwest::Client::new();
+    let mut entries = Vec::with_capacity(usize::try_from(size).expect("a size"));
+    let mut start = 0;
+    while start < size {
+        let bundle = Tile {
+            height: HEIGHT,
+            level: TileLevel::Entries,
+            index: start >> HEIGHT,
+            width: u32::try_from((size - start).min(1 << HEIGHT)).expect("a tile width"),
+        };
+        let reply = client
+            .get(format!("{url}/{}", bundle.path()))
+            .send()
+            .await
+            .expect("the log answers");
+        assert!(
+            reply.status().is_success(),
+            "{}: {}",
+            bundle.path(),
+            reply.status()
+        );
+        let data = reply.bytes().await.expect("a bundle");
+        let parsed =
+            parse_entry_bundle(&bundle, &data).unwrap_or_else(|e| panic!("{}: {e}", bundle.path()));
+        entries.extend(parsed.into_iter().map(<[u8]>::to_vec));
+        start += u64::from(bundle.width);
+    }
+    entries
 }
 
 /// Waits (at most 30 s) until the log's lookup index covers its tree.
@@ -237,6 +273,12 @@ pub async fn wait_for_lookups(log: &str) {
 /// Logs one signed record with `POST /add?wait=receipt` and returns its
 /// witnessed receipt; panics unless the log answers 200 with one in 30 s.
 pub async fn add_with_receipt(url: &str, record: Vec<u8>) -> String {
+    add_with_receipt_at(url, record).await.1
+}
+
+/// As [`add_with_receipt`], also returning the index the log gave the
+/// record.
+pub async fn add_with_receipt_at(url: &str, record: Vec<u8>) -> (u64, String) {
     let reply = reqwest::Client::new()
         .post(format!("{url}/add?wait=receipt"))
         .body(record)
@@ -246,10 +288,12 @@ pub async fn add_with_receipt(url: &str, record: Vec<u8>) -> String {
         .expect("the log answers");
     assert_eq!(reply.status(), 200);
     let answer: serde_json::Value = reply.json().await.expect("JSON");
-    answer["receipt"]
+    let index = answer["index"].as_u64().expect("an index");
+    let receipt = answer["receipt"]
         .as_str()
         .expect("a witnessed receipt")
-        .to_owned()
+        .to_owned();
+    (index, receipt)
 }
 
 /// A benchmark's setting from the environment, or its default.

@@ -2,13 +2,15 @@
 //! tiles, checks each bundle against the tree and each record's signature
 //! against the agency keys in `/info`, reports per issuer, goes on from
 //! where it stopped, and exits 12 when it finds records by a key the log
-//! no longer lists.
+//! no longer lists. The verifiable index's commitment that ends each batch
+//! is read like any entry but counted as no record and flagged as nothing.
 
 use std::path::Path;
 
+use gazette_client::index::commitment::IndexCommitment;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{WitnessedLog, add_batch, get_json, run_status};
+use gazette_tests::{WitnessedLog, add_batch, get_json, read_entries, run_status};
 
 fn agency(name: &str, seed: u8) -> Signer {
     Signer::from_seed(name, KeyType::Ed25519, [seed; 32]).unwrap()
@@ -41,7 +43,7 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
             })
             .collect()
     };
-    add_batch(&url, records(&land, "deed", 0..300)).await;
+    let deeds = add_batch(&url, records(&land, "deed", 0..300)).await;
     let revocations: Vec<Vec<u8>> = (0..2u64)
         .map(|n| {
             Record::revocation(
@@ -57,7 +59,14 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
             .bytes
         })
         .collect();
-    add_batch(&url, revocations).await;
+    let revoked = add_batch(&url, revocations).await;
+    // Each batch ends with the index's commitment, right after its records.
+    let size = revoked[1] + 2;
+    let entries = read_entries(&url, size).await;
+    for commitment in [deeds[299] + 1, revoked[1] + 1] {
+        let parsed = IndexCommitment::parse(&entries[commitment as usize]);
+        assert_eq!(parsed.map(|c| c.size), Some(commitment));
+    }
 
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
@@ -90,12 +99,14 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
     let (code, out, err) = monitor(&progress);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(report["scanned"], 302);
+    assert_eq!(report["scanned"], size, "{report}");
+    assert_eq!(report["size"], size, "{report}");
     assert_eq!(report["issuers"]["land.example.gov"]["records"], 302);
     assert_eq!(report["issuers"]["land.example.gov"]["revocations"], 2);
+    assert_eq!(report["not_a_record"], serde_json::json!([]), "{report}");
 
     // A second agency is registered and adds records; the monitor goes on
-    // from entry 302.
+    // from entry `size`.
     gazette_tests::run(
         "gazette-log",
         &[
@@ -106,12 +117,18 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
             p(&setup.log_dir),
         ],
     );
-    add_batch(&url, records(&tax, "invoice", 0..3)).await;
+    let invoices = add_batch(&url, records(&tax, "invoice", 0..3)).await;
+    assert_eq!(
+        invoices[0], size,
+        "the next batch starts after the commitment"
+    );
     let (code, out, err) = monitor(&progress);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(report["scanned"], 305);
+    assert_eq!(report["scanned"], invoices[2] + 2, "{report}");
+    assert_eq!(report["issuers"]["land.example.gov"]["records"], 302);
     assert_eq!(report["issuers"]["tax.example.gov"]["records"], 3);
+    assert_eq!(report["not_a_record"], serde_json::json!([]), "{report}");
 
     // The log stops listing that agency: a fresh monitor flags its records.
     let agencies = setup.log_dir.join("agencies.txt");
@@ -125,5 +142,10 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
     let (code, out, err) = monitor(&w.join("fresh.json"));
     assert_eq!(code, 12, "{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(report["unknown_key"], serde_json::json!([302, 303, 304]));
+    assert_eq!(
+        report["unknown_key"],
+        serde_json::json!(invoices),
+        "{report}"
+    );
+    assert_eq!(report["not_a_record"], serde_json::json!([]), "{report}");
 }

@@ -4,6 +4,8 @@
 //! back or forks (same key, another history) is caught: exit 10 with the
 //! evidence kept. `gazette verify --online` exits 14 for a revoked record,
 //! whether its revocation was logged after it, before it, or in its batch.
+//! Indexes and sizes come from the log's answers: each batch ends with the
+//! verifiable index's commitment, one entry after its records.
 
 use std::path::Path;
 
@@ -32,8 +34,20 @@ fn record(tag: &str, n: u64) -> Vec<u8> {
     .bytes
 }
 
-async fn add(url: &str, tag: &str, range: std::ops::Range<u64>) {
-    add_batch(url, range.map(|n| record(tag, n)).collect()).await;
+/// Logs records `tag-n` in one batch; returns their indexes.
+async fn add(url: &str, tag: &str, range: std::ops::Range<u64>) -> Vec<u64> {
+    add_batch(url, range.map(|n| record(tag, n)).collect()).await
+}
+
+/// The tree size once the batch that logged `indexes` is committed: its
+/// records, then its commitment.
+fn size_after(indexes: &[u64]) -> u64 {
+    indexes.last().expect("a batch") + 2
+}
+
+fn size_of(json: &str) -> serde_json::Value {
+    serde_json::from_str::<serde_json::Value>(json).unwrap_or_else(|e| panic!("{e}: {json}"))["size"]
+        .clone()
 }
 
 fn p(path: &Path) -> &str {
@@ -55,7 +69,8 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let honest = WitnessedLog::start(ORIGIN, &agency().verifier(), 0, 0);
-    add(&honest.log.url, "A", 0..20).await;
+    let a = add(&honest.log.url, "A", 0..20).await;
+    let size = size_after(&a);
     let info = get_json(&format!("{}/info", honest.log.url)).await;
     std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
     let (state, evidence, policy) = (
@@ -81,14 +96,19 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
 
     let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()["size"],
-        20
+    assert_eq!(size_of(&out), size);
+    // Records, the commitment that ends the batch (the tree's last entry).
+    let (a5, a19, a0, last) = (
+        a[5].to_string(),
+        a[19].to_string(),
+        a[0].to_string(),
+        (size - 1).to_string(),
     );
     for extra in [
-        &["--index", "5"][..],
-        &["--index", "19", "--tiles-only"],
-        &["--index", "0"],
+        &["--index", &a5][..],
+        &["--index", &a19, "--tiles-only"],
+        &["--index", &a0],
+        &["--index", &last, "--tiles-only"],
     ] {
         let (code, _, err) = gazette("inclusion", &honest.log.url, extra);
         assert_eq!(code, 0, "{extra:?}: {err}");
@@ -100,7 +120,8 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
         &["--record", p(&w.join("a7.record")), "--json"],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"index\":7"), "{out}");
+    let proven: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(proven["index"], a[7], "{out}");
     std::fs::write(w.join("stranger.record"), record("Z", 1)).unwrap();
     let (code, _, err) = gazette(
         "inclusion",
@@ -109,7 +130,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     );
     assert_eq!(code, 5, "{err}");
 
-    // Keep the checkpoint of size 20 for `consistency` later.
+    // Keep the checkpoint of the first batch for `consistency` later.
     std::fs::copy(&state, w.join("old.checkpoint")).unwrap();
 
     // Lookups, each match proven in the trusted tree.
@@ -128,7 +149,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     );
     assert_eq!(code, 0, "{err}");
     let found: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(found["matches"][0]["index"], 7);
+    assert_eq!(found["matches"][0]["index"], a[7]);
     let mut digest = [0x66u8; 32];
     digest[..8].copy_from_slice(&3u64.to_be_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -138,7 +159,10 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
         &["--digest", &format!("sha256:{hex}")],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("A-3") && out.contains("at index 3"), "{out}");
+    assert!(
+        out.contains("A-3") && out.contains(&format!("at index {}\n", a[3])),
+        "{out}"
+    );
     let (code, _, err) = gazette(
         "lookup",
         &honest.log.url,
@@ -154,14 +178,15 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     assert_eq!(code, 13, "{err}");
 
     // The log grows: the trusted checkpoint advances by a consistency proof.
-    add(&honest.log.url, "A", 20..29).await;
+    let grown = add(&honest.log.url, "A", 20..29).await;
+    assert_eq!(grown[0], size, "the batch starts after the commitment");
     let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"size\":29"), "{out}");
+    assert_eq!(size_of(&out), size_after(&grown));
 
     // verify --online: not revoked, then revoked by a revocation logged
     // after it (the reverse order is in the test below).
-    let receipt = reqwest::get(format!("{}/receipt/4", honest.log.url))
+    let receipt = reqwest::get(format!("{}/receipt/{}", honest.log.url, a[4]))
         .await
         .unwrap()
         .text()
@@ -199,7 +224,8 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     .sign(&agency())
     .unwrap()
     .bytes;
-    add_batch(&honest.log.url, vec![revocation]).await;
+    let revoked = add_batch(&honest.log.url, vec![revocation]).await;
+    let final_size = size_after(&revoked);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let (code, _, err) = online();
@@ -215,27 +241,28 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
-    // The kept checkpoint of size 20 is a prefix of the tree now.
+    // The kept checkpoint of the first batch is a prefix of the tree now.
     let (code, out, err) = gazette(
         "consistency",
         &honest.log.url,
         &["--from", p(&w.join("old.checkpoint")), "--json"],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("\"old\":20") && out.contains("\"size\":30"),
-        "{out}"
-    );
+    let proven: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(proven["old"], size, "{out}");
+    assert_eq!(proven["size"], final_size, "{out}");
 
-    // A fork: the same key signs another history of 40 entries.
+    // A fork: the same key signs another history, longer than ours.
     let forked = impostor(&honest.log_dir);
-    add(&forked.log.url, "F", 0..40).await;
+    let forked_size = size_after(&add(&forked.log.url, "F", 0..40).await);
+    assert!(forked_size > final_size);
     let (code, _, err) = gazette("checkpoint", &forked.log.url, &[]);
     assert_eq!(code, 10, "{err}");
     let kept = std::fs::read_to_string(&evidence).unwrap();
     assert!(kept.starts_with("gazette fork evidence"), "{kept}");
     assert!(
-        kept.contains(&format!("{ORIGIN}\n30\n")) && kept.contains(&format!("{ORIGIN}\n40\n")),
+        kept.contains(&format!("{ORIGIN}\n{final_size}\n"))
+            && kept.contains(&format!("{ORIGIN}\n{forked_size}\n")),
         "{kept}"
     );
     drop(forked);
@@ -243,7 +270,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     // A rollback: the same key, a shorter history.
     std::fs::remove_file(&evidence).unwrap();
     let behind = impostor(&honest.log_dir);
-    add(&behind.log.url, "A", 0..5).await;
+    assert!(size_after(&add(&behind.log.url, "A", 0..5).await) < final_size);
     let (code, _, err) = gazette("checkpoint", &behind.log.url, &[]);
     assert_eq!(code, 10, "{err}");
     assert!(
@@ -256,7 +283,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     // The trusted state was not moved by either: the honest log still passes.
     let (code, out, err) = gazette("checkpoint", &honest.log.url, &["--json"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"size\":30"), "{out}");
+    assert_eq!(size_of(&out), final_size);
 
     // A policy naming another log key: the checkpoint is not trusted, 4.
     let other = Signer::from_seed(ORIGIN, KeyType::Ed25519, [99; 32]).unwrap();
@@ -320,20 +347,27 @@ async fn verify_online_reports_a_record_revoked_by_a_revocation_logged_before_it
     let w = work.path();
     let log = WitnessedLog::start("before.example/log", &agency().verifier(), 0, 0);
     let url = log.log.url.clone();
-    // 0: the revocation of B-1, before B-1 itself (1); then 2, 3: one batch
-    // holding the revocation of B-2 and then B-2; 4: B-3, never revoked.
-    add_batch(&url, vec![revocation("REV-B-1", "B-1")]).await;
-    add_batch(&url, vec![record("B", 1)]).await;
-    add_batch(&url, vec![revocation("REV-B-2", "B-2"), record("B", 2)]).await;
-    add_batch(&url, vec![record("B", 3)]).await;
+    // The revocation of B-1, before B-1 itself; then one batch holding the
+    // revocation of B-2 and then B-2; B-3, never revoked. Each batch ends
+    // with the index's commitment.
+    let rev_b1 = add_batch(&url, vec![revocation("REV-B-1", "B-1")]).await[0];
+    let b1 = add_batch(&url, vec![record("B", 1)]).await[0];
+    let batch = add_batch(&url, vec![revocation("REV-B-2", "B-2"), record("B", 2)]).await;
+    let (rev_b2, b2) = (batch[0], batch[1]);
+    let b3 = add_batch(&url, vec![record("B", 3)]).await;
+    assert!(rev_b1 < b1 && b1 < rev_b2 && rev_b2 < b2 && b2 < b3[0]);
     wait_for_lookups(&url).await;
     let info = get_json(&format!("{url}/info")).await;
-    assert_eq!(info["size"], 5, "{info}");
+    assert_eq!(info["size"], size_after(&b3), "{info}");
     let policy = w.join("policy.txt");
     std::fs::write(&policy, info["policy"].as_str().unwrap()).unwrap();
     let agency_vkey = agency().verifier().to_string();
 
-    for (index, id, revoked_by) in [(1, "B-1", Some(0)), (3, "B-2", Some(2)), (4, "B-3", None)] {
+    for (index, id, revoked_by) in [
+        (b1, "B-1", Some(rev_b1)),
+        (b2, "B-2", Some(rev_b2)),
+        (b3[0], "B-3", None),
+    ] {
         let file = w.join(format!("{id}.tlog-proof"));
         std::fs::write(&file, receipt(&url, index).await).unwrap();
         let (code, out, err) = run_status(

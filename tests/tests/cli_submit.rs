@@ -1,14 +1,17 @@
 //! `gazette submit`: 100 000 records to a real log, the upload killed with
 //! SIGKILL part-way and run again: the log then holds each record exactly
-//! once, and the resume file says done.
+//! once (every other entry is the verifiable index's commitment that ends
+//! a batch), and the resume file says done.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use gazette_client::index::commitment::IndexCommitment;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{WitnessedLog, binary, run_status};
+use gazette_tests::{WitnessedLog, binary, read_entries, run_status};
 
 const RECORDS: u64 = 100_000;
 
@@ -21,6 +24,7 @@ async fn an_interrupted_bulk_upload_resumes_with_no_duplicates_and_no_gaps() {
     let work = tempfile::tempdir().unwrap();
     let manifest = work.path().join("records.jsonl");
     let resume = work.path().join("upload.resume");
+    let mut submitted: Vec<Vec<u8>> = Vec::with_capacity(RECORDS as usize);
     {
         let agency = agency();
         let mut out = std::io::BufWriter::new(std::fs::File::create(&manifest).unwrap());
@@ -36,8 +40,10 @@ async fn an_interrupted_bulk_upload_resumes_with_no_duplicates_and_no_gaps() {
             )
             .sign(&agency)
             .unwrap();
-            let line = serde_json::to_string(&String::from_utf8(record.bytes).unwrap()).unwrap();
+            let line =
+                serde_json::to_string(&String::from_utf8(record.bytes.clone()).unwrap()).unwrap();
             writeln!(out, "{line}").unwrap();
+            submitted.push(record.bytes);
         }
     }
     let setup = WitnessedLog::start("bulk.example/log", &agency().verifier(), 0, 0);
@@ -96,8 +102,9 @@ async fn an_interrupted_bulk_upload_resumes_with_no_duplicates_and_no_gaps() {
     assert_eq!(state["state"], "done");
     assert_eq!(state["done"].as_array().unwrap().len(), 100);
 
-    // Exactly the records, once each: the tree holds 100 000 entries, and
-    // every id (sampled) is at one index.
+    // Exactly the records, once each: every record of the manifest is one
+    // entry of the tree, and every other entry is a commitment at its own
+    // index; the tree ends with one. Every id (sampled) is found at one index.
     let client = reqwest::Client::new();
     let checkpoint = client
         .get(format!("{}/checkpoint", setup.log.url))
@@ -107,7 +114,41 @@ async fn an_interrupted_bulk_upload_resumes_with_no_duplicates_and_no_gaps() {
         .text()
         .await
         .unwrap();
-    assert_eq!(checkpoint.lines().nth(1), Some("100000"), "{checkpoint}");
+    let size: u64 = checkpoint
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("{checkpoint}"));
+    let mut logged: HashMap<&[u8], Vec<u64>> = submitted
+        .iter()
+        .map(|r| (r.as_slice(), Vec::new()))
+        .collect();
+    let entries = read_entries(&setup.log.url, size).await;
+    let mut commitments = 0u64;
+    for (index, entry) in (0u64..).zip(&entries) {
+        if let Some(at) = logged.get_mut(entry.as_slice()) {
+            at.push(index);
+            continue;
+        }
+        let commitment = IndexCommitment::parse(entry)
+            .unwrap_or_else(|| panic!("entry {index} is neither a record nor a commitment"));
+        assert_eq!(
+            commitment.size, index,
+            "a commitment elsewhere than its own index"
+        );
+        commitments += 1;
+    }
+    for (record, at) in &logged {
+        assert_eq!(
+            at.len(),
+            1,
+            "logged at {at:?}: {}",
+            String::from_utf8_lossy(record)
+        );
+    }
+    assert_eq!(size, RECORDS + commitments, "{checkpoint}");
+    let last = entries.last().expect("entries");
+    assert_eq!(IndexCommitment::parse(last).map(|c| c.size), Some(size - 1));
     for n in [0u64, 1, 999, 1000, 55_555, 99_999] {
         let found: serde_json::Value = client
             .get(format!(

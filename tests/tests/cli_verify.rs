@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use gazette_tests::{WitnessedLog, add_with_receipt, get_json, run, run_status};
+use gazette_tests::{WitnessedLog, add_with_receipt_at, get_json, run, run_status};
 
 const ORIGIN: &str = "cli.example/log";
 
@@ -75,7 +75,7 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
     // The log (two witnesses, both required) takes it and gives a receipt.
     let agency = gazette_client::note::Verifier::parse(&vkey).unwrap();
     let setup = WitnessedLog::start(ORIGIN, &agency, 2, 2);
-    let receipt = add_with_receipt(&setup.log.url, record).await;
+    let (index, receipt) = add_with_receipt_at(&setup.log.url, record).await;
     std::fs::write(w.join("deed.tlog-proof"), &receipt).unwrap();
     let info = get_json(&format!("{}/info", setup.log.url)).await;
     std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
@@ -98,7 +98,7 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["issuer"], "registry.example.gov");
     assert_eq!(report["id"], "PR-42");
-    assert_eq!(report["index"], 0);
+    assert_eq!(report["index"], index);
     assert_eq!(report["witnesses"].as_array().unwrap().len(), 2);
     assert_eq!(report["agency_signature"], "verified");
 

@@ -14,7 +14,7 @@ use gazette_client::encoding::hex_encode;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::browser::Browser;
-use gazette_tests::{WitnessedLog, add_with_receipt, wait_for_lookups};
+use gazette_tests::{WitnessedLog, add_with_receipt_at, wait_for_lookups};
 use sha2::{Digest, Sha256};
 
 const ORIGIN: &str = "page.example/log";
@@ -28,9 +28,9 @@ fn digest(document: &[u8]) -> [u8; 32] {
     Sha256::digest(document).into()
 }
 
-/// Logs a record and returns its witnessed receipt.
-async fn add(log: &str, record: Record) -> String {
-    add_with_receipt(log, record.sign(&agency()).unwrap().bytes).await
+/// Logs a record and returns its index and witnessed receipt.
+async fn add(log: &str, record: Record) -> (u64, String) {
+    add_with_receipt_at(log, record.sign(&agency()).unwrap().bytes).await
 }
 
 async fn check(browser: &Browser, log: &str, input: &str, file: &Path) -> String {
@@ -55,7 +55,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     let old_deed = b"Property registration: parcel 42-18, Harbour District (misspelt)\n";
     let old_notice = b"Notice: registration D-8 is cancelled\n";
     let issued = "2026-11-24T09:00:00Z";
-    let receipt = add(
+    let (_, receipt) = add(
         &log,
         Record::new(
             ISSUER,
@@ -71,7 +71,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
         Record::new(ISSUER, "property-registration", "D-7", digest(deed), issued),
     )
     .await;
-    add(
+    let (r1, _) = add(
         &log,
         Record::revocation(
             ISSUER,
@@ -85,7 +85,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     .await;
     // A revocation logged before the record it revokes (as the demo does):
     // the record is born revoked.
-    add(
+    let (r2, _) = add(
         &log,
         Record::revocation(
             ISSUER,
@@ -97,7 +97,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
         ),
     )
     .await;
-    let old_deed_receipt = add(
+    let (_, old_deed_receipt) = add(
         &log,
         Record::new(
             ISSUER,
@@ -163,7 +163,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert!(!browser.text("#v-revoked").await.trim().is_empty());
     let reason = browser.text("#verdict-reason").await;
     assert!(
-        reason.contains(&format!("{ISSUER} revoked this record (log entry 2)")),
+        reason.contains(&format!("{ISSUER} revoked this record (log entry {r1})")),
         "{reason}"
     );
     println!("{}", browser.screenshot("page-revoked").await.display());
@@ -175,13 +175,14 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert!(browser.text("#v-id").await.contains("D-8"));
     let reason = browser.text("#verdict-reason").await;
     assert!(
-        reason.contains(&format!("{ISSUER} revoked this record (log entry 3)")),
+        reason.contains(&format!("{ISSUER} revoked this record (log entry {r2})")),
         "{reason}"
     );
     let verdict = check(&browser, &log, "#receipt-input", &old_deed_receipt_file).await;
     assert_eq!(verdict, "revoked", "{}", browser.text("#verdict").await);
     assert!(browser.text("#v-id").await.contains("D-8"));
-    assert!(browser.text("#v-revoked").await.contains("log entry 3"));
+    let revoked = browser.text("#v-revoked").await;
+    assert!(revoked.contains(&format!("log entry {r2},")), "{revoked}");
     println!(
         "{}",
         browser.screenshot("page-revoked-before").await.display()

@@ -65,6 +65,16 @@ fn check_receipt(receipt: &str, n: u64, policy: &Policy) -> usize {
         .len()
 }
 
+/// Notes the index the log gave a record sent alone: its batch follows the
+/// previous one, which ended with the verifiable index's commitment.
+fn logged_at(indexes: &mut Vec<u64>, answer: &serde_json::Value) -> u64 {
+    let index = answer["index"].as_u64().expect("an index");
+    let expected = indexes.last().map_or(0, |previous| previous + 2);
+    assert_eq!(index, expected, "{answer}");
+    indexes.push(index);
+    index
+}
+
 async fn checkpoint_size(client: &reqwest::Client, url: &str) -> u64 {
     let note = client
         .get(format!("{url}/checkpoint"))
@@ -97,10 +107,11 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     assert_eq!(verifier_policy.witnesses().len(), 3);
 
     // All three up: receipts at once, with two or three cosignatures.
+    let mut indexes = Vec::new();
     for n in 0..5 {
         let (status, answer) = add(&client, &log, n, true).await;
         assert_eq!(status, 200, "{answer}");
-        assert_eq!(answer["index"], n);
+        logged_at(&mut indexes, &answer);
         let cosigned = check_receipt(answer["receipt"].as_str().unwrap(), n, &verifier_policy);
         assert!(cosigned >= 2, "record {n}: {cosigned} cosignatures");
     }
@@ -110,6 +121,7 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     for n in 5..10 {
         let (status, answer) = add(&client, &log, n, true).await;
         assert_eq!(status, 200, "{answer}");
+        logged_at(&mut indexes, &answer);
         assert_eq!(
             check_receipt(answer["receipt"].as_str().unwrap(), n, &verifier_policy),
             2
@@ -118,21 +130,23 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
 
     // Two down: sequencing goes on, publication waits.
     setup.stop_witness(1);
+    // Ten records, each followed by its batch's commitment.
     let published = checkpoint_size(&client, &log).await;
-    assert_eq!(published, 10);
+    assert_eq!(published, indexes[9] + 2);
     for n in 10..20 {
         let (status, answer) = add(&client, &log, n, false).await;
         assert_eq!(status, 200, "{answer}");
-        assert_eq!(answer["index"], n);
+        logged_at(&mut indexes, &answer);
     }
+    let committed = indexes[19] + 2;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         checkpoint_size(&client, &log).await,
-        10,
+        published,
         "published without a quorum"
     );
     let reply = client
-        .get(format!("{}/receipt/15", log))
+        .get(format!("{}/receipt/{}", log, indexes[15]))
         .send()
         .await
         .unwrap();
@@ -142,7 +156,10 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
         "a receipt before any witnessed checkpoint covers it"
     );
     let proof = client
-        .get(format!("{}/proof/inclusion?index=15&size=20", log))
+        .get(format!(
+            "{}/proof/inclusion?index={}&size={committed}",
+            log, indexes[15]
+        ))
         .send()
         .await
         .unwrap();
@@ -156,12 +173,12 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     setup.restart_witness(0);
     setup.restart_witness(1);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while checkpoint_size(&client, &log).await < 20 {
+    while checkpoint_size(&client, &log).await < committed {
         assert!(Instant::now() < deadline, "publication did not catch up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let receipt = client
-        .get(format!("{}/receipt/15", log))
+        .get(format!("{}/receipt/{}", log, indexes[15]))
         .send()
         .await
         .unwrap()
