@@ -32,26 +32,44 @@ async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
     let log = open(dir.path());
     let app = api(&log);
     let records: Vec<Vec<u8>> = (0..300).map(body).collect();
-    add_batch_ok(&app, &records[..200]).await;
-    add_batch_ok(&app, &records[200..]).await;
-    wait_for_lookup(&log, 300);
-    for n in [0usize, 199, 200, 255, 256, 299] {
+    let mut indexes = indexes_of(&add_batch_ok(&app, &records[..200]).await);
+    indexes.extend(indexes_of(&add_batch_ok(&app, &records[200..]).await));
+    // Each batch ended with its commitment (at 200 and 301).
+    let layout = Layout::of(&[200, 100]);
+    assert_eq!(indexes, layout.records);
+    let size = layout.size();
+    wait_for_lookup(&log, size);
+    // Records 254 and 255 sit at 255 and 256, on both sides of a tile edge.
+    for n in [0usize, 199, 200, 254, 255, 299] {
         assert_eq!(
             log.lookup.leaf(&leaf_hash(&records[n])).unwrap(),
-            Some(n as u64)
+            Some(indexes[n])
         );
     }
     assert_eq!(log.lookup.leaf(&leaf_hash(b"not logged")).unwrap(), None);
+    // The commitments are entries, not records: not looked up.
+    let entries = served_entries(&app, size).await;
+    let commitments: Vec<Vec<u8>> = layout
+        .commitments
+        .iter()
+        .map(|&c| check_commitment(&entries, c).to_bytes())
+        .collect();
+    for c in &commitments {
+        assert_eq!(log.lookup.leaf(&leaf_hash(c)).unwrap(), None);
+    }
     drop(app);
     let dir_path = close(log);
 
     std::fs::remove_dir_all(dir_path.join("lookup")).unwrap();
     let log = open(&dir_path);
-    assert_eq!(log.lookup.covered().unwrap(), 300, "rebuilt on open");
+    assert_eq!(log.lookup.covered().unwrap(), size, "rebuilt on open");
     assert_eq!(
         log.lookup.leaf(&leaf_hash(&records[299])).unwrap(),
-        Some(299)
+        Some(indexes[299])
     );
+    for c in &commitments {
+        assert_eq!(log.lookup.leaf(&leaf_hash(c)).unwrap(), None);
+    }
     close(log);
 }
 
@@ -68,16 +86,21 @@ async fn an_index_left_in_sled_or_half_created_is_rebuilt() {
     let dir = new_log_dir();
     let log = open(dir.path());
     let records: Vec<Vec<u8>> = (0..40).map(body).collect();
-    add_batch_ok(&api(&log), &records).await;
+    let indexes = indexes_of(&add_batch_ok(&api(&log), &records).await);
     let dir_path = close(log);
+    // 40 records and their batch's commitment.
+    let size = Layout::of(&[40]).size();
 
     make_sled_directory(&dir_path.join("index"));
     // A creation cut short: a journal but no `version` file yet.
     std::fs::remove_file(dir_path.join("lookup/version")).unwrap();
     let log = open(&dir_path);
-    assert_eq!(log.index.covered().unwrap(), 40);
-    assert_eq!(log.lookup.covered().unwrap(), 40);
-    assert_eq!(log.lookup.leaf(&leaf_hash(&records[7])).unwrap(), Some(7));
+    assert_eq!(log.index.covered().unwrap(), size);
+    assert_eq!(log.lookup.covered().unwrap(), size);
+    assert_eq!(
+        log.lookup.leaf(&leaf_hash(&records[7])).unwrap(),
+        Some(indexes[7])
+    );
     assert!(!dir_path.join("index/conf").exists());
     assert!(dir_path.join("lookup/version").exists());
     close(log);
@@ -88,8 +111,10 @@ async fn an_index_ahead_of_a_tree_restored_from_backup_is_built_anew() {
     let dir = new_log_dir();
     let log = open(dir.path());
     let records: Vec<Vec<u8>> = (0..40).map(body).collect();
-    add_batch_ok(&api(&log), &records[..20]).await;
+    let indexes = indexes_of(&add_batch_ok(&api(&log), &records[..20]).await);
     let dir_path = close(log);
+    // Each batch ends with its commitment: 21 entries, then 42.
+    let layout = Layout::of(&[20, 20]);
     let backup = tempfile::tempdir().unwrap();
     copy_dir(&dir_path.join("tile"), &backup.path().join("tile"));
     std::fs::copy(
@@ -100,9 +125,9 @@ async fn an_index_ahead_of_a_tree_restored_from_backup_is_built_anew() {
 
     let log = open(&dir_path);
     add_batch_ok(&api(&log), &records[20..]).await;
-    wait_for_lookup(&log, 40);
+    wait_for_lookup(&log, layout.size());
     let dir_path = close(log);
-    // The tree goes back to 20 entries; the indexes still cover 40.
+    // The tree goes back to the first batch; the indexes still cover both.
     std::fs::remove_dir_all(dir_path.join("tile")).unwrap();
     copy_dir(&backup.path().join("tile"), &dir_path.join("tile"));
     std::fs::copy(
@@ -112,13 +137,17 @@ async fn an_index_ahead_of_a_tree_restored_from_backup_is_built_anew() {
     .unwrap();
 
     let log = open(&dir_path);
-    assert_eq!(log.index.covered().unwrap(), 20);
-    assert_eq!(log.lookup.covered().unwrap(), 20);
-    assert_eq!(log.lookup.leaf(&leaf_hash(&records[10])).unwrap(), Some(10));
+    let restored = Layout::of(&[20]).size();
+    assert_eq!(log.index.covered().unwrap(), restored);
+    assert_eq!(log.lookup.covered().unwrap(), restored);
+    assert_eq!(
+        log.lookup.leaf(&leaf_hash(&records[10])).unwrap(),
+        Some(indexes[10])
+    );
     assert_eq!(log.lookup.leaf(&leaf_hash(&records[30])).unwrap(), None);
     // Record 30 is new again to the duplicate check: it gets the next index.
     let results = add_batch_ok(&api(&log), &records[30..31]).await;
-    assert_eq!(results[0]["index"], serde_json::json!(20));
+    assert_eq!(results[0]["index"], serde_json::json!(restored));
     close(log);
 }
 
@@ -163,33 +192,33 @@ async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
     let log = open(dir.path());
     let app = api(&log);
     let records: Vec<Vec<u8>> = (0..300).map(body).collect();
-    add_batch_ok(&app, &records).await;
+    let indexes = indexes_of(&add_batch_ok(&app, &records).await);
     let (root, note) = (log.published().root, log.published().note.clone());
+    // The records, and the commitment that ends their batch.
+    let size = Layout::of(&[300]).size();
+    assert_eq!(log.published().size, size);
     drop(app);
     let dir_path = close(log);
 
-    // A fresh lookup index, handed only the last batch (290..300).
+    // A fresh lookup index, handed only the end of the tree (entries
+    // 290..301: the last records and the commitment).
     let fresh = tempfile::tempdir().unwrap();
     let index = Arc::new(LookupIndex::open(fresh.path()).unwrap());
     let storage = Arc::new(FsStorage::open(&dir_path).unwrap());
-    let committed = latest(CommittedCheckpoint {
-        size: 300,
-        root,
-        note,
-    });
+    let committed = latest(CommittedCheckpoint { size, root, note });
     let indexer = Indexer::start(index.clone(), storage, committed);
     indexer.offer(IndexBatch {
         first: 290,
-        count: 10,
+        count: size - 290,
         items: Vec::new(),
         revocations: Vec::new(),
     });
     drop(indexer); // waits for the thread
-    assert_eq!(index.covered().unwrap(), 300);
+    assert_eq!(index.covered().unwrap(), size);
     for n in [0usize, 150, 289, 290, 299] {
         assert_eq!(
             index.leaf(&leaf_hash(&records[n])).unwrap(),
-            Some(n as u64),
+            Some(indexes[n]),
             "entry {n}"
         );
     }

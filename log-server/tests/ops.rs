@@ -88,13 +88,16 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
     assert_eq!(size(&app).await, 0, "refused records change nothing");
 
     // 40 fit; then 20 more do not, all or none (10 are missing: 1 s); a
-    // single one still fits.
+    // single one still fits. Every batch of new records ends with the
+    // index's commitment, which counts against no quota.
+    let mut layout = Layout::default();
     assert_eq!(
         add_batch_ok(&app, &(0..40).map(body).collect::<Vec<_>>())
             .await
             .len(),
         40
     );
+    layout.batch(40);
     let reply = post(
         &app,
         "/add-batch",
@@ -103,17 +106,23 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
     .await;
     assert_eq!(statuses(&reply), vec![429; 20]);
     assert_eq!(reply.header("retry-after"), "1");
-    assert_eq!(add_ok(&app, &body(40)).await, 40);
+    layout.batch(1);
+    assert_eq!(add_ok(&app, &body(40)).await, layout.records[40]);
 
     // The other agency is not held back, also in a mixed request.
     let others: Vec<Vec<u8>> = (0..100).map(other_body).collect();
-    assert_eq!(add_batch_ok(&app, &others).await.len(), 100);
+    layout.batch(100);
+    assert_eq!(
+        indexes_of(&add_batch_ok(&app, &others).await),
+        layout.records[41..]
+    );
     let mut mixed: Vec<Vec<u8>> = (41..61).map(body).collect();
     mixed.push(other_body(100));
     let reply = post(&app, "/add-batch", batch_body(&mixed)).await;
     let results = reply.json()["results"].as_array().unwrap().clone();
     assert!(results[..20].iter().all(|r| r["status"] == json!(429)));
-    assert_eq!(results[20]["index"], json!(141));
+    layout.batch(1);
+    assert_eq!(results[20]["index"], json!(layout.records[141]));
     // 9 left, 20 wanted: 11 more take 1.1 s, rounded up.
     assert_eq!(reply.header("retry-after"), "2");
 
@@ -121,6 +130,7 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
     // the 10th does not.
     for n in 61..70 {
         assert_eq!(add(&app, &body(n)).await.status, StatusCode::OK, "{n}");
+        layout.batch(1);
     }
     let reply = add(&app, &body(70)).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
@@ -135,9 +145,13 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
             .len(),
         10
     );
+    layout.batch(10);
     let reply = add(&app, &body(80)).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(size(&app).await, 161);
+    // 161 records in 14 batches, each ended by its commitment.
+    assert_eq!(layout.records.len(), 161);
+    assert_eq!(size(&app).await, 161 + 14);
+    assert_eq!(size(&app).await, layout.size());
 }
 
 #[tokio::test]
@@ -145,6 +159,8 @@ async fn metrics_are_prometheus_text_and_requests_carry_an_id() {
     let (_dir, log) = limited_log(&ManualClock::default());
     let app = api(&log);
     add_batch_ok(&app, &(0..5).map(body).collect::<Vec<_>>()).await;
+    // The tree holds the five records and their batch's commitment.
+    let tree_size = format!("gazette_tree_size {}", Layout::of(&[5]).size());
     let _ = post(
         &app,
         "/add-batch",
@@ -164,7 +180,7 @@ async fn metrics_are_prometheus_text_and_requests_carry_an_id() {
         "gazette_batch_records_bucket{le=\"10\"}",
         "gazette_commit_seconds_bucket{le=\"0.1\"}",
         "gazette_rate_limited_records_total{agency=\"land-registry.example.gov\"}",
-        "gazette_tree_size 5",
+        &tree_size,
         "gazette_queue_depth 0",
         "gazette_lookup_index_covered_size",
     ] {

@@ -22,32 +22,54 @@ use gazette_log::log::Log;
 use gazette_log::storage::{FsStorage, Storage};
 use serde_json::json;
 
-/// A log holding `n` records added in batches of uneven sizes, so that the
-/// tree has had many partial tiles.
-async fn log_with(
-    n: u64,
-) -> (
-    tempfile::TempDir,
-    std::sync::Arc<gazette_log::log::Log>,
-    Router,
-) {
+/// A log holding records `0..n` added in batches of uneven sizes, so that
+/// the tree has had many partial tiles.
+struct Filled {
+    /// The data directory: bind it, or it goes before the test ends.
+    _dir: tempfile::TempDir,
+    log: std::sync::Arc<gazette_log::log::Log>,
+    app: Router,
+    /// Where the entries are: record `r` at `layout.records[r]`, each
+    /// batch ended by its commitment.
+    layout: Layout,
+    /// Every entry of the tree, as served, checked against the layout.
+    entries: Vec<Vec<u8>>,
+}
+
+async fn log_with(n: u64) -> Filled {
     let dir = new_log_dir();
     let log = open(dir.path());
     let app = api(&log);
     let mut next = 0;
+    let mut layout = Layout::default();
+    let mut batches = Vec::new();
     for step in [1u64, 2, 255, 3, 300, 17].iter().cycle() {
         if next >= n {
             break;
         }
         let end = (next + step).min(n);
         let records: Vec<Vec<u8>> = (next..end).map(body).collect();
-        add_batch_ok(&app, &records).await;
+        let indexes = indexes_of(&add_batch_ok(&app, &records).await);
+        layout.batch(end - next);
+        assert_eq!(indexes, layout.records[next as usize..]);
+        batches.push(records);
         next = end;
     }
-    (dir, log, app)
+    assert_eq!(size(&app).await, layout.size());
+    let served = served_entries(&app, layout.size()).await;
+    let batches: Vec<&[Vec<u8>]> = batches.iter().map(Vec::as_slice).collect();
+    let entries = expected_entries(&batches, &served);
+    assert!(served == entries);
+    Filled {
+        _dir: dir,
+        log,
+        app,
+        layout,
+        entries,
+    }
 }
 
-/// Waits, at most 10 s, until `/lookup` reports covering `size`.
+/// Waits, at most 10 s, until `/lookup` reports covering `size` (exactly).
 async fn wait_covered(app: &Router, size: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -63,6 +85,11 @@ async fn wait_covered(app: &Router, size: u64) {
         assert!(std::time::Instant::now() < deadline, "lookup index behind");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+}
+
+/// Waits until `/lookup` covers the whole committed tree.
+async fn wait_caught_up(app: &Router) {
+    wait_covered(app, size(app).await).await;
 }
 
 fn proof_of(reply: &Reply) -> Vec<Hash> {
@@ -88,20 +115,43 @@ impl Lcg {
 
 #[tokio::test]
 async fn entry_is_the_exact_leaf_and_bad_indexes_are_4xx() {
-    let (_dir, _log, app) = log_with(300).await;
-    for n in [0u64, 255, 256, 299] {
-        let reply = get(&app, &format!("/entry/{n}")).await;
+    let Filled {
+        _dir,
+        app,
+        layout,
+        entries,
+        ..
+    } = log_with(300).await;
+    // The first record, the two on both sides of the first bundle's edge
+    // (records 253 and 254, at 255 and 256: after two commitments), the last.
+    assert_eq!(layout.records[253..255], [255, 256]);
+    for n in [0u64, 253, 254, 299] {
+        let index = layout.records[n as usize];
+        let reply = get(&app, &format!("/entry/{index}")).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.body, body(n));
         assert_eq!(reply.header("content-type"), "application/octet-stream");
         assert!(reply.header("cache-control").contains("immutable"));
+    }
+    // Entries 255 and 256, on both sides of the first bundle's edge, and
+    // every commitment: each exactly the entry in the bundles.
+    let mut indexes = vec![255, 256];
+    indexes.extend(&layout.commitments);
+    for index in indexes {
+        let reply = get(&app, &format!("/entry/{index}")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, entries[index as usize], "entry {index}");
+    }
+    for &index in &layout.commitments {
+        check_commitment(&entries, index);
     }
     for bad in ["01", "-1", "+1", "1.0", "x", "18446744073709551616", "%201"] {
         let reply = get(&app, &format!("/entry/{bad}")).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(reply.json()["status"], json!(400));
     }
-    for beyond in ["300", "18446744073709551615"] {
+    let size = layout.size().to_string();
+    for beyond in [size.as_str(), "18446744073709551615"] {
         assert_eq!(
             get(&app, &format!("/entry/{beyond}")).await.status,
             StatusCode::NOT_FOUND
@@ -111,9 +161,17 @@ async fn entry_is_the_exact_leaf_and_bad_indexes_are_4xx() {
 
 #[tokio::test]
 async fn proofs_agree_with_proofs_the_client_computes_from_the_tiles_alone() {
-    let size = 700;
-    let (_dir, log, app) = log_with(size).await;
+    let Filled {
+        _dir,
+        log,
+        app,
+        layout,
+        entries,
+        ..
+    } = log_with(700).await;
+    let size = layout.size();
     let published = log.published();
+    assert_eq!(published.size, size);
     let tiles = fetch_tree(&app, size).await;
     let reader = TileHashReader::new(size, published.root, &tiles);
     let roots: Vec<Hash> = (0..=size)
@@ -139,7 +197,14 @@ async fn proofs_agree_with_proofs_the_client_computes_from_the_tiles_alone() {
             merkle::prove_inclusion(i, s, &reader).unwrap(),
             "{i} in {s}"
         );
-        merkle::verify_inclusion(&leaf_hash(&body(i)), i, s, &proof, &roots[s as usize]).unwrap();
+        merkle::verify_inclusion(
+            &leaf_hash(&entries[i as usize]),
+            i,
+            s,
+            &proof,
+            &roots[s as usize],
+        )
+        .unwrap();
 
         let old = 1 + rng.below(s);
         let reply = get(&app, &format!("/proof/consistency?old={old}&size={s}")).await;
@@ -157,7 +222,12 @@ async fn proofs_agree_with_proofs_the_client_computes_from_the_tiles_alone() {
 
 #[tokio::test]
 async fn malformed_or_out_of_range_proof_queries_are_precise_4xx() {
-    let (_dir, _log, app) = log_with(20).await;
+    let Filled {
+        _dir, app, layout, ..
+    } = log_with(20).await;
+    // 20 records in three batches, each ended by its commitment.
+    let size = layout.size();
+    assert_eq!(size, 23);
     let bad_requests = [
         "/proof/inclusion",
         "/proof/inclusion?index=1",
@@ -188,16 +258,16 @@ async fn malformed_or_out_of_range_proof_queries_are_precise_4xx() {
     let long = format!("/proof/inclusion?index=1&size=5&{}", "x".repeat(3000));
     assert_eq!(get(&app, &long).await.status, StatusCode::BAD_REQUEST);
     for path in [
-        "/proof/inclusion?index=1&size=21",
-        "/proof/consistency?old=3&size=21",
+        format!("/proof/inclusion?index=1&size={}", size + 1),
+        format!("/proof/consistency?old=3&size={}", size + 1),
     ] {
         assert_eq!(
-            get(&app, path).await.status,
+            get(&app, &path).await.status,
             StatusCode::NOT_FOUND,
             "{path}"
         );
     }
-    let reply = get(&app, "/proof/consistency?old=20&size=20").await;
+    let reply = get(&app, &format!("/proof/consistency?old={size}&size={size}")).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json()["proof"], json!([]));
     let reply = get(&app, "/proof/inclusion?index=0&size=1").await;
@@ -206,19 +276,28 @@ async fn malformed_or_out_of_range_proof_queries_are_precise_4xx() {
 
 #[tokio::test]
 async fn receipts_verify_offline_under_the_policy_from_info() {
-    let (_dir, log, app) = log_with(300).await;
+    let Filled {
+        _dir,
+        log,
+        app,
+        layout,
+        ..
+    } = log_with(300).await;
     let info = get(&app, "/info").await.json();
     let policy = Policy::parse(info["policy"].as_str().unwrap().as_bytes()).unwrap();
-    for n in [0u64, 150, 256, 299] {
-        let reply = get(&app, &format!("/receipt/{n}")).await;
+    // Record 254 is the first entry of the second bundle.
+    assert_eq!(layout.records[254], 256);
+    for n in [0u64, 150, 254, 299] {
+        let index = layout.records[n as usize];
+        let reply = get(&app, &format!("/receipt/{index}")).await;
         assert_eq!(reply.status, StatusCode::OK);
         let receipt = TlogProof::parse(&reply.body).unwrap();
-        assert_eq!(receipt.index, n);
+        assert_eq!(receipt.index, index);
         let record = receipt.extra.clone().unwrap();
         assert_eq!(record, body(n));
         let signed = SignedRecord::verify(&record, &[agency().verifier()]).unwrap();
         let checked = receipt.verify(&signed.leaf_hash(), &policy).unwrap();
-        assert_eq!(checked.checkpoint.size, 300);
+        assert_eq!(checked.checkpoint.size, layout.size());
         assert_eq!(
             receipt.checkpoint.as_bytes(),
             log.published().note.as_slice()
@@ -233,20 +312,30 @@ async fn receipts_verify_offline_under_the_policy_from_info() {
         );
     }
     assert_eq!(
-        get(&app, "/receipt/300").await.status,
+        get(&app, &format!("/receipt/{}", layout.size()))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 }
 
 #[tokio::test]
 async fn info_names_the_log_its_key_and_its_agencies() {
-    let (_dir, log, app) = log_with(3).await;
+    let Filled {
+        _dir,
+        log,
+        app,
+        layout,
+        ..
+    } = log_with(3).await;
     let reply = get(&app, "/info").await;
     assert_eq!(reply.status, StatusCode::OK);
     let info = reply.json();
     assert_eq!(info["origin"], json!(ORIGIN));
     assert_eq!(info["vkey"], json!(log_signer().verifier().to_string()));
-    assert_eq!(info["size"], json!(3));
+    // Three records in two batches, each ended by its commitment.
+    assert_eq!(info["size"], json!(5));
+    assert_eq!(info["size"], json!(layout.size()));
     assert_eq!(
         info["agencies"],
         json!([{ "name": AGENCY, "vkey": agency().verifier().to_string(), "since": 0 }])
@@ -257,11 +346,20 @@ async fn info_names_the_log_its_key_and_its_agencies() {
 
 #[tokio::test]
 async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations() {
-    let (_dir, _log, app) = log_with(10).await;
+    let Filled {
+        _dir,
+        app,
+        mut layout,
+        ..
+    } = log_with(10).await;
     // Record 10 registers the same document as record 3 under another id.
     let mut again = record(10);
     again.digest = digest(3);
-    add_ok(&app, &again.sign(&agency()).unwrap().bytes).await;
+    layout.batch(1);
+    assert_eq!(
+        add_ok(&app, &again.sign(&agency()).unwrap().bytes).await,
+        layout.records[10]
+    );
     // Record 11 revokes record 5.
     let r5 = record(5);
     let revocation = Record::revocation(
@@ -273,8 +371,12 @@ async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations
         &r5.id,
     );
     let revocation = revocation.sign(&agency()).unwrap().bytes;
-    assert_eq!(add_ok(&app, &revocation).await, 11);
-    wait_covered(&app, 12).await;
+    layout.batch(1);
+    let revocation_index = layout.records[11];
+    assert_eq!(add_ok(&app, &revocation).await, revocation_index);
+    let size = layout.size();
+    wait_covered(&app, size).await;
+    let (at3, at5, at10) = (layout.records[3], layout.records[5], layout.records[10]);
 
     let hex: String = digest(3).iter().map(|b| format!("{b:02x}")).collect();
     let found = get(&app, &format!("/lookup?digest=sha256:{hex}"))
@@ -286,7 +388,7 @@ async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations
         .iter()
         .map(|m| m["index"].as_u64().unwrap())
         .collect();
-    assert_eq!(indexes, [3, 10]);
+    assert_eq!(indexes, [at3, at10]);
     assert_eq!(found["truncated"], json!(false));
     assert_eq!(
         found["matches"][0]["record"],
@@ -302,18 +404,18 @@ async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations
     let found = get(&app, &format!("/lookup?leaf_hash={escaped}"))
         .await
         .json();
-    assert_eq!(found["matches"][0]["index"], json!(5));
-    assert_eq!(found["matches"][0]["revoked_by"], json!(11));
+    assert_eq!(found["matches"][0]["index"], json!(at5));
+    assert_eq!(found["matches"][0]["revoked_by"], json!(revocation_index));
     assert_eq!(found["matches"][0]["leaf_hash"], json!(leaf));
 
     let query = format!("/lookup?issuer={AGENCY}&kind={}&id={}", r5.kind, r5.id);
     let found = get(&app, &query).await.json();
     assert_eq!(found["matches"].as_array().unwrap().len(), 1);
-    assert_eq!(found["matches"][0]["index"], json!(5));
-    assert_eq!(found["matches"][0]["revoked_by"], json!(11));
+    assert_eq!(found["matches"][0]["index"], json!(at5));
+    assert_eq!(found["matches"][0]["revoked_by"], json!(revocation_index));
     assert_eq!(found["matches"][0]["id"], json!(r5.id));
-    assert_eq!(found["size"], json!(12));
-    assert_eq!(found["covered"], json!(12));
+    assert_eq!(found["size"], json!(size));
+    assert_eq!(found["covered"], json!(size));
 
     let none = get(
         &app,
@@ -422,7 +524,7 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     // A revocation logged in an earlier batch than its record: the record
     // is born revoked.
     let early_revocation = add_ok(&app, &revocation_of(&mine, "REV-EARLY", "EARLY")).await;
-    wait_covered(&app, early_revocation + 1).await;
+    wait_caught_up(&app).await;
     let none = get(
         &app,
         &format!("/lookup?issuer={AGENCY}&kind=property-registration&id=EARLY"),
@@ -433,7 +535,7 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     let early = registration(&mine, "EARLY", 100);
     let early_index = add_ok(&app, &early).await;
     assert!(early_revocation < early_index);
-    wait_covered(&app, early_index + 1).await;
+    wait_caught_up(&app).await;
     assert_eq!(
         revoked_by(&app, "EARLY", &early).await,
         (early_index, json!(early_revocation))
@@ -450,7 +552,7 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     )
     .await;
     assert!(indexes[0] < indexes[1], "{indexes:?}");
-    wait_covered(&app, indexes[1] + 1).await;
+    wait_caught_up(&app).await;
     assert_eq!(
         revoked_by(&app, "SAME-BATCH-1", &before).await,
         (indexes[1], json!(indexes[0]))
@@ -467,7 +569,7 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     )
     .await;
     assert!(indexes[0] < indexes[1], "{indexes:?}");
-    wait_covered(&app, indexes[1] + 1).await;
+    wait_caught_up(&app).await;
     assert_eq!(
         revoked_by(&app, "SAME-BATCH-2", &after).await,
         (indexes[0], json!(indexes[1]))
@@ -480,7 +582,7 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     let theirs_index = add_ok(&app, &theirs).await;
     let after_other = add_ok(&app, &revocation_of(&other, "REV-O-2", "OTHER")).await;
     assert!(before_other < theirs_index && theirs_index < after_other);
-    wait_covered(&app, after_other + 1).await;
+    wait_caught_up(&app).await;
     assert_eq!(
         revoked_by(&app, "OTHER", &theirs).await,
         (theirs_index, json!(null))
@@ -499,7 +601,7 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     assert_eq!(found["matches"], json!([]));
     // Its own issuer's revocation does, though.
     let mine_after = add_ok(&app, &revocation_of(&mine, "REV-O-3", "OTHER")).await;
-    wait_covered(&app, mine_after + 1).await;
+    wait_caught_up(&app).await;
     assert_eq!(
         revoked_by(&app, "OTHER", &theirs).await,
         (theirs_index, json!(mine_after))
@@ -508,7 +610,8 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     // A second revocation, after the record, changes nothing: `revoked_by`
     // is the lowest index among the revocations.
     let second = add_ok(&app, &revocation_of(&mine, "REV-EARLY-2", "EARLY")).await;
-    wait_covered(&app, second + 1).await;
+    assert!(early_index < second);
+    wait_caught_up(&app).await;
     assert_eq!(
         revoked_by(&app, "EARLY", &early).await,
         (early_index, json!(early_revocation))
@@ -520,7 +623,7 @@ async fn a_record_is_revoked_by_its_issuers_revocation_wherever_it_sits_in_the_l
     let replacement = add(&app, &registration(&mine, "EARLY", 104)).await;
     assert_eq!(replacement.status, StatusCode::CONFLICT);
     assert_eq!(replacement.json()["index"], json!(early_index));
-    wait_covered(&app, second + 1).await;
+    wait_caught_up(&app).await;
     assert_eq!(
         revoked_by(&app, "EARLY", &early).await,
         (early_index, json!(early_revocation))
@@ -591,8 +694,13 @@ async fn with_witnesses_reads_follow_the_committed_tree_and_the_store_keeps_the_
     let records: Vec<Vec<u8>> = (0..3).map(body).collect();
     add_batch_ok(&app, &records).await;
     assert_eq!(checkpoint(&app).await.0.size, 0);
-    assert_eq!(log.committed().size, 3);
+    // The records and the commitment that ends their batch.
+    assert_eq!(log.committed().size, Layout::of(&[3]).size());
     assert_eq!(get(&app, "/entry/2").await.body, records[2]);
+    let commitment = get(&app, "/entry/3").await.body;
+    let mut entries = records.clone();
+    entries.push(commitment);
+    check_commitment(&entries, 3);
     let reply = get(&app, "/receipt/2").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(

@@ -44,11 +44,13 @@ fn record(n: u64) -> Vec<u8> {
     .bytes
 }
 
-/// Fetches every receipt and checks it offline, and looks every record up.
-async fn check_all(client: &reqwest::Client, url: &str, policy: &Policy) {
+/// Fetches every record's receipt (record `n` at `indexes[n]`) and checks
+/// it offline, and looks records up.
+async fn check_all(client: &reqwest::Client, url: &str, policy: &Policy, indexes: &[u64]) {
     for n in 0..COUNT {
+        let index = indexes[n as usize];
         let reply = client
-            .get(format!("{url}/receipt/{n}"))
+            .get(format!("{url}/receipt/{index}"))
             .send()
             .await
             .unwrap();
@@ -58,6 +60,7 @@ async fn check_all(client: &reqwest::Client, url: &str, policy: &Policy) {
             reply.status()
         );
         let receipt = TlogProof::parse(&reply.bytes().await.unwrap()).unwrap();
+        assert_eq!(receipt.index, index);
         let record = receipt.extra.clone().unwrap();
         assert_eq!(record, self::record(n));
         let signed = SignedRecord::verify(&record, &[agency().verifier()]).unwrap();
@@ -80,7 +83,7 @@ async fn check_all(client: &reqwest::Client, url: &str, policy: &Policy) {
                 .json()
                 .await
                 .unwrap();
-            if found["matches"][0]["index"] == serde_json::json!(n) {
+            if found["matches"][0]["index"] == serde_json::json!(indexes[n as usize]) {
                 break;
             }
             assert!(
@@ -120,6 +123,11 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
 
     let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
     let url = server.url.clone();
+    // Where the log put each record: every batch of new records ends with
+    // the verifiable index's commitment, so a batch starts one entry after
+    // the last one's records.
+    let mut indexes = Vec::new();
+    let mut size = 0;
     for chunk in (0..COUNT).collect::<Vec<_>>().chunks(70) {
         let records: Vec<String> = chunk
             .iter()
@@ -132,6 +140,17 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
             .await
             .unwrap();
         assert!(reply.status().is_success());
+        let answer: serde_json::Value = reply.json().await.unwrap();
+        let chunk_indexes: Vec<u64> = answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["index"].as_u64().unwrap())
+            .collect();
+        let len = chunk.len() as u64;
+        assert_eq!(chunk_indexes, (size..size + len).collect::<Vec<_>>());
+        indexes.extend(chunk_indexes);
+        size += len + 1;
     }
     let info: serde_json::Value = client
         .get(format!("{url}/info"))
@@ -141,28 +160,30 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
         .json()
         .await
         .unwrap();
+    assert_eq!(info["size"], serde_json::json!(size));
     let policy = Policy::parse(info["policy"].as_str().unwrap().as_bytes()).unwrap();
-    check_all(&client, &url, &policy).await;
+    check_all(&client, &url, &policy, &indexes).await;
 
     // Beside the running log, reindex refuses and changes nothing.
     let err = run_failing(&["reindex", "--dir", d]);
     assert!(err.contains("in use by another process"), "{err}");
-    check_all(&client, &url, &policy).await;
+    check_all(&client, &url, &policy, &indexes).await;
     drop(server);
 
     // After a SIGKILL and a restart.
     let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
     let url = server.url.clone();
-    check_all(&client, &url, &policy).await;
+    check_all(&client, &url, &policy, &indexes).await;
     drop(server);
 
     // After reindex: both indexes rebuilt from nothing, even a damaged one.
     std::fs::write(data.join("lookup/version"), b"damaged").unwrap();
     let out = run(&["reindex", "--dir", d]);
-    assert!(out.contains(&format!("reindexed {COUNT} entries")), "{out}");
+    // Every entry: the records and their batches' commitments.
+    assert!(out.contains(&format!("reindexed {size} entries")), "{out}");
     let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
     let url = server.url.clone();
-    check_all(&client, &url, &policy).await;
+    check_all(&client, &url, &policy, &indexes).await;
     drop(server);
 }
 

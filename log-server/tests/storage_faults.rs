@@ -27,10 +27,11 @@ use gazette_log::log::Log;
 use gazette_log::storage::{Files, FsStorage, OsFiles};
 use serde_json::json;
 
-/// Entries in the tree before the failing commit: the batch after it
-/// completes the first tile (and bundle) and starts level 1.
+/// Records in the tree before the failing commit, in one batch ended by its
+/// commitment (so `BASE + 1` entries): the batch after it completes the
+/// first tile (and bundle) and starts level 1.
 const BASE: u64 = 250;
-/// Entries in the failing batch.
+/// Records in the failing batch (`BATCH + 1` entries with its commitment).
 const BATCH: u64 = 10;
 
 /// One step of a commit: one call of the [`Files`] seam.
@@ -138,6 +139,16 @@ fn batch_records() -> Vec<Vec<u8>> {
     (BASE..BASE + BATCH).map(body).collect()
 }
 
+/// Where the entries are once the base and the batch are committed.
+fn layout() -> Layout {
+    Layout::of(&[BASE, BATCH])
+}
+
+/// The indexes the batch's records get on top of the base tree.
+fn batch_indexes() -> Vec<u64> {
+    layout().records[BASE as usize..].to_vec()
+}
+
 /// A log in a fresh directory on a store with the injector's files, holding
 /// the base tree (committed with the hook disarmed).
 async fn log_with_base(injector: &Arc<Injector>) -> (tempfile::TempDir, Arc<Log>, Vec<u8>) {
@@ -152,11 +163,16 @@ async fn log_with_base(injector: &Arc<Injector>) -> (tempfile::TempDir, Arc<Log>
     let app = api(&log);
     let base = base_records();
     let results = add_batch_ok(&app, &base).await;
-    assert_eq!(results.last().unwrap()["index"], json!(BASE - 1));
+    assert_eq!(indexes_of(&results), Layout::of(&[BASE]).records);
     let (_, note) = checkpoint(&app).await;
+    // The base records and their batch's commitment.
+    let (stored, entries) = verify_stored_tree(log.storage.as_ref());
+    assert_eq!(stored.size, BASE + 1);
+    let expected = expected_entries(&[&base], &entries);
+    assert!(entries == expected);
     assert_eq!(
         note,
-        Reference::of(base.iter().map(Vec::as_slice)).signed_checkpoint()
+        Reference::of(expected.iter().map(Vec::as_slice)).signed_checkpoint()
     );
     (dir, log, note)
 }
@@ -168,11 +184,7 @@ async fn clean_commit_steps() -> Vec<(CommitStep, String)> {
     let app = api(&log);
     injector.armed.store(true, Ordering::SeqCst);
     let results = add_batch_ok(&app, &batch_records()).await;
-    let indexes: Vec<u64> = results
-        .iter()
-        .map(|r| r["index"].as_u64().unwrap())
-        .collect();
-    assert_eq!(indexes, (BASE..BASE + BATCH).collect::<Vec<_>>());
+    assert_eq!(indexes_of(&results), batch_indexes());
     let steps = injector.calls();
     drop(app);
     close(log);
@@ -227,33 +239,36 @@ async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) 
 
     // What is on disk is the old checkpoint or the new one, nothing else;
     // the new one only once its rename went through (the last step).
-    let all: Vec<Vec<u8>> = base_records().into_iter().chain(batch_records()).collect();
-    let new_note = Reference::of(all.iter().map(Vec::as_slice)).signed_checkpoint();
+    let (base, batch) = (base_records(), batch_records());
     let stored = std::fs::read(dir_path.join("checkpoint")).unwrap();
-    assert!(
-        stored == old_note || stored == new_note,
-        "{what}: the stored checkpoint is neither the old nor the new one:\n{}",
-        String::from_utf8_lossy(&stored)
-    );
     let checkpoint_renamed = steps[..k]
         .iter()
         .any(|(step, path)| *step == CommitStep::Rename && path == "checkpoint");
     assert_eq!(
-        stored == new_note,
+        stored != old_note,
         checkpoint_renamed,
-        "{what}: old/new checkpoint does not follow the checkpoint's rename"
+        "{what}: old/new checkpoint does not follow the checkpoint's rename:\n{}",
+        String::from_utf8_lossy(&stored)
     );
 
     // Restart on a clean store: the tree verifies, the leftovers are gone.
     let log = open(&dir_path);
     assert_eq!(log.published().note, stored, "{what}");
     let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
-    let expected = if stored == new_note {
-        &all[..]
+    // The old tree (the base records and their commitment) or the new one
+    // (the batch's records and commitment on top), exactly.
+    let batches: Vec<&[Vec<u8>]> = if checkpoint_renamed {
+        vec![base.as_slice(), batch.as_slice()]
     } else {
-        &all[..BASE as usize]
+        vec![base.as_slice()]
     };
+    let expected = expected_entries(&batches, &entries);
     assert!(entries == expected, "{what}: the stored entries differ");
+    assert!(
+        stored == Reference::of(expected.iter().map(Vec::as_slice)).signed_checkpoint(),
+        "{what}: the stored checkpoint is neither the old nor the new one:\n{}",
+        String::from_utf8_lossy(&stored)
+    );
     let mut leftovers = Vec::new();
     for file in files_under(&dir_path) {
         if file.starts_with("index/") {
@@ -275,16 +290,19 @@ async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) 
     // Recovery: the retried batch gets the same indexes whether or not its
     // commit survived, and new records follow it.
     let app = api(&log);
-    let results = add_batch_ok(&app, &batch_records()).await;
-    let indexes: Vec<u64> = results
-        .iter()
-        .map(|r| r["index"].as_u64().unwrap())
-        .collect();
-    assert_eq!(indexes, (BASE..BASE + BATCH).collect::<Vec<_>>(), "{what}");
-    assert_eq!(add_ok(&app, &body(1000)).await, BASE + BATCH, "{what}");
+    let results = add_batch_ok(&app, &batch).await;
+    assert_eq!(indexes_of(&results), batch_indexes(), "{what}");
+    let mut layout = layout();
+    layout.batch(1);
+    assert_eq!(
+        add_ok(&app, &body(1000)).await,
+        layout.records[(BASE + BATCH) as usize],
+        "{what}"
+    );
     let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
-    assert_eq!(checkpoint.size, BASE + BATCH + 1, "{what}");
-    assert_eq!(entries.last().unwrap(), &body(1000));
+    assert_eq!(checkpoint.size, layout.size(), "{what}");
+    let expected = expected_entries(&[&base, &batch, &[body(1000)]], &entries);
+    assert!(entries == expected, "{what}: the stored entries differ");
     drop(app);
     close(log);
     drop(dir);
@@ -295,11 +313,13 @@ async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) 
 async fn a_commit_makes_every_tile_durable_before_writing_the_checkpoint() {
     let steps = clean_commit_steps().await;
     let paths: Vec<&str> = steps.iter().map(|(_, p)| p.as_str()).collect();
+    // The new tree: the base's 251 entries, the batch's 11.
+    assert_eq!(layout().size(), 256 + 6);
     for tile in [
         "tile/0/000",
-        "tile/0/001.p/4",
+        "tile/0/001.p/6",
         "tile/entries/000",
-        "tile/entries/001.p/4",
+        "tile/entries/001.p/6",
         "tile/1/000.p/1",
     ] {
         assert!(
@@ -421,8 +441,9 @@ async fn after_a_failed_commit_the_running_log_refuses_writes_until_reopened() {
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     // Reads go on, from the last published checkpoint.
     assert_eq!(checkpoint(&app).await.1, old_note);
+    // (The base records and their commitment.)
     assert_eq!(
-        get(&app, "/tile/entries/000.p/250").await.status,
+        get(&app, "/tile/entries/000.p/251").await.status,
         StatusCode::OK
     );
     drop(app);
@@ -430,9 +451,13 @@ async fn after_a_failed_commit_the_running_log_refuses_writes_until_reopened() {
     let log = reopen(log);
     let app = api(&log);
     assert_eq!(checkpoint(&app).await.1, old_note);
-    assert_eq!(add_ok(&app, &body(BASE)).await, BASE);
+    let layout = Layout::of(&[BASE, 1]);
+    assert_eq!(
+        add_ok(&app, &body(BASE)).await,
+        layout.records[BASE as usize]
+    );
     assert_eq!(add_ok(&app, &body(0)).await, 0);
-    assert_eq!(size(&app).await, BASE + 1);
+    assert_eq!(size(&app).await, layout.size());
 }
 
 #[tokio::test]

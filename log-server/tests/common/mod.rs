@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +15,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
+use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::tree::PostOrderTree;
+use gazette_client::index::{ListValue, keys_of_entry};
 use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::record::{Record, SignedRecord};
@@ -298,6 +301,133 @@ pub async fn checkpoint(app: &Router) -> (Checkpoint, Vec<u8>) {
 /// The size of the served checkpoint.
 pub async fn size(app: &Router) -> u64 {
     checkpoint(app).await.0.size
+}
+
+/// Where the entries of a log with the verifiable index (on by default)
+/// land: a batch of `k > 0` new records takes `k + 1` entries, its records
+/// in order, then the commitment to the index of everything before it, at
+/// its own index (the batch's first index + `k`). A batch of duplicates
+/// only adds nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// The index of each new record, in the order submitted.
+    pub records: Vec<u64>,
+    /// The index of each commitment.
+    pub commitments: Vec<u64>,
+}
+
+impl Layout {
+    /// The layout of an empty log after batches of `batches[i]` new
+    /// records each.
+    pub fn of(batches: &[u64]) -> Layout {
+        let mut layout = Layout::default();
+        for &k in batches {
+            layout.batch(k);
+        }
+        layout
+    }
+
+    /// Appends a batch of `k` new records.
+    pub fn batch(&mut self, k: u64) {
+        if k == 0 {
+            return;
+        }
+        let first = self.size();
+        self.records.extend(first..first + k);
+        self.commitments.push(first + k);
+    }
+
+    /// The tree size.
+    pub fn size(&self) -> u64 {
+        self.commitments.last().map_or(0, |c| c + 1)
+    }
+}
+
+/// The root of the segment of the verifiable index that files entries
+/// `start .. end` of `entries`, computed here from the entries with the
+/// client's map code (`docs/INDEX.md`, sections 1 and 2).
+pub fn segment_root(entries: &[Vec<u8>], start: u64, end: u64) -> Hash {
+    let mut lists: BTreeMap<Hash, Vec<(u64, Hash)>> = BTreeMap::new();
+    for i in start..end {
+        let entry = &entries[i as usize];
+        let hash = leaf_hash(entry);
+        for key in keys_of_entry(entry) {
+            lists.entry(key).or_default().push((i, hash));
+        }
+    }
+    let pairs = lists
+        .iter()
+        .map(|(key, list)| (*key, ListValue::of(list.iter().map(|(i, h)| (*i, h)))));
+    PostOrderTree::build(pairs).unwrap().0
+}
+
+/// Checks that entry `index` of `entries` is a commitment the log may
+/// write there: it parses, its size is its own index, and each segment it
+/// lists has the root that the entries of its range give. Returns it.
+pub fn check_commitment(entries: &[Vec<u8>], index: u64) -> IndexCommitment {
+    let entry = &entries[index as usize];
+    let commitment = IndexCommitment::parse(entry).unwrap_or_else(|| {
+        panic!(
+            "entry {index} is not a commitment: {:?}",
+            String::from_utf8_lossy(entry)
+        )
+    });
+    assert_eq!(commitment.size, index, "the commitment at {index}");
+    for segment in &commitment.segments {
+        assert_eq!(
+            segment.root,
+            segment_root(entries, segment.start, segment.end),
+            "the commitment at {index}: segment {}..{}",
+            segment.start,
+            segment.end
+        );
+    }
+    commitment
+}
+
+/// The entries a log holds after `batches` (each batch's new records, in
+/// order): each non-empty batch's records, then its commitment, taken from
+/// `stored` (what the log stores or serves) and checked with
+/// [`check_commitment`]. Compare it with `stored` to check that the
+/// records sit where the layout puts them.
+pub fn expected_entries(batches: &[&[Vec<u8>]], stored: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    for batch in batches.iter().filter(|b| !b.is_empty()) {
+        entries.extend(batch.iter().cloned());
+        let at = entries.len();
+        let commitment = stored
+            .get(at)
+            .unwrap_or_else(|| panic!("no entry {at} for the commitment ending a batch"));
+        entries.push(commitment.clone());
+        check_commitment(&entries, at as u64);
+    }
+    entries
+}
+
+/// Every entry of the tree of `size`, read from the entry bundles the API
+/// serves.
+pub async fn served_entries(app: &Router, size: u64) -> Vec<Vec<u8>> {
+    let mut entries = Vec::new();
+    for bundle in bundles_for_size(size) {
+        let reply = get(app, &format!("/{}", bundle.path())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", bundle.path());
+        let parsed = parse_entry_bundle(&bundle, &reply.body).unwrap();
+        entries.extend(parsed.iter().map(|e| e.to_vec()));
+    }
+    assert_eq!(entries.len() as u64, size);
+    entries
+}
+
+/// The indexes an `/add-batch` answer gives its records, each logged.
+pub fn indexes_of(results: &[serde_json::Value]) -> Vec<u64> {
+    results
+        .iter()
+        .map(|r| {
+            r["index"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("not logged: {r}"))
+        })
+        .collect()
 }
 
 /// A reference tree built leaf by leaf with the client's RFC 6962 code.
