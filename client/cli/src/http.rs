@@ -73,6 +73,28 @@ impl Http {
         Ok(body)
     }
 
+    /// GETs `path`: the reply whatever its status (for callers that decide
+    /// by it), or a network failure naming the URL.
+    pub async fn get_reply(&self, path: &str) -> Result<Reply, Failure> {
+        let url = format!("{}{path}", self.base);
+        let network = |e: reqwest::Error| Failure::new(Exit::Network, format!("{url}: {e}"));
+        let reply = self
+            .client
+            .get(&url)
+            .timeout(READ_TIMEOUT)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = reply.status();
+        let retry_after = retry_after(&reply);
+        let body = reply.bytes().await.map_err(network)?.to_vec();
+        Ok(Reply {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
     /// GETs `path` and parses its JSON.
     pub async fn get_json(&self, path: &str) -> Result<Value, Failure> {
         serde_json::from_slice(&self.get(path).await?)

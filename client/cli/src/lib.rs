@@ -10,6 +10,7 @@ mod http;
 mod keygen;
 mod monitor;
 mod online;
+mod proven;
 mod record;
 mod submit;
 mod verify;
@@ -48,8 +49,14 @@ pub enum Exit {
     Findings = 12,
     /// (`lookup`) no record matches in the trusted tree.
     NotFound = 13,
-    /// (`verify --online`) the record was revoked by its issuer.
+    /// (`verify --online`) the record was revoked by its issuer: proven by
+    /// the log's verifiable index.
     Revoked = 14,
+    /// (`verify --online`, `lookup`) no verdict could be proven: the log
+    /// keeps no verifiable index (404), or cannot prove against its
+    /// published checkpoint now (503). Neither "valid" nor "revoked" nor
+    /// "not found" is claimed.
+    Unchecked = 15,
 }
 
 /// A failure: its exit code and the reason printed.

@@ -1,21 +1,29 @@
 //! The commands that read a live log: `checkpoint`, `inclusion`,
-//! `consistency` and `lookup`. Each one verifies everything it receives: the checkpoint under
-//! the policy, and against the trusted checkpoint kept in a state file (a
-//! newer one replaces it only with a valid consistency proof), then the
-//! proofs. On a rollback or a fork the evidence (both signed checkpoints
-//! and the failed proof) is printed, kept in a file, and the exit is 10.
+//! `consistency` and `lookup`. Each one verifies everything it receives:
+//! the checkpoint under the policy, and against the trusted checkpoint kept
+//! in a state file (a newer one replaces it only with a valid consistency
+//! proof), then the proofs. On a rollback or a fork the evidence (both
+//! signed checkpoints and the failed proof) is printed, kept in a file, and
+//! the exit is 10. `lookup` takes its answers from the log's verifiable
+//! index ([`super::proven`]): "not found" and each match's status are
+//! proven, not the log's word.
 
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
 use gazette_client::checkpoint::VerifiedCheckpoint;
+use gazette_client::index::lookup::LookupKey;
+use gazette_client::index::status::Status;
 use gazette_client::merkle::{self, Hash, leaf_hash};
+use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
+use gazette_client::record::REVOCATION;
 use gazette_client::tiles::TileProof;
 use gazette_client::trust::{TrustError, check_advance};
 
 use super::http::{Http, escape};
+use super::proven;
 use super::{Exit, Failure, read_file};
 
 /// How to reach and trust a log, shared by the online commands.
@@ -94,10 +102,18 @@ impl Session {
     /// extension of the trusted one, which it then replaces.
     pub async fn trusted_checkpoint(&self) -> Result<VerifiedCheckpoint, Failure> {
         let note = self.http.get("/checkpoint").await?;
+        self.trust(&note, "the log's checkpoint").await
+    }
+
+    /// A checkpoint the log offered (`what` names where it came from),
+    /// verified under the policy and as an extension of the trusted one
+    /// (by a consistency proof from the log), which it then replaces: a
+    /// rollback or a fork is misbehaviour, with the evidence kept.
+    pub async fn trust(&self, note: &[u8], what: &str) -> Result<VerifiedCheckpoint, Failure> {
         let offered = self
             .policy
-            .verify_checkpoint(&note)
-            .map_err(|e| Failure::new(Exit::Untrusted, format!("the log's checkpoint: {e}")))?;
+            .verify_checkpoint(note)
+            .map_err(|e| Failure::new(Exit::Untrusted, format!("{what}: {e}")))?;
         let trusted = match std::fs::read(&self.args_state) {
             Ok(bytes) => Some(self.policy.verify_checkpoint(&bytes).map_err(|e| {
                 Failure::new(
@@ -137,19 +153,44 @@ impl Session {
         Ok(offered)
     }
 
-    fn misbehaviour(&self, e: &TrustError) -> Failure {
-        if matches!(e, TrustError::OriginMismatch { .. }) {
-            return Failure::new(Exit::Usage, e.to_string());
-        }
-        let evidence = e.evidence();
+    /// Misbehaviour shown by `evidence` (plain text: what failed, and the
+    /// signed material it failed against): printed, kept in the evidence
+    /// file, exit 10 with `reason`.
+    pub fn misbehaved(&self, reason: &str, evidence: &str) -> Failure {
         println!("{evidence}");
         let kept = gazette_kit::durable::write_file(&self.evidence, evidence.as_bytes(), None)
             .map(|()| format!("evidence kept in {}", self.evidence.display()))
             .unwrap_or_else(|w| format!("the evidence could not be written: {w}"));
         Failure::new(
             Exit::Misbehaviour,
-            format!("the log misbehaved: {e}; {kept}"),
+            format!("the log misbehaved: {reason}; {kept}"),
         )
+    }
+
+    /// Proves that `old` (a checkpoint verified elsewhere: a receipt's, a
+    /// kept one) is a prefix of `new`, by a consistency proof from the
+    /// log; a rollback or a fork is misbehaviour, with the evidence kept.
+    pub async fn consistent(
+        &self,
+        old: &VerifiedCheckpoint,
+        new: &VerifiedCheckpoint,
+    ) -> Result<usize, Failure> {
+        let (m, n) = (old.checkpoint.size, new.checkpoint.size);
+        let proof = if m > 0 && m < n {
+            let path = format!("/proof/consistency?old={m}&size={n}");
+            Self::hashes(&self.http.get_json(&path).await?, &path)?
+        } else {
+            Vec::new()
+        };
+        check_advance(old, new, &proof).map_err(|e| self.misbehaviour(&e))?;
+        Ok(proof.len())
+    }
+
+    fn misbehaviour(&self, e: &TrustError) -> Failure {
+        if matches!(e, TrustError::OriginMismatch { .. }) {
+            return Failure::new(Exit::Usage, e.to_string());
+        }
+        self.misbehaved(&e.to_string(), &e.evidence())
     }
 }
 
@@ -197,13 +238,18 @@ pub async fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
     let (index, leaf) = match (&args.record, args.index) {
         (Some(path), _) => {
+            // Found by `/lookup`, the log's own search: a match is proven
+            // below, but "not in the log" is only the log's word.
             let leaf = leaf_hash(&read_file(path, "record")?);
             let query = format!("/lookup?leaf_hash={}", escape(&leaf.to_base64()));
             let found = session.http.get_json(&query).await?;
             let index = found["matches"][0]["index"].as_u64().ok_or_else(|| {
                 Failure::new(
                     Exit::NotIncluded,
-                    format!("{} is not in the log", path.display()),
+                    format!(
+                        "{} is not in the log, by the log's word (/lookup by leaf hash: not proven)",
+                        path.display()
+                    ),
                 )
             })?;
             (index, leaf)
@@ -273,22 +319,18 @@ pub async fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
         .verify_checkpoint(&note)
         .map_err(|e| Failure::new(Exit::Untrusted, format!("{}: {e}", args.from.display())))?;
     let new = session.trusted_checkpoint().await?;
-    let (m, n) = (old.checkpoint.size, new.checkpoint.size);
-    let proof = if m > 0 && m < n {
-        let path = format!("/proof/consistency?old={m}&size={n}");
-        Session::hashes(&session.http.get_json(&path).await?, &path)?
-    } else {
-        Vec::new()
-    };
-    check_advance(&old, &new, &proof).map_err(|e| session.misbehaviour(&e))?;
+    let proof = session.consistent(&old, &new).await?;
     if args.log.json {
-        println!("{}", json!({ "old": m, "size": n, "proof": proof.len() }));
+        let (m, n) = (old.checkpoint.size, new.checkpoint.size);
+        println!("{}", json!({ "old": m, "size": n, "proof": proof }));
     }
     Ok(())
 }
 
 /// `gazette lookup (--digest <sha256:hex> | --document <file> | --issuer <i> --kind <k> --id <id>)`:
-/// find records in the log and prove each is in the trusted tree.
+/// find records with the log's verifiable index: the matches are all the
+/// log holds under the key (none is proven absence), each with its status
+/// proven from its name's list.
 #[derive(clap::Args)]
 pub struct LookupArgs {
     #[command(flatten)]
@@ -308,25 +350,36 @@ pub struct LookupArgs {
     /// The agency's id of the record.
     #[arg(long)]
     id: Option<String>,
+    /// An agency's verifier key (repeatable): a revocation counts only when
+    /// signed by one. Without any, the keys the log registers (`/info`).
+    #[arg(long)]
+    agency: Vec<String>,
+}
+
+/// Parses `sha256:<64 lowercase hex>`.
+fn parse_digest(digest: &str) -> Result<[u8; 32], Failure> {
+    digest
+        .strip_prefix("sha256:")
+        .and_then(gazette_client::encoding::hex_decode_lower)
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            Failure::new(
+                Exit::Usage,
+                format!("--digest {digest:?} is not sha256:<64 lowercase hex>"),
+            )
+        })
 }
 
 pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
-    let query = match (&args.digest, &args.document, &args.issuer) {
-        (Some(digest), _, _) => format!("digest={}", escape(digest)),
-        (_, Some(document), _) => {
-            let digest = super::record::digest_file(document)?;
-            format!(
-                "digest=sha256:{}",
-                gazette_client::encoding::hex_encode(&digest)
-            )
-        }
-        (_, _, Some(issuer)) => format!(
-            "issuer={}&kind={}&id={}",
-            escape(issuer),
-            escape(args.kind.as_deref().unwrap_or_default()),
-            escape(args.id.as_deref().unwrap_or_default())
-        ),
+    let key = match (&args.digest, &args.document, &args.issuer) {
+        (Some(digest), _, _) => LookupKey::Document(parse_digest(digest)?),
+        (_, Some(document), _) => LookupKey::Document(super::record::digest_file(document)?),
+        (_, _, Some(issuer)) => LookupKey::Name {
+            issuer: issuer.clone(),
+            kind: args.kind.clone().unwrap_or_default(),
+            id: args.id.clone().unwrap_or_default(),
+        },
         _ => {
             return Err(Failure::new(
                 Exit::Usage,
@@ -334,63 +387,114 @@ pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
             ));
         }
     };
-    let verified = session.trusted_checkpoint().await?;
-    let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
-    let found = session.http.get_json(&format!("/lookup?{query}")).await?;
-    let mut proven = Vec::new();
-    for m in found["matches"].as_array().into_iter().flatten() {
-        let (Some(index), Some(record)) = (m["index"].as_u64(), m["record"].as_str()) else {
-            return Err(Failure::new(
-                Exit::Malformed,
-                format!("/lookup: a match without index or record: {m}"),
-            ));
+    let agencies = args
+        .agency
+        .iter()
+        .map(|v| {
+            Verifier::parse(v)
+                .map_err(|e| Failure::new(Exit::Usage, format!("--agency {v:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys = if agencies.is_empty() {
+        session.registered_agencies().await?
+    } else {
+        agencies
+    };
+    let unchecked = |f: Failure| match f.exit {
+        Exit::Unchecked => Failure::new(
+            Exit::Unchecked,
+            format!("could not look up with proofs: {}", f.reason),
+        ),
+        _ => f,
+    };
+    let proven = session.proven_lookup(&key).await.map_err(unchecked)?;
+    let size = proven.checkpoint.checkpoint.size;
+    let found: Vec<_> = proven::matches(&proven.list, &key).collect();
+    if found.is_empty() {
+        let naming = proven.list.records.len();
+        let revocations = if naming > 0 {
+            format!(" ({naming} revocation(s) name it)")
+        } else {
+            String::new()
         };
-        if index >= size {
-            continue; // newer than the trusted checkpoint: next time
-        }
-        let path = format!("/proof/inclusion?index={index}&size={size}");
-        let proof = Session::hashes(&session.http.get_json(&path).await?, &path)?;
-        merkle::verify_inclusion(&leaf_hash(record.as_bytes()), index, size, &proof, &root)
-            .map_err(|e| {
-                Failure::new(
-                    Exit::NotIncluded,
-                    format!("the log's match at {index} is not in its tree: {e}"),
-                )
-            })?;
-        let signed = gazette_client::record::SignedRecord::parse(record.as_bytes())
-            .map_err(|e| Failure::new(Exit::Malformed, format!("match {index}: {e}")))?;
-        proven.push(json!({
-            "index": index,
-            "issuer": signed.record.issuer,
-            "kind": signed.record.kind,
-            "id": signed.record.id,
-            "issued": signed.record.issued,
-            "revoked_by": m["revoked_by"],
-        }));
-    }
-    if proven.is_empty() {
         return Err(Failure::new(
             Exit::NotFound,
-            format!("no record found in the trusted tree of size {size}"),
+            format!(
+                "no record of {} in the log's tree of size {size}: proven absent{revocations}",
+                proven::describe(&key)
+            ),
         ));
     }
+    let mut matches = Vec::with_capacity(found.len());
+    for (index, signed) in found {
+        let r = &signed.record;
+        let issuer_keys: Vec<Verifier> = keys
+            .iter()
+            .filter(|k| k.name() == r.issuer)
+            .cloned()
+            .collect();
+        let status = if r.kind == REVOCATION {
+            Some(None)
+        } else if issuer_keys.is_empty() {
+            None
+        } else {
+            let name = proven::name_of(r);
+            let status = if name == key {
+                session.status(&proven, *index, &issuer_keys)?
+            } else {
+                let list = session.proven_lookup(&name).await.map_err(unchecked)?;
+                session.status(&list, *index, &issuer_keys)?
+            };
+            Some(status)
+        };
+        let revoked_by = match status {
+            Some(Some(Status::Revoked { by })) => Some(by),
+            _ => None,
+        };
+        matches.push(json!({
+            "index": index,
+            "issuer": r.issuer,
+            "kind": r.kind,
+            "id": r.id,
+            "issued": r.issued,
+            "revokes": r.revokes.as_ref().map(|(k, i)| json!({"kind": k, "id": i})),
+            "revoked_by": revoked_by,
+            "status": match status {
+                Some(Some(Status::Valid)) => "valid",
+                Some(Some(Status::Revoked { .. })) => "revoked",
+                Some(None) => "revocation",
+                None => "unchecked (no key for its issuer)",
+            },
+            "proven": status.is_some(),
+        }));
+    }
     if args.log.json {
-        println!("{}", json!({ "size": size, "matches": proven }));
+        println!(
+            "{}",
+            json!({ "size": size, "proven": true, "matches": matches })
+        );
     } else {
-        for m in &proven {
+        for m in &matches {
+            let status = match (m["status"].as_str(), m["revoked_by"].as_u64()) {
+                (Some("revoked"), Some(r)) => format!(", revoked at index {r} (proven)"),
+                (Some("valid"), _) => ", not revoked (proven)".to_owned(),
+                (Some("revocation"), _) => format!(
+                    ", a revocation of {} {}",
+                    m["revokes"]["kind"].as_str().unwrap_or_default(),
+                    m["revokes"]["id"].as_str().unwrap_or_default()
+                ),
+                (other, _) => format!(", status {}", other.unwrap_or_default()),
+            };
             println!(
-                "{} {} {} {} at index {}{}",
+                "{} {} {} {} at index {}{status}",
                 m["issuer"].as_str().unwrap_or_default(),
                 m["kind"].as_str().unwrap_or_default(),
                 m["id"].as_str().unwrap_or_default(),
                 m["issued"].as_str().unwrap_or_default(),
                 m["index"],
-                m["revoked_by"]
-                    .as_u64()
-                    .map(|r| format!(", revoked at index {r}"))
-                    .unwrap_or_default()
             );
         }
+        println!("as of the log's checkpoint of size {size}");
     }
     Ok(())
 }

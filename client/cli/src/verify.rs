@@ -4,20 +4,32 @@
 //! under the policy (the log's signature and the witnesses' quorum), the
 //! inclusion proof, and the document's digest when given. This command
 //! only reads the inputs and turns the verdict into an exit code. Silent
-//! on success.
+//! on success, except that `--online` says what it proved.
+//!
+//! With `--online` the record's status comes from proofs only: the log's
+//! verifiable index proves its name's whole list against the log's
+//! published checkpoint (trusted as every online command trusts one, and
+//! proven to extend the receipt's), and the status is computed from that
+//! list (`proven_status`). Nothing the log merely says decides it: a log
+//! that cannot prove gives no verdict (exit 15), one whose proof fails has
+//! misbehaved (exit 10).
 
 use std::path::PathBuf;
 
 use serde_json::json;
 
+use gazette_client::checkpoint::VerifiedCheckpoint;
 use gazette_client::encoding::hex_encode;
+use gazette_client::index::status::Status;
 use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
 use gazette_client::receipt::{
-    AgencyCheck, AgencySignature, DocumentCheck, MalformedReceipt, ReceiptError, verify_receipt,
+    AgencyCheck, AgencySignature, DocumentCheck, MalformedReceipt, ReceiptError, VerifiedReceipt,
+    verify_receipt,
 };
-use gazette_client::record::SignedRecord;
 
+use super::online::Session;
+use super::proven::{cosigned, name_of};
 use super::record::digest_file;
 use super::{Exit, Failure, read_file};
 
@@ -45,9 +57,13 @@ pub struct Args {
     /// is checked. Without it, only the log vouches for the issuer.
     #[arg(long)]
     agency: Vec<String>,
-    /// Also ask the log (`--log`) whether its issuer revoked the record (a
-    /// revocation logged before or after it); a revocation is proven in
-    /// the log's trusted tree. Exit 14 if so.
+    /// Also prove, with the log's verifiable index (`--log`), whether its
+    /// issuer revoked the record (a revocation logged before or after it):
+    /// exit 14 if so, 0 if the record is proven not revoked as of the
+    /// log's checkpoint, 15 if the log cannot prove either (it keeps no
+    /// index, or not now), 10 if its proof fails. Revocations count only
+    /// when signed by an --agency key (without one, by a key the log
+    /// registers for the issuer).
     #[arg(long, requires = "log")]
     online: bool,
     /// The log's URL, for --online.
@@ -146,14 +162,43 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
             .check_document(&digest_file(path)?)
             .map_err(failure)?;
     }
-    let (signed, record) = (&verified.record, &verified.record.record);
-    let revoked_by = match (&args.online, &args.log) {
+    let record = &verified.record.record;
+    let online = match (&args.online, &args.log) {
         (true, Some(url)) => {
-            revocation(url, policy.clone(), args, signed, verified.index, &agencies).await?
+            match check_online(url, policy.clone(), args, &verified, &agencies).await {
+                Ok(online) => Some(Ok(online)),
+                Err(f) if f.exit == Exit::Unchecked => Some(Err(f.reason)),
+                Err(f) => return Err(f),
+            }
         }
         _ => None,
     };
     let witnesses: Vec<&str> = verified.checkpoint.witness_names();
+    let revoked_by = match &online {
+        Some(Ok(Online {
+            status: Some(Status::Revoked { by }),
+            ..
+        })) => Some(*by),
+        _ => None,
+    };
+    let revocation_check = online.as_ref().map(|online| match online {
+        Ok(o) => json!({
+            "status": match o.status {
+                Some(Status::Valid) => "valid",
+                Some(Status::Revoked { .. }) => "revoked",
+                None => "revocation",
+            },
+            "proven": true,
+            "size": o.checkpoint.checkpoint.size,
+            "cosigned": o.cosigned,
+            "verdict": o.verdict(),
+        }),
+        Err(why) => json!({
+            "status": "unchecked",
+            "proven": false,
+            "verdict": format!("could not check revocation: {why}"),
+        }),
+    });
     let report = json!({
         "issuer": record.issuer,
         "kind": record.kind,
@@ -174,6 +219,7 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
             DocumentCheck::NotChecked => None,
         },
         "revoked_by": revoked_by,
+        "revocation_check": revocation_check,
     });
     if args.json {
         println!("{report}");
@@ -191,95 +237,97 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
             report["agency_signature"].as_str().unwrap_or_default()
         );
     }
-    if let Some(index) = revoked_by {
-        return Err(Failure::new(
-            Exit::Revoked,
-            format!(
-                "{} {} {} was revoked by its issuer (revocation at index {index})",
-                record.issuer, record.kind, record.id
-            ),
-        ));
+    match online {
+        Some(Ok(o)) => {
+            if let Some(Status::Revoked { by }) = o.status {
+                return Err(Failure::new(
+                    Exit::Revoked,
+                    format!(
+                        "{} {} {} was revoked by its issuer: revocation at index {by} (proven, as of the log's checkpoint of size {})",
+                        record.issuer, record.kind, record.id, o.checkpoint.checkpoint.size
+                    ),
+                ));
+            }
+            if !args.json {
+                println!("{}", o.verdict());
+            }
+            Ok(())
+        }
+        Some(Err(why)) => Err(Failure::new(
+            Exit::Unchecked,
+            format!("could not check revocation: {why}"),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// Asks the log whether a revocation by its issuer names the record at
-/// `index` (logged before or after it: its position is not checked, only
-/// that it is in the log and revokes this record), and proves the
-/// revocation in the log's trusted tree.
-async fn revocation(
+/// What the log's verifiable index proved about the record.
+struct Online {
+    /// Its status (`None`: the record is a revocation, which has none).
+    status: Option<Status>,
+    /// The checkpoint it is proven against (now the trusted one).
+    checkpoint: VerifiedCheckpoint,
+    /// The witnesses' cosignatures on it, `name at time`.
+    cosigned: Vec<String>,
+}
+
+impl Online {
+    /// The verdict, in one line.
+    fn verdict(&self) -> String {
+        let size = self.checkpoint.checkpoint.size;
+        let cosigned = if self.cosigned.is_empty() {
+            String::new()
+        } else {
+            format!(" (cosigned by {})", self.cosigned.join(", "))
+        };
+        match self.status {
+            Some(Status::Valid) => {
+                format!("not revoked as of checkpoint size {size}{cosigned} (proven)")
+            }
+            Some(Status::Revoked { by }) => {
+                format!("revoked at index {by} as of checkpoint size {size}{cosigned} (proven)")
+            }
+            None => format!(
+                "a revocation: it has no status of its own; on its name's list as of checkpoint size {size}{cosigned} (proven)"
+            ),
+        }
+    }
+}
+
+/// Proves the record's status with the log's verifiable index: its name's
+/// whole list (the record and every revocation naming it, logged before or
+/// after it) against the log's published checkpoint, which must extend
+/// both the trusted checkpoint and the receipt's. Revocations count only
+/// when signed by `agencies` (or, without any, by the keys the log
+/// registers). A log that cannot prove is [`Exit::Unchecked`]; a proof
+/// that fails is misbehaviour.
+async fn check_online(
     url: &str,
     policy: Policy,
     args: &Args,
-    signed: &SignedRecord,
-    index: u64,
+    verified: &VerifiedReceipt,
     agencies: &[Verifier],
-) -> Result<Option<u64>, Failure> {
-    use super::http::escape;
-    use super::online::Session;
+) -> Result<Online, Failure> {
     let evidence = args.state.with_extension("evidence");
     let session = Session::new(url, policy, args.state.clone(), evidence)?;
-    let trusted = session.trusted_checkpoint().await?;
-    let r = &signed.record;
-    let found = session
-        .http
-        .get_json(&format!(
-            "/lookup?issuer={}&kind={}&id={}",
-            escape(&r.issuer),
-            escape(&r.kind),
-            escape(&r.id)
-        ))
-        .await?;
-    let Some(revoked_by) = found["matches"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|m| m["index"].as_u64() == Some(index))
-        .and_then(|m| m["revoked_by"].as_u64())
-    else {
-        return Ok(None);
-    };
-    let (size, root) = (trusted.checkpoint.size, trusted.checkpoint.root);
-    let entry = session.http.get(&format!("/entry/{revoked_by}")).await?;
-    // A revocation newer than the trusted checkpoint cannot be proven in it
-    // yet; the record itself is still checked below (that it names this
-    // record, and with `--agency` the agency's signature: only then can the
-    // log not invent one).
-    if revoked_by < size {
-        let path = format!("/proof/inclusion?index={revoked_by}&size={size}");
-        let proof = Session::hashes(&session.http.get_json(&path).await?, &path)?;
-        gazette_client::merkle::verify_inclusion(
-            &gazette_client::merkle::leaf_hash(&entry),
-            revoked_by,
-            size,
-            &proof,
-            &root,
-        )
-        .map_err(|e| {
-            Failure::new(
-                Exit::NotIncluded,
-                format!("the revocation at {revoked_by}: {e}"),
-            )
-        })?;
-    }
-    let revocation = if agencies.is_empty() {
-        SignedRecord::parse(&entry)
+    let keys = if agencies.is_empty() {
+        session.registered_agencies().await?
     } else {
-        SignedRecord::verify(&entry, agencies)
-    }
-    .map_err(|e| {
-        Failure::new(
-            Exit::BadRecordSignature,
-            format!("the revocation at {revoked_by}: {e}"),
-        )
-    })?;
-    if !r.is_revoked_by(&revocation.record) {
-        return Err(Failure::new(
-            Exit::Malformed,
-            format!(
-                "the log names entry {revoked_by} as the revocation, but it does not revoke this record"
-            ),
-        ));
-    }
-    Ok(Some(revoked_by))
+        agencies.to_vec()
+    };
+    let proven = session
+        .proven_lookup(&name_of(&verified.record.record))
+        .await?;
+    // The receipt's tree is a prefix of the proven one: the record is in
+    // the tree the list is complete for.
+    session
+        .consistent(&verified.checkpoint, &proven.checkpoint)
+        .await?;
+    let status = session.status(&proven, verified.index, &keys)?;
+    let cosigned = cosigned(&proven.checkpoint);
+    Ok(Online {
+        status,
+        checkpoint: proven.checkpoint,
+        cosigned,
+    })
 }
