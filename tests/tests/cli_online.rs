@@ -160,7 +160,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("A-3") && out.contains(&format!("at index {}\n", a[3])),
+        out.contains("A-3") && out.contains(&format!("at index {}, not revoked (proven)\n", a[3])),
         "{out}"
     );
     let (code, _, err) = gazette(
