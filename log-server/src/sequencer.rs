@@ -33,7 +33,8 @@ use crate::checkpoints::{Committed, Witnessed};
 use crate::committer::Committer;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
-use crate::map::{Filings, Map, file_record};
+use crate::map::{List, Map};
+use gazette_client::merkle::Hash;
 use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
 pub use crate::pipeline::{Outcome, SubmitError};
 use crate::storage::Storage;
@@ -141,7 +142,12 @@ impl Sequencer {
                 queued: self.capacity,
             })?;
         let (reply, answer) = oneshot::channel();
+        let filed = records
+            .iter()
+            .map(|r| (r.leaf_hash(), gazette_client::index::keys_of(&r.record)))
+            .collect();
         let job = Job {
+            filed,
             records,
             reply,
             permit,
@@ -309,12 +315,13 @@ fn sequence(
         items: Vec::new(),
         revocations: Vec::new(),
     };
-    let mut filings = Filings::new();
+    // (key, index, leaf hash) of every new record, for the batch's segment.
+    let mut filings: Vec<(Hash, u64, Hash)> = Vec::new();
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let mut job_outcomes = Vec::with_capacity(job.records.len());
-        for signed in &job.records {
-            let leaf_hash = signed.leaf_hash();
+        for (signed, (leaf_hash, keys)) in job.records.iter().zip(&job.filed) {
+            let leaf_hash = *leaf_hash;
             let r = &signed.record;
             // One lookup decides: the same bytes have the same issuer, kind
             // and id, so the record key finds exact duplicates too.
@@ -342,7 +349,7 @@ fn sequence(
                     let index = first + entries.len() as u64;
                     indexed.push(signed, index);
                     if map.is_some() {
-                        file_record(&mut filings, index, signed);
+                        filings.extend(keys.iter().map(|key| (*key, index, leaf_hash)));
                     }
                     batch.insert(
                         key,
@@ -368,7 +375,8 @@ fn sequence(
         && !entries.is_empty()
     {
         let at = first + entries.len() as u64;
-        match map.add_batch(at, filings) {
+        filings.sort_unstable_by_key(|(key, index, _)| (*key, *index));
+        match map.add_batch(at, group_by_key(&filings)) {
             Ok(commitment) => entries.push(commitment.to_bytes()),
             Err(e) => return Err((jobs, e.to_string())),
         }
@@ -414,6 +422,13 @@ fn sequence(
         write,
         indexed,
     })
+}
+
+/// The lists of sorted `(key, index, leaf hash)` filings, key by key.
+fn group_by_key(filings: &[(Hash, u64, Hash)]) -> impl Iterator<Item = (Hash, List)> + '_ {
+    filings
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|run| (run[0].0, run.iter().map(|(_, i, h)| (*i, *h)).collect()))
 }
 
 #[cfg(test)]

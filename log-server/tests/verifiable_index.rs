@@ -217,9 +217,9 @@ async fn merged_segments_in_files_prove_the_same_and_survive_restarts_and_a_lost
     let dir = new_log_dir();
     let mut log = open(dir.path());
     let mut app = api(&log);
-    // 480 batches of 25 records and a commitment: merged by fours into
-    // segments of 104, 416, 1 664 and 6 656 entries, the last in files.
-    let last = fill(&app, 0, 480, 25).await;
+    // 560 batches of 25 records and a commitment: merged by eights into
+    // segments of 208, 1 664 and 13 312 entries, the last in files.
+    let last = fill(&app, 0, 560, 25).await;
     published(&app, last + 2).await;
     settle(&log).await;
     let segments = log.map.as_ref().unwrap().map.segments();
@@ -229,9 +229,9 @@ async fn merged_segments_in_files_prove_the_same_and_survive_restarts_and_a_lost
         "{segments:?}"
     );
     // One more batch: its commitment lists the merged segments.
-    let last = fill(&app, 12_000, 1, 3).await;
+    let last = fill(&app, 14_000, 1, 3).await;
     published(&app, last + 2).await;
-    let probes = [0, 1, 2999, 6656, 11_999, 12_002];
+    let probes = [0, 1, 2999, 6656, 13_999, 14_002];
     for n in probes {
         assert_eq!(
             proven_status(&app, &record(n)).await,
@@ -247,7 +247,7 @@ async fn merged_segments_in_files_prove_the_same_and_survive_restarts_and_a_lost
         );
     }
     assert!(
-        proven(&app, &LookupKey::Document(digest(13_000)))
+        proven(&app, &LookupKey::Document(digest(15_000)))
             .await
             .records
             .is_empty()
@@ -266,10 +266,10 @@ async fn merged_segments_in_files_prove_the_same_and_survive_restarts_and_a_lost
         for n in probes {
             assert_eq!(proven_status(&app, &record(n)).await, Status::Valid);
         }
-        let last = fill(&app, 13_000 + u64::from(lose_the_map) * 10, 1, 2).await;
+        let last = fill(&app, 15_000 + u64::from(lose_the_map) * 10, 1, 2).await;
         published(&app, last + 2).await;
         assert!(
-            proven(&app, &LookupKey::Document(digest(13_000)))
+            proven(&app, &LookupKey::Document(digest(15_000)))
                 .await
                 .records
                 .len()

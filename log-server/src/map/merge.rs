@@ -91,15 +91,16 @@ impl Iterator for Merging<'_> {
     }
 }
 
-/// How many neighbours of one size class are merged together.
-const FANOUT: usize = 4;
+/// How many neighbours of one size class are merged together: each entry
+/// is merged about log8 of the log's size times.
+const FANOUT: usize = 8;
 /// Past this many live segments, the two smallest neighbours are merged
 /// even when no size class is full.
-const SOFT_LIMIT: usize = 24;
+const SOFT_LIMIT: usize = 40;
 
-/// A segment's size class: its entries' base-4 order of magnitude.
+/// A segment's size class: its entries' base-8 order of magnitude.
 fn class(s: &Segment) -> u32 {
-    (s.end - s.start).max(1).ilog2() / 2
+    (s.end - s.start).max(1).ilog2() / 3
 }
 
 /// The neighbours to merge next, as a range of the live list: the first

@@ -78,15 +78,10 @@ pub type Filings = BTreeMap<Hash, List>;
 /// Adds the keys `entry` (at `index`) is filed under to `filings`.
 pub fn file_entry(filings: &mut Filings, index: u64, entry: &[u8]) {
     if let Ok(signed) = SignedRecord::parse(entry) {
-        file_record(filings, index, &signed);
-    }
-}
-
-/// Adds the keys a record logged at `index` is filed under to `filings`.
-pub fn file_record(filings: &mut Filings, index: u64, signed: &SignedRecord) {
-    let leaf = signed.leaf_hash();
-    for key in keys_of(&signed.record) {
-        filings.entry(key).or_default().push((index, leaf));
+        let leaf = signed.leaf_hash();
+        for key in keys_of(&signed.record) {
+            filings.entry(key).or_default().push((index, leaf));
+        }
     }
 }
 
@@ -162,13 +157,14 @@ impl Map {
         state.live.last().map_or(0, |s| s.end)
     }
 
-    /// Adds a batch's segment, `end()..commitment_index`, from its
-    /// filings, and returns the commitment that ends the batch. Waits
-    /// while the merger is too far behind.
+    /// Adds a batch's segment, `end()..commitment_index`, from its keys'
+    /// lists (in strictly increasing key order), and returns the
+    /// commitment that ends the batch. Waits while the merger is too far
+    /// behind.
     pub fn add_batch(
         &self,
         commitment_index: u64,
-        filings: Filings,
+        filings: impl IntoIterator<Item = (Hash, List)>,
     ) -> Result<IndexCommitment, MapError> {
         let mut state = self.state.lock().expect("map lock");
         while state.live.len() >= BACKPRESSURE && !state.stopping {
