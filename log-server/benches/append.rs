@@ -80,20 +80,9 @@ fn dir_bytes(path: &Path) -> u64 {
 /// served latency, answer size, and the client's verification time (the
 /// checkpoint is opened with the log key alone; no witnesses here).
 async fn proven_lookups(client: &reqwest::Client, url: &str, total: usize) {
-    use gazette_client::Hash;
-    use gazette_client::index::lookup::{ListedEntry, LookupKey, LookupProof, verify_lookup};
-    use gazette_client::index::proof::MapProof;
-    let listed = |v: &serde_json::Value| ListedEntry {
-        index: v["index"].as_u64().unwrap(),
-        bytes: v["entry"].as_str().unwrap().as_bytes().to_vec(),
-        inclusion: v["inclusion"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-            .collect(),
-    };
-    let (mut served, mut bytes, mut verified, mut segments) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    use gazette_client::index::lookup::{LookupKey, verify_lookup};
+    let (mut served, mut bytes, mut verified, mut segments) =
+        (Vec::new(), Vec::new(), Vec::new(), 0);
     for k in 0..1000usize {
         let n = (k * 7919) % total;
         let digest = leaf_hash(&n.to_be_bytes()).0;
@@ -112,24 +101,19 @@ async fn proven_lookups(client: &reqwest::Client, url: &str, total: usize) {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let t = Instant::now();
         let note = v["checkpoint"].as_str().unwrap();
-        let text = gazette_client::note::Note::parse(note.as_bytes()).unwrap().text;
+        let text = gazette_client::note::Note::parse(note.as_bytes())
+            .unwrap()
+            .text;
         let checkpoint = gazette_client::checkpoint::Checkpoint::parse(&text).unwrap();
-        let proof = LookupProof {
-            commitment: listed(&v["commitment"]),
-            entries: v["entries"].as_array().unwrap().iter().map(listed).collect(),
-            map_proofs: v["map_proofs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    let raw = gazette_client::encoding::b64_decode(p.as_str().unwrap()).unwrap();
-                    MapProof::parse(&raw).unwrap()
-                })
-                .collect(),
-        };
+        let proof = gazette_tests::lookup_proof(&v);
         segments = proof.map_proofs.len();
-        let found = verify_lookup(&LookupKey::Document(digest), &proof, checkpoint.size, &checkpoint.root)
-            .unwrap();
+        let found = verify_lookup(
+            &LookupKey::Document(digest),
+            &proof,
+            checkpoint.size,
+            &checkpoint.root,
+        )
+        .unwrap();
         assert_eq!(found.records.len(), 1);
         verified.push(t.elapsed());
     }
@@ -138,12 +122,7 @@ async fn proven_lookups(client: &reqwest::Client, url: &str, total: usize) {
     verified.sort();
     println!(
         "/index/lookup by digest, 1000 documents one at a time ({segments} segments): served p50 {:.1?}, p99 {:.1?}; answer p50 {} bytes, max {}; verified natively (JSON decode + verify_lookup) p50 {:.1?}, p99 {:.1?}",
-        served[500],
-        served[990],
-        bytes[500],
-        bytes[999],
-        verified[500],
-        verified[990]
+        served[500], served[990], bytes[500], bytes[999], verified[500], verified[990]
     );
 }
 

@@ -34,11 +34,11 @@ use crate::committer::Committer;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
 use crate::map::{List, Map};
-use gazette_client::merkle::Hash;
 use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
 pub use crate::pipeline::{Outcome, SubmitError};
 use crate::storage::Storage;
 use crate::tree::Edge;
+use gazette_client::merkle::Hash;
 
 /// How the sequencer batches.
 #[derive(Clone, Copy, Debug)]

@@ -12,27 +12,9 @@ use std::time::Instant;
 use common::*;
 use gazette_client::checkpoint::open_checkpoint;
 use gazette_client::index::commitment::IndexCommitment;
-use gazette_client::index::lookup::{
-    ListedEntry, LookupKey, LookupProof, ProvenList, verify_lookup,
-};
-use gazette_client::index::proof::MapProof;
+use gazette_client::index::lookup::{LookupKey, ProvenList, verify_lookup};
 use gazette_client::index::status::{self, Status};
-use gazette_client::merkle::Hash;
 use gazette_client::record::Record;
-use serde_json::Value;
-
-fn listed(v: &Value) -> ListedEntry {
-    ListedEntry {
-        index: v["index"].as_u64().unwrap(),
-        bytes: v["entry"].as_str().unwrap().as_bytes().to_vec(),
-        inclusion: v["inclusion"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-            .collect(),
-    }
-}
 
 fn query(key: &LookupKey) -> String {
     match key {
@@ -59,24 +41,7 @@ async fn proven(app: &axum::Router, key: &LookupKey) -> ProvenList {
     .unwrap()
     .checkpoint;
     assert_eq!(checkpoint.size, v["size"].as_u64().unwrap());
-    let proof = LookupProof {
-        commitment: listed(&v["commitment"]),
-        entries: v["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(listed)
-            .collect(),
-        map_proofs: v["map_proofs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                MapProof::parse(&gazette_client::encoding::b64_decode(p.as_str().unwrap()).unwrap())
-                    .unwrap()
-            })
-            .collect(),
-    };
+    let proof = gazette_tests::lookup_proof(&v);
     verify_lookup(key, &proof, checkpoint.size, &checkpoint.root)
         .unwrap_or_else(|e| panic!("{key:?}: {e}"))
 }

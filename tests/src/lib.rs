@@ -312,3 +312,37 @@ pub fn signal_group(leader: u32, signal: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// The proofs of an `/index/lookup` answer, as `verify_lookup` takes them.
+pub fn lookup_proof(answer: &serde_json::Value) -> gazette_client::index::lookup::LookupProof {
+    use gazette_client::index::lookup::{ListedEntry, LookupProof};
+    let listed = |v: &serde_json::Value| ListedEntry {
+        index: v["index"].as_u64().expect("an entry index"),
+        bytes: v["entry"].as_str().expect("an entry").as_bytes().to_vec(),
+        inclusion: v["inclusion"]
+            .as_array()
+            .expect("an inclusion proof")
+            .iter()
+            .map(|h| gazette_client::Hash::from_base64(h.as_str().unwrap()).expect("a base64 hash"))
+            .collect(),
+    };
+    LookupProof {
+        commitment: listed(&answer["commitment"]),
+        entries: answer["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(listed)
+            .collect(),
+        map_proofs: answer["map_proofs"]
+            .as_array()
+            .expect("map proofs")
+            .iter()
+            .map(|p| {
+                let raw =
+                    gazette_client::encoding::b64_decode(p.as_str().unwrap()).expect("base64");
+                gazette_client::index::proof::MapProof::parse(&raw).expect("a map proof")
+            })
+            .collect(),
+    }
+}

@@ -53,24 +53,19 @@ impl Http {
     /// GETs `path`; a success gives the body, anything else a network
     /// failure naming the URL, the status and what the log said.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
-        let url = format!("{}{path}", self.base);
-        let network = |e: reqwest::Error| Failure::new(Exit::Network, format!("{url}: {e}"));
-        let reply = self
-            .client
-            .get(&url)
-            .timeout(READ_TIMEOUT)
-            .send()
-            .await
-            .map_err(network)?;
-        let status = reply.status();
-        let body = reply.bytes().await.map_err(network)?.to_vec();
-        if !status.is_success() {
+        let reply = self.get_reply(path).await?;
+        if !reply.status.is_success() {
             return Err(Failure::new(
                 Exit::Network,
-                format!("{url}: {status}: {}", String::from_utf8_lossy(&body).trim()),
+                format!(
+                    "{}{path}: {}: {}",
+                    self.base,
+                    reply.status,
+                    String::from_utf8_lossy(&reply.body).trim()
+                ),
             ));
         }
-        Ok(body)
+        Ok(reply.body)
     }
 
     /// GETs `path`: the reply whatever its status (for callers that decide

@@ -169,3 +169,14 @@ fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
         }
     }
 }
+
+/// The `--agency` verifier keys given on the command line.
+pub fn agency_keys(given: &[String]) -> Result<Vec<gazette_client::note::Verifier>, Failure> {
+    given
+        .iter()
+        .map(|v| {
+            gazette_client::note::Verifier::parse(v)
+                .map_err(|e| Failure::new(Exit::Usage, format!("--agency {v:?}: {e}")))
+        })
+        .collect()
+}

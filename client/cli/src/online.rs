@@ -387,14 +387,7 @@ pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
             ));
         }
     };
-    let agencies = args
-        .agency
-        .iter()
-        .map(|v| {
-            Verifier::parse(v)
-                .map_err(|e| Failure::new(Exit::Usage, format!("--agency {v:?}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let agencies = crate::agency_keys(&args.agency)?;
     let keys = if agencies.is_empty() {
         session.registered_agencies().await?
     } else {

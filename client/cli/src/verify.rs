@@ -127,14 +127,7 @@ fn exit_code(e: &ReceiptError) -> Exit {
 
 pub async fn run(args: &Args) -> Result<(), Failure> {
     let policy = policy(args)?;
-    let agencies = args
-        .agency
-        .iter()
-        .map(|v| {
-            Verifier::parse(v)
-                .map_err(|e| Failure::new(Exit::Usage, format!("--agency {v:?}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let agencies = crate::agency_keys(&args.agency)?;
     let bytes = read_file(&args.receipt, "receipt")?;
     let agency = if agencies.is_empty() {
         AgencyCheck::Skip
