@@ -361,3 +361,194 @@ fn a_revocation_by_the_issuer_revokes_and_others_do_not() {
     let e = verifier.verify_record("gazette.record/v1\n").unwrap_err();
     assert_eq!(code(e), "malformed");
 }
+
+/// A log whose entries include a forged revocation and an index
+/// commitment, and the `/index/lookup` answers it would serve.
+struct IndexedLog {
+    base: TestLog,
+    entries: Vec<Vec<u8>>,
+    stored: Vec<Hash>,
+    segment: gazette_client::index::tree::PostOrderTree,
+}
+
+impl IndexedLog {
+    /// Entries: deed-0 (0), its revocation (1), a revocation of deed-1
+    /// signed by a key the verifier does not trust (2), deed-1 (3), the
+    /// commitment of one segment over 0..4 (4).
+    fn new() -> IndexedLog {
+        use gazette_client::index::commitment::{IndexCommitment, Segment};
+        use gazette_client::index::tree::PostOrderTree;
+        use gazette_client::index::{ListValue, keys_of_entry};
+        let base = TestLog::new(0);
+        let deed = |i: u8| {
+            Record::new(
+                "land.test",
+                "property-registration",
+                &format!("deed-{i}"),
+                [i; 32],
+                "2026-11-24T09:00:00Z",
+            )
+        };
+        let revoke = |i: u8, by: &Signer| {
+            Record::revocation(
+                "land.test",
+                &format!("rev-{i}"),
+                [i; 32],
+                "2026-11-25T09:00:00Z",
+                "property-registration",
+                &format!("deed-{i}"),
+            )
+            .sign(by)
+            .unwrap()
+            .bytes
+        };
+        let forger = signer("land.test", KeyType::Ed25519, 99);
+        let mut entries = vec![
+            deed(0).sign(&base.agency).unwrap().bytes,
+            revoke(0, &base.agency),
+            revoke(1, &forger),
+            deed(1).sign(&base.agency).unwrap().bytes,
+        ];
+        let mut lists: std::collections::BTreeMap<Hash, Vec<(u64, Hash)>> = Default::default();
+        for (i, e) in entries.iter().enumerate() {
+            for key in keys_of_entry(e) {
+                lists
+                    .entry(key)
+                    .or_default()
+                    .push((i as u64, merkle::leaf_hash(e)));
+            }
+        }
+        let pairs = lists
+            .iter()
+            .map(|(k, l)| (*k, ListValue::of(l.iter().map(|(i, h)| (*i, h)))));
+        let (root, segment) = PostOrderTree::build(pairs).unwrap();
+        let commitment = IndexCommitment {
+            size: 4,
+            segments: vec![Segment {
+                start: 0,
+                end: 4,
+                root,
+            }],
+        };
+        entries.push(commitment.to_bytes());
+        let mut stored = Vec::new();
+        for (n, e) in entries.iter().enumerate() {
+            let new = stored_hashes_for_leaf(n as u64, merkle::leaf_hash(e), &stored).unwrap();
+            stored.extend(new);
+        }
+        IndexedLog {
+            base,
+            entries,
+            stored,
+            segment,
+        }
+    }
+
+    fn listed(&self, index: u64) -> JsValue {
+        let out = js_sys::Object::new();
+        let size = self.entries.len() as u64;
+        let proof: js_sys::Array = prove_inclusion(index, size, &self.stored)
+            .unwrap()
+            .iter()
+            .map(|h| JsValue::from_str(&h.to_base64()))
+            .collect();
+        Reflect::set(&out, &"index".into(), &(index as f64).into()).unwrap();
+        let entry = String::from_utf8(self.entries[index as usize].clone()).unwrap();
+        Reflect::set(&out, &"entry".into(), &entry.into()).unwrap();
+        Reflect::set(&out, &"inclusion".into(), &proof).unwrap();
+        out.into()
+    }
+
+    /// The answer for the map key `key`, listing the entries `listed`.
+    fn answer(&self, key: &Hash, listed: &[u64]) -> JsValue {
+        let size = self.entries.len() as u64;
+        let checkpoint = Checkpoint {
+            origin: ORIGIN.to_owned(),
+            size,
+            root: merkle::tree_hash(size, &self.stored).unwrap(),
+            extensions: Vec::new(),
+        };
+        let mut note = checkpoint.sign(&self.base.log).unwrap();
+        for witness in &self.base.witnesses {
+            note.push_str(
+                &Cosignature::sign(witness, &checkpoint.to_text(), 1_764_000_000)
+                    .unwrap()
+                    .to_line(),
+            );
+        }
+        let proof = gazette_client::index::tree::prove(&self.segment, key).unwrap();
+        let out = js_sys::Object::new();
+        Reflect::set(&out, &"checkpoint".into(), &note.into()).unwrap();
+        Reflect::set(&out, &"size".into(), &(size as f64).into()).unwrap();
+        Reflect::set(&out, &"commitment".into(), &self.listed(size - 1)).unwrap();
+        let entries: js_sys::Array = listed.iter().map(|i| self.listed(*i)).collect();
+        Reflect::set(&out, &"entries".into(), &entries).unwrap();
+        let proofs =
+            js_sys::Array::of1(&gazette_client::encoding::b64_encode(&proof.to_bytes()).into());
+        Reflect::set(&out, &"map_proofs".into(), &proofs).unwrap();
+        out.into()
+    }
+}
+
+#[wasm_bindgen_test]
+fn proven_status_and_documents_come_from_index_proofs_and_a_forgery_is_caught() {
+    use gazette_client::index::{document_key, name_key};
+    let log = IndexedLog::new();
+    let verifier = log.base.verifier();
+    let deed0 = name_key("land.test", "property-registration", "deed-0");
+    // Revoked, proven.
+    let status = verifier
+        .proven_status(
+            &log.answer(&deed0, &[0, 1]),
+            "land.test",
+            "property-registration",
+            "deed-0",
+            0.0,
+        )
+        .unwrap();
+    assert_eq!(get(&status, "status").as_string().unwrap(), "revoked");
+    assert_eq!(get(&status, "revokedBy").as_f64().unwrap(), 1.0);
+    assert_eq!(get(&status, "checkpoint.size").as_f64().unwrap(), 5.0);
+    // The revocation left out of the answer: the map proof no longer adds up.
+    let e = verifier
+        .proven_status(
+            &log.answer(&deed0, &[0]),
+            "land.test",
+            "property-registration",
+            "deed-0",
+            0.0,
+        )
+        .unwrap_err();
+    assert_eq!(code(e), "bad-index-proof");
+    // deed-1's list holds a revocation signed by a key the verifier does not
+    // trust: reported as a forgery, never counted as a revocation.
+    let deed1 = name_key("land.test", "property-registration", "deed-1");
+    let e = verifier
+        .proven_status(
+            &log.answer(&deed1, &[2, 3]),
+            "land.test",
+            "property-registration",
+            "deed-1",
+            3.0,
+        )
+        .unwrap_err();
+    assert_eq!(code(e.clone()), "bad-index-proof");
+    assert!(get(&e, "message").as_string().unwrap().contains("entry 2"));
+    // A document: its record and its revocation; a document never logged:
+    // none, proven.
+    let found = verifier
+        .proven_document(
+            &log.answer(&document_key(&[0; 32]), &[0, 1]),
+            &format!("sha256:{}", "00".repeat(32)),
+        )
+        .unwrap();
+    assert_eq!(js_sys::Array::from(&get(&found, "records")).length(), 2);
+    let absent = document_key(&[7; 32]);
+    let none = verifier
+        .proven_document(
+            &log.answer(&absent, &[]),
+            &format!("sha256:{}", "07".repeat(32)),
+        )
+        .unwrap();
+    assert_eq!(js_sys::Array::from(&get(&none, "records")).length(), 0);
+}
