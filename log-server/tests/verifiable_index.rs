@@ -272,3 +272,33 @@ async fn a_log_that_gains_the_index_late_commits_to_all_its_entries() {
     );
     assert_eq!(proven_status(&app, &record(100)).await, Status::Valid);
 }
+
+#[tokio::test]
+async fn a_key_with_more_entries_than_one_answer_proves_is_refused_whole() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    // 1 001 records of one document, under as many ids.
+    let max = gazette_log::api::MAX_PROVEN_ENTRIES;
+    let of_document_7 = |n| {
+        let mut r = record(n);
+        r.digest = digest(7);
+        r
+    };
+    let bodies: Vec<Vec<u8>> = (0..=max)
+        .map(|n| of_document_7(n).sign(&agency()).unwrap().bytes)
+        .collect();
+    let last = add_batch_ok(&app, &bodies).await.last().unwrap()["index"]
+        .as_u64()
+        .unwrap();
+    published(&app, last + 2).await;
+    let reply = get(&app, &query(&LookupKey::Document(digest(7)))).await;
+    assert_eq!(reply.status, 413, "{:?}", reply.json());
+    let error = reply.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains(&format!("{} entries are filed under this key", max + 1)),
+        "{error}"
+    );
+    // Each record's own name is proven as usual.
+    assert_eq!(proven_status(&app, &of_document_7(0)).await, Status::Valid);
+}

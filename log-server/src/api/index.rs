@@ -19,6 +19,10 @@ use crate::log::Log;
 use crate::map::{Map, MapError};
 use crate::stored;
 
+/// Most entries one answer lists (each with its inclusion proof): a key
+/// with more is refused whole, as a proof cannot leave any out.
+pub const MAX_PROVEN_ENTRIES: u64 = 1000;
+
 fn key(query: &Query) -> Result<LookupKey, ApiError> {
     match (
         query.get("digest"),
@@ -74,7 +78,7 @@ fn prove(log: &Log, key: &LookupKey) -> Result<Value, ApiError> {
         ),
         retry_after: 1,
     })?;
-    let (list, map_proofs) = Map::prove(&segments, &key.key())?;
+    let (list, map_proofs) = Map::prove(&segments, &key.key(), MAX_PROVEN_ENTRIES)?;
     let storage = log.storage.as_ref();
     let listed = |index: u64| -> Result<Value, ApiError> {
         let (entry, inclusion) = stored::witnessed_entry(storage, &published, index)?;
@@ -103,6 +107,9 @@ fn prove(log: &Log, key: &LookupKey) -> Result<Value, ApiError> {
 
 impl From<MapError> for ApiError {
     fn from(e: MapError) -> ApiError {
-        ApiError::Internal(e.to_string())
+        match e {
+            MapError::TooLong { .. } => ApiError::TooLarge(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }

@@ -23,6 +23,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use index::MAX_PROVEN_ENTRIES;
 pub use write::{ADD_BATCH_BODY_LIMIT, ADD_BODY_LIMIT};
 
 use crate::log::Log;

@@ -54,6 +54,16 @@ pub enum MapError {
     /// The entries could not be read.
     #[error("verifiable index: {0}")]
     Stored(#[from] stored::StoredError),
+    /// More entries are filed under a key than one answer proves.
+    #[error(
+        "{count} entries are filed under this key; one answer proves at most {most} (each with its inclusion proof)"
+    )]
+    TooLong {
+        /// Entries filed under the key.
+        count: u64,
+        /// The most one answer carries.
+        most: u64,
+    },
     /// A rebuilt segment does not match the log's own commitment.
     #[error(
         "verifiable index: entries {start}..{end} give root {rebuilt}, but the commitment at {at} says {committed}"
@@ -209,15 +219,28 @@ impl Map {
     }
 
     /// Everything a segment list holds under `key`: the whole list, and one
-    /// map proof per segment.
-    pub fn prove(segments: &[Arc<Segment>], key: &Hash) -> Result<(List, Vec<MapProof>), MapError> {
-        let mut list = Vec::new();
+    /// map proof per segment. A list longer than `most` is not read (a
+    /// proof cannot leave part of it out).
+    pub fn prove(
+        segments: &[Arc<Segment>],
+        key: &Hash,
+        most: u64,
+    ) -> Result<(List, Vec<MapProof>), MapError> {
+        let mut parts = Vec::new();
         let mut proofs = Vec::with_capacity(segments.len());
         for segment in segments {
             proofs.push(prove(segment.as_ref(), key)?);
             if let Some(part) = segment.find(key)? {
-                list.extend(part);
+                parts.push((segment, part));
             }
+        }
+        let count: u64 = parts.iter().map(|(_, (_, len))| len).sum();
+        if count > most {
+            return Err(MapError::TooLong { count, most });
+        }
+        let mut list = Vec::with_capacity(count as usize);
+        for (segment, part) in parts {
+            list.extend(segment.list(part)?);
         }
         Ok((list, proofs))
     }

@@ -349,7 +349,7 @@ impl Segment {
         decode(&buf)
     }
 
-    /// The list of the leaf read at `offset` (as [`Segment::leaves`] gives).
+    /// The list at `(start, len)` (as [`Segment::find`] gives).
     pub fn list(&self, (start, len): (u64, u64)) -> std::io::Result<List> {
         let mut buf = vec![0u8; usize::try_from(len).map_err(|_| short())? * ITEM];
         self.lists.read_at(start * ITEM as u64, &mut buf)?;
@@ -364,18 +364,15 @@ impl Segment {
             .collect())
     }
 
-    /// The list of `key`, if the segment files anything under it.
-    pub fn find(&self, key: &Hash) -> std::io::Result<Option<List>> {
+    /// Where the list of `key` is (start and length, in items), if the
+    /// segment files anything under it: read it with [`Segment::list`].
+    pub fn find(&self, key: &Hash) -> std::io::Result<Option<(u64, u64)>> {
         let mut next = self.root_record()?;
         let mut depth = 0;
         while let Some((offset, record)) = next {
             match record.built.node {
                 StoredNode::Leaf { key: k, .. } => {
-                    return if k == *key {
-                        self.list(record.list).map(Some)
-                    } else {
-                        Ok(None)
-                    };
+                    return Ok((k == *key).then_some(record.list));
                 }
                 StoredNode::Inner { .. } => {
                     let right = gazette_client::index::proof::bit(key, depth);
