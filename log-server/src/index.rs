@@ -22,7 +22,7 @@ use std::path::Path;
 
 use gazette_client::merkle::Hash;
 use gazette_client::record::SignedRecord;
-use gazette_client::tiles::{HEIGHT, Tile, TileLevel, parse_entry_bundle};
+use gazette_client::tiles::HEIGHT;
 
 use fjall::{
     Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
@@ -42,13 +42,8 @@ pub enum IndexError {
     )]
     InUse(String),
     /// An entry bundle needed to catch up is missing or malformed.
-    #[error("catching up the index from {path}: {reason}")]
-    Bundle {
-        /// The bundle's path.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error("catching up the index: {0}")]
+    Bundle(#[from] crate::stored::StoredError),
     /// Storage failed.
     #[error("storage: {0}")]
     Io(#[from] std::io::Error),
@@ -380,28 +375,11 @@ impl<T: Trees> Index<T> {
     pub fn catch_up(&self, storage: &dyn Storage, size: u64) -> Result<(), IndexError> {
         let mut covered = self.covered()?;
         while covered < size {
-            let bundle_index = covered >> HEIGHT;
-            let start = bundle_index << HEIGHT;
-            let width = (size - start).min(1 << HEIGHT) as u32;
-            let bundle = Tile {
-                height: HEIGHT,
-                level: TileLevel::Entries,
-                index: bundle_index,
-                width,
-            };
-            let path = bundle.path();
-            let data = storage.read(&path)?.ok_or_else(|| IndexError::Bundle {
-                path: path.clone(),
-                reason: "missing".to_owned(),
-            })?;
-            let entries = parse_entry_bundle(&bundle, &data).map_err(|e| IndexError::Bundle {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+            let (start, entries) = crate::stored::bundle_entries(storage, size, covered >> HEIGHT)?;
             let skip = (covered - start) as usize;
-            let end = start + u64::from(width);
-            self.add(&IndexBatch::from_entries(covered, &entries[skip..]))?;
-            covered = end;
+            let entries: Vec<&[u8]> = entries[skip..].iter().map(Vec::as_slice).collect();
+            self.add(&IndexBatch::from_entries(covered, &entries))?;
+            covered += entries.len() as u64;
         }
         Ok(())
     }

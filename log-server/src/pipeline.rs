@@ -49,8 +49,8 @@ pub enum SubmitError {
 /// capacity it holds until answered.
 pub(crate) struct Job {
     pub(crate) records: Vec<SignedRecord>,
-    /// Each record's leaf hash and the index keys it is filed under,
-    /// computed by the submitting handler so the sequencer does not hash.
+    /// Each record's leaf hash and the index keys it is filed under (none
+    /// without the index), hashed before the sequencer gets the job.
     pub(crate) filed: Vec<(Hash, Vec<Hash>)>,
     pub(crate) reply: oneshot::Sender<Result<Vec<Outcome>, SubmitError>>,
     pub(crate) permit: OwnedSemaphorePermit,

@@ -92,12 +92,15 @@ pub struct Sequencer {
     capacity: usize,
     failure: Failure,
     stopped: Arc<AtomicBool>,
+    /// Whether batches file their records in the verifiable index.
+    indexed: bool,
 }
 
 impl Sequencer {
     /// Starts the sequencer, committer and indexer threads.
     pub fn start(writer: Writer, batching: Batching) -> Sequencer {
         let (tx, rx) = mpsc::channel::<Input>();
+        let indexed = writer.map.is_some();
         let failure = Failure::default();
         let stopped = Arc::new(AtomicBool::new(false));
         let (thread_failure, thread_stopped) = (failure.clone(), stopped.clone());
@@ -115,6 +118,7 @@ impl Sequencer {
             capacity: batching.queue_capacity,
             failure,
             stopped,
+            indexed,
         }
     }
 
@@ -141,11 +145,25 @@ impl Sequencer {
             .map_err(|_| SubmitError::QueueFull {
                 queued: self.capacity,
             })?;
+        // The hashing the sequencer thread would otherwise do, on the
+        // blocking pool: leaf hashes, and the index keys when there is one.
+        let indexed = self.indexed;
+        let (records, filed) = tokio::task::spawn_blocking(move || {
+            let filed = records
+                .iter()
+                .map(|r| {
+                    let keys = match indexed {
+                        true => gazette_client::index::keys_of(&r.record),
+                        false => Vec::new(),
+                    };
+                    (r.leaf_hash(), keys)
+                })
+                .collect();
+            (records, filed)
+        })
+        .await
+        .map_err(|e| SubmitError::Failed(format!("hashing the records: {e}")))?;
         let (reply, answer) = oneshot::channel();
-        let filed = records
-            .iter()
-            .map(|r| (r.leaf_hash(), gazette_client::index::keys_of(&r.record)))
-            .collect();
         let job = Job {
             filed,
             records,

@@ -173,7 +173,7 @@ pub fn for_each_entry(
 
 /// The entries of bundle `bundle_index` of the tree of `size`, and the
 /// index of its first.
-fn bundle_entries(
+pub fn bundle_entries(
     storage: &dyn Storage,
     size: u64,
     bundle_index: u64,

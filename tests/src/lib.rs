@@ -296,6 +296,27 @@ pub async fn add_with_receipt_at(url: &str, record: Vec<u8>) -> (u64, String) {
     (index, receipt)
 }
 
+/// The witnessed receipt of entry `index`, once the log serves one (at
+/// most 30 s, against hanging): then its published checkpoint covers the
+/// entry.
+pub async fn receipt(url: &str, index: u64) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = reqwest::get(format!("{url}/receipt/{index}"))
+            .await
+            .expect("the log answers");
+        if reply.status().is_success() {
+            return reply.text().await.expect("a receipt");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no receipt for {index}: {}",
+            reply.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A benchmark's setting from the environment, or its default.
 pub fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -322,25 +322,6 @@ fn revocation(revocation_id: &str, id: &str) -> Vec<u8> {
     .bytes
 }
 
-/// The receipt of entry `index`, once the log serves it (at most 10 s).
-async fn receipt(url: &str, index: u64) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let reply = reqwest::get(format!("{url}/receipt/{index}"))
-            .await
-            .unwrap();
-        if reply.status().is_success() {
-            return reply.text().await.unwrap();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no receipt for {index}: {}",
-            reply.status()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_online_reports_a_record_revoked_by_a_revocation_logged_before_it() {
     let work = tempfile::tempdir().unwrap();
@@ -369,7 +350,7 @@ async fn verify_online_reports_a_record_revoked_by_a_revocation_logged_before_it
         (b3[0], "B-3", None),
     ] {
         let file = w.join(format!("{id}.tlog-proof"));
-        std::fs::write(&file, receipt(&url, index).await).unwrap();
+        std::fs::write(&file, gazette_tests::receipt(&url, index).await).unwrap();
         let (code, out, err) = run_status(
             "gazette",
             &[

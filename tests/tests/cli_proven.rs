@@ -7,11 +7,10 @@
 //! no verdict (exit 15), never the log's word.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{WitnessedLog, get_json, run_status};
+use gazette_tests::{WitnessedLog, add_batch, get_json, run_status};
 use serde_json::Value;
 
 fn agency() -> Signer {
@@ -56,53 +55,6 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// Logs `records` in one batch; returns their indexes (a batch ends with
-/// a commitment entry, so indexes have gaps between batches).
-async fn add(url: &str, records: Vec<Vec<u8>>) -> Vec<u64> {
-    let records: Vec<String> = records
-        .into_iter()
-        .map(|r| String::from_utf8(r).unwrap())
-        .collect();
-    let reply = reqwest::Client::new()
-        .post(format!("{url}/add-batch"))
-        .json(&serde_json::json!({ "records": records }))
-        .send()
-        .await
-        .unwrap();
-    assert!(reply.status().is_success(), "{}", reply.status());
-    let answer: Value = reply.json().await.unwrap();
-    answer["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["index"]
-                .as_u64()
-                .unwrap_or_else(|| panic!("not logged: {answer}"))
-        })
-        .collect()
-}
-
-/// The witnessed receipt of entry `index`, once the log serves one (at most
-/// 30 s): then its published checkpoint covers the entry.
-async fn receipt(url: &str, index: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let reply = reqwest::get(format!("{url}/receipt/{index}"))
-            .await
-            .unwrap();
-        if reply.status().is_success() {
-            return reply.text().await.unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no receipt for {index}: {}",
-            reply.status()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The paths one test's runs share.
 struct Work {
     _dir: tempfile::TempDir,
@@ -132,7 +84,7 @@ impl Work {
     /// `gazette verify <receipt of index> --online --log url extra...`.
     async fn verify(&self, url: &str, index: u64, extra: &[&str]) -> (i32, String, String) {
         let file = self.path(&format!("{index}.tlog-proof"));
-        std::fs::write(&file, receipt(url, index).await).unwrap();
+        std::fs::write(&file, gazette_tests::receipt(url, index).await).unwrap();
         let mut args = vec![
             "verify",
             p(&file),
@@ -176,11 +128,11 @@ async fn revocations_either_side_of_the_record_and_absence_are_proven() {
     // P-1 then its revocation (a later batch); the revocation of P-2, then
     // P-2 (a later batch); P-3 and P-4 in one batch with the revocation of
     // P-4 between them; P-5 never revoked.
-    let p1 = add(&url, vec![record("P-1", 1)]).await[0];
-    let rev1 = add(&url, vec![revocation("REV-1", "P-1", 1)]).await[0];
-    let rev2 = add(&url, vec![revocation("REV-2", "P-2", 2)]).await[0];
-    let p2 = add(&url, vec![record("P-2", 2)]).await[0];
-    let batch = add(
+    let p1 = add_batch(&url, vec![record("P-1", 1)]).await[0];
+    let rev1 = add_batch(&url, vec![revocation("REV-1", "P-1", 1)]).await[0];
+    let rev2 = add_batch(&url, vec![revocation("REV-2", "P-2", 2)]).await[0];
+    let p2 = add_batch(&url, vec![record("P-2", 2)]).await[0];
+    let batch = add_batch(
         &url,
         vec![
             record("P-3", 3),
@@ -190,13 +142,13 @@ async fn revocations_either_side_of_the_record_and_absence_are_proven() {
     )
     .await;
     let (p3, rev4, p4) = (batch[0], batch[1], batch[2]);
-    let p5 = add(&url, vec![record("P-5", 5)]).await[0];
+    let p5 = add_batch(&url, vec![record("P-5", 5)]).await[0];
     assert!(
         p1 < rev1 && rev2 < p2 && rev4 < p4,
         "{p1} {rev1} {rev2} {p2}"
     );
     // Every entry is in the published checkpoint once the last has a receipt.
-    receipt(&url, p5).await;
+    gazette_tests::receipt(&url, p5).await;
 
     for (index, revoked_by) in [(p1, rev1), (p2, rev2), (p4, rev4)] {
         for agency in [&[][..], &["--agency", &agency_vkey][..]] {
@@ -324,11 +276,11 @@ async fn a_log_without_an_index_gives_no_verdict() {
     log.restart_log();
     let url = log.log.url.clone();
     let work = Work::new(&url).await;
-    let p1 = add(&url, vec![record("P-1", 1)]).await[0];
-    let rev1 = add(&url, vec![revocation("REV-1", "P-1", 1)]).await[0];
-    let p2 = add(&url, vec![record("P-2", 2)]).await[0];
+    let p1 = add_batch(&url, vec![record("P-1", 1)]).await[0];
+    let rev1 = add_batch(&url, vec![revocation("REV-1", "P-1", 1)]).await[0];
+    let p2 = add_batch(&url, vec![record("P-2", 2)]).await[0];
     assert_eq!((p1, rev1, p2), (0, 1, 2), "no commitment entries");
-    receipt(&url, p2).await;
+    gazette_tests::receipt(&url, p2).await;
 
     // Revoked or not, the log cannot prove it: exit 15, never its word.
     for index in [p1, p2] {
@@ -449,9 +401,9 @@ async fn an_index_proof_that_fails_is_misbehaviour_and_an_index_not_at_hand_no_v
     let log = WitnessedLog::start("lying.example/log", &agency().verifier(), 0, 0);
     let url = log.log.url.clone();
     let work = Work::new(&url).await;
-    let p1 = add(&url, vec![record("P-1", 1)]).await[0];
-    let rev1 = add(&url, vec![revocation("REV-1", "P-1", 1)]).await[0];
-    receipt(&url, rev1).await;
+    let p1 = add_batch(&url, vec![record("P-1", 1)]).await[0];
+    let rev1 = add_batch(&url, vec![revocation("REV-1", "P-1", 1)]).await[0];
+    gazette_tests::receipt(&url, rev1).await;
     // The honest log proves the revocation.
     let (code, out, err) = work.verify(&url, p1, &[]).await;
     assert_eq!(code, 14, "{out}{err}");

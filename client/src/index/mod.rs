@@ -101,16 +101,31 @@ impl ListValue {
     }
 }
 
+/// Every key some entries file, with its list of `(index, leaf hash)`, in
+/// key order.
+pub type Lists = BTreeMap<Hash, Vec<(u64, Hash)>>;
+
+/// Adds the keys `entry`, logged at `index`, is filed under to `lists`
+/// (`docs/INDEX.md`, section 1); an entry that is not a record files
+/// nothing. Entries must come in index order.
+pub fn file_entry(lists: &mut Lists, index: u64, entry: &[u8]) {
+    let keys = keys_of_entry(entry);
+    if keys.is_empty() {
+        return;
+    }
+    let leaf = leaf_hash(entry);
+    for key in keys {
+        lists.entry(key).or_default().push((index, leaf));
+    }
+}
+
 /// The root of the segment holding `entries` (`(index, bytes)`, in index
 /// order, every entry of the segment's range): what a monitor recomputes
 /// to check a commitment. Memory grows with the entries given.
 pub fn segment_root<'a>(entries: impl IntoIterator<Item = (u64, &'a [u8])>) -> Hash {
-    let mut lists: BTreeMap<Hash, Vec<(u64, Hash)>> = BTreeMap::new();
+    let mut lists = Lists::new();
     for (index, entry) in entries {
-        let leaf = leaf_hash(entry);
-        for key in keys_of_entry(entry) {
-            lists.entry(key).or_default().push((index, leaf));
-        }
+        file_entry(&mut lists, index, entry);
     }
     let pairs = lists
         .iter()

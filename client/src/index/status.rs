@@ -108,17 +108,24 @@ pub fn proven_status(
         .find(|(i, _)| *i == index)
         .map(|(_, signed)| &signed.record)
         .ok_or(StatusError::NotOnList { index })?;
-    for (i, signed) in &list.records {
-        signed
-            .verify_signature(keys)
-            .map_err(|e: RecordError| StatusError::Forged {
-                index: *i,
-                reason: e.to_string(),
-            })?;
-    }
+    signed_by(list, keys)?;
     status(
         record,
         index,
         list.records.iter().map(|(i, signed)| (*i, &signed.record)),
     )
+}
+
+/// Checks that every record on `list` is signed by one of `keys`: a record
+/// that is not is a forgery the log holds, reported with its index.
+pub fn signed_by(list: &ProvenList, keys: &[Verifier]) -> Result<(), StatusError> {
+    for (index, signed) in &list.records {
+        signed
+            .verify_signature(keys)
+            .map_err(|e: RecordError| StatusError::Forged {
+                index: *index,
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(())
 }

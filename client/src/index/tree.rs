@@ -451,14 +451,24 @@ impl<R: NodeReader> TreeWalk for R {
 
 /// The proof for `key` in `tree`.
 pub fn prove<W: TreeWalk>(tree: &W, key: &Hash) -> Result<MapProof, W::Error> {
+    Ok(prove_at(tree, key)?.0)
+}
+
+/// The proof for `key` in `tree`, and where its own leaf is when present
+/// (so a store can read what it keeps beside the leaf in the same walk).
+pub fn prove_at<W: TreeWalk>(tree: &W, key: &Hash) -> Result<(MapProof, Option<W::At>), W::Error> {
     let mut siblings = Vec::new();
     let mut next = tree.root()?;
+    let mut found = None;
     let terminal = loop {
         let Some((at, node)) = next else {
             break Terminal::Empty;
         };
         match node {
-            StoredNode::Leaf { key: k, .. } if k == *key => break Terminal::Present,
+            StoredNode::Leaf { key: k, .. } if k == *key => {
+                found = Some(at);
+                break Terminal::Present;
+            }
             StoredNode::Leaf { key, value } => break Terminal::Other { key, value },
             StoredNode::Inner { left, right } => {
                 let right_side = bit(key, siblings.len());
@@ -467,7 +477,7 @@ pub fn prove<W: TreeWalk>(tree: &W, key: &Hash) -> Result<MapProof, W::Error> {
             }
         }
     };
-    Ok(MapProof { terminal, siblings })
+    Ok((MapProof { terminal, siblings }, found))
 }
 
 /// The value of `key` in `tree`, if present.

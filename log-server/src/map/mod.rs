@@ -19,16 +19,14 @@
 pub mod merge;
 pub mod segment;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 use gazette_client::index::commitment::{IndexCommitment, MAX_SEGMENTS, Segment as Listed};
-use gazette_client::index::keys_of;
 use gazette_client::index::proof::MapProof;
-use gazette_client::index::tree::prove;
+use gazette_client::index::{Lists, file_entry};
 use gazette_client::merkle::Hash;
-use gazette_client::record::SignedRecord;
 
 use crate::checkpoints::Witnessed;
 use crate::storage::Storage;
@@ -80,19 +78,6 @@ pub enum MapError {
         /// The commitment's index.
         at: u64,
     },
-}
-
-/// The keys a batch files, with their lists in that batch.
-pub type Filings = BTreeMap<Hash, List>;
-
-/// Adds the keys `entry` (at `index`) is filed under to `filings`.
-pub fn file_entry(filings: &mut Filings, index: u64, entry: &[u8]) {
-    if let Ok(signed) = SignedRecord::parse(entry) {
-        let leaf = signed.leaf_hash();
-        for key in keys_of(&signed.record) {
-            filings.entry(key).or_default().push((index, leaf));
-        }
-    }
 }
 
 struct State {
@@ -229,8 +214,9 @@ impl Map {
         let mut parts = Vec::new();
         let mut proofs = Vec::with_capacity(segments.len());
         for segment in segments {
-            proofs.push(prove(segment.as_ref(), key)?);
-            if let Some(part) = segment.find(key)? {
+            let (proof, part) = segment.prove(key)?;
+            proofs.push(proof);
+            if let Some(part) = part {
                 parts.push((segment, part));
             }
         }
@@ -353,7 +339,7 @@ pub fn build_range(
         }
     };
     let piece = |s: u64, e: u64| -> Result<Segment, MapError> {
-        let mut filings = Filings::new();
+        let mut filings = Lists::new();
         stored::for_each_entry(storage, size, s, e, |index, entry| {
             file_entry(&mut filings, index, entry)
         })?;
@@ -384,14 +370,14 @@ pub fn build_range(
 /// Removes the files in `dir` no live segment uses (merges a crash cut
 /// short, segments merged away).
 fn remove_strays(dir: &Path, live: &[Arc<Segment>]) -> std::io::Result<()> {
-    let keep: HashMap<PathBuf, ()> = live
+    let keep: HashSet<&PathBuf> = live
         .iter()
         .filter_map(|s| s.files())
-        .flat_map(|(n, l)| [(n.clone(), ()), (l.clone(), ())])
+        .flat_map(|(n, l)| [n, l])
         .collect();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if !keep.contains_key(&path) {
+        if !keep.contains(&path) {
             std::fs::remove_file(&path)?;
         }
     }

@@ -23,7 +23,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use gazette_client::index::ListValue;
-use gazette_client::index::tree::{BuildError, Built, StoredNode, TreeWalk, build_sorted};
+use gazette_client::index::proof::MapProof;
+use gazette_client::index::tree::{
+    BuildError, Built, StoredNode, TreeWalk, build_sorted, prove_at,
+};
 use gazette_client::merkle::Hash;
 
 /// Bytes per node record.
@@ -349,7 +352,7 @@ impl Segment {
         decode(&buf)
     }
 
-    /// The list at `(start, len)` (as [`Segment::find`] gives).
+    /// The list at `(start, len)` (as [`Segment::prove`] gives).
     pub fn list(&self, (start, len): (u64, u64)) -> std::io::Result<List> {
         let mut buf = vec![0u8; usize::try_from(len).map_err(|_| short())? * ITEM];
         self.lists.read_at(start * ITEM as u64, &mut buf)?;
@@ -364,24 +367,11 @@ impl Segment {
             .collect())
     }
 
-    /// Where the list of `key` is (start and length, in items), if the
-    /// segment files anything under it: read it with [`Segment::list`].
-    pub fn find(&self, key: &Hash) -> std::io::Result<Option<(u64, u64)>> {
-        let mut next = self.root_record()?;
-        let mut depth = 0;
-        while let Some((offset, record)) = next {
-            match record.built.node {
-                StoredNode::Leaf { key: k, .. } => {
-                    return Ok((k == *key).then_some(record.list));
-                }
-                StoredNode::Inner { .. } => {
-                    let right = gazette_client::index::proof::bit(key, depth);
-                    next = self.child_record(offset, &record, right)?;
-                    depth += 1;
-                }
-            }
-        }
-        Ok(None)
+    /// The map proof of `key`, and where its list is (start and length,
+    /// in items) when the segment files anything under it: one walk.
+    pub fn prove(&self, key: &Hash) -> std::io::Result<(MapProof, Option<(u64, u64)>)> {
+        let (proof, leaf) = prove_at(self, key)?;
+        Ok((proof, leaf.map(|(_, record)| record.list)))
     }
 
     fn root_record(&self) -> std::io::Result<Option<(u64, Record)>> {

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,8 +16,6 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
 use gazette_client::index::commitment::IndexCommitment;
-use gazette_client::index::tree::PostOrderTree;
-use gazette_client::index::{ListValue, keys_of_entry};
 use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::record::{Record, SignedRecord};
@@ -347,18 +345,7 @@ impl Layout {
 /// `start .. end` of `entries`, computed here from the entries with the
 /// client's map code (`docs/INDEX.md`, sections 1 and 2).
 pub fn segment_root(entries: &[Vec<u8>], start: u64, end: u64) -> Hash {
-    let mut lists: BTreeMap<Hash, Vec<(u64, Hash)>> = BTreeMap::new();
-    for i in start..end {
-        let entry = &entries[i as usize];
-        let hash = leaf_hash(entry);
-        for key in keys_of_entry(entry) {
-            lists.entry(key).or_default().push((i, hash));
-        }
-    }
-    let pairs = lists
-        .iter()
-        .map(|(key, list)| (*key, ListValue::of(list.iter().map(|(i, h)| (*i, h)))));
-    PostOrderTree::build(pairs).unwrap().0
+    gazette_client::index::segment_root((start..end).map(|i| (i, entries[i as usize].as_slice())))
 }
 
 /// Checks that entry `index` of `entries` is a commitment the log may
