@@ -146,13 +146,7 @@ impl Map {
         }))
     }
 
-    /// Where the live segments end: the next batch's segment starts here.
-    pub fn end(&self) -> u64 {
-        let state = self.state.lock().expect("map lock");
-        state.live.last().map_or(0, |s| s.end)
-    }
-
-    /// Adds a batch's segment, `end()..commitment_index`, from its keys'
+    /// Adds a batch's segment, starting where the live segments end and ending before `commitment_index`, from its keys'
     /// lists (in strictly increasing key order), and returns the
     /// commitment that ends the batch. Waits while the merger is too far
     /// behind.

@@ -157,7 +157,7 @@ pub enum Target<'a> {
 }
 
 /// The file names of the segment `start..end`.
-pub fn file_names(dir: &Path, start: u64, end: u64) -> (PathBuf, PathBuf) {
+fn file_names(dir: &Path, start: u64, end: u64) -> (PathBuf, PathBuf) {
     (
         dir.join(format!("{start}-{end}.nodes")),
         dir.join(format!("{start}-{end}.lists")),
@@ -206,7 +206,7 @@ impl Sink {
 }
 
 /// The temporary name a segment file is written under.
-pub fn tmp_name(path: &Path) -> PathBuf {
+fn tmp_name(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".tmp");
     PathBuf::from(name)
