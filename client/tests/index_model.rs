@@ -208,3 +208,23 @@ fn an_update_rewrites_only_the_paths_it_changes() {
         "no node was added for an existing key"
     );
 }
+
+proptest! {
+    /// `Position::contains`, by 64-bit words, is the bit-by-bit definition:
+    /// the key's first `depth` bits are the position's.
+    #[test]
+    fn a_position_contains_the_keys_that_share_its_path(
+        key in prop::array::uniform32(any::<u8>()),
+        flip in 0usize..256,
+        depth in 0u16..=256,
+    ) {
+        let mut position = Position::ROOT;
+        for d in 0..usize::from(depth) {
+            position = position.child(bit(&Hash(key), d));
+        }
+        let mut other = key;
+        other[flip / 8] ^= 0x80 >> (flip % 8);
+        prop_assert!(position.contains(&Hash(key)));
+        prop_assert_eq!(position.contains(&Hash(other)), flip >= usize::from(depth));
+    }
+}

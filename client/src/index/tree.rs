@@ -66,10 +66,21 @@ impl Position {
 
     /// Whether `key`'s path passes through this position.
     pub fn contains(&self, key: &Hash) -> bool {
-        let d = usize::from(self.depth);
-        let (full, rest) = (d / 8, d % 8);
-        key.0[..full] == self.prefix[..full]
-            && (rest == 0 || (key.0[full] ^ self.prefix[full]) & (0xff << (8 - rest)) == 0)
+        // By 64-bit words: a build asks this at every node it visits.
+        let depth = usize::from(self.depth);
+        for word in 0..4 {
+            let bits = depth.saturating_sub(word * 64).min(64);
+            if bits == 0 {
+                break;
+            }
+            let at = word * 8..word * 8 + 8;
+            let k = u64::from_be_bytes(key.0[at.clone()].try_into().expect("8 bytes"));
+            let p = u64::from_be_bytes(self.prefix[at].try_into().expect("8 bytes"));
+            if (k ^ p) >> (64 - bits) != 0 {
+                return false;
+            }
+        }
+        true
     }
 
     /// A compact byte form for a store's key: the depth (2 bytes) and the

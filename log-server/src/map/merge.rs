@@ -9,16 +9,11 @@ use std::thread::JoinHandle;
 
 use gazette_client::merkle::Hash;
 
-use super::segment::{List, Segment, Target};
+use super::segment::{Filed, Segment, Target};
 use super::{MEMORY_ENTRIES, Map, MapError};
 
 /// Merges `segments` (neighbours, in entry order) into one.
-pub fn merge(segments: &[Segment], target: Target) -> Result<Segment, MapError> {
-    let refs: Vec<&Segment> = segments.iter().collect();
-    merge_refs(&refs, target)
-}
-
-fn merge_refs(segments: &[&Segment], target: Target) -> Result<Segment, MapError> {
+pub fn merge(segments: &[&Segment], target: Target) -> Result<Segment, MapError> {
     let start = segments.first().map_or(0, |s| s.start);
     let end = segments.last().map_or(0, |s| s.end);
     let mut merging = Merging {
@@ -27,7 +22,9 @@ fn merge_refs(segments: &[&Segment], target: Target) -> Result<Segment, MapError
             .map(|s| Box::new(s.leaves()) as Leaves)
             .collect(),
         heads: BinaryHeap::new(),
-        lists: vec![Vec::new(); segments.len()],
+        lists: (0..segments.len())
+            .map(|_| Filed::new(Hash([0; 32]), Vec::new()))
+            .collect(),
         failure: None,
     };
     for i in 0..segments.len() {
@@ -37,7 +34,7 @@ fn merge_refs(segments: &[&Segment], target: Target) -> Result<Segment, MapError
 }
 
 /// A segment's leaves in key order.
-type Leaves<'a> = Box<dyn Iterator<Item = std::io::Result<(Hash, List)>> + 'a>;
+type Leaves<'a> = Box<dyn Iterator<Item = std::io::Result<Filed>> + 'a>;
 
 /// The leaves of several neighbouring segments, in key order, a key's
 /// lists joined in segment (so entry) order.
@@ -46,17 +43,17 @@ struct Merging<'a> {
     /// The next key of each stream not yet taken; the smallest first, and
     /// among equal keys the earlier segment first.
     heads: BinaryHeap<Reverse<(Hash, usize)>>,
-    /// The list of each stream's next key.
-    lists: Vec<List>,
+    /// Each stream's next key's filings.
+    lists: Vec<Filed>,
     failure: Option<std::io::Error>,
 }
 
 impl Merging<'_> {
     fn pull(&mut self, i: usize) {
         match self.streams[i].next() {
-            Some(Ok((key, list))) => {
-                self.lists[i] = list;
-                self.heads.push(Reverse((key, i)));
+            Some(Ok(filed)) => {
+                self.heads.push(Reverse((filed.key, i)));
+                self.lists[i] = filed;
             }
             Some(Err(e)) => {
                 self.failure.get_or_insert(e);
@@ -67,26 +64,28 @@ impl Merging<'_> {
 }
 
 impl Iterator for Merging<'_> {
-    type Item = std::io::Result<(Hash, List)>;
+    type Item = std::io::Result<Filed>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.failure.take() {
             return Some(Err(e));
         }
         let Reverse((key, i)) = self.heads.pop()?;
-        let mut list = std::mem::take(&mut self.lists[i]);
+        let mut filed = std::mem::replace(&mut self.lists[i], Filed::new(key, Vec::new()));
         self.pull(i);
         while let Some(Reverse((next, j))) = self.heads.peek().copied() {
             if next != key {
                 break;
             }
             self.heads.pop();
-            list.append(&mut self.lists[j]);
+            filed.list.append(&mut self.lists[j].list);
+            // A joined list has a new value.
+            filed.value = None;
             self.pull(j);
         }
         match self.failure.take() {
             Some(e) => Some(Err(e)),
-            None => Some(Ok((key, list))),
+            None => Some(Ok(filed)),
         }
     }
 }
@@ -178,7 +177,7 @@ fn merge_run(map: &Map, run: &[Arc<Segment>]) -> Result<(), MapError> {
         Target::Dir(map.dir())
     };
     let refs: Vec<&Segment> = run.iter().map(Arc::as_ref).collect();
-    let merged = Arc::new(merge_refs(&refs, target)?);
+    let merged = Arc::new(merge(&refs, target)?);
     let mut state = map.state.lock().expect("map lock");
     // Only this thread removes segments, so the run is where it was.
     let at = state
@@ -198,4 +197,64 @@ fn merge_run(map: &Map, run: &[Arc<Segment>]) -> Result<(), MapError> {
         "merged index segments"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::map::segment::List;
+
+    /// A segment of entries `start..end` filing entry `i` under the keys
+    /// `keys[i - start]` (a few keys, so that neighbours share some).
+    fn segment(start: u64, keys: &[Vec<u8>], target: Target) -> Segment {
+        let mut lists: BTreeMap<Hash, List> = BTreeMap::new();
+        for (i, ks) in (start..).zip(keys) {
+            for k in ks {
+                lists
+                    .entry(Hash([*k; 32]))
+                    .or_default()
+                    .push((i, Hash([i as u8; 32])));
+            }
+        }
+        let end = start + keys.len() as u64;
+        let filed = lists.into_iter().map(|(k, l)| Ok(Filed::new(k, l)));
+        Segment::build(start, end, filed, target).unwrap()
+    }
+
+    fn leaves(s: &Segment) -> Vec<(Hash, List)> {
+        s.leaves()
+            .map(|f| f.map(|f| (f.key, f.list)))
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    proptest! {
+        /// Merged neighbours, read from memory or from files, are the
+        /// segment built from all their entries at once.
+        #[test]
+        fn a_merge_is_the_segment_of_all_its_entries(
+            parts in prop::collection::vec(
+                prop::collection::vec(prop::collection::vec(0u8..12, 0..3), 0..6), 1..5),
+            on_disk in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let target = || if on_disk { Target::Dir(dir.path()) } else { Target::Memory };
+            let mut start = 0;
+            let mut inputs = Vec::new();
+            for keys in &parts {
+                inputs.push(segment(start, keys, target()));
+                start += keys.len() as u64;
+            }
+            let all: Vec<Vec<u8>> = parts.concat();
+            let whole = segment(0, &all, Target::Memory);
+            let refs: Vec<&Segment> = inputs.iter().collect();
+            let merged = merge(&refs, Target::Memory).unwrap();
+            prop_assert_eq!(merged.root, whole.root);
+            prop_assert_eq!(leaves(&merged), leaves(&whole));
+        }
+    }
 }

@@ -31,7 +31,7 @@ use gazette_client::merkle::Hash;
 use crate::checkpoints::Witnessed;
 use crate::storage::Storage;
 use crate::stored;
-pub use segment::{List, Segment};
+pub use segment::{Filed, List, Segment};
 
 /// The map's directory, under the data directory.
 pub const MAP_DIR: &str = "map";
@@ -163,7 +163,9 @@ impl Map {
         let segment = Segment::build(
             start,
             commitment_index,
-            filings.into_iter().map(Ok),
+            filings
+                .into_iter()
+                .map(|(key, list)| Ok(Filed::new(key, list))),
             segment::Target::Memory,
         )?;
         state.live.push(Arc::new(segment));
@@ -340,7 +342,9 @@ pub fn build_range(
         Ok(Segment::build(
             s,
             e,
-            filings.into_iter().map(Ok),
+            filings
+                .into_iter()
+                .map(|(key, list)| Ok(Filed::new(key, list))),
             target(s, e),
         )?)
     };
@@ -354,7 +358,7 @@ pub fn build_range(
         pieces.push(piece(s, e)?);
         s = e;
     }
-    let merged = merge::merge(&pieces, target(start, end))?;
+    let merged = merge::merge(&pieces.iter().collect::<Vec<_>>(), target(start, end))?;
     for p in &pieces {
         p.retire();
     }

@@ -39,6 +39,43 @@ const MAGIC: &[u8; 8] = b"gzseg01\n";
 /// One key's list in a segment: `(index, leaf hash)` in index order.
 pub type List = Vec<(u64, Hash)>;
 
+/// A key's filings as a segment is built from them: its list, and the
+/// list's value when already known (a merge keeps the value of a key only
+/// one of its inputs files, rather than hashing the list again).
+#[derive(Debug)]
+pub struct Filed {
+    /// The key.
+    pub key: Hash,
+    /// Its list.
+    pub list: List,
+    /// `ListValue::of(list)`, if known.
+    pub value: Option<ListValue>,
+}
+
+impl Filed {
+    /// A key's list, its value to compute.
+    pub fn new(key: Hash, list: List) -> Filed {
+        Filed {
+            key,
+            list,
+            value: None,
+        }
+    }
+}
+
+/// List items from their stored bytes.
+fn items(bytes: &[u8]) -> List {
+    bytes
+        .chunks_exact(ITEM)
+        .map(|c| {
+            (
+                u64::from_be_bytes(c[..8].try_into().expect("8")),
+                Hash(c[8..].try_into().expect("32")),
+            )
+        })
+        .collect()
+}
+
 /// Where a segment's bytes are.
 enum Bytes {
     Memory(Vec<u8>),
@@ -218,7 +255,7 @@ impl Segment {
     pub fn build(
         start: u64,
         end: u64,
-        lists: impl IntoIterator<Item = std::io::Result<(Hash, List)>>,
+        lists: impl IntoIterator<Item = std::io::Result<Filed>>,
         target: Target,
     ) -> std::io::Result<Segment> {
         let (nodes_path, lists_path) = match target {
@@ -234,8 +271,9 @@ impl Segment {
         let mut items = 0u64;
         let mut node_count = 0u64;
         let pairs = lists.into_iter().map_while(|item| match item {
-            Ok((key, list)) => {
-                let value = ListValue::of(list.iter().map(|(i, h)| (*i, h)));
+            Ok(Filed { key, list, value }) => {
+                let value =
+                    value.unwrap_or_else(|| ListValue::of(list.iter().map(|(i, h)| (*i, h))));
                 waiting.borrow_mut().push_back(list);
                 Some((key, value))
             }
@@ -356,15 +394,7 @@ impl Segment {
     pub fn list(&self, (start, len): (u64, u64)) -> std::io::Result<List> {
         let mut buf = vec![0u8; usize::try_from(len).map_err(|_| short())? * ITEM];
         self.lists.read_at(start * ITEM as u64, &mut buf)?;
-        Ok(buf
-            .chunks_exact(ITEM)
-            .map(|c| {
-                (
-                    u64::from_be_bytes(c[..8].try_into().expect("8")),
-                    Hash(c[8..].try_into().expect("32")),
-                )
-            })
-            .collect())
+        Ok(items(&buf))
     }
 
     /// The map proof of `key`, and where its list is (start and length,
@@ -393,37 +423,52 @@ impl Segment {
         }
     }
 
-    /// Every key with its list, in key order (a sequential read).
-    pub fn leaves(&self) -> impl Iterator<Item = std::io::Result<(Hash, List)>> + '_ {
-        let mut reader = self.sequential_nodes();
+    /// Every key with its list's value and its list, in key order: two
+    /// sequential reads, since the lists are stored in key order too.
+    pub fn leaves(&self) -> impl Iterator<Item = std::io::Result<Filed>> + '_ {
+        let mut nodes = sequential(&self.nodes);
+        let mut lists = sequential(&self.lists);
         let mut left = self.node_count;
-        std::iter::from_fn(move || {
+        let mut next_item = 0u64;
+        let mut leaf = move || -> std::io::Result<Option<Filed>> {
             while left > 0 {
                 left -= 1;
                 let mut buf = [0u8; RECORD];
-                if let Err(e) = reader.read_exact(&mut buf) {
-                    return Some(Err(e));
-                }
-                let record = match decode(&buf) {
-                    Ok(r) => r,
-                    Err(e) => return Some(Err(e)),
+                nodes.read_exact(&mut buf)?;
+                let record = decode(&buf)?;
+                let StoredNode::Leaf { key, value } = record.built.node else {
+                    continue;
                 };
-                if let StoredNode::Leaf { key, .. } = record.built.node {
-                    return Some(self.list(record.list).map(|list| (key, list)));
+                let (start, len) = record.list;
+                if start != next_item {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "segment lists out of key order",
+                    ));
                 }
+                next_item += len;
+                let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| short())? * ITEM];
+                lists.read_exact(&mut bytes)?;
+                return Ok(Some(Filed {
+                    key,
+                    list: items(&bytes),
+                    value: Some(value),
+                }));
             }
-            None
-        })
+            Ok(None)
+        };
+        std::iter::from_fn(move || leaf().transpose())
     }
+}
 
-    fn sequential_nodes(&self) -> Box<dyn Read + '_> {
-        match &self.nodes {
-            Bytes::Memory(v) => Box::new(&v[..]),
-            Bytes::File(f) => Box::new(std::io::BufReader::with_capacity(
-                1 << 20,
-                ReadAt { file: f, offset: 0 },
-            )),
-        }
+/// A segment's bytes read from their start.
+fn sequential(bytes: &Bytes) -> Box<dyn Read + '_> {
+    match bytes {
+        Bytes::Memory(v) => Box::new(&v[..]),
+        Bytes::File(f) => Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            ReadAt { file: f, offset: 0 },
+        )),
     }
 }
 
