@@ -41,6 +41,9 @@ pub enum IndexError {
         "the index in {0} is in use by another process: is an older gazette-log still running on this data directory?"
     )]
     InUse(String),
+    /// Asked for documents or revocations the verifiable index keeps.
+    #[error("documents and revocations are looked up in the verifiable index")]
+    InMap,
     /// An entry bundle needed to catch up is missing or malformed.
     #[error("catching up the index: {0}")]
     Bundle(#[from] crate::stored::StoredError),
@@ -134,8 +137,13 @@ impl IndexBatch {
 
 /// What an index keeps, written batch by batch.
 pub trait Trees: Sized {
+    /// What it is told when opened.
+    type Options: Copy;
     /// Opens (creating) its keyspaces in `db`.
-    fn open(db: &Database) -> Result<Self, IndexError>;
+    fn open(db: &Database, options: Self::Options) -> Result<Self, IndexError>;
+    /// Names what it keeps, stored with the covered size: a database
+    /// written with another layout is rebuilt. Empty for the first one.
+    fn layout(&self) -> &'static [u8];
     /// Adds one batch of records to `write`.
     fn write(&self, batch: &IndexBatch, write: &mut WriteBatch);
 }
@@ -143,14 +151,16 @@ pub trait Trees: Sized {
 /// One database of indexes and the tree size they cover.
 pub struct Index<T> {
     db: Database,
-    /// `covered-size` → the tree size the trees cover.
+    /// `covered-size` → the tree size the trees cover; `layout` → what
+    /// they keep ([`Trees::layout`]).
     meta: Keyspace,
     trees: T,
 }
 
 /// The sequencer's duplicate check: issuer, kind, id → [`RecordSlot`].
 pub type RecordIndex = Index<Records>;
-/// The readers' lookups: leaf hash → index.
+/// The readers' lookups: leaf hash → index, and unless the verifiable
+/// index answers them, document digest → indexes and record → revocations.
 pub type LookupIndex = Index<Lookups>;
 
 /// The trees of [`RecordIndex`].
@@ -159,10 +169,16 @@ pub struct Records {
 }
 
 impl Trees for Records {
-    fn open(db: &Database) -> Result<Self, IndexError> {
+    type Options = ();
+
+    fn open(db: &Database, (): ()) -> Result<Self, IndexError> {
         Ok(Records {
             record: keyspace(db, "record")?,
         })
+    }
+
+    fn layout(&self) -> &'static [u8] {
+        b""
     }
 
     fn write(&self, batch: &IndexBatch, write: &mut WriteBatch) {
@@ -176,10 +192,37 @@ impl Trees for Records {
 pub struct Lookups {
     /// leaf hash → index.
     leaf: Keyspace,
+    /// The two the verifiable index makes redundant, when it is off.
+    by_digest: Option<ByDigest>,
+}
+
+/// Lookups by document and revocations, kept by the lookup index only when
+/// the verifiable index (`map`), which files the same, is off: writing
+/// them twice would cost the append path for nothing.
+struct ByDigest {
     /// document digest ‖ index → nothing (a document may be logged often).
     digest: Keyspace,
     /// revoked record's key ‖ 0 ‖ revocation index → nothing.
     revoked: Keyspace,
+}
+
+/// Whether the lookup index keeps documents and revocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Digests {
+    /// It does: the verifiable index is off.
+    Kept,
+    /// The verifiable index answers for them.
+    InMap,
+}
+
+impl Digests {
+    /// As the configuration has it.
+    pub fn of(config: &crate::config::Config) -> Digests {
+        match config.sequencer.verifiable_index {
+            true => Digests::InMap,
+            false => Digests::Kept,
+        }
+    }
 }
 
 /// `prefix ‖ index` (big-endian, so a prefix scan runs in index order).
@@ -209,26 +252,48 @@ fn indexes_under(tree: &Keyspace, prefix: &[u8]) -> impl Iterator<Item = Result<
 }
 
 impl Trees for Lookups {
-    fn open(db: &Database) -> Result<Self, IndexError> {
+    type Options = Digests;
+
+    fn open(db: &Database, digests: Digests) -> Result<Self, IndexError> {
+        let by_digest = match digests {
+            Digests::Kept => Some(ByDigest {
+                digest: keyspace(db, "digest")?,
+                revoked: keyspace(db, "revoked")?,
+            }),
+            Digests::InMap => None,
+        };
         Ok(Lookups {
             leaf: keyspace(db, "leaf")?,
-            digest: keyspace(db, "digest")?,
-            revoked: keyspace(db, "revoked")?,
+            by_digest,
         })
+    }
+
+    fn layout(&self) -> &'static [u8] {
+        match self.by_digest {
+            Some(_) => b"",
+            None => b"leaf",
+        }
     }
 
     fn write(&self, batch: &IndexBatch, write: &mut WriteBatch) {
         for (_, slot) in &batch.items {
             write.insert(&self.leaf, slot.leaf_hash.0, slot.index.to_be_bytes());
-            write.insert(&self.digest, with_index(&slot.digest, slot.index), []);
+        }
+        let Some(by) = &self.by_digest else {
+            return;
+        };
+        for (_, slot) in &batch.items {
+            write.insert(&by.digest, with_index(&slot.digest, slot.index), []);
         }
         for (key, index) in &batch.revocations {
-            write.insert(&self.revoked, with_index(&revoked_prefix(key), *index), []);
+            write.insert(&by.revoked, with_index(&revoked_prefix(key), *index), []);
         }
     }
 }
 
 const COVERED: &[u8] = b"covered-size";
+/// The meta key of [`Trees::layout`] (absent: the first layout).
+const LAYOUT: &[u8] = b"layout";
 
 /// The block cache of each index database. With the memtables below, this
 /// is what bounds the index's memory: fjall keeps in memory only the index
@@ -276,6 +341,10 @@ impl Index<Records> {
 }
 
 impl Index<Lookups> {
+    fn by_digest(&self) -> Result<&ByDigest, IndexError> {
+        self.trees.by_digest.as_ref().ok_or(IndexError::InMap)
+    }
+
     /// The index of the leaf with this hash, if logged and indexed.
     pub fn leaf(&self, hash: &Hash) -> Result<Option<u64>, IndexError> {
         Ok(self
@@ -288,7 +357,7 @@ impl Index<Lookups> {
     /// The indexes of records of the document with this digest, in order,
     /// at most `limit` of them.
     pub fn digest(&self, digest: &[u8; 32], limit: usize) -> Result<Vec<u64>, IndexError> {
-        indexes_under(&self.trees.digest, digest)
+        indexes_under(&self.by_digest()?.digest, digest)
             .take(limit)
             .collect()
     }
@@ -300,7 +369,7 @@ impl Index<Lookups> {
     /// one record per key, so any revocation by its issuer that names it
     /// revokes it, including one logged before it ("born revoked").
     pub fn revoked_by(&self, record_key: &[u8]) -> Result<Option<u64>, IndexError> {
-        indexes_under(&self.trees.revoked, &revoked_prefix(record_key))
+        indexes_under(&self.by_digest()?.revoked, &revoked_prefix(record_key))
             .next()
             .transpose()
     }
@@ -308,7 +377,7 @@ impl Index<Lookups> {
 
 impl<T: Trees> Index<T> {
     /// Opens (creating) the index database in `dir`.
-    pub fn open(dir: &Path) -> Result<Index<T>, IndexError> {
+    pub fn open(dir: &Path, options: T::Options) -> Result<Index<T>, IndexError> {
         discard_unusable(dir)?;
         // Two of our processes never reach here at once: the data
         // directory's lock comes first (`log::lock_data_dir`).
@@ -319,7 +388,7 @@ impl<T: Trees> Index<T> {
             .open()?;
         Ok(Index {
             meta: keyspace(&db, "meta")?,
-            trees: T::open(&db)?,
+            trees: T::open(&db, options)?,
             db,
         })
     }
@@ -343,6 +412,7 @@ impl<T: Trees> Index<T> {
             COVERED,
             (batch.first + batch.count).to_be_bytes(),
         );
+        write.insert(&self.meta, LAYOUT, self.trees.layout());
         write.commit()?;
         Ok(())
     }
@@ -350,21 +420,35 @@ impl<T: Trees> Index<T> {
     /// Opens the index in `dir` and brings it to the tree of `size`: caught
     /// up from the entry bundles, or built anew if it claims more than the
     /// tree holds (the tree was restored from an older backup).
-    pub fn open_at(dir: &Path, storage: &dyn Storage, size: u64) -> Result<Index<T>, IndexError> {
-        let index = Index::open(dir)?;
-        if index.covered()? <= size {
+    pub fn open_at(
+        dir: &Path,
+        storage: &dyn Storage,
+        size: u64,
+        options: T::Options,
+    ) -> Result<Index<T>, IndexError> {
+        let index = Index::<T>::open(dir, options)?;
+        let covered = index.covered()?;
+        let layout = index.meta.get(LAYOUT)?;
+        let same_layout =
+            covered == 0 || layout.as_deref().unwrap_or_default() == index.trees.layout();
+        if covered <= size && same_layout {
             index.catch_up(storage, size)?;
             return Ok(index);
         }
         drop(index);
-        Index::rebuild(dir, storage, size)
+        Index::rebuild(dir, storage, size, options)
     }
 
     /// Builds the index in `dir` anew, in a fresh directory (so a damaged
     /// one is no obstacle), up to `size`, and writes it to disk.
-    pub fn rebuild(dir: &Path, storage: &dyn Storage, size: u64) -> Result<Index<T>, IndexError> {
+    pub fn rebuild(
+        dir: &Path,
+        storage: &dyn Storage,
+        size: u64,
+        options: T::Options,
+    ) -> Result<Index<T>, IndexError> {
         remove_database(dir)?;
-        let index = Index::open(dir)?;
+        let index = Index::open(dir, options)?;
         index.catch_up(storage, size)?;
         index.flush()?;
         Ok(index)

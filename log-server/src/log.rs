@@ -14,7 +14,7 @@ use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 use crate::agencies::{self, Agency};
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint, latest};
 use crate::config::Config;
-use crate::index::{LookupIndex, RecordIndex};
+use crate::index::{Digests, LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
 use crate::map::{Map, MapHandle};
 use crate::rate::AgencyLimits;
@@ -101,12 +101,22 @@ impl Log {
         let verifier = key.verifier();
         let (edge, note) = recover(storage.as_ref(), &key)?;
         let index = Arc::new(
-            RecordIndex::open_at(&dir.join(RECORD_INDEX_DIR), storage.as_ref(), edge.size())
-                .context("bringing the record index up to the checkpoint")?,
+            RecordIndex::open_at(
+                &dir.join(RECORD_INDEX_DIR),
+                storage.as_ref(),
+                edge.size(),
+                (),
+            )
+            .context("bringing the record index up to the checkpoint")?,
         );
         let lookup = Arc::new(
-            LookupIndex::open_at(&dir.join(LOOKUP_INDEX_DIR), storage.as_ref(), edge.size())
-                .context("bringing the lookup index up to the checkpoint")?,
+            LookupIndex::open_at(
+                &dir.join(LOOKUP_INDEX_DIR),
+                storage.as_ref(),
+                edge.size(),
+                Digests::of(&config),
+            )
+            .context("bringing the lookup index up to the checkpoint")?,
         );
         let agencies_path = dir.join(&config.agencies_file);
         let agencies = agencies::load(&agencies_path)?;

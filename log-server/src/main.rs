@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use gazette_client::note::Verifier;
 use gazette_kit::{init, serve};
 use gazette_log::config::{Config, DAEMON};
-use gazette_log::index::{LookupIndex, RecordIndex};
+use gazette_log::index::{Digests, LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
 use gazette_log::storage::{CHECKPOINT, FsStorage, Storage};
 use gazette_log::{agencies, api};
@@ -143,12 +143,17 @@ fn agency_list(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn reindex(dir: &Path) -> anyhow::Result<()> {
-    Config::load(dir)?;
+    let config = Config::load(dir)?;
     let _lock = log::lock_data_dir(dir)?;
     let storage = FsStorage::open(dir)?;
     let size = current_size(dir)?;
-    RecordIndex::rebuild(&dir.join(log::RECORD_INDEX_DIR), &storage, size)?;
-    LookupIndex::rebuild(&dir.join(log::LOOKUP_INDEX_DIR), &storage, size)?;
+    RecordIndex::rebuild(&dir.join(log::RECORD_INDEX_DIR), &storage, size, ())?;
+    LookupIndex::rebuild(
+        &dir.join(log::LOOKUP_INDEX_DIR),
+        &storage,
+        size,
+        Digests::of(&config),
+    )?;
     // The verifiable index, rebuilt from the entries to the roots the
     // tree's last commitment names (a mismatch is an error).
     let map_dir = dir.join(gazette_log::map::MAP_DIR);

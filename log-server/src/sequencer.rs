@@ -466,7 +466,7 @@ mod tests {
     #[test]
     fn a_sequenced_record_stays_pending_until_the_published_index_size_passes_it() {
         let dir = tempfile::tempdir().unwrap();
-        let index = RecordIndex::open(dir.path()).unwrap();
+        let index = RecordIndex::open(dir.path(), ()).unwrap();
         let (indexed, rx) = watch::channel(0);
         let mut pending = Pending {
             slots: HashMap::from([(b"a".to_vec(), slot(0)), (b"b".to_vec(), slot(1))]),

@@ -850,7 +850,7 @@ async fn restart_keeps_the_checkpoint_and_catches_the_index_up_from_the_tiles() 
     std::fs::remove_dir_all(dir_path.join("index")).unwrap();
     copy_dir(snapshot.path(), &dir_path.join("index"));
     {
-        let index = gazette_log::index::RecordIndex::open(&dir_path.join("index")).unwrap();
+        let index = gazette_log::index::RecordIndex::open(&dir_path.join("index"), ()).unwrap();
         assert!(index.covered().unwrap() <= first_size);
     }
 

@@ -12,7 +12,7 @@ use common::{AGENCY, agency, unregistered_agency};
 use gazette_client::merkle::{Hash, leaf_hash};
 use gazette_client::note::Signer;
 use gazette_client::record::{Record, SignedRecord};
-use gazette_log::index::{IndexBatch, LookupIndex, RecordIndex, RecordSlot, record_key};
+use gazette_log::index::{Digests, IndexBatch, LookupIndex, RecordIndex, RecordSlot, record_key};
 use proptest::prelude::*;
 
 /// One logged entry: (issuer, kind, id, document, revoked id if a
@@ -77,8 +77,8 @@ proptest! {
         let mut logged: Vec<SignedRecord> = Vec::new();
         for batch in &batches {
             // Reopened for every batch: what was written must persist.
-            let records = RecordIndex::open(&dir.path().join("index")).unwrap();
-            let lookups = LookupIndex::open(&dir.path().join("lookup")).unwrap();
+            let records = RecordIndex::open(&dir.path().join("index"), ()).unwrap();
+            let lookups = LookupIndex::open(&dir.path().join("lookup"), Digests::Kept).unwrap();
             let first = logged.len() as u64;
             let mut write = IndexBatch { first, count: 0, items: vec![], revocations: vec![] };
             for &e in batch {
@@ -92,8 +92,8 @@ proptest! {
             prop_assert_eq!(records.covered().unwrap(), logged.len() as u64);
             prop_assert_eq!(lookups.covered().unwrap(), logged.len() as u64);
         }
-        let records = RecordIndex::open(&dir.path().join("index")).unwrap();
-        let lookups = LookupIndex::open(&dir.path().join("lookup")).unwrap();
+        let records = RecordIndex::open(&dir.path().join("index"), ()).unwrap();
+        let lookups = LookupIndex::open(&dir.path().join("lookup"), Digests::Kept).unwrap();
 
         // The model: plain scans of `logged`.
         let mut latest: BTreeMap<Vec<u8>, RecordSlot> = BTreeMap::new();
@@ -166,8 +166,8 @@ fn lookups_hold_across_tables_and_reopening() {
         leaf_hash: Hash(sha256(&n.to_le_bytes())),
     };
     {
-        let records = RecordIndex::open(&dir.path().join("index")).unwrap();
-        let lookups = LookupIndex::open(&dir.path().join("lookup")).unwrap();
+        let records = RecordIndex::open(&dir.path().join("index"), ()).unwrap();
+        let lookups = LookupIndex::open(&dir.path().join("lookup"), Digests::Kept).unwrap();
         for first in (0..COUNT).step_by(BATCH as usize) {
             let count = BATCH.min(COUNT - first);
             let batch = IndexBatch {
@@ -188,8 +188,8 @@ fn lookups_hold_across_tables_and_reopening() {
             lookups.add(&batch).unwrap();
         }
     }
-    let records = RecordIndex::open(&dir.path().join("index")).unwrap();
-    let lookups = LookupIndex::open(&dir.path().join("lookup")).unwrap();
+    let records = RecordIndex::open(&dir.path().join("index"), ()).unwrap();
+    let lookups = LookupIndex::open(&dir.path().join("lookup"), Digests::Kept).unwrap();
     assert_eq!(records.covered().unwrap(), COUNT);
     assert_eq!(lookups.covered().unwrap(), COUNT);
     for n in (0..COUNT).step_by(997) {

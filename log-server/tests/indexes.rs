@@ -13,7 +13,7 @@ use gazette_client::merkle::leaf_hash;
 use gazette_client::note::{KeyType, Verifier, key_id};
 use gazette_log::agencies;
 use gazette_log::checkpoints::{CommittedCheckpoint, latest};
-use gazette_log::index::{IndexBatch, LookupIndex};
+use gazette_log::index::{Digests, IndexBatch, LookupIndex};
 use gazette_log::indexer::Indexer;
 use gazette_log::storage::FsStorage;
 
@@ -203,7 +203,7 @@ async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
     // A fresh lookup index, handed only the end of the tree (entries
     // 290..301: the last records and the commitment).
     let fresh = tempfile::tempdir().unwrap();
-    let index = Arc::new(LookupIndex::open(fresh.path()).unwrap());
+    let index = Arc::new(LookupIndex::open(fresh.path(), Digests::Kept).unwrap());
     let storage = Arc::new(FsStorage::open(&dir_path).unwrap());
     let committed = latest(CommittedCheckpoint { size, root, note });
     let indexer = Indexer::start(index.clone(), storage, committed);

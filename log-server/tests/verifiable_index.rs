@@ -271,6 +271,35 @@ async fn a_log_that_gains_the_index_late_commits_to_all_its_entries() {
         Status::Revoked { by: 15 }
     );
     assert_eq!(proven_status(&app, &record(100)).await, Status::Valid);
+    // `/lookup` (the record, and the revocation carrying its digest) answers
+    // the same from the map as from the lookup index it
+    // replaces, and from that index again once the map is turned off (the
+    // lookup index is rebuilt when what it keeps changes).
+    assert_eq!(plain_lookup(&app, 4).await, vec![(4, Some(15)), (15, None)]);
+    drop(app);
+    close(log);
+    set_config(dir.path(), "verifiable_index", "false");
+    let log = open(dir.path());
+    let app = api(&log);
+    assert_eq!(plain_lookup(&app, 4).await, vec![(4, Some(15)), (15, None)]);
+    assert_eq!(plain_lookup(&app, 100).await, vec![(16, None)]);
+    assert_eq!(plain_lookup(&app, 101).await, vec![]);
+}
+
+/// `/lookup` by the digest of `record(n)`: each match's index and
+/// `revoked_by`.
+async fn plain_lookup(app: &axum::Router, n: u64) -> Vec<(u64, Option<u64>)> {
+    let hex: String = digest(n).iter().map(|b| format!("{b:02x}")).collect();
+    let reply = get(app, &format!("/lookup?digest=sha256:{hex}")).await;
+    assert_eq!(reply.status, 200);
+    let v = reply.json();
+    assert_eq!(v["size"], v["covered"], "{v}");
+    v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["index"].as_u64().unwrap(), m["revoked_by"].as_u64()))
+        .collect()
 }
 
 #[tokio::test]

@@ -8,18 +8,24 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use gazette_client::encoding::{hex_decode_lower, hex_encode};
+use gazette_client::index::{document_key, name_key};
 use gazette_client::merkle::{Hash, leaf_hash};
-use gazette_client::record::SignedRecord;
+use gazette_client::record::{Record, SignedRecord};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::query::Query;
+use crate::checkpoints::CommittedCheckpoint;
 use crate::index::record_key;
 use crate::log::Log;
+use crate::map::Map;
 use crate::stored;
 
 /// Most matches one lookup returns (a document may be registered often).
 pub const MAX_MATCHES: usize = 100;
+/// Entries read under one name for its first revocation: the record and
+/// the revocations naming it, in index order, so the first comes early.
+const MAX_NAMED: usize = 1000;
 
 /// What a lookup searches by.
 enum By {
@@ -101,9 +107,22 @@ pub async fn lookup(
 
 fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
     let committed = log.committed();
-    let covered = log.lookup.covered()?.min(committed.size);
+    let map = log.map.as_ref().map(|m| m.map.as_ref());
+    // The verifiable index files every sequenced entry, so it covers the
+    // committed tree; the lookup index may lag behind it.
+    let covered = match (by, map) {
+        (By::Digest(_), Some(_)) => committed.size,
+        _ => log.lookup.covered()?.min(committed.size),
+    };
     let mut indexes: Vec<u64> = match by {
-        By::Digest(digest) => log.lookup.digest(digest, MAX_MATCHES + 1)?,
+        By::Digest(digest) => match map {
+            Some(map) => map
+                .first(&document_key(digest), MAX_MATCHES + 1)?
+                .into_iter()
+                .map(|(index, _)| index)
+                .collect(),
+            None => log.lookup.digest(digest, MAX_MATCHES + 1)?,
+        },
         By::LeafHash(hash) => log.lookup.leaf(hash)?.into_iter().collect(),
         By::Key(key) => log
             .index
@@ -123,9 +142,12 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
         let r = &signed.record;
         // Wherever the revocation sits, before or after the record: a
         // record's status is a function of the set of logged entries.
-        let revoked_by = log
-            .lookup
-            .revoked_by(&record_key(&r.issuer, &r.kind, &r.id))?;
+        let revoked_by = match map {
+            Some(map) => revoked_by(log, map, &committed, r)?,
+            None => log
+                .lookup
+                .revoked_by(&record_key(&r.issuer, &r.kind, &r.id))?,
+        };
         matches.push(json!({
             "index": index,
             "leaf_hash": leaf_hash(&bytes).to_base64(),
@@ -144,6 +166,31 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
         "matches": matches,
         "truncated": truncated,
     }))
+}
+
+/// The lowest index of a revocation of `record` by its issuer, from the
+/// entries the verifiable index files under the record's name (the record
+/// and the revocations naming it, in index order).
+fn revoked_by(
+    log: &Log,
+    map: &Map,
+    committed: &CommittedCheckpoint,
+    record: &Record,
+) -> Result<Option<u64>, ApiError> {
+    let key = name_key(&record.issuer, &record.kind, &record.id);
+    for (index, _) in map.first(&key, MAX_NAMED)? {
+        if index >= committed.size {
+            break;
+        }
+        let bytes = stored::entry(log.storage.as_ref(), committed, index)?;
+        if let Ok(signed) = SignedRecord::parse(&bytes)
+            && signed.record.issuer == record.issuer
+            && signed.record.revokes.as_ref() == Some(&(record.kind.clone(), record.id.clone()))
+        {
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
 }
 
 /// `GET /info`: `{"origin","vkey","policy","size","agencies":[{"name","vkey","since"}]}`.

@@ -227,6 +227,23 @@ impl Map {
         Ok((list, proofs))
     }
 
+    /// The first `limit` items filed under `key` in the live segments (all
+    /// the sequencer has filed, committed or not), in index order.
+    pub fn first(&self, key: &Hash, limit: usize) -> Result<List, MapError> {
+        let live = self.state.lock().expect("map lock").live.clone();
+        let mut list = List::new();
+        for segment in &live {
+            let left = (limit - list.len()) as u64;
+            if left == 0 {
+                break;
+            }
+            if let (_, Some((start, len))) = segment.prove(key)? {
+                list.extend(segment.list((start, len.min(left)))?);
+            }
+        }
+        Ok(list)
+    }
+
     /// The live segments: range, root, and whether in files.
     pub fn segments(&self) -> Vec<(std::ops::Range<u64>, Hash, bool)> {
         let state = self.state.lock().expect("map lock");
