@@ -4,7 +4,7 @@
 //! (by `merge::pick`, into files past `MEMORY_ENTRIES`, as the log does).
 //!
 //! `cargo bench -p gazette-log --bench map` (env `GAZETTE_BENCH_RECORDS`,
-//! default 1 000 000, batches of 1 000; each record files a document key
+//! default 1 000 000, batches of 200 to 2 000; each record files a document key
 //! and a name key, as an issued record does).
 
 use std::sync::Arc;
@@ -25,13 +25,16 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let batch = 1_000;
+    // Batches of 200 to 2 000 entries, varying as the sequencer's do.
+    let batch_size = |n: u64| 200 + (n * 7_919) % 1_801;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut live: Vec<Arc<Segment>> = Vec::new();
     let (mut building, mut merging) = (Duration::ZERO, Duration::ZERO);
     let mut merged_entries = 0u64;
-    for first in (0..total).step_by(batch) {
-        let end = (first + batch as u64).min(total);
+    let (mut first, mut batches) = (0, 0);
+    while first < total {
+        let end = (first + batch_size(batches)).min(total);
+        batches += 1;
         let t = Instant::now();
         let mut lists = Lists::new();
         for index in first..end {
@@ -65,10 +68,11 @@ fn main() {
             live.splice(range, [Arc::new(merged)]);
             merging += t.elapsed();
         }
+        first = end;
     }
     let per = |d: Duration| d.as_secs_f64() * 1e6 / total as f64;
     println!(
-        "# verifiable index, {total} records in batches of {batch}, one thread\n\
+        "# verifiable index, {total} records in {batches} batches of 200 to 2 000, one thread\n\
          batch segments (sequencer): {:.2} µs/record\n\
          merges (merger): {:.2} µs/record; each record merged {:.1} times; {} live segments at the end",
         per(building),

@@ -10,10 +10,10 @@
 //!   digest and leaf hash. The sequencer's duplicate check, written by the
 //!   record indexer thread alone (`indexer.rs`), with each batch once
 //!   it is durable.
-//! - [`LookupIndex`] (`<data>/lookup`): leaf hash → index, document
-//!   digest → indexes, revoked record → revocation indexes (every
-//!   revocation naming the record, wherever it sits in the log), for
-//!   readers.
+//! - [`LookupIndex`] (`<data>/lookup`): leaf hash → index, and with the
+//!   verifiable index off (which files the same, `map`), document digest
+//!   → indexes and revoked record → revocation indexes (every revocation
+//!   naming the record, wherever it sits in the log), for readers.
 //!   Written by the lookup indexer thread behind it, in a database of its
 //!   own so that its random-key writes never slow the sequencer's lookups
 //!   (measured in docs/BENCHMARKS.md).

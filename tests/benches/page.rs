@@ -4,6 +4,10 @@
 //! - offline receipt verification (`LogVerifier.verifyReceipt`: checkpoint
 //!   signature, two or three cosignatures, inclusion proof, the agency's
 //!   record signature), per call;
+//! - proven lookups: `provenDocument` on an `/index/lookup` answer for a
+//!   logged document and for one never logged (JSON parse, the checkpoint,
+//!   the commitment's and the records' inclusion, one map proof per
+//!   segment), per call, with the answer's size;
 //! - document hashing with `DocumentHasher` fed 4 MiB slices of a 100 MB
 //!   Blob (the page's streaming path, used for files over 256 MiB or
 //!   without WebCrypto), beside the browser's own
@@ -12,7 +16,8 @@
 //! The bundle must be built (`scripts/build-page` prints its size).
 //!
 //! `cargo bench -p gazette-tests --bench page` (env
-//! `GAZETTE_BENCH_RECEIPTS`, default 500; `GAZETTE_BENCH_MB`, default 100).
+//! `GAZETTE_BENCH_RECEIPTS`, default 500; `GAZETTE_BENCH_MB`, default 100;
+//! `GAZETTE_BENCH_PAGE_RECORDS`, records logged first, default 5 000).
 
 use std::time::Duration;
 
@@ -24,9 +29,10 @@ use serde_json::json;
 
 const ORIGIN: &str = "bench.example/page";
 
-/// Runs in the page: `arguments = [policy, agencies, receipt, receipts, mb, done]`.
+/// Runs in the page: `arguments = [policy, agencies, receipt, receipts, mb,
+/// digests, done]`.
 const SCRIPT: &str = r#"
-const [policy, agencies, receipt, count, mb, done] = arguments;
+const [policy, agencies, receipt, count, mb, digests, done] = arguments;
 (async () => {
   const wasm = await import('/pkg/gazette_wasm.js');
   await wasm.default();
@@ -40,6 +46,25 @@ const [policy, agencies, receipt, count, mb, done] = arguments;
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
+  // Proven lookups: the answer fetched once, verified `count` times.
+  const proven = {};
+  for (const [name, digest] of Object.entries(digests)) {
+    const response = await fetch(`/index/lookup?digest=${encodeURIComponent(digest)}`);
+    const text = await response.text();
+    const answer = JSON.parse(text);
+    const found = verifier.provenDocument(answer, digest);
+    const took = [];
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      verifier.provenDocument(JSON.parse(text), digest);
+      took.push(performance.now() - t);
+    }
+    took.sort((a, b) => a - b);
+    proven[name] = {
+      bytes: text.length, segments: answer.map_proofs.length, records: found.records.length,
+      p50: took[Math.floor(count * 0.5)], p99: took[Math.floor(count * 0.99)],
+    };
+  }
   const data = new Uint8Array(mb * 1000 * 1000);
   for (let i = 0; i < data.length; i += 4096) data[i] = i & 255;
   const blob = new Blob([data]);
@@ -58,7 +83,7 @@ const [policy, agencies, receipt, count, mb, done] = arguments;
   done({
     p50: times[Math.floor(count * 0.5)], p90: times[Math.floor(count * 0.9)],
     p99: times[Math.floor(count * 0.99)], max: times[count - 1],
-    wasmMs, subtleMs, same: digest === 'sha256:' + hex,
+    wasmMs, subtleMs, same: digest === 'sha256:' + hex, proven,
   });
 })().catch(e => done({ error: String(e && e.stack || e) }));
 "#;
@@ -74,8 +99,11 @@ async fn main() {
     let agency = Signer::from_seed("bench.example.gov", KeyType::Ed25519, [5; 32]).unwrap();
     let setup = WitnessedLog::start(ORIGIN, &agency.verifier(), 3, 2);
     let log = setup.log.url.clone();
-    // A tree of a few thousand entries, so the proof has a dozen hashes.
-    let records: Vec<String> = (0..5000u64)
+    // A tree of a few thousand entries, so the proof has a dozen hashes;
+    // logged in batches of 1 000, so that the verifiable index has several
+    // segments.
+    let count = env_or("GAZETTE_BENCH_PAGE_RECORDS", 5000) as u64;
+    let records: Vec<String> = (0..count)
         .map(|n| {
             let mut digest = [9u8; 32];
             digest[..8].copy_from_slice(&n.to_be_bytes());
@@ -89,7 +117,10 @@ async fn main() {
             String::from_utf8(record.sign(&agency).unwrap().bytes).unwrap()
         })
         .collect();
-    gazette_tests::add_batch(&log, records.into_iter().map(String::into_bytes).collect()).await;
+    for batch in records.chunks(1000) {
+        gazette_tests::add_batch(&log, batch.iter().map(|r| r.clone().into_bytes()).collect())
+            .await;
+    }
     let record = Record::new(
         agency.name(),
         "e-invoice",
@@ -127,6 +158,10 @@ async fn main() {
                 json!(receipt),
                 json!(receipts),
                 json!(mb),
+                json!({
+                    "logged": format!("sha256:{}", "01".repeat(32)),
+                    "absent": format!("sha256:{}", "ee".repeat(32)),
+                }),
             ],
         )
         .await
@@ -144,7 +179,7 @@ async fn main() {
         chromium
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
             .unwrap_or_default(),
-        5001
+        count + 1
     );
     println!(
         "receipt verification ({receipts} calls): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
@@ -163,4 +198,10 @@ async fn main() {
         subtle_s / wasm_s,
         result["same"]
     );
+    for (name, p) in result["proven"].as_object().into_iter().flatten() {
+        println!(
+            "proven document, {name} ({} record(s); {} map proofs; answer {} bytes), provenDocument incl. JSON.parse ({receipts} calls): p50 {:.3} ms, p99 {:.3} ms",
+            p["records"], p["segments"], p["bytes"], p["p50"], p["p99"]
+        );
+    }
 }

@@ -30,7 +30,9 @@ pub fn merge(segments: &[&Segment], target: Target) -> Result<Segment, MapError>
     for i in 0..segments.len() {
         merging.pull(i);
     }
-    Ok(Segment::build(start, end, merging, target)?)
+    let mut merged = Segment::build(start, end, merging, target)?;
+    merged.level = 1 + segments.iter().map(|s| s.level).max().unwrap_or(0);
+    Ok(merged)
 }
 
 /// A segment's leaves in key order.
@@ -90,25 +92,22 @@ impl Iterator for Merging<'_> {
     }
 }
 
-/// How many neighbours of one size class are merged together: each entry
-/// is merged about log8 of the log's size times.
+/// How many neighbours of one level are merged together: each entry is
+/// merged about log8 of the log's size (in batches) times.
 const FANOUT: usize = 8;
 /// Past this many live segments, the two smallest neighbours are merged
-/// even when no size class is full.
+/// even when no level is full.
 const SOFT_LIMIT: usize = 40;
 
-/// A segment's size class: its entries' base-8 order of magnitude.
-fn class(s: &Segment) -> u32 {
-    (s.end - s.start).max(1).ilog2() / 3
-}
-
 /// The neighbours to merge next, as a range of the live list: the first
-/// [`FANOUT`] in a row of one size class; failing that, past
-/// [`SOFT_LIMIT`] segments, the smallest neighbouring pair.
+/// [`FANOUT`] in a row of one level; failing that, past [`SOFT_LIMIT`]
+/// segments, the smallest neighbouring pair. By level, not by size: the
+/// sequencer's batches vary in size, and size classes would split runs
+/// of batches that straddle a class's edge.
 pub fn pick(live: &[Arc<Segment>]) -> Option<std::ops::Range<usize>> {
     let mut run = 0;
     for i in 0..live.len() {
-        run = if i > 0 && class(&live[i]) == class(&live[i - 1]) {
+        run = if i > 0 && live[i].level == live[i - 1].level {
             run + 1
         } else {
             1
@@ -230,6 +229,26 @@ mod tests {
             .map(|f| f.map(|f| (f.key, f.list)))
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    /// Batches whose sizes straddle a power of eight still merge by eights:
+    /// runs are by level, and a merge is one level up.
+    #[test]
+    fn batches_of_any_size_merge_by_eights() {
+        let mut live = Vec::new();
+        let mut start = 0;
+        for n in 0..8 {
+            let size = if n % 2 == 0 { 300 } else { 700 };
+            let keys: Vec<Vec<u8>> = (0..size).map(|i| vec![(i % 12) as u8]).collect();
+            let mut batch = segment(start, &keys, Target::Memory);
+            batch.level = 0;
+            start += size as u64;
+            live.push(Arc::new(batch));
+            let full = n == 7;
+            assert_eq!(pick(&live), full.then_some(0..8), "after {} batches", n + 1);
+        }
+        let run: Vec<&Segment> = live.iter().map(Arc::as_ref).collect();
+        assert_eq!(merge(&run, Target::Memory).unwrap().level, 1);
     }
 
     proptest! {

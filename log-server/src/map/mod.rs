@@ -160,7 +160,7 @@ impl Map {
             state = self.changed.wait(state).expect("map lock");
         }
         let start = state.live.last().map_or(0, |s| s.end);
-        let segment = Segment::build(
+        let mut segment = Segment::build(
             start,
             commitment_index,
             filings
@@ -168,6 +168,7 @@ impl Map {
                 .map(|(key, list)| Ok(Filed::new(key, list))),
             segment::Target::Memory,
         )?;
+        segment.level = 0;
         state.live.push(Arc::new(segment));
         let commitment = IndexCommitment {
             size: commitment_index,
@@ -375,7 +376,8 @@ pub fn build_range(
         pieces.push(piece(s, e)?);
         s = e;
     }
-    let merged = merge::merge(&pieces.iter().collect::<Vec<_>>(), target(start, end))?;
+    let mut merged = merge::merge(&pieces.iter().collect::<Vec<_>>(), target(start, end))?;
+    merged.level = segment::level_of_size(end - start);
     for p in &pieces {
         p.retire();
     }

@@ -170,6 +170,10 @@ pub struct Segment {
     pub end: u64,
     /// Its root.
     pub root: Hash,
+    /// How many merges made it: a batch's segment is level 0, a merge one
+    /// more than its highest input; a segment read back or rebuilt at
+    /// start gets the level its size suggests ([`level_of_size`]).
+    pub level: u32,
     nodes: Bytes,
     node_count: u64,
     lists: Bytes,
@@ -183,6 +187,12 @@ impl std::fmt::Debug for Segment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Segment({}..{}, {})", self.start, self.end, self.root)
     }
+}
+
+/// The level a segment of `entries` gets when its history is unknown:
+/// eight merges of batches of about a thousand entries per level.
+pub fn level_of_size(entries: u64) -> u32 {
+    (entries.max(1).ilog2() / 3).saturating_sub(3)
 }
 
 /// Where a segment is written.
@@ -333,6 +343,7 @@ impl Segment {
             node_count,
             lists,
             files,
+            level: level_of_size(end - start),
             retired: Default::default(),
         })
     }
@@ -364,6 +375,7 @@ impl Segment {
             node_count,
             lists: Bytes::File(lists),
             files: Some((nodes_path, lists_path)),
+            level: level_of_size(end - start),
             retired: Default::default(),
         })
     }
