@@ -361,6 +361,30 @@ async fn main() {
         );
     }
 
+    // The sequencer's batches: with the index on, each ends with its
+    // commitment entry, so the tree holds one entry per batch beyond the
+    // records (the merges per record grow with the number of batches).
+    if index == "on" {
+        let text = client
+            .get(format!("{url}/checkpoint"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let size: usize = text
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let batches = size.saturating_sub(total).max(1);
+        println!(
+            "sequencer batches: {batches} (mean {:.0} records)",
+            total as f64 / batches as f64
+        );
+    }
+
     // 2. Latency of /add at a fixed offered rate, open loop, 5 s, once the
     // server has finished the bulk phase's background work (the lookup
     // indexer catching up, the index flushing): at most 30 s.
