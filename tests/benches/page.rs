@@ -175,7 +175,7 @@ async fn main() {
         .arg("--version")
         .output();
     println!(
-        "# the page's wasm in headless {} (size {} tree, 3 witnesses 2-of-3)",
+        "# the page's wasm in headless {} ({} records logged, 3 witnesses 2-of-3)",
         chromium
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
             .unwrap_or_default(),
@@ -200,8 +200,12 @@ async fn main() {
     );
     for (name, p) in result["proven"].as_object().into_iter().flatten() {
         println!(
-            "proven document, {name} ({} record(s); {} map proofs; answer {} bytes), provenDocument incl. JSON.parse ({receipts} calls): p50 {:.3} ms, p99 {:.3} ms",
-            p["records"], p["segments"], p["bytes"], p["p50"], p["p99"]
+            "proven document, {name} ({} record(s); {} map proofs; answer {} bytes), provenDocument incl. JSON.parse ({receipts} calls): p50 {:.1} ms, p99 {:.1} ms",
+            p["records"],
+            p["segments"],
+            p["bytes"],
+            p["p50"].as_f64().unwrap_or(f64::NAN),
+            p["p99"].as_f64().unwrap_or(f64::NAN)
         );
     }
 }
