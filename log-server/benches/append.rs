@@ -365,19 +365,7 @@ async fn main() {
     // commitment entry, so the tree holds one entry per batch beyond the
     // records (the merges per record grow with the number of batches).
     if index == "on" {
-        let text = client
-            .get(format!("{url}/checkpoint"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let size: usize = text
-            .lines()
-            .nth(1)
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
+        let size = gazette_tests::checkpoint_size(&url).await as usize;
         let batches = size.saturating_sub(total).max(1);
         println!(
             "sequencer batches: {batches} (mean {:.0} records)",
@@ -397,7 +385,11 @@ async fn main() {
         }
     }
     println!("settled after the bulk phase in {:.1?}", settle.elapsed());
+    if index == "on" {
+        proven_lookups(&client, &url, total).await;
+    }
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let failed = Arc::new(AtomicUsize::new(0));
     let per_tick = (rate / 1000).max(1);
     let ticks = rate * 5 / per_tick;
     let mut tasks = Vec::new();
@@ -407,15 +399,20 @@ async fn main() {
         interval.tick().await;
         for k in 0..per_tick {
             let body = records[total + tick * per_tick + k].clone();
-            let (client, url, latencies) = (client.clone(), url.clone(), latencies.clone());
+            let (client, url, latencies, failed) = (
+                client.clone(),
+                url.clone(),
+                latencies.clone(),
+                failed.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let sent = Instant::now();
-                let r = client
-                    .post(format!("{url}/add"))
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
+                // A request that cannot even connect (the generator out of
+                // sockets while the server stalls) is counted, not fatal.
+                let Ok(r) = client.post(format!("{url}/add")).body(body).send().await else {
+                    failed.fetch_add(1, Ordering::SeqCst);
+                    return;
+                };
                 assert!(r.status().is_success(), "{}", r.status());
                 let _ = r.bytes().await;
                 latencies.lock().unwrap().push(sent.elapsed());
@@ -430,16 +427,13 @@ async fn main() {
     l.sort();
     let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)];
     println!(
-        "/add latency at {offered:.0} records/s offered ({} requests): p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        "/add latency at {offered:.0} records/s offered ({} requests, {} could not connect): p50 {:.1?}, p99 {:.1?}, max {:.1?}",
         l.len(),
+        failed.load(Ordering::SeqCst),
         pct(0.50),
         pct(0.99),
         l[l.len() - 1]
     );
-
-    if index == "on" {
-        proven_lookups(&client, &url, total).await;
-    }
 
     // SIGTERM: the log stops cleanly, so the lookup index is complete.
     if !server.terminate(Duration::from_secs(600)) {

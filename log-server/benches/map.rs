@@ -7,6 +7,7 @@
 //! default 1 000 000, batches of 200 to 2 000; each record files a document key
 //! and a name key, as an issued record does).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,7 +52,7 @@ fn main() {
         let segment = Segment::build(first, end, filed, Target::Memory).expect("a batch's segment");
         live.push(Arc::new(segment));
         building += t.elapsed();
-        while let Some(range) = pick(&live) {
+        while let Some(range) = pick(&live, &HashSet::new()) {
             let t = Instant::now();
             let run: Vec<&Segment> = live[range.clone()].iter().map(Arc::as_ref).collect();
             let (start, end) = (run[0].start, run[run.len() - 1].end);

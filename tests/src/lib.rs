@@ -220,6 +220,23 @@ pub async fn get_json(url: &str) -> serde_json::Value {
         .expect("JSON")
 }
 
+/// The size of the log's newest checkpoint (`GET /checkpoint`, signature
+/// not checked).
+pub async fn checkpoint_size(url: &str) -> u64 {
+    let note = reqwest::get(format!("{url}/checkpoint"))
+        .await
+        .expect("the server answers")
+        .text()
+        .await
+        .expect("a checkpoint");
+    let text = gazette_client::note::Note::parse(note.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}: {note}"))
+        .text;
+    gazette_client::checkpoint::Checkpoint::parse(&text)
+        .unwrap_or_else(|e| panic!("{e}: {note}"))
+        .size
+}
+
 /// Entries `0 .. size` of the log at `url`, read from its entry bundles
 /// (`tile/entries/…`), in index order.
 pub async fn read_entries(url: &str, size: u64) -> Vec<Vec<u8>> {

@@ -6,8 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use gazette_client::checkpoint::Checkpoint;
-use gazette_client::note::{KeyType, Note, Signer};
+use gazette_client::note::{KeyType, Signer};
 use gazette_client::policy::Policy;
 use gazette_client::record::{Record, SignedRecord};
 use gazette_client::tlog_proof::TlogProof;
@@ -32,12 +31,6 @@ fn record(n: u64) -> Vec<u8> {
     .sign(&agency())
     .unwrap()
     .bytes
-}
-
-fn size_of(note: &str) -> u64 {
-    Checkpoint::parse(&Note::parse(note.as_bytes()).unwrap().text)
-        .unwrap()
-        .size
 }
 
 async fn add(client: &reqwest::Client, url: &str, n: u64, wait: bool) -> (u16, serde_json::Value) {
@@ -73,18 +66,6 @@ fn logged_at(indexes: &mut Vec<u64>, answer: &serde_json::Value) -> u64 {
     assert_eq!(index, expected, "{answer}");
     indexes.push(index);
     index
-}
-
-async fn checkpoint_size(client: &reqwest::Client, url: &str) -> u64 {
-    let note = client
-        .get(format!("{url}/checkpoint"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    size_of(&note)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +112,7 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     // Two down: sequencing goes on, publication waits.
     setup.stop_witness(1);
     // Ten records, each followed by its batch's commitment.
-    let published = checkpoint_size(&client, &log).await;
+    let published = gazette_tests::checkpoint_size(&log).await;
     assert_eq!(published, indexes[9] + 2);
     for n in 10..20 {
         let (status, answer) = add(&client, &log, n, false).await;
@@ -141,7 +122,7 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     let committed = indexes[19] + 2;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        checkpoint_size(&client, &log).await,
+        gazette_tests::checkpoint_size(&log).await,
         published,
         "published without a quorum"
     );
@@ -173,7 +154,7 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     setup.restart_witness(0);
     setup.restart_witness(1);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while checkpoint_size(&client, &log).await < committed {
+    while gazette_tests::checkpoint_size(&log).await < committed {
         assert!(Instant::now() < deadline, "publication did not catch up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

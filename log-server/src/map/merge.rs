@@ -3,7 +3,7 @@
 //! that keeps the live list short, off the append path.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -99,15 +99,24 @@ const FANOUT: usize = 8;
 /// even when no level is full.
 const SOFT_LIMIT: usize = 40;
 
+/// Merges running at once, at most: a long merge of large segments never
+/// holds up the small ones behind it, which keep the live list short (the
+/// sequencer waits once it is too long).
+const CONCURRENT: usize = 3;
+
 /// The neighbours to merge next, as a range of the live list: the first
 /// [`FANOUT`] in a row of one level; failing that, past [`SOFT_LIMIT`]
-/// segments, the smallest neighbouring pair. By level, not by size: the
-/// sequencer's batches vary in size, and size classes would split runs
-/// of batches that straddle a class's edge.
-pub fn pick(live: &[Arc<Segment>]) -> Option<std::ops::Range<usize>> {
+/// segments, the smallest neighbouring pair. Segments in `busy` (by their
+/// first entry: a merge has them) are never picked. By level, not by
+/// size: the sequencer's batches vary in size, and size classes would
+/// split runs of batches that straddle a class's edge.
+pub fn pick(live: &[Arc<Segment>], busy: &HashSet<u64>) -> Option<std::ops::Range<usize>> {
+    let free = |i: usize| !busy.contains(&live[i].start);
     let mut run = 0;
     for i in 0..live.len() {
-        run = if i > 0 && live[i].level == live[i - 1].level {
+        run = if !free(i) {
+            0
+        } else if run > 0 && live[i].level == live[i - 1].level {
             run + 1
         } else {
             1
@@ -117,58 +126,65 @@ pub fn pick(live: &[Arc<Segment>]) -> Option<std::ops::Range<usize>> {
         }
     }
     if live.len() > SOFT_LIMIT {
-        let pair = (0..live.len() - 1).min_by_key(|&i| {
-            (live[i].end - live[i].start) + (live[i + 1].end - live[i + 1].start)
-        })?;
+        let pair = (0..live.len() - 1)
+            .filter(|&i| free(i) && free(i + 1))
+            .min_by_key(|&i| {
+                (live[i].end - live[i].start) + (live[i + 1].end - live[i + 1].start)
+            })?;
         return Some(pair..pair + 2);
     }
     None
 }
 
-/// Starts the merger thread; it stops once [`Map::stop`] is called.
+/// Starts the merger thread, which hands each run to a thread of its own
+/// (at most [`CONCURRENT`]); it stops, once they are done, after
+/// [`Map::stop`] is called.
 pub fn start(map: Arc<Map>) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name("index-merger".into())
         .spawn(move || {
+            let mut merges: Vec<JoinHandle<()>> = Vec::new();
             while let Some(run) = next_run(&map) {
-                if let Err(e) = merge_run(&map, &run) {
-                    // The live list is unchanged: appends go on, with
-                    // more segments; the next change retries.
-                    tracing::error!(error = %e, "merging index segments");
-                    if wait_for_change(&map).is_none() {
-                        break;
-                    }
-                }
+                merges.retain(|m| !m.is_finished());
+                let map = map.clone();
+                merges.push(
+                    std::thread::Builder::new()
+                        .name("index-merger".into())
+                        .spawn(move || merge_run(&map, &run))
+                        .expect("spawn an index merge thread"),
+                );
+            }
+            for merge in merges {
+                let _ = merge.join();
             }
         })
         .expect("spawn the index merger thread")
 }
 
-/// Waits until there is something to merge; `None` once stopping.
+/// Waits until there is something to merge and room for it, and marks its
+/// segments busy; `None` once stopping.
 fn next_run(map: &Map) -> Option<Vec<Arc<Segment>>> {
     let mut state = map.state.lock().expect("map lock");
     loop {
         if state.stopping {
             return None;
         }
-        if let Some(range) = pick(&state.live) {
-            return Some(state.live[range].to_vec());
+        if state.merging.len() < CONCURRENT
+            && let Some(range) = pick(&state.live, &state.busy)
+        {
+            let run = state.live[range].to_vec();
+            state.busy.extend(run.iter().map(|s| s.start));
+            state.merging.insert(run[0].start);
+            return Some(run);
         }
         state = map.changed.wait(state).expect("map lock");
     }
 }
 
-fn wait_for_change(map: &Map) -> Option<()> {
-    let state = map.state.lock().expect("map lock");
-    if state.stopping {
-        return None;
-    }
-    let state = map.changed.wait(state).expect("map lock");
-    (!state.stopping).then_some(())
-}
-
-/// Merges `run` and puts the result in its place in the live list.
-fn merge_run(map: &Map, run: &[Arc<Segment>]) -> Result<(), MapError> {
+/// Merges `run` and puts the result in its place in the live list. After
+/// a failure the live list is unchanged (appends go on, with more
+/// segments), and the run is retried a second later.
+fn merge_run(map: &Map, run: &[Arc<Segment>]) {
     let (start, end) = (run[0].start, run[run.len() - 1].end);
     let target = if end - start < MEMORY_ENTRIES {
         Target::Memory
@@ -176,26 +192,36 @@ fn merge_run(map: &Map, run: &[Arc<Segment>]) -> Result<(), MapError> {
         Target::Dir(map.dir())
     };
     let refs: Vec<&Segment> = run.iter().map(Arc::as_ref).collect();
-    let merged = Arc::new(merge(&refs, target)?);
-    let mut state = map.state.lock().expect("map lock");
-    // Only this thread removes segments, so the run is where it was.
-    let at = state
-        .live
-        .iter()
-        .position(|s| Arc::ptr_eq(s, &run[0]))
-        .expect("a run stays in the live list until merged");
-    state.live.splice(at..at + run.len(), [merged]);
-    for s in run {
-        s.retire();
+    let merged = merge(&refs, target);
+    if let Err(e) = &merged {
+        tracing::error!(error = %e, start, end, "merging index segments");
+        std::thread::sleep(std::time::Duration::from_secs(1));
     }
+    let mut state = map.state.lock().expect("map lock");
+    if let Ok(merged) = merged {
+        // Its segments are busy, so no other merge moved them: they are
+        // still in a row, wherever the row now starts.
+        let at = state
+            .live
+            .iter()
+            .position(|s| Arc::ptr_eq(s, &run[0]))
+            .expect("a run stays in the live list until merged");
+        state.live.splice(at..at + run.len(), [Arc::new(merged)]);
+        for s in run {
+            s.retire();
+        }
+        tracing::debug!(
+            start,
+            end,
+            segments = state.live.len(),
+            "merged index segments"
+        );
+    }
+    for s in run {
+        state.busy.remove(&s.start);
+    }
+    state.merging.remove(&start);
     map.changed.notify_all();
-    tracing::debug!(
-        start,
-        end,
-        segments = state.live.len(),
-        "merged index segments"
-    );
-    Ok(())
 }
 
 #[cfg(test)]
@@ -245,7 +271,16 @@ mod tests {
             start += size as u64;
             live.push(Arc::new(batch));
             let full = n == 7;
-            assert_eq!(pick(&live), full.then_some(0..8), "after {} batches", n + 1);
+            let idle = HashSet::new();
+            assert_eq!(
+                pick(&live, &idle),
+                full.then_some(0..8),
+                "after {} batches",
+                n + 1
+            );
+            // A segment a merge has breaks the run.
+            let busy = HashSet::from([live[n / 2].start]);
+            assert_eq!(pick(&live, &busy), None);
         }
         let run: Vec<&Segment> = live.iter().map(Arc::as_ref).collect();
         assert_eq!(merge(&run, Target::Memory).unwrap().level, 1);

@@ -85,6 +85,10 @@ struct State {
     live: Vec<Arc<Segment>>,
     /// The segments each recent commitment listed, by its index.
     snapshots: BTreeMap<u64, Arc<Vec<Arc<Segment>>>>,
+    /// The first entries of the live segments a merge has.
+    busy: HashSet<u64>,
+    /// The first entries of the runs being merged, one per merge.
+    merging: HashSet<u64>,
     stopping: bool,
 }
 
@@ -140,6 +144,8 @@ impl Map {
             state: Mutex::new(State {
                 live,
                 snapshots,
+                busy: HashSet::new(),
+                merging: HashSet::new(),
                 stopping: false,
             }),
             changed: Condvar::new(),
@@ -257,7 +263,8 @@ impl Map {
 
     /// Whether the merger has nothing left to merge.
     pub fn settled(&self) -> bool {
-        merge::pick(&self.state.lock().expect("map lock").live).is_none()
+        let state = self.state.lock().expect("map lock");
+        state.merging.is_empty() && merge::pick(&state.live, &state.busy).is_none()
     }
 
     /// Lets a waiting sequencer and the merger go: the log is closing.
