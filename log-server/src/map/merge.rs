@@ -99,30 +99,31 @@ const FANOUT: usize = 8;
 /// even when no level is full.
 const SOFT_LIMIT: usize = 40;
 
-/// Merges running at once, at most: a long merge of large segments never
-/// holds up the small ones behind it, which keep the live list short (the
-/// sequencer waits once it is too long).
-const CONCURRENT: usize = 3;
+/// Merger threads: merges running at once. A long merge of large segments
+/// never holds up the small ones behind it, which keep the live list short
+/// (the sequencer waits once it is too long).
+const MERGERS: usize = 3;
 
-/// The neighbours to merge next, as a range of the live list: the first
-/// [`FANOUT`] in a row of one level; failing that, past [`SOFT_LIMIT`]
-/// segments, the smallest neighbouring pair. Segments in `busy` (by their
-/// first entry: a merge has them) are never picked. By level, not by
-/// size: the sequencer's batches vary in size, and size classes would
-/// split runs of batches that straddle a class's edge.
+/// The neighbours to merge next, as a range of the live list: the newest
+/// [`FANOUT`] in a row of one level (the smallest, quickest merge first);
+/// failing that, past [`SOFT_LIMIT`] segments, the smallest neighbouring
+/// pair. Segments in `busy` (by their first entry: a merge has them) are
+/// never picked. By level, not by size: the sequencer's batches vary in
+/// size, and size classes would split runs of batches that straddle a
+/// class's edge.
 pub fn pick(live: &[Arc<Segment>], busy: &HashSet<u64>) -> Option<std::ops::Range<usize>> {
     let free = |i: usize| !busy.contains(&live[i].start);
     let mut run = 0;
-    for i in 0..live.len() {
+    for i in (0..live.len()).rev() {
         run = if !free(i) {
             0
-        } else if run > 0 && live[i].level == live[i - 1].level {
+        } else if run > 0 && live[i].level == live[i + 1].level {
             run + 1
         } else {
             1
         };
         if run == FANOUT {
-            return Some(i + 1 - FANOUT..i + 1);
+            return Some(i..i + FANOUT);
         }
     }
     if live.len() > SOFT_LIMIT {
@@ -136,45 +137,35 @@ pub fn pick(live: &[Arc<Segment>], busy: &HashSet<u64>) -> Option<std::ops::Rang
     None
 }
 
-/// Starts the merger thread, which hands each run to a thread of its own
-/// (at most [`CONCURRENT`]); it stops, once they are done, after
-/// [`Map::stop`] is called.
-pub fn start(map: Arc<Map>) -> JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("index-merger".into())
-        .spawn(move || {
-            let mut merges: Vec<JoinHandle<()>> = Vec::new();
-            while let Some(run) = next_run(&map) {
-                merges.retain(|m| !m.is_finished());
-                let map = map.clone();
-                merges.push(
-                    std::thread::Builder::new()
-                        .name("index-merger".into())
-                        .spawn(move || merge_run(&map, &run))
-                        .expect("spawn an index merge thread"),
-                );
-            }
-            for merge in merges {
-                let _ = merge.join();
-            }
+/// Starts the [`MERGERS`] merger threads; they stop after [`Map::stop`]
+/// is called, each once its merge is done.
+pub fn start(map: Arc<Map>) -> Vec<JoinHandle<()>> {
+    (0..MERGERS)
+        .map(|_| {
+            let map = map.clone();
+            std::thread::Builder::new()
+                .name("index-merger".into())
+                .spawn(move || {
+                    while let Some(run) = next_run(&map) {
+                        merge_run(&map, &run);
+                    }
+                })
+                .expect("spawn an index merger thread")
         })
-        .expect("spawn the index merger thread")
+        .collect()
 }
 
-/// Waits until there is something to merge and room for it, and marks its
-/// segments busy; `None` once stopping.
+/// Waits until there is something to merge, and marks its segments busy;
+/// `None` once stopping.
 fn next_run(map: &Map) -> Option<Vec<Arc<Segment>>> {
     let mut state = map.state.lock().expect("map lock");
     loop {
         if state.stopping {
             return None;
         }
-        if state.merging.len() < CONCURRENT
-            && let Some(range) = pick(&state.live, &state.busy)
-        {
+        if let Some(range) = pick(&state.live, &state.busy) {
             let run = state.live[range].to_vec();
             state.busy.extend(run.iter().map(|s| s.start));
-            state.merging.insert(run[0].start);
             return Some(run);
         }
         state = map.changed.wait(state).expect("map lock");
@@ -220,7 +211,6 @@ fn merge_run(map: &Map, run: &[Arc<Segment>]) {
     for s in run {
         state.busy.remove(&s.start);
     }
-    state.merging.remove(&start);
     map.changed.notify_all();
 }
 

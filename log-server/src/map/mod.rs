@@ -5,8 +5,10 @@
 //!   records ([`Map::add_batch`]), adds it to the live list and writes the
 //!   list as the batch's last entry, the commitment. No read, no disk.
 //! - The **merger** thread merges neighbouring segments in the background
-//!   ([`merge`]), so the list stays short: small merges in memory, large
-//!   ones into files under `<data>/map/`, written once and fsynced.
+//!   ([`merge`]), so the list stays short: eight of one level at a time,
+//!   up to three merges side by side (so a long one never holds up the
+//!   small ones); small merges in memory, large ones into files under
+//!   `<data>/map/`, written once and fsynced.
 //! - **Readers** prove a key against the segments of the commitment that
 //!   ends the published checkpoint: the map keeps the list each recent
 //!   commitment named (a snapshot) until a newer checkpoint is published.
@@ -87,8 +89,6 @@ struct State {
     snapshots: BTreeMap<u64, Arc<Vec<Arc<Segment>>>>,
     /// The first entries of the live segments a merge has.
     busy: HashSet<u64>,
-    /// The first entries of the runs being merged, one per merge.
-    merging: HashSet<u64>,
     stopping: bool,
 }
 
@@ -145,7 +145,6 @@ impl Map {
                 live,
                 snapshots,
                 busy: HashSet::new(),
-                merging: HashSet::new(),
                 stopping: false,
             }),
             changed: Condvar::new(),
@@ -264,7 +263,7 @@ impl Map {
     /// Whether the merger has nothing left to merge.
     pub fn settled(&self) -> bool {
         let state = self.state.lock().expect("map lock");
-        state.merging.is_empty() && merge::pick(&state.live, &state.busy).is_none()
+        state.busy.is_empty() && merge::pick(&state.live, &state.busy).is_none()
     }
 
     /// Lets a waiting sequencer and the merger go: the log is closing.
@@ -279,18 +278,18 @@ impl Map {
     }
 }
 
-/// The map with its merger thread running; dropping it stops the merger.
+/// The map with its merger threads running; dropping it stops them.
 pub struct MapHandle {
     /// The map.
     pub map: Arc<Map>,
-    merger: Option<std::thread::JoinHandle<()>>,
+    mergers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl MapHandle {
-    /// Starts the merger over `map`.
+    /// Starts the mergers over `map`.
     pub fn start(map: Arc<Map>) -> MapHandle {
         MapHandle {
-            merger: Some(merge::start(map.clone())),
+            mergers: merge::start(map.clone()),
             map,
         }
     }
@@ -299,7 +298,7 @@ impl MapHandle {
 impl Drop for MapHandle {
     fn drop(&mut self) {
         self.map.stop();
-        if let Some(merger) = self.merger.take() {
+        for merger in self.mergers.drain(..) {
             let _ = merger.join();
         }
     }
