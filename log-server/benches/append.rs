@@ -86,7 +86,7 @@ async fn proven_lookups(client: &reqwest::Client, url: &str, total: usize) {
     for k in 0..1000usize {
         let n = (k * 7919) % total;
         let digest = leaf_hash(&n.to_be_bytes()).0;
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = gazette_client::encoding::hex_encode(&digest);
         let t = Instant::now();
         let body = client
             .get(format!("{url}/index/lookup?digest=sha256:{hex}"))

@@ -378,7 +378,7 @@ async fn lookup_finds_records_by_digest_leaf_hash_and_key_with_their_revocations
     wait_covered(&app, size).await;
     let (at3, at5, at10) = (layout.records[3], layout.records[5], layout.records[10]);
 
-    let hex: String = digest(3).iter().map(|b| format!("{b:02x}")).collect();
+    let hex = gazette_client::encoding::hex_encode(&digest(3));
     let found = get(&app, &format!("/lookup?digest=sha256:{hex}"))
         .await
         .json();

@@ -19,7 +19,7 @@ use gazette_client::record::Record;
 fn query(key: &LookupKey) -> String {
     match key {
         LookupKey::Document(d) => {
-            let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = gazette_client::encoding::hex_encode(d);
             format!("/index/lookup?digest=sha256:{hex}")
         }
         LookupKey::Name { issuer, kind, id } => {
@@ -289,7 +289,7 @@ async fn a_log_that_gains_the_index_late_commits_to_all_its_entries() {
 /// `/lookup` by the digest of `record(n)`: each match's index and
 /// `revoked_by`.
 async fn plain_lookup(app: &axum::Router, n: u64) -> Vec<(u64, Option<u64>)> {
-    let hex: String = digest(n).iter().map(|b| format!("{b:02x}")).collect();
+    let hex = gazette_client::encoding::hex_encode(&digest(n));
     let reply = get(app, &format!("/lookup?digest=sha256:{hex}")).await;
     assert_eq!(reply.status, 200);
     let v = reply.json();

@@ -152,7 +152,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
     assert_eq!(found["matches"][0]["index"], a[7]);
     let mut digest = [0x66u8; 32];
     digest[..8].copy_from_slice(&3u64.to_be_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = gazette_client::encoding::hex_encode(&digest);
     let (code, out, err) = gazette(
         "lookup",
         &honest.log.url,

@@ -100,6 +100,14 @@ impl Work {
         run_status("gazette", &args)
     }
 
+    /// `gazette lookup --log url` the agency's permit `id`, `extra...`.
+    fn lookup_permit(&self, url: &str, id: &str, extra: &[&str]) -> (i32, String, String) {
+        let name = agency();
+        let mut args = vec!["--issuer", name.name(), "--kind", "permit", "--id", id];
+        args.extend_from_slice(extra);
+        self.lookup(url, &args)
+    }
+
     /// `gazette lookup --log url extra...`.
     fn lookup(&self, url: &str, extra: &[&str]) -> (i32, String, String) {
         let mut args = vec![
@@ -195,18 +203,7 @@ async fn revocations_either_side_of_the_record_and_absence_are_proven() {
     // Lookups: a name's record with its proven status; a document's records
     // (the record and the revocation naming it); a document never logged is
     // proven absent.
-    let (code, out, err) = work.lookup(
-        &url,
-        &[
-            "--issuer",
-            agency().name(),
-            "--kind",
-            "permit",
-            "--id",
-            "P-2",
-            "--json",
-        ],
-    );
+    let (code, out, err) = work.lookup_permit(&url, "P-2", &["--json"]);
     assert_eq!(code, 0, "{err}");
     let found: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(found["proven"], true, "{found}");
@@ -217,7 +214,7 @@ async fn revocations_either_side_of_the_record_and_absence_are_proven() {
     assert_eq!(matches[0]["revoked_by"], rev2, "{found}");
     assert_eq!(matches[0]["proven"], true, "{found}");
 
-    let hex = |n: u64| -> String { digest(n).iter().map(|b| format!("{b:02x}")).collect() };
+    let hex = |n: u64| gazette_client::encoding::hex_encode(&digest(n));
     let (code, out, err) =
         work.lookup(&url, &["--digest", &format!("sha256:{}", hex(4)), "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -243,17 +240,7 @@ async fn revocations_either_side_of_the_record_and_absence_are_proven() {
     let (code, out, err) = work.lookup(&url, &["--document", p(&never)]);
     assert_eq!(code, 13, "{out}{err}");
     assert!(err.contains("proven absent"), "{err}");
-    let (code, _, err) = work.lookup(
-        &url,
-        &[
-            "--issuer",
-            agency().name(),
-            "--kind",
-            "permit",
-            "--id",
-            "P-99",
-        ],
-    );
+    let (code, _, err) = work.lookup_permit(&url, "P-99", &[]);
     assert_eq!(code, 13, "{err}");
     assert!(err.contains("proven absent"), "{err}");
     assert!(!work.evidence.exists(), "no misbehaviour was seen");
@@ -310,17 +297,7 @@ async fn a_log_without_an_index_gives_no_verdict() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = work.lookup(
-        &url,
-        &[
-            "--issuer",
-            agency().name(),
-            "--kind",
-            "permit",
-            "--id",
-            "P-99",
-        ],
-    );
+    let (code, _, err) = work.lookup_permit(&url, "P-99", &[]);
     assert_eq!(code, 15, "{err}");
     assert!(err.contains("could not look up with proofs"), "{err}");
 }
@@ -423,17 +400,7 @@ async fn an_index_proof_that_fails_is_misbehaviour_and_an_index_not_at_hand_no_v
         kept.contains("lying.example/log\n"),
         "the checkpoint: {kept}"
     );
-    let (code, out, err) = work.lookup(
-        &liar,
-        &[
-            "--issuer",
-            agency().name(),
-            "--kind",
-            "permit",
-            "--id",
-            "P-1",
-        ],
-    );
+    let (code, out, err) = work.lookup_permit(&liar, "P-1", &[]);
     assert_eq!(code, 10, "{out}{err}");
     assert!(
         std::fs::read_to_string(&work.evidence)

@@ -127,16 +127,7 @@ impl Session {
             Err(_) => None,
         };
         if let Some(trusted) = &trusted {
-            let (old, new) = (trusted.checkpoint.size, offered.checkpoint.size);
-            let proof = if old > 0 && old < new {
-                let path = format!("/proof/consistency?old={old}&size={new}");
-                Self::hashes(&self.http.get_json(&path).await?, &path)?
-            } else {
-                Vec::new()
-            };
-            if let Err(e) = check_advance(trusted, &offered, &proof) {
-                return Err(self.misbehaviour(&e));
-            }
+            self.consistent(trusted, &offered).await?;
         }
         if trusted
             .as_ref()

@@ -82,6 +82,10 @@ pub enum MapError {
     },
 }
 
+/// A segment's part of a key's list: where it is (start and length, in
+/// items).
+type Part<'a> = (&'a Segment, (u64, u64));
+
 struct State {
     /// The live segments, in entry order, covering `0 .. end`.
     live: Vec<Arc<Segment>>,
@@ -213,39 +217,49 @@ impl Map {
         key: &Hash,
         most: u64,
     ) -> Result<(List, Vec<MapProof>), MapError> {
-        let mut parts = Vec::new();
-        let mut proofs = Vec::with_capacity(segments.len());
-        for segment in segments {
-            let (proof, part) = segment.prove(key)?;
-            proofs.push(proof);
-            if let Some(part) = part {
-                parts.push((segment, part));
-            }
-        }
+        let (proofs, parts) = Self::walk(segments, key)?;
         let count: u64 = parts.iter().map(|(_, (_, len))| len).sum();
         if count > most {
             return Err(MapError::TooLong { count, most });
         }
-        let mut list = Vec::with_capacity(count as usize);
-        for (segment, part) in parts {
-            list.extend(segment.list(part)?);
-        }
-        Ok((list, proofs))
+        Ok((Self::read(&parts, count)?, proofs))
     }
 
     /// The first `limit` items filed under `key` in the live segments (all
     /// the sequencer has filed, committed or not), in index order.
     pub fn first(&self, key: &Hash, limit: usize) -> Result<List, MapError> {
         let live = self.state.lock().expect("map lock").live.clone();
+        let (_, parts) = Self::walk(&live, key)?;
+        Ok(Self::read(&parts, limit as u64)?)
+    }
+
+    /// Each segment's map proof of `key`, and where its part of the list
+    /// is in the segments that file something under it.
+    fn walk<'a>(
+        segments: &'a [Arc<Segment>],
+        key: &Hash,
+    ) -> std::io::Result<(Vec<MapProof>, Vec<Part<'a>>)> {
+        let mut proofs = Vec::with_capacity(segments.len());
+        let mut parts = Vec::new();
+        for segment in segments {
+            let (proof, part) = segment.prove(key)?;
+            proofs.push(proof);
+            if let Some(part) = part {
+                parts.push((segment.as_ref(), part));
+            }
+        }
+        Ok((proofs, parts))
+    }
+
+    /// The first `most` items of the parts [`Map::walk`] found, in order.
+    fn read(parts: &[Part], most: u64) -> std::io::Result<List> {
         let mut list = List::new();
-        for segment in &live {
-            let left = (limit - list.len()) as u64;
+        for (segment, (start, len)) in parts {
+            let left = most - list.len() as u64;
             if left == 0 {
                 break;
             }
-            if let (_, Some((start, len))) = segment.prove(key)? {
-                list.extend(segment.list((start, len.min(left)))?);
-            }
+            list.extend(segment.list((*start, (*len).min(left)))?);
         }
         Ok(list)
     }
