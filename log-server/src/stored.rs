@@ -138,13 +138,28 @@ pub fn entry(
     Ok(entry_and_proof(storage, committed.into(), index)?.0)
 }
 
-/// Entry `index` of the witnessed tree, with its inclusion proof in it.
+/// Entry `index` of the witnessed tree, with its inclusion proof in that
+/// tree's prefix of `size` entries (`size` ≤ the witnessed size: a
+/// verifier may hold an older checkpoint). The entry is checked against
+/// the witnessed tree, and the proof comes from tiles authenticated
+/// against it.
 pub fn witnessed_entry(
     storage: &dyn Storage,
     witnessed: &WitnessedCheckpoint,
     index: u64,
+    size: u64,
 ) -> Result<(Vec<u8>, Vec<Hash>), StoredError> {
-    entry_and_proof(storage, witnessed.into(), index)
+    let tree = Tree::from(witnessed);
+    if index >= size {
+        return Err(StoredError::OutOfRange(format!(
+            "index {index} is beyond the tree of size {size}"
+        )));
+    }
+    let (entry, proof) = entry_and_proof(storage, tree, index)?;
+    if size == tree.size {
+        return Ok((entry, proof));
+    }
+    Ok((entry, prove_inclusion(storage, tree, index, size)?))
 }
 
 /// Hands entries `from..to` of the tree of `size` to `f`, one entry bundle

@@ -331,3 +331,80 @@ async fn a_key_with_more_entries_than_one_answer_proves_is_refused_whole() {
     // Each record's own name is proven as usual.
     assert_eq!(proven_status(&app, &of_document_7(0)).await, Status::Valid);
 }
+
+/// The published checkpoint, opened with the log's key.
+async fn checkpoint(app: &axum::Router) -> gazette_client::checkpoint::Checkpoint {
+    let note = get(app, "/checkpoint").await.body;
+    open_checkpoint(&note, &log_signer().verifier())
+        .unwrap()
+        .checkpoint
+}
+
+#[tokio::test]
+async fn a_verifier_holding_an_older_checkpoint_gets_proofs_against_it_and_lookups_carry_proofs() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let r0 = record(0);
+    let first = add_ok(&app, &body(0)).await;
+    published(&app, first + 2).await;
+    let old = checkpoint(&app).await;
+    let revocation = add_ok(&app, &revocation_of(&r0, "REV-0")).await;
+    published(&app, revocation + 2).await;
+
+    // Against the checkpoint the verifier holds, the record was valid;
+    // against the newest, it is revoked.
+    let name = name_of(&r0);
+    let at_old = get(&app, &format!("{}&size={}", query(&name), old.size)).await;
+    assert_eq!(at_old.status, 200, "{:?}", at_old.json());
+    let v = at_old.json();
+    assert!(v["checkpoint"].is_null(), "{v}");
+    assert_eq!(v["size"], old.size);
+    let list = verify_lookup(&name, &gazette_tests::lookup_proof(&v), old.size, &old.root).unwrap();
+    assert_eq!(
+        status::proven_status(&list, first, &[agency().verifier()]).unwrap(),
+        Status::Valid
+    );
+    assert_eq!(
+        proven_status(&app, &r0).await,
+        Status::Revoked { by: revocation }
+    );
+
+    // `/lookup` carries the same proof, against the published checkpoint.
+    let new = checkpoint(&app).await;
+    let hex = gazette_client::encoding::hex_encode(&r0.digest);
+    for (path, key) in [
+        (
+            format!("/lookup?digest=sha256:{hex}"),
+            LookupKey::Document(r0.digest),
+        ),
+        (
+            format!("/lookup?issuer={AGENCY}&kind={}&id={}", r0.kind, r0.id),
+            name.clone(),
+        ),
+    ] {
+        let v = get(&app, &path).await.json();
+        assert!(v["proof_error"].is_null(), "{v}");
+        let proof = gazette_tests::lookup_proof(&v["proof"]);
+        let list = verify_lookup(&key, &proof, new.size, &new.root).unwrap();
+        assert_eq!(
+            list.records.len(),
+            2,
+            "{key:?}: the record and its revocation"
+        );
+    }
+
+    // Sizes the log cannot prove against are precise errors.
+    for (size, status) in [
+        (new.size + 1, 404),
+        (0, 404),
+        (old.size - 1, 404), // entry old.size - 2 is the record, not a commitment
+    ] {
+        let reply = get(&app, &format!("{}&size={size}", query(&name))).await;
+        assert_eq!(reply.status, status, "size {size}: {:?}", reply.json());
+    }
+    assert_eq!(
+        get(&app, &format!("{}&size=01", query(&name))).await.status,
+        400
+    );
+}

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::lookup::parse_digest;
-use super::query::Query;
+use super::query::{Query, decimal};
 use crate::log::Log;
-use crate::map::{Map, MapError};
+use crate::map::{Map, MapError, SNAPSHOTS};
 use crate::stored;
 
 /// Most entries one answer lists (each with its inclusion proof): a key
@@ -48,40 +48,65 @@ fn key(query: &Query) -> Result<LookupKey, ApiError> {
     }
 }
 
-/// `GET /index/lookup?digest=sha256:<hex>` or `?issuer=..&kind=..&id=..`:
-/// `{"checkpoint","size","commitment":{"index","entry","inclusion"},
-/// "entries":[{"index","entry","inclusion"}],"map_proofs":[base64]}`.
+/// `GET /index/lookup?digest=sha256:<hex>` or `?issuer=..&kind=..&id=..`,
+/// optionally `&size=<S>`: `{"checkpoint","size","commitment":{"index",
+/// "entry","inclusion"},"entries":[{"index","entry","inclusion"}],
+/// "map_proofs":[base64]}`. Against the published checkpoint, or the tree
+/// of `S` entries (a recent checkpoint the verifier holds; `checkpoint` is
+/// then null unless it is the published one).
 pub async fn lookup(
     State(log): State<Arc<Log>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let query = Query::parse(raw.as_deref(), &["digest", "issuer", "kind", "id"])?;
+    let query = Query::parse(raw.as_deref(), &["digest", "issuer", "kind", "id", "size"])?;
     let key = key(&query)?;
-    tokio::task::spawn_blocking(move || prove(&log, &key))
+    let size = query.get("size").map(|v| decimal("size", v)).transpose()?;
+    tokio::task::spawn_blocking(move || prove(&log, &key, size))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map(Json)
 }
 
-fn prove(log: &Log, key: &LookupKey) -> Result<Value, ApiError> {
+/// The proven lookup of `key` against the tree of `size` entries (the
+/// published checkpoint's when `None`).
+pub fn prove(log: &Log, key: &LookupKey, size: Option<u64>) -> Result<Value, ApiError> {
     let map = log.map.as_ref().ok_or_else(|| {
         ApiError::NotFound("this log keeps no verifiable index (sequencer.verifiable_index)".into())
     })?;
     let published = log.published();
-    let at = published.size.checked_sub(1).ok_or_else(|| {
+    let size = size.unwrap_or(published.size);
+    if size > published.size {
+        return Err(ApiError::NotFound(format!(
+            "size {size} is beyond the published checkpoint (size {})",
+            published.size
+        )));
+    }
+    let at = size.checked_sub(1).ok_or_else(|| {
         ApiError::NotFound("the log is empty: no checkpoint commits to an index yet".into())
     })?;
-    let segments = map.map.snapshot(at).ok_or_else(|| ApiError::Overloaded {
-        message: format!(
-            "the index of the published checkpoint (size {}) is not at hand: a newer one is being witnessed",
-            published.size
-        ),
-        retry_after: 1,
-    })?;
+    let segments = match map.map.snapshot(at) {
+        Some(segments) => segments,
+        None if size == published.size => {
+            return Err(ApiError::Overloaded {
+                message: format!(
+                    "the index of the published checkpoint (size {size}) is not at hand: a newer one is being witnessed"
+                ),
+                retry_after: 1,
+            });
+        }
+        None => {
+            return Err(ApiError::NotFound(format!(
+                "no index is at hand for size {size}: entry {at} is not a commitment, or no longer \
+                 kept (the log keeps its last {SNAPSHOTS} and the published checkpoint's, size {}); \
+                 ask without size",
+                published.size
+            )));
+        }
+    };
     let (list, map_proofs) = Map::prove(&segments, &key.key(), MAX_PROVEN_ENTRIES)?;
     let storage = log.storage.as_ref();
     let listed = |index: u64| -> Result<Value, ApiError> {
-        let (entry, inclusion) = stored::witnessed_entry(storage, &published, index)?;
+        let (entry, inclusion) = stored::witnessed_entry(storage, &published, index, size)?;
         Ok(json!({
             "index": index,
             "entry": String::from_utf8(entry)
@@ -93,9 +118,10 @@ fn prove(log: &Log, key: &LookupKey) -> Result<Value, ApiError> {
         .iter()
         .map(|(index, _)| listed(*index))
         .collect::<Result<Vec<_>, _>>()?;
+    let checkpoint = (size == published.size).then(|| String::from_utf8_lossy(&published.note));
     Ok(json!({
-        "checkpoint": String::from_utf8_lossy(&published.note),
-        "size": published.size,
+        "checkpoint": checkpoint,
+        "size": size,
         "commitment": listed(at)?,
         "entries": entries,
         "map_proofs": map_proofs

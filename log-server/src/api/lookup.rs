@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use gazette_client::encoding::{hex_decode_lower, hex_encode};
+use gazette_client::index::lookup::LookupKey;
 use gazette_client::index::{document_key, name_key};
 use gazette_client::merkle::{Hash, leaf_hash};
 use gazette_client::record::{Record, SignedRecord};
@@ -31,7 +32,11 @@ const MAX_NAMED: usize = 1000;
 enum By {
     Digest([u8; 32]),
     LeafHash(Hash),
-    Key(Vec<u8>),
+    Name {
+        issuer: String,
+        kind: String,
+        id: String,
+    },
 }
 
 /// Parses `sha256:<64 lowercase hex>`.
@@ -71,7 +76,11 @@ fn by(query: &Query) -> Result<By, ApiError> {
             {
                 return bad("issuer, kind and id must be non-empty, without NUL".into());
             }
-            Ok(By::Key(record_key(issuer, kind, id)))
+            Ok(By::Name {
+                issuer: issuer.to_owned(),
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+            })
         }
         _ => bad(
             "look up by exactly one of: digest=sha256:<hex>, leaf_hash=<base64>, \
@@ -87,9 +96,11 @@ fn by(query: &Query) -> Result<By, ApiError> {
 /// revocation by the record's issuer naming its kind and id, logged before
 /// or after it, or null: the record's status as of `covered`. `covered` is
 /// the tree size the lookup index had reached (it trails the committed tree
-/// by at most a few batches). Like
-/// tiles and proofs, lookups follow the committed tree, which may be ahead
-/// of the witnessed `/checkpoint`.
+/// by at most a few batches). Like tiles and proofs, lookups follow the
+/// committed tree, which may be ahead of the witnessed `/checkpoint`. With
+/// the verifiable index on, a lookup by digest or name also carries
+/// `"proof"`: the `/index/lookup` answer for its key, against the
+/// published checkpoint (or null, and `"proof_error"` says why).
 pub async fn lookup(
     State(log): State<Arc<Log>>,
     RawQuery(raw): RawQuery,
@@ -124,9 +135,9 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
             None => log.lookup.digest(digest, MAX_MATCHES + 1)?,
         },
         By::LeafHash(hash) => log.lookup.leaf(hash)?.into_iter().collect(),
-        By::Key(key) => log
+        By::Name { issuer, kind, id } => log
             .index
-            .record(key)?
+            .record(&record_key(issuer, kind, id))?
             .map(|s| s.index)
             .into_iter()
             .collect(),
@@ -160,12 +171,32 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
             "revoked_by": revoked_by,
         }));
     }
-    Ok(json!({
+    let mut answer = json!({
         "size": committed.size,
         "covered": covered,
         "matches": matches,
         "truncated": truncated,
-    }))
+    });
+    // With the index on, the proof of everything under the key, against the
+    // published checkpoint, as `/index/lookup` gives it.
+    let key = match by {
+        By::Digest(digest) => Some(LookupKey::Document(*digest)),
+        By::Name { issuer, kind, id } => Some(LookupKey::Name {
+            issuer: issuer.clone(),
+            kind: kind.clone(),
+            id: id.clone(),
+        }),
+        By::LeafHash(_) => None,
+    };
+    if let (Some(key), Some(_)) = (key, map) {
+        let (proof, why) = match super::index::prove(log, &key, None) {
+            Ok(proof) => (proof, Value::Null),
+            Err(e) => (Value::Null, Value::String(e.to_string())),
+        };
+        answer["proof"] = proof;
+        answer["proof_error"] = why;
+    }
+    Ok(answer)
 }
 
 /// The lowest index of a revocation of `record` by its issuer, from the

@@ -10,8 +10,9 @@
 //!   small ones); small merges in memory, large ones into files under
 //!   `<data>/map/`, written once and fsynced.
 //! - **Readers** prove a key against the segments of the commitment that
-//!   ends the published checkpoint: the map keeps the list each recent
-//!   commitment named (a snapshot) until a newer checkpoint is published.
+//!   ends the published checkpoint, or a recent one a verifier holds: the
+//!   map keeps the list each of the last [`SNAPSHOTS`] commitments named
+//!   (a snapshot), and the published one's until a newer is published.
 //!
 //! Nothing here is the source of truth. On start the map takes the
 //! segments the tree's last commitment lists, opening the files it has
@@ -42,8 +43,10 @@ pub const MEMORY_ENTRIES: u64 = 4096;
 /// Live segments past which the sequencer waits for the merger: a
 /// commitment may list [`MAX_SEGMENTS`].
 const BACKPRESSURE: usize = MAX_SEGMENTS - 8;
-/// Snapshots kept for readers: commitments since the published one.
-const SNAPSHOTS: usize = 64;
+/// Snapshots kept for readers: the newest commitments (and always the
+/// published one), so a verifier holding a recent checkpoint can ask for
+/// proofs against it.
+pub const SNAPSHOTS: usize = 64;
 
 /// Why the map failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +103,7 @@ struct State {
 /// merger and readers.
 pub struct Map {
     dir: PathBuf,
-    /// The published checkpoint: snapshots of older commitments go.
+    /// The published checkpoint: its snapshot is always kept.
     published: Witnessed,
     state: Mutex<State>,
     /// Signalled when the live list changes.
@@ -193,11 +196,18 @@ impl Map {
         };
         let snapshot = Arc::new(state.live.clone());
         state.snapshots.insert(commitment_index, snapshot);
-        // Readers prove against the published checkpoint or a newer one.
-        let published = self.published.borrow().size.saturating_sub(1);
-        state.snapshots = state.snapshots.split_off(&published);
+        // Readers prove against the published checkpoint by default, or
+        // against a recent one they hold: the newest SNAPSHOTS, and the
+        // published one however old it is (witnessing may lag).
+        let published = self.published.borrow().size.checked_sub(1);
         while state.snapshots.len() > SNAPSHOTS {
-            state.snapshots.pop_first();
+            let oldest = state
+                .snapshots
+                .keys()
+                .copied()
+                .find(|&at| Some(at) != published)
+                .expect("more than one snapshot");
+            state.snapshots.remove(&oldest);
         }
         self.changed.notify_all();
         Ok(commitment)
