@@ -353,40 +353,53 @@ pub fn build_sorted<E>(
     pairs: impl IntoIterator<Item = (Hash, ListValue)>,
     sink: &mut impl FnMut(Built) -> Result<(), E>,
 ) -> Result<Hash, BuildError<E>> {
+    build_sorted_hashed(
+        pairs.into_iter().map(|(key, value)| (key, value, None)),
+        sink,
+    )
+}
+
+/// [`build_sorted`], given with each pair its leaf's hash when already
+/// known (`leaf_node_hash(key, value)`, as another tree stored it): a
+/// merge rehashes only the leaves whose value changed.
+pub fn build_sorted_hashed<E>(
+    leaves: impl IntoIterator<Item = (Hash, ListValue, Option<Hash>)>,
+    sink: &mut impl FnMut(Built) -> Result<(), E>,
+) -> Result<Hash, BuildError<E>> {
     let mut keys = Lookahead {
-        iter: pairs.into_iter(),
+        iter: leaves.into_iter(),
         ahead: Vec::with_capacity(2),
         last: None,
     };
     Ok(build_from(Position::ROOT, &mut keys, sink)?.0)
 }
 
-/// Up to two pairs read ahead, checked for order as they are read.
+/// Up to two leaves read ahead, checked for order as they are read.
 struct Lookahead<I> {
     iter: I,
-    ahead: Vec<(Hash, ListValue)>,
+    ahead: Vec<(Hash, ListValue, Option<Hash>)>,
     last: Option<Hash>,
 }
 
-impl<I: Iterator<Item = (Hash, ListValue)>> Lookahead<I> {
-    /// The `n`-th pair ahead (0 or 1), if any.
+impl<I: Iterator<Item = (Hash, ListValue, Option<Hash>)>> Lookahead<I> {
+    /// The `n`-th key ahead (0 or 1), if any.
     fn peek(&mut self, n: usize) -> Result<Option<Hash>, Hash> {
         while self.ahead.len() <= n {
-            let Some(pair) = self.iter.next() else {
+            let Some(leaf) = self.iter.next() else {
                 return Ok(None);
             };
-            if self.last.is_some_and(|last| last >= pair.0) {
-                return Err(pair.0);
+            if self.last.is_some_and(|last| last >= leaf.0) {
+                return Err(leaf.0);
             }
-            self.last = Some(pair.0);
-            self.ahead.push(pair);
+            self.last = Some(leaf.0);
+            self.ahead.push(leaf);
         }
         Ok(Some(self.ahead[n].0))
     }
 }
 
 /// The subtree at `at` from the keys ahead: its hash and its node count.
-fn build_from<I: Iterator<Item = (Hash, ListValue)>, E>(
+fn build_from<I: Iterator<Item = (Hash, ListValue, Option<Hash>)>, E>(
     at: Position,
     keys: &mut Lookahead<I>,
     sink: &mut impl FnMut(Built) -> Result<(), E>,
@@ -396,28 +409,36 @@ fn build_from<I: Iterator<Item = (Hash, ListValue)>, E>(
         Some(first) if at.contains(&first) => {}
         _ => return Ok((EMPTY, 0)),
     }
-    let built = match keys.peek(1).map_err(unsorted)? {
+    let (built, known) = match keys.peek(1).map_err(unsorted)? {
         Some(second) if at.contains(&second) => {
             let (left, left_nodes) = build_from(at.child(false), keys, sink)?;
             let (right, right_nodes) = build_from(at.child(true), keys, sink)?;
-            Built {
+            let built = Built {
                 position: at,
                 node: StoredNode::Inner { left, right },
                 left_nodes,
                 right_nodes,
-            }
+            };
+            (built, None)
         }
         _ => {
-            let (key, value) = keys.ahead.remove(0);
-            Built {
+            let (key, value, known) = keys.ahead.remove(0);
+            let built = Built {
                 position: at,
                 node: StoredNode::Leaf { key, value },
                 left_nodes: 0,
                 right_nodes: 0,
-            }
+            };
+            (built, known)
         }
     };
-    let hash = built.node.hash();
+    let hash = match known {
+        Some(hash) => {
+            debug_assert_eq!(hash, built.node.hash(), "a known leaf hash is wrong");
+            hash
+        }
+        None => built.node.hash(),
+    };
     let count = 1 + built.left_nodes + built.right_nodes;
     sink(built).map_err(BuildError::Sink)?;
     Ok((hash, count))

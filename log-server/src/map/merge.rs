@@ -81,8 +81,9 @@ impl Iterator for Merging<'_> {
             }
             self.heads.pop();
             filed.list.append(&mut self.lists[j].list);
-            // A joined list has a new value.
+            // A joined list has a new value, so its leaf a new hash.
             filed.value = None;
+            filed.leaf_hash = None;
             self.pull(j);
         }
         match self.failure.take() {
@@ -274,6 +275,32 @@ mod tests {
         }
         let run: Vec<&Segment> = live.iter().map(Arc::as_ref).collect();
         assert_eq!(merge(&run, Target::Memory).unwrap().level, 1);
+    }
+
+    /// Every leaf read back carries its hash (from its parent), so a merge
+    /// need not hash it again: in a deep tree of random keys, and in a
+    /// tree of one leaf.
+    #[test]
+    fn leaves_read_back_carry_their_hashes() {
+        use gazette_client::index::proof::leaf_node_hash;
+        let dir = tempfile::tempdir().unwrap();
+        for count in [1u64, 2, 5000] {
+            let keys = (0..count).map(|i| {
+                let key = gazette_client::merkle::leaf_hash(&i.to_be_bytes());
+                (key, vec![(i, Hash([7; 32]))])
+            });
+            let lists: BTreeMap<Hash, List> = keys.collect();
+            let filed = lists.into_iter().map(|(k, l)| Ok(Filed::new(k, l)));
+            let segment = Segment::build(0, count, filed, Target::Dir(dir.path())).unwrap();
+            let mut read = 0;
+            for filed in segment.leaves() {
+                let filed = filed.unwrap();
+                let value = filed.value.unwrap();
+                assert_eq!(filed.leaf_hash, Some(leaf_node_hash(&filed.key, &value)));
+                read += 1;
+            }
+            assert_eq!(read, count);
+        }
     }
 
     proptest! {

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use gazette_client::index::ListValue;
 use gazette_client::index::proof::MapProof;
 use gazette_client::index::tree::{
-    BuildError, Built, StoredNode, TreeWalk, build_sorted, prove_at,
+    BuildError, Built, StoredNode, TreeWalk, build_sorted_hashed, prove_at,
 };
 use gazette_client::merkle::Hash;
 
@@ -50,6 +50,9 @@ pub struct Filed {
     pub list: List,
     /// `ListValue::of(list)`, if known.
     pub value: Option<ListValue>,
+    /// The leaf's hash with that value, if known (a segment read back
+    /// has it in the leaf's parent): a merge then need not hash it again.
+    pub leaf_hash: Option<Hash>,
 }
 
 impl Filed {
@@ -59,6 +62,7 @@ impl Filed {
             key,
             list,
             value: None,
+            leaf_hash: None,
         }
     }
 }
@@ -281,18 +285,25 @@ impl Segment {
         let mut items = 0u64;
         let mut node_count = 0u64;
         let pairs = lists.into_iter().map_while(|item| match item {
-            Ok(Filed { key, list, value }) => {
-                let value =
-                    value.unwrap_or_else(|| ListValue::of(list.iter().map(|(i, h)| (*i, h))));
+            Ok(Filed {
+                key,
+                list,
+                value,
+                leaf_hash,
+            }) => {
+                let (value, leaf_hash) = match value {
+                    Some(value) => (value, leaf_hash),
+                    None => (ListValue::of(list.iter().map(|(i, h)| (*i, h))), None),
+                };
                 waiting.borrow_mut().push_back(list);
-                Some((key, value))
+                Some((key, value, leaf_hash))
             }
             Err(e) => {
                 failure.borrow_mut().get_or_insert(e);
                 None
             }
         });
-        let root = build_sorted(pairs, &mut |built: Built| {
+        let root = build_sorted_hashed(pairs, &mut |built: Built| {
             let mut list = (0, 0);
             if let StoredNode::Leaf { .. } = built.node {
                 let items_of_leaf = waiting.borrow_mut().pop_front().unwrap_or_default();
@@ -435,21 +446,37 @@ impl Segment {
         }
     }
 
-    /// Every key with its list's value and its list, in key order: two
-    /// sequential reads, since the lists are stored in key order too.
+    /// Every key with its list's value, its leaf's hash and its list, in
+    /// key order: two sequential reads, since the lists are stored in key
+    /// order too. A leaf's hash is stored in its parent, which comes later
+    /// in post-order: a leaf waits for it (rarely more than a few; past
+    /// [`MAX_WAITING`] one goes without, and a merge hashes it again).
     pub fn leaves(&self) -> impl Iterator<Item = std::io::Result<Filed>> + '_ {
         let mut nodes = sequential(&self.nodes);
         let mut lists = sequential(&self.lists);
         let mut left = self.node_count;
         let mut next_item = 0u64;
+        let mut hashes = LeafHashes::default();
+        let root = self.root;
         let mut leaf = move || -> std::io::Result<Option<Filed>> {
-            while left > 0 {
+            loop {
+                if let Some(filed) = hashes.ready() {
+                    return Ok(Some(filed));
+                }
+                if left == 0 {
+                    return Ok(hashes.finish(root));
+                }
                 left -= 1;
                 let mut buf = [0u8; RECORD];
                 nodes.read_exact(&mut buf)?;
                 let record = decode(&buf)?;
-                let StoredNode::Leaf { key, value } = record.built.node else {
-                    continue;
+                let (key, value) = match record.built.node {
+                    StoredNode::Leaf { key, value } => (key, value),
+                    StoredNode::Inner { left, right } => {
+                        let sides = (record.built.left_nodes, record.built.right_nodes);
+                        hashes.parent(sides, (left, right))?;
+                        continue;
+                    }
                 };
                 let (start, len) = record.list;
                 if start != next_item {
@@ -461,15 +488,86 @@ impl Segment {
                 next_item += len;
                 let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| short())? * ITEM];
                 lists.read_exact(&mut bytes)?;
-                return Ok(Some(Filed {
+                hashes.leaf(Filed {
                     key,
                     list: items(&bytes),
                     value: Some(value),
-                }));
+                    leaf_hash: None,
+                });
             }
-            Ok(None)
         };
         std::iter::from_fn(move || leaf().transpose())
+    }
+}
+
+/// Leaves read in post-order but waiting for a hash past which a leaf is
+/// handed over without its hash.
+pub const MAX_WAITING: usize = 1024;
+
+/// Leaves read from a post-order sequence, waiting for their hash (stored
+/// in their parent), handed over in key order.
+#[derive(Default)]
+struct LeafHashes {
+    /// In key order; the first is leaf number `handed`.
+    waiting: VecDeque<Filed>,
+    handed: u64,
+    read: u64,
+    /// The subtrees read whose parent is not yet: a leaf's number, or
+    /// `None` for an inner node.
+    roots: Vec<Option<u64>>,
+}
+
+impl LeafHashes {
+    fn leaf(&mut self, filed: Filed) {
+        self.waiting.push_back(filed);
+        self.roots.push(Some(self.read));
+        self.read += 1;
+    }
+
+    /// An inner node, with its sides' node counts and hashes: its children
+    /// are the last subtrees read (the right one last).
+    fn parent(&mut self, (left, right): (u64, u64), hashes: (Hash, Hash)) -> std::io::Result<()> {
+        for (nodes, hash) in [(right, hashes.1), (left, hashes.0)] {
+            if nodes == 0 {
+                continue;
+            }
+            let child = self.roots.pop().ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "segment nodes out of post-order",
+                )
+            })?;
+            if let Some(n) = child
+                && let Some(filed) = n
+                    .checked_sub(self.handed)
+                    .and_then(|at| self.waiting.get_mut(at as usize))
+            {
+                filed.leaf_hash = Some(hash);
+            }
+        }
+        self.roots.push(None);
+        Ok(())
+    }
+
+    /// The next leaf, once its hash is known (or too many wait).
+    fn ready(&mut self) -> Option<Filed> {
+        let first = self.waiting.front()?;
+        if first.leaf_hash.is_none() && self.waiting.len() <= MAX_WAITING {
+            return None;
+        }
+        self.handed += 1;
+        self.waiting.pop_front()
+    }
+
+    /// After the last node: a tree of one leaf has the root's hash.
+    fn finish(&mut self, root: Hash) -> Option<Filed> {
+        if self.read == 1
+            && let Some(only) = self.waiting.front_mut()
+        {
+            only.leaf_hash.get_or_insert(root);
+        }
+        self.handed += 1;
+        self.waiting.pop_front()
     }
 }
 
