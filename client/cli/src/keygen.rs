@@ -33,12 +33,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             format!("{:?} cannot name a key: {e}", args.name),
         )
     })?;
-    let prefix = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(args.name.replace('/', "_")));
-    let private = prefix.with_extension("key");
-    let public = prefix.with_extension("pub");
+    let (private, public) = key_files(&args.name, args.out.as_deref());
     if private.exists() {
         return Err(Failure::new(
             Exit::Usage,
@@ -55,4 +50,51 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .map_err(|e| Failure::new(Exit::Io, format!("writing {}: {e}", public.display())))?;
     println!("{}", key.verifier());
     Ok(())
+}
+
+/// The private and public key files: `<out>.key` and `<out>.pub`, by
+/// default named after the key (a `/` in it becomes `_`).
+fn key_files(name: &str, out: Option<&std::path::Path>) -> (PathBuf, PathBuf) {
+    let prefix = out.map_or_else(|| PathBuf::from(name.replace('/', "_")), PathBuf::from);
+    // Appended, not replacing an extension: the name's last label
+    // (`land-registry.example.gov`) is part of the name.
+    let with_suffix = |suffix: &str| {
+        let mut path = prefix.clone().into_os_string();
+        path.push(suffix);
+        PathBuf::from(path)
+    };
+    (with_suffix(".key"), with_suffix(".pub"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn key_files_keep_every_label_of_the_name() {
+        for (name, out, private, public) in [
+            (
+                "land-registry.example.gov",
+                None,
+                "land-registry.example.gov.key",
+                "land-registry.example.gov.pub",
+            ),
+            ("a/b", None, "a_b.key", "a_b.pub"),
+            (
+                "x",
+                Some("keys/agency.v2"),
+                "keys/agency.v2.key",
+                "keys/agency.v2.pub",
+            ),
+        ] {
+            let (k, p) = key_files(name, out.map(Path::new));
+            assert_eq!(
+                (k, p),
+                (PathBuf::from(private), PathBuf::from(public)),
+                "{name}"
+            );
+        }
+    }
 }
