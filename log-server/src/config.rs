@@ -40,6 +40,9 @@ pub struct Config {
     /// Per-agency rate limits.
     #[serde(default)]
     pub rate_limits: RateLimits,
+    /// Connection caps and timeouts.
+    #[serde(default)]
+    pub connections: gazette_kit::http::Connections,
     /// The public verification page (`wasm/www/` with its built bundle in
     /// `pkg/`), served at `GET /`; none: the `wasm/www` of the source tree
     /// this binary was built from.
@@ -83,8 +86,9 @@ pub struct Limits {
     /// Most records in one `/add-batch` request.
     #[serde(default = "default_max_batch_records")]
     pub max_batch_records: usize,
-    /// Most `/add-batch` requests handled at once; more wait their turn
-    /// with their bodies unread, which bounds the memory a flood can take.
+    /// Most `/add-batch` requests handled at once; more wait their turn,
+    /// their bodies read whole first (within the body budget of
+    /// `[connections]`), so a slow sender never holds a turn.
     #[serde(default = "default_max_concurrent_batches")]
     pub max_concurrent_batches: usize,
     /// Most `/add` requests handled at once.
@@ -260,6 +264,7 @@ impl Config {
                 "must be between 0 and 65536".into(),
             ));
         }
+        config.connections.check(&path)?;
         let limits = &config.rate_limits;
         let default = Quota {
             records_per_second: limits.records_per_second,
@@ -331,7 +336,8 @@ verifiable_index = true
 [limits]
 # Most records in one POST /add-batch request.
 max_batch_records = {records}
-# Requests handled at once; more wait, their bodies unread (bounds memory).
+# Requests handled at once; more wait, their bodies read (within the
+# body budget of [connections]) but no write slot held.
 max_concurrent_batches = {batches}
 max_concurrent_adds = {adds}
 # MiB of recently served tiles kept in memory (0: none); tiles never change.
@@ -346,7 +352,7 @@ burst = {burst}
 # [rate_limits.agency."land-registry.example.gov"]
 # records_per_second = 1000
 # burst = 10000
-"#,
+{connections}"#,
             max_batch = default_max_batch(),
             interval = default_batch_interval_ms(),
             queue = default_queue_capacity(),
@@ -356,6 +362,7 @@ burst = {burst}
             tile_cache = default_tile_cache_mib(),
             rps = default_records_per_second(),
             burst = default_burst(),
+            connections = gazette_kit::http::Connections::template(),
         )
     }
 }

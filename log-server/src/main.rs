@@ -179,9 +179,16 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     serve::serve(DAEMON.program, addr, |listener| async move {
         tracing::info!(origin = %log.config.origin, size = log.published().size, "serving");
         log.start_witnessing();
-        axum::serve(listener, api::router(log.clone()))
-            .with_graceful_shutdown(serve::shutdown_signal())
-            .await?;
+        let connections = &log.config.connections;
+        let max = connections.effective_max();
+        gazette_kit::http::serve_http(
+            listener,
+            api::router(log.clone()),
+            connections,
+            max,
+            serve::shutdown_signal(),
+        )
+        .await;
         log.index.flush()?;
         log.lookup.flush()?;
         anyhow::Ok(())

@@ -7,6 +7,7 @@
 //! build them already. The processes are run by [`process`], which the
 //! server crates' own tests share.
 
+pub mod attack;
 pub mod browser;
 pub mod process;
 

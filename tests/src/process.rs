@@ -56,6 +56,8 @@ pub struct Options<'a> {
     /// How long to wait for its address at most (a bound against hanging:
     /// a first start of a large log catches up its indexes first).
     pub announce_within: Duration,
+    /// Its open-file limit (soft and hard), if not the test's own.
+    pub open_files: Option<u64>,
 }
 
 impl Default for Options<'_> {
@@ -64,6 +66,7 @@ impl Default for Options<'_> {
             listen: "127.0.0.1:0",
             rust_log: "warn",
             announce_within: Duration::from_secs(60),
+            open_files: None,
         }
     }
 }
@@ -93,7 +96,17 @@ impl Server {
     /// to announce its address.
     pub fn start_with(binary: &Path, dir: &Path, options: &Options) -> Server {
         let name = name(binary);
-        let mut child = Command::new(binary)
+        // A limit is set by the shell, which then becomes the daemon.
+        let mut command = match options.open_files {
+            Some(files) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")])
+                    .arg(binary);
+                sh
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .args(["serve", "--dir", dir.to_str().expect("a UTF-8 path")])
             .args(["--listen", options.listen])
             .env("RUST_LOG", options.rust_log)

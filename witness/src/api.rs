@@ -11,15 +11,18 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gazette_client::witness_protocol::{AddCheckpointError, MAX_REQUEST_SIZE, SIZE_CONTENT_TYPE};
+use gazette_kit::http::{BodyRules, whole_body};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::{self, ADD_CHECKPOINT};
 use crate::witness::{AddError, Witness};
 
-/// The router.
+/// The router. Bodies are read whole (in time, within a budget) before the
+/// handler sees them.
 pub fn router(witness: Arc<Witness>) -> Router {
     metrics::handle();
+    let bodies = BodyRules::new(&witness.config.connections, |_| MAX_REQUEST_SIZE);
     Router::new()
         .route(
             "/add-checkpoint",
@@ -29,6 +32,7 @@ pub fn router(witness: Arc<Witness>) -> Router {
         .route("/checkpoint/{*origin}", get(checkpoint))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
+        .layer(axum::middleware::from_fn_with_state(bodies, whole_body))
         .layer(TraceLayer::new_for_http())
         .with_state(witness)
 }

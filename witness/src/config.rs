@@ -25,6 +25,9 @@ pub struct Config {
     /// The logs this witness follows.
     #[serde(default = "default_logs_file")]
     pub logs_file: PathBuf,
+    /// Connection caps and timeouts.
+    #[serde(default)]
+    pub connections: gazette_kit::http::Connections,
 }
 
 fn default_key_file() -> PathBuf {
@@ -46,6 +49,7 @@ impl Config {
     pub fn load(dir: &Path) -> Result<Config, ConfigError> {
         let config: Config = gazette_kit::config::load(&DAEMON, dir)?;
         check_key_name(&dir.join(CONFIG_FILE), "name", &config.name)?;
+        config.connections.check(&dir.join(CONFIG_FILE))?;
         Ok(config)
     }
 
@@ -68,7 +72,8 @@ key_file = "witness.key"
 # `gazette-witness add-log`. The per-log state lives in state/: never edit
 # or restore it by hand (an older state could let the witness cosign a fork).
 logs_file = "logs.txt"
-"#
+{connections}"#,
+            connections = gazette_kit::http::Connections::template(),
         )
     }
 }

@@ -121,9 +121,16 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     serve::serve(DAEMON.program, addr, |listener| async move {
         tracing::info!(witness = %witness.verifier, logs = witness.logs().len(), "serving");
         println!("witness verifier key: {}", witness.verifier);
-        axum::serve(listener, api::router(witness))
-            .with_graceful_shutdown(serve::shutdown_signal())
-            .await?;
+        let connections = witness.config.connections.clone();
+        let max = connections.effective_max();
+        gazette_kit::http::serve_http(
+            listener,
+            api::router(witness),
+            &connections,
+            max,
+            serve::shutdown_signal(),
+        )
+        .await;
         anyhow::Ok(())
     })
 }

@@ -12,12 +12,15 @@
 //! | `config` | (feature `daemon`) a daemon's TOML configuration, with errors naming the file and the key |
 //! | `metrics` | (feature `daemon`) the process's Prometheus recorder |
 //! | `serve` | (feature `daemon`) tracing to stderr, the HTTP listener, stopping on Ctrl-C or SIGTERM |
+//! | `http` | (feature `daemon`) serving hostile clients: connection caps, header and body timeouts, a budget for bodies being received |
 
 use gazette_client::note::KeyType;
 
 #[cfg(feature = "daemon")]
 pub mod config;
 pub mod durable;
+#[cfg(feature = "daemon")]
+pub mod http;
 pub mod init;
 pub mod key;
 pub mod key_list;

@@ -16,6 +16,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::routing::{get, post};
+use gazette_kit::http::{BodyRules, whole_body};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -32,10 +33,15 @@ use crate::log::Log;
 /// with every request and returned with the answer.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The router: write and read routes, each with its body limit; writes
-/// limited in concurrency (waiting requests hold no body); CORS so a page on
-/// any origin can read and submit; request ids, tracing and metrics.
+/// The router: write and read routes, each with its body limit; bodies
+/// read whole (in time, within a budget) before writes take their turn,
+/// limited in concurrency; CORS so a page on any origin can read and
+/// submit; request ids, tracing and metrics.
 pub fn router(log: Arc<Log>) -> Router {
+    let bodies = BodyRules::new(&log.config.connections, |parts| match parts.uri.path() {
+        "/add-batch" => ADD_BATCH_BODY_LIMIT,
+        _ => ADD_BODY_LIMIT,
+    });
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
@@ -73,6 +79,7 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(ops::metrics))
         .merge(page::router(log.config.page_dir(&log.dir)))
+        .layer(axum::middleware::from_fn_with_state(bodies, whole_body))
         .layer(axum::middleware::from_fn(ops::count_request))
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)

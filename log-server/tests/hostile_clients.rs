@@ -1,0 +1,195 @@
+//! The real `gazette-log`, under a low open-file limit, against clients
+//! that hold connections without finishing their headers (slowloris) and
+//! clients that send their bodies a byte at a time. An honest agency's
+//! `/add-batch` keeps succeeding throughout; the server closes the
+//! attackers' connections itself (408 for the slow bodies); it never runs
+//! out of descriptors. The attackers come from other loopback addresses
+//! (127.0.0.2 and up) than the agency (127.0.0.1), as they would from
+//! other hosts. Latencies are printed for docs/BENCHMARKS.md, not asserted.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use gazette_client::note::{KeyType, Signer};
+use gazette_client::record::Record;
+use gazette_tests::attack::{
+    attacker, connect_from, idle_connections, raise_open_file_limit, read_until_closed, still_open,
+};
+use gazette_tests::process::{self, Options, Server};
+use tokio::io::AsyncWriteExt;
+
+fn gazette_log() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-log"))
+}
+
+/// The log's open-file limit: at most half of it go to connections.
+const OPEN_FILES: u64 = 512;
+/// Connections from one address at once.
+const PER_ADDRESS: usize = 32;
+/// Idle connections tried, spread over four attacking addresses.
+const IDLE: usize = 2000;
+/// Slow bodies, from one attacking address.
+const SLOW_BODIES: usize = 8;
+/// What no step may take longer than (a bound against hanging, far above
+/// the timeouts configured here).
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn agency() -> Signer {
+    Signer::from_seed("registry.example.gov", KeyType::Ed25519, [5; 32]).unwrap()
+}
+
+fn records(from: u64, count: u64) -> Vec<String> {
+    (from..from + count)
+        .map(|n| {
+            let mut digest = [0x22; 32];
+            digest[..8].copy_from_slice(&n.to_be_bytes());
+            let record = Record::new(
+                agency().name(),
+                "e-certificate",
+                &format!("H-{n}"),
+                digest,
+                "2026-12-04T00:00:00Z",
+            );
+            String::from_utf8(record.sign(&agency()).unwrap().bytes).unwrap()
+        })
+        .collect()
+}
+
+/// An initialised log with the agency registered and short timeouts.
+fn log_dir(dir: &Path) {
+    let d = dir.to_str().unwrap();
+    let origin = ["--origin", "hostile.example/log", "--dir", d];
+    process::run(gazette_log(), &[&["init"][..], &origin[..]].concat());
+    let vkey = agency().verifier().to_string();
+    process::run(gazette_log(), &["agency", "add", &vkey, "--dir", d]);
+    let config = dir.join("gazette-log.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = [
+        (
+            "max_per_address = 128",
+            format!("max_per_address = {PER_ADDRESS}"),
+        ),
+        ("header_timeout_s = 10", "header_timeout_s = 2".to_owned()),
+        ("body_timeout_s = 60", "body_timeout_s = 3".to_owned()),
+    ]
+    .iter()
+    .fold(text, |text, (from, to)| {
+        assert!(text.contains(from), "the template sets {from}");
+        text.replace(from, to)
+    });
+    std::fs::write(&config, text).unwrap();
+}
+
+/// The honest agency: one `/add-batch` of `count` records from `from`,
+/// which must succeed; returns how long it took.
+async fn honest_batch(client: &reqwest::Client, url: &str, from: u64, count: u64) -> Duration {
+    let start = Instant::now();
+    let reply = client
+        .post(format!("{url}/add-batch"))
+        .json(&serde_json::json!({ "records": records(from, count) }))
+        .send()
+        .await
+        .expect("the honest agency's batch is answered");
+    assert_eq!(reply.status(), 200, "{:?}", reply.text().await);
+    let answer: serde_json::Value = reply.json().await.unwrap();
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len() as u64, count);
+    assert!(results.iter().all(|r| r["index"].is_u64()), "{answer}");
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_clients_never_stop_an_honest_agency() {
+    let files = raise_open_file_limit();
+    let idle = IDLE.min(usize::try_from(files.saturating_sub(200)).unwrap_or(IDLE));
+    if idle < IDLE {
+        println!("this process may open {files} files: {idle} idle connections, not {IDLE}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    log_dir(dir.path());
+    let server = Server::start_with(
+        gazette_log(),
+        dir.path(),
+        &Options {
+            open_files: Some(OPEN_FILES),
+            ..Options::default()
+        },
+    );
+    let url = server.url.clone();
+    let addr: SocketAddr = server.addr().parse().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    honest_batch(&client, &url, 0, 10).await;
+
+    // Slowloris: idle connections with half a request's headers, from
+    // four addresses. Beyond each address's cap, the server closes them at
+    // once; the rest, once the header timeout passes.
+    let held = idle_connections(addr, 4, idle, b"POST /add-batch HTTP/1.1\r\nHost: log\r\n").await;
+    println!("slowloris: {} of {idle} connections made", held.len());
+    let mut latencies = Vec::new();
+    for round in 0..5 {
+        latencies.push(honest_batch(&client, &url, 100 + round * 100, 100).await);
+    }
+    let health = client.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "{:?}", health.text().await);
+    let count = held.len();
+    let start = Instant::now();
+    assert_eq!(
+        still_open(held, DEADLINE).await,
+        0,
+        "idle connections the server never closed"
+    );
+    println!(
+        "slowloris: honest /add-batch of 100 records took {latencies:?}; all {count} idle connections closed by the server within {:?} of the last batch",
+        start.elapsed()
+    );
+
+    // Slow bodies: a megabyte announced, a byte sent every 100 ms. They
+    // hold no write slot (four by default): the agency's batches pass; the
+    // server answers them 408 once the body timeout passes.
+    let mut slow = Vec::new();
+    for _ in 0..SLOW_BODIES {
+        let mut stream = connect_from(attacker(0), addr).await.unwrap();
+        stream
+            .write_all(
+                b"POST /add-batch HTTP/1.1\r\nHost: log\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{",
+            )
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    let trickle = async {
+        for _ in 0..20 {
+            for stream in slow.iter_mut() {
+                let _ = stream.write_all(b" ").await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let honest = async {
+        let mut latencies = Vec::new();
+        for round in 0..3 {
+            latencies.push(honest_batch(&client, &url, 1000 + round * 100, 100).await);
+        }
+        latencies
+    };
+    let ((), latencies) = tokio::join!(trickle, honest);
+    let answers = futures_util::future::join_all(
+        slow.iter_mut()
+            .map(|stream| read_until_closed(stream, DEADLINE)),
+    )
+    .await;
+    for answer in &answers {
+        let answer = answer.as_ref().expect("the server closes a slow body");
+        let text = String::from_utf8_lossy(answer);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(text.contains("\"status\":408"), "{text}");
+    }
+    println!(
+        "slow bodies: honest /add-batch of 100 records took {latencies:?} while {SLOW_BODIES} bodies trickled; each got 408"
+    );
+    honest_batch(&client, &url, 2000, 10).await;
+}
