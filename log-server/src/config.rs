@@ -98,6 +98,14 @@ pub struct Limits {
     /// change, so the cache is never stale; its size bounds its memory.
     #[serde(default = "default_tile_cache_mib")]
     pub tile_cache_mib: usize,
+    /// Most `/add?wait=receipt` requests waiting for a witnessed checkpoint
+    /// at once; more are answered at once (202, receipt later). Waiting
+    /// holds no `/add` turn.
+    #[serde(default = "default_max_receipt_waiters")]
+    pub max_receipt_waiters: usize,
+    /// Seconds `/add?wait=receipt` waits for a witnessed checkpoint.
+    #[serde(default = "default_receipt_wait_s")]
+    pub receipt_wait_s: u64,
 }
 
 /// How many records an agency may submit: a token bucket per agency that
@@ -163,6 +171,12 @@ fn default_max_concurrent_batches() -> usize {
 fn default_max_concurrent_adds() -> usize {
     512
 }
+fn default_max_receipt_waiters() -> usize {
+    1024
+}
+fn default_receipt_wait_s() -> u64 {
+    10
+}
 fn default_tile_cache_mib() -> usize {
     64
 }
@@ -201,6 +215,8 @@ impl Default for Limits {
             max_concurrent_batches: default_max_concurrent_batches(),
             max_concurrent_adds: default_max_concurrent_adds(),
             tile_cache_mib: default_tile_cache_mib(),
+            max_receipt_waiters: default_max_receipt_waiters(),
+            receipt_wait_s: default_receipt_wait_s(),
         }
     }
 }
@@ -253,10 +269,20 @@ impl Config {
                 "limits.max_concurrent_adds",
                 config.limits.max_concurrent_adds,
             ),
+            (
+                "limits.max_receipt_waiters",
+                config.limits.max_receipt_waiters,
+            ),
         ] {
             if !(1..=10_000).contains(&value) {
                 return Err(err(key, "must be between 1 and 10000".into()));
             }
+        }
+        if !(1..=300).contains(&config.limits.receipt_wait_s) {
+            return Err(err(
+                "limits.receipt_wait_s",
+                "must be between 1 and 300".into(),
+            ));
         }
         if config.limits.tile_cache_mib > 65_536 {
             return Err(err(
@@ -340,6 +366,10 @@ max_batch_records = {records}
 # body budget of [connections]) but no write slot held.
 max_concurrent_batches = {batches}
 max_concurrent_adds = {adds}
+# POST /add?wait=receipt: at most this many wait at once (more get 202 at
+# once: fetch the receipt later), each at most receipt_wait_s seconds.
+max_receipt_waiters = {waiters}
+receipt_wait_s = {receipt_wait}
 # MiB of recently served tiles kept in memory (0: none); tiles never change.
 tile_cache_mib = {tile_cache}
 
@@ -359,6 +389,8 @@ burst = {burst}
             records = default_max_batch_records(),
             batches = default_max_concurrent_batches(),
             adds = default_max_concurrent_adds(),
+            waiters = default_max_receipt_waiters(),
+            receipt_wait = default_receipt_wait_s(),
             tile_cache = default_tile_cache_mib(),
             rps = default_records_per_second(),
             burst = default_burst(),

@@ -23,6 +23,7 @@ use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tile_cache::TileCache;
 use crate::tree::Edge;
 use gazette_client::policy::Policy;
+use tokio::sync::Semaphore;
 
 /// The record index's database, under the data directory.
 pub const RECORD_INDEX_DIR: &str = "index";
@@ -59,9 +60,23 @@ pub struct Log {
     pub limits: AgencyLimits,
     /// Tiles served lately, kept in memory (they never change).
     pub tiles: TileCache,
+    /// Turns at `/add`, and places for `/add?wait=receipt` waiters.
+    pub turns: AddTurns,
     agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
     /// Held open, and so locked, while the log is.
     _dir_lock: std::fs::File,
+}
+
+/// `/add`'s bounds, kept apart: requests being handled (verified and
+/// sequenced), and requests waiting for a witnessed checkpoint to carry
+/// their receipt, which hold no turn of the first kind, so that waiters
+/// (anyone can replay a logged record with `wait=receipt`) never slow an
+/// agency's writes.
+pub struct AddTurns {
+    /// `/add` requests handled at once (`limits.max_concurrent_adds`).
+    pub adds: Arc<Semaphore>,
+    /// Requests waiting for a receipt at once (`limits.max_receipt_waiters`).
+    pub receipt_waiters: Arc<Semaphore>,
 }
 
 /// The file a running log locks in its data directory.
@@ -165,6 +180,10 @@ impl Log {
             agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
+            turns: AddTurns {
+                adds: Arc::new(Semaphore::new(config.limits.max_concurrent_adds)),
+                receipt_waiters: Arc::new(Semaphore::new(config.limits.max_receipt_waiters)),
+            },
             config,
             dir: dir.to_owned(),
             storage,

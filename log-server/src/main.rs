@@ -78,9 +78,9 @@ enum AgencyCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     serve::init_tracing();
-    match Command::parse() {
+    let result = match Command::parse() {
         Command::Init {
             origin,
             dir,
@@ -94,7 +94,8 @@ fn main() -> anyhow::Result<()> {
         } => agency_list(&dir),
         Command::Serve { dir, listen } => serve(&dir, listen),
         Command::Reindex { dir } => reindex(&dir),
-    }
+    };
+    serve::exit_code(DAEMON.program, result.map_err(|e| format!("{e:#}")))
 }
 
 fn init(origin: &str, dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {

@@ -193,3 +193,119 @@ async fn slow_and_idle_clients_never_stop_an_honest_agency() {
     );
     honest_batch(&client, &url, 2000, 10).await;
 }
+
+/// An operator's mistake (here, a data directory that is not there) is one
+/// line naming the file, exit 1: never a stack backtrace, even when
+/// `RUST_BACKTRACE` asks for one.
+#[test]
+fn an_operators_mistake_is_one_line_without_a_backtrace() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-log");
+    let out = std::process::Command::new(gazette_log())
+        .args(["serve", "--dir", missing.to_str().unwrap()])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("gazette-log: error: ") && err.contains("gazette-log.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("acktrace"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// Anyone can replay a logged record with `/add?wait=receipt`. With a
+/// witness that never answers, no receipt ever comes, so every such
+/// request waits its whole `receipt_wait_s`. A flood of them fills the
+/// waiters' places (the rest are answered 202 at once), and an agency's
+/// `/add` goes on, as it holds no turn of theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_receipt_waiters_leaves_add_alone() {
+    const WAITERS: usize = 64;
+    const FLOOD: usize = 600;
+    raise_open_file_limit();
+    let dir = tempfile::tempdir().unwrap();
+    log_dir(dir.path());
+    // A witness the quorum needs, at a port where nothing listens.
+    let witness = Signer::from_seed("mute.example.org", KeyType::Cosignature, [9; 32]).unwrap();
+    std::fs::write(
+        dir.path().join("policy.txt"),
+        format!(
+            "witness mute {} http://127.0.0.1:1\nquorum mute\n",
+            witness.verifier()
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("gazette-log.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(
+            "# witness_policy_file = \"policy.txt\"",
+            "witness_policy_file = \"policy.txt\"",
+        )
+        .replace(
+            "max_receipt_waiters = 1024",
+            &format!("max_receipt_waiters = {WAITERS}"),
+        )
+        .replace("receipt_wait_s = 10", "receipt_wait_s = 300")
+        // The flood comes from the agency's own address here.
+        .replace(
+            &format!("max_per_address = {PER_ADDRESS}"),
+            "max_per_address = 1000",
+        );
+    std::fs::write(&config, text).unwrap();
+    let server = Server::start(gazette_log(), dir.path(), "127.0.0.1:0");
+    let url = server.url.clone();
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    let logged = records(0, 1).remove(0);
+    let add = |path: &str, record: &str| {
+        client
+            .post(format!("{url}{path}"))
+            .body(record.to_owned())
+            .send()
+    };
+    assert_eq!(add("/add", &logged).await.unwrap().status(), 200);
+
+    // The flood: the same logged record, each waiting for its receipt.
+    let (done, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..FLOOD {
+        let request = add("/add?wait=receipt", &logged);
+        let done = done.clone();
+        flood.spawn(async move {
+            let answer = match request.await {
+                Ok(reply) => (
+                    reply.status().as_u16(),
+                    reply.text().await.unwrap_or_default(),
+                ),
+                Err(e) => (0, e.to_string()),
+            };
+            let _ = done.send(answer);
+        });
+    }
+    // All but the waiters' places are answered at once, 202 and why.
+    for _ in 0..FLOOD - WAITERS {
+        let (status, body) = tokio::time::timeout(DEADLINE, answers.recv())
+            .await
+            .expect("answered")
+            .unwrap();
+        assert_eq!(status, 202, "{body}");
+        assert!(
+            body.contains(&format!("{WAITERS} requests already wait")),
+            "{body}"
+        );
+    }
+    // An agency's records go on being logged meanwhile...
+    for n in 1..=20 {
+        let reply = add("/add", &records(n, 1)[0]).await.unwrap();
+        assert_eq!(reply.status(), 200, "{:?}", reply.text().await);
+    }
+    // ...while the waiters still wait: none of them has been answered.
+    assert!(answers.try_recv().is_err(), "a waiter was answered");
+    flood.abort_all();
+}

@@ -64,14 +64,15 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     serve::init_tracing();
-    match Command::parse() {
+    let result = match Command::parse() {
         Command::Init { name, dir, listen } => init(&name, &dir, listen),
         Command::AddLog { origin, vkey, dir } => add_log(&origin, &vkey, &dir),
         Command::ListLogs { dir } => list_logs(&dir),
         Command::Serve { dir, listen } => serve(&dir, listen),
-    }
+    };
+    serve::exit_code(DAEMON.program, result.map_err(|e| format!("{e:#}")))
 }
 
 fn init(name: &str, dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {

@@ -61,6 +61,20 @@ where
     })
 }
 
+/// A daemon command's end: exit 0, or the error and its causes (given as
+/// `format!("{e:#}")`) on one line of stderr and exit 1. Never a stack
+/// backtrace, even with `RUST_BACKTRACE` set: an operator's mistake (a
+/// missing file, a bad key) is not a crash.
+pub fn exit_code(program: &str, result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{program}: error: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM (what systemd sends to stop a service):
 /// hand it to the server as its graceful shutdown.
 pub async fn shutdown_signal() {

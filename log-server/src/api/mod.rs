@@ -49,13 +49,11 @@ pub fn router(log: Arc<Log>) -> Router {
         .expose_headers([header::RETRY_AFTER, REQUEST_ID]);
     let limits = &log.config.limits;
     Router::new()
+        // `/add` takes its turn itself (`Log::turns`): a receipt waiter
+        // must not hold one.
         .route(
             "/add",
-            post(write::add).layer(
-                ServiceBuilder::new()
-                    .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_adds))
-                    .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT)),
-            ),
+            post(write::add).layer(DefaultBodyLimit::max(ADD_BODY_LIMIT)),
         )
         .route(
             "/add-batch",

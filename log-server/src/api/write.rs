@@ -46,14 +46,13 @@ fn outcome_json(outcome: &Outcome) -> Result<Value, ApiError> {
     }
 }
 
-/// How long `POST /add?wait=receipt` waits for a witnessed checkpoint.
-pub const RECEIPT_WAIT: Duration = Duration::from_secs(10);
-
 /// `POST /add`: one signed record; answers `{"index","leaf_hash"}` once
-/// durable. With `?wait=receipt` it also waits (at most [`RECEIPT_WAIT`])
-/// until a published checkpoint covers the record and adds its
-/// c2sp.org/tlog-proof receipt as `"receipt"`; if none comes in time the
-/// answer is 202 with `"receipt": null` (the record is logged all the same).
+/// durable. With `?wait=receipt` it also waits (at most
+/// `limits.receipt_wait_s`) until a published checkpoint covers the record
+/// and adds its c2sp.org/tlog-proof receipt as `"receipt"`; if none comes
+/// in time, or `limits.max_receipt_waiters` already wait, the answer is
+/// 202 with `"receipt": null` and why (the record is logged all the same).
+/// Waiting holds no `/add` turn.
 pub async fn add(
     State(log): State<Arc<Log>>,
     RawQuery(raw): RawQuery,
@@ -69,30 +68,52 @@ pub async fn add(
             )));
         }
     };
+    let turn = log
+        .turns
+        .adds
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let keys = agency_keys(&log);
     let signed = tokio::task::spawn_blocking(move || SignedRecord::verify(&body, &keys))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     take_quota(&log, &signed.record.issuer, 1)?;
     let outcomes = log.sequencer.submit(vec![signed]).await?;
+    drop(turn);
     let mut answer = outcome_json(&outcomes[0])?;
     if !wait {
         return Ok(Json(answer).into_response());
     }
     let index = answer["index"].as_u64().expect("an index");
+    let later = |mut answer: Value, why: String| {
+        answer["receipt"] = Value::Null;
+        answer["error"] = json!(format!("{why}; GET /receipt/{index} later"));
+        (StatusCode::ACCEPTED, Json(answer)).into_response()
+    };
+    let Ok(_waiting) = log.turns.receipt_waiters.clone().try_acquire_owned() else {
+        let most = log.config.limits.max_receipt_waiters;
+        return Ok(later(
+            answer,
+            format!("{most} requests already wait for a receipt"),
+        ));
+    };
+    let seconds = log.config.limits.receipt_wait_s;
     let mut published = log.published.subscribe();
     // (The borrow `wait_for` returns must not live across an await.)
     let covered = matches!(
-        tokio::time::timeout(RECEIPT_WAIT, published.wait_for(|p| p.size > index)).await,
+        tokio::time::timeout(
+            Duration::from_secs(seconds),
+            published.wait_for(|p| p.size > index)
+        )
+        .await,
         Ok(Ok(_))
     );
     if !covered {
-        answer["receipt"] = Value::Null;
-        answer["error"] = json!(format!(
-            "not in a witnessed checkpoint within {} s; GET /receipt/{index} later",
-            RECEIPT_WAIT.as_secs()
+        return Ok(later(
+            answer,
+            format!("not in a witnessed checkpoint within {seconds} s"),
         ));
-        return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
     }
     answer["receipt"] = json!(super::proofs::receipt_text(&log, index).await?);
     Ok(Json(answer).into_response())
