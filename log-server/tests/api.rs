@@ -234,6 +234,7 @@ async fn add_of_a_body_over_the_limit_is_413() {
     let app = api(&log);
     let reply = add(&app, &vec![b'a'; ADD_BODY_LIMIT + 1]).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.json()["status"], json!(413));
 
     // Under the body limit but over the largest record: a validly signed
     // record with many long fields.
@@ -511,6 +512,58 @@ async fn add_batch_takes_bodies_beyond_the_single_add_limit() {
         .map(|r| r["index"].as_u64().unwrap())
         .collect();
     assert_eq!(indexes, (0..300).collect::<Vec<u64>>());
+}
+
+/// Every error answer has the one JSON shape, those the framework makes
+/// included; an add-batch body must say it is JSON.
+#[tokio::test]
+async fn every_error_is_json_and_add_batch_must_be_typed_json() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let untyped = Request::builder()
+        .method(Method::POST)
+        .uri("/add-batch")
+        .body(Body::from(batch_body(&[body(1)])))
+        .unwrap();
+    let reply = send(&app, untyped).await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("application/json")
+    );
+    assert_eq!(size(&app).await, 0);
+
+    let wrong_method = Request::builder()
+        .method(Method::GET)
+        .uri("/add")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, wrong_method).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.json()["status"], json!(405));
+    assert!(
+        reply.header("allow").contains("POST"),
+        "{:?}",
+        reply.headers
+    );
+
+    let nowhere = get(&app, "/no/such/route").await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(nowhere.json()["status"], json!(404));
+
+    let declared_too_large = Request::builder()
+        .method(Method::POST)
+        .uri("/add-batch")
+        .header("content-type", "application/json")
+        .header("content-length", (64 << 20) + 1)
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, declared_too_large).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.json()["status"], json!(413));
 }
 
 #[tokio::test]

@@ -322,6 +322,39 @@ pub fn json_error(status: StatusCode, message: &str) -> Response {
     response
 }
 
+/// Middleware: gives every error answer the one JSON shape,
+/// `{"error","status"}`, including those the framework makes itself (405
+/// for a wrong method, 404 for no route, 413 or 400 from a body
+/// extractor). Answers already JSON pass as they are; the reason is the
+/// original text when there was one, and headers such as `Allow` stay.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let reason = match text.is_empty() {
+        true => status.canonical_reason().unwrap_or("error").to_lowercase(),
+        false => text,
+    };
+    let mut answer = json_error(status, &reason);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
+
 /// Middleware: reads a `POST` request's body whole before passing it on
 /// (so what comes after, write permits included, only ever sees complete
 /// bodies), within the rules' time and its limit, taking its size from

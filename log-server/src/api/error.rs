@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 413: the body or a record is too large.
     #[error("{0}")]
     TooLarge(String),
+    /// 415: the body is not of the type the route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 429: the agency is over its rate limit.
     #[error("{0}")]
     RateLimited(crate::rate::RateLimited),
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

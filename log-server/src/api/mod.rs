@@ -16,7 +16,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::routing::{get, post};
-use gazette_kit::http::{BodyRules, whole_body};
+use gazette_kit::http::{BodyRules, json_errors, whole_body};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -78,6 +78,7 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/metrics", get(ops::metrics))
         .merge(page::router(log.config.page_dir(&log.dir)))
         .layer(axum::middleware::from_fn_with_state(bodies, whole_body))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(ops::count_request))
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::RawQuery;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gazette_client::note::Verifier;
 use gazette_client::record::SignedRecord;
@@ -129,7 +129,21 @@ pub struct AddBatch {
 
 /// `POST /add-batch`: `{"records": [...]}`; answers `{"results": [...]}`,
 /// one per record in order: `{"index","leaf_hash"}` or `{"error","status"}`.
-pub async fn add_batch(State(log): State<Arc<Log>>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn add_batch(
+    State(log): State<Arc<Log>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "an add-batch body is JSON: send it with Content-Type: application/json".into(),
+        ));
+    }
     let request: AddBatch = serde_json::from_slice(&body)
         .map_err(|e| ApiError::Malformed(format!("add-batch body: {e}")))?;
     let max = log.config.limits.max_batch_records;

@@ -258,13 +258,13 @@ pub async fn get(app: &Router, path: &str) -> Reply {
     send(app, request).await
 }
 
-/// `POST path` with `body`.
+/// `POST path` with `body` (typed as JSON for `/add-batch`).
 pub async fn post(app: &Router, path: &str, body: impl Into<Body>) -> Reply {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .body(body.into())
-        .unwrap();
+    let mut request = Request::builder().method(Method::POST).uri(path);
+    if path.starts_with("/add-batch") {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request.body(body.into()).unwrap();
     send(app, request).await
 }
 
