@@ -128,7 +128,11 @@ async fn slow_and_idle_clients_never_stop_an_honest_agency() {
     // four addresses. Beyond each address's cap, the server closes them at
     // once; the rest, once the header timeout passes.
     let held = idle_connections(addr, 4, idle, b"POST /add-batch HTTP/1.1\r\nHost: log\r\n").await;
-    println!("slowloris: {} of {idle} connections made", held.len());
+    println!(
+        "slowloris: {} of {idle} connections made; the log holds {} file descriptors (limit {OPEN_FILES})",
+        held.len(),
+        process::open_files(server.pid())
+    );
     let mut latencies = Vec::new();
     for round in 0..5 {
         latencies.push(honest_batch(&client, &url, 100 + round * 100, 100).await);
@@ -192,6 +196,10 @@ async fn slow_and_idle_clients_never_stop_an_honest_agency() {
         "slow bodies: honest /add-batch of 100 records took {latencies:?} while {SLOW_BODIES} bodies trickled; each got 408"
     );
     honest_batch(&client, &url, 2000, 10).await;
+    println!(
+        "peak resident memory of the log: {} MiB",
+        process::peak_rss_kib(server.pid()) / 1024
+    );
 }
 
 /// An operator's mistake (here, a data directory that is not there) is one
