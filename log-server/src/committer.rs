@@ -13,8 +13,14 @@ use std::time::Instant;
 
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint};
 use crate::indexer::RecordIndexer;
-use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
+use crate::pipeline::{Commit, Failure, InFlight, Job, StorageTrouble, Write};
 use crate::storage::Storage;
+
+/// The first pause before a commit is retried; it doubles up to
+/// [`RETRY_MAX`].
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(50);
+/// The longest pause between retries of a commit.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the committer works with.
 pub(crate) struct Committer {
@@ -43,9 +49,10 @@ impl Committer {
     }
 
     /// Makes each batch durable, publishes its checkpoint, hands its
-    /// records to the indexes and answers its jobs, in order. After a
-    /// failure every later batch is refused: the tree on disk is the old
-    /// one or the failed one, and only a restart tells which.
+    /// records to the indexes and answers its jobs, in order. A commit the
+    /// storage refuses is retried until it goes through (see
+    /// [`Committer::commit_retrying`]); a batch is never skipped, so the
+    /// tree on disk is always the old one or the new one.
     fn run(self, commits: mpsc::Receiver<Commit>) {
         while let Ok(commit) = commits.recv() {
             // However this batch ends, it no longer holds the sequencer back.
@@ -55,7 +62,7 @@ impl Committer {
                 continue;
             }
             if let Some(write) = commit.write {
-                if let Err(reason) = self.commit(write) {
+                if let Err(reason) = self.commit_retrying(write) {
                     self.failure.set(&reason);
                     Job::fail_all(commit.jobs, &reason);
                     continue;
@@ -69,18 +76,55 @@ impl Committer {
         // Dropping `self` lets the record indexer finish and waits for it.
     }
 
+    /// Commits `write`, retrying while the storage refuses: out of space
+    /// or file descriptors, a failed write or fsync. Each attempt writes
+    /// every file anew (new temporary files, new fsyncs: a failed fsync's
+    /// pages are not trusted), so a retry that succeeds leaves exactly the
+    /// new tree. Meanwhile new submissions are answered 503 (507 for a
+    /// full disk) and `/healthz` says why; the batch's own jobs wait, and
+    /// nothing is acknowledged before it is durable. Gives up only when the
+    /// log shuts down meanwhile (the tree on disk is then the old one or
+    /// the new one, as after a crash).
+    fn commit_retrying(&self, write: Write) -> Result<(), String> {
+        let mut pause = RETRY_FIRST;
+        loop {
+            let Err(e) = self.commit(&write) else {
+                if self.failure.clear_trouble() {
+                    tracing::warn!(size = write.size, "storage works again: writes resumed");
+                }
+                return Ok(());
+            };
+            if self.failure.shutting_down() {
+                return Err(format!(
+                    "shutting down with the commit of size {} unfinished: {e}",
+                    write.size
+                ));
+            }
+            let disk_full = matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            );
+            let message = format!("committing size {}: {e}", write.size);
+            tracing::error!(error = %message, retry_in = ?pause, "the storage refused a commit; retrying");
+            metrics::counter!(crate::metrics::COMMIT_RETRIES).increment(1);
+            self.failure
+                .set_trouble(StorageTrouble { message, disk_full });
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(RETRY_MAX);
+        }
+    }
+
     /// Writes one batch durably and publishes its checkpoint.
-    fn commit(&self, write: Write) -> Result<(), String> {
+    fn commit(&self, write: &Write) -> std::io::Result<()> {
         let Write {
             objects,
             note,
             size,
             root,
         } = write;
+        let (size, root) = (*size, *root);
         let started = Instant::now();
-        self.storage
-            .commit(&objects, &note)
-            .map_err(|e| format!("committing size {size}: {e}"))?;
+        self.storage.commit(objects, note)?;
         metrics::histogram!(crate::metrics::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
         tracing::debug!(
             size,
@@ -88,7 +132,11 @@ impl Committer {
             storage_us = started.elapsed().as_micros() as u64,
             "committed a batch"
         );
-        let checkpoint = CommittedCheckpoint { size, root, note };
+        let checkpoint = CommittedCheckpoint {
+            size,
+            root,
+            note: note.clone(),
+        };
         // Committed first: a published checkpoint is never ahead of the
         // committed tree that tiles and proofs are served from.
         let witnessed = self

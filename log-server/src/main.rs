@@ -190,6 +190,8 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
             serve::shutdown_signal(),
         )
         .await;
+        // A commit the storage keeps refusing is not retried past a stop.
+        log.sequencer.shut_down();
         log.index.flush()?;
         log.lookup.flush()?;
         anyhow::Ok(())

@@ -43,6 +43,21 @@ pub enum SubmitError {
     /// A commit failed; the log stopped accepting writes until restarted.
     #[error("the log stopped accepting writes after a storage failure: {0}")]
     Failed(String),
+    /// The storage is failing and the committer retries: nothing new is
+    /// taken until a commit goes through again.
+    #[error("the log cannot write to its storage at the moment ({}); nothing was logged, retry later", .0.message)]
+    Storage(StorageTrouble),
+}
+
+/// Trouble a retry may get past: the storage refused a commit (out of
+/// space or file descriptors, an I/O error), and the committer retries
+/// the same commit until it goes through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageTrouble {
+    /// The last error.
+    pub message: String,
+    /// Whether it was a full disk (or quota).
+    pub disk_full: bool,
 }
 
 /// One submission: its records, where its answer goes, and the queue
@@ -94,16 +109,23 @@ pub(crate) struct Write {
     pub(crate) root: Hash,
 }
 
-/// Why the log stopped accepting writes, shared by every stage: the first
-/// stage that fails sets it, and from then on every stage refuses.
+/// Why the log does not take writes, shared by every stage: a failure
+/// the first failing stage sets, after which every stage refuses until a
+/// restart; or storage trouble the committer is retrying past, which it
+/// clears once a commit goes through.
 #[derive(Clone, Default)]
-pub(crate) struct Failure(Arc<RwLock<Option<String>>>);
+pub(crate) struct Failure {
+    stopped: Arc<RwLock<Option<String>>>,
+    trouble: Arc<RwLock<Option<StorageTrouble>>>,
+    /// Set when the log shuts down: a commit being retried gives up.
+    shutting_down: Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl Failure {
     /// Stops writes for `reason` (the first reason is kept).
     pub(crate) fn set(&self, reason: &str) {
         tracing::error!(%reason, "refusing further writes until restart");
-        let mut slot = self.0.write().expect("lock");
+        let mut slot = self.stopped.write().expect("lock");
         if slot.is_none() {
             *slot = Some(reason.to_owned());
         }
@@ -111,7 +133,32 @@ impl Failure {
 
     /// Why writes stopped, if they did.
     pub(crate) fn reason(&self) -> Option<String> {
-        self.0.read().expect("lock").clone()
+        self.stopped.read().expect("lock").clone()
+    }
+
+    /// The storage trouble being retried, if any.
+    pub(crate) fn trouble(&self) -> Option<StorageTrouble> {
+        self.trouble.read().expect("lock").clone()
+    }
+
+    /// Records the storage trouble being retried.
+    pub(crate) fn set_trouble(&self, trouble: StorageTrouble) {
+        *self.trouble.write().expect("lock") = Some(trouble);
+    }
+
+    /// Clears it; whether there was any.
+    pub(crate) fn clear_trouble(&self) -> bool {
+        self.trouble.write().expect("lock").take().is_some()
+    }
+
+    /// The log is shutting down: stop retrying commits.
+    pub(crate) fn shut_down(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the log is shutting down.
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
     }
 }
 

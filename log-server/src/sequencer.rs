@@ -35,7 +35,7 @@ use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
 use crate::map::{List, Map};
 use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
-pub use crate::pipeline::{Outcome, SubmitError};
+pub use crate::pipeline::{Outcome, StorageTrouble, SubmitError};
 use crate::storage::Storage;
 use crate::tree::Edge;
 use gazette_client::merkle::Hash;
@@ -127,6 +127,18 @@ impl Sequencer {
         self.failure.reason()
     }
 
+    /// Begins shutting down: a commit the storage keeps refusing is no
+    /// longer retried (its jobs fail, nothing of it is acknowledged, and
+    /// writes stop until a restart).
+    pub fn shut_down(&self) {
+        self.failure.shut_down();
+    }
+
+    /// The storage trouble the committer is retrying past, if any.
+    pub fn storage_trouble(&self) -> Option<StorageTrouble> {
+        self.failure.trouble()
+    }
+
     /// Records currently queued or being committed.
     pub fn queue_depth(&self) -> usize {
         self.capacity - self.permits.available_permits()
@@ -136,6 +148,9 @@ impl Sequencer {
     pub async fn submit(&self, records: Vec<SignedRecord>) -> Result<Vec<Outcome>, SubmitError> {
         if let Some(reason) = self.failure() {
             return Err(SubmitError::Failed(reason));
+        }
+        if let Some(trouble) = self.failure.trouble() {
+            return Err(SubmitError::Storage(trouble));
         }
         let n = u32::try_from(records.len()).unwrap_or(u32::MAX);
         let permit = self
@@ -182,6 +197,7 @@ impl Drop for Sequencer {
     /// Lets the writer finish what it holds and waits for it, so the store
     /// and the indexes are released when the log is dropped.
     fn drop(&mut self) {
+        self.shut_down();
         let _ = self.tx.send(Input::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

@@ -1,10 +1,15 @@
 //! Fault injection at every step of a commit. A commit of a batch that
 //! crosses a tile boundary is failed at each of its storage steps in turn
-//! (an I/O error, or a torn write of a temporary file); the submission must
-//! fail (500), the running log must refuse writes, and after a restart on a
-//! clean store the stored checkpoint must be exactly the old one or the new
-//! one, every tile it implies must verify against its root, nothing beyond
-//! it may remain, and the log must accept writes again.
+//! (an I/O error, or a torn write of a temporary file).
+//!
+//! - A fault that passes (once): the committer retries, the batch is logged
+//!   and acknowledged, and the tree is the new one.
+//! - A fault that stays (every step from it on fails): the batch waits,
+//!   new writes get 503 with `Retry-After`, `/healthz` says why; the log
+//!   is then shut down, as a crash would stop it, and after a restart on
+//!   a clean store the stored checkpoint must be exactly the old one or the
+//!   new one, every tile it implies must verify against its root, nothing
+//!   beyond it may remain, and the log must accept writes again.
 //!
 //! The faults come from [`FaultyFiles`], which decorates the operating
 //! system's files ([`OsFiles`]) under the filesystem store: the steps of
@@ -56,6 +61,8 @@ enum Fault {
     Error,
     /// Write only half the bytes, then fail (only at [`CommitStep::WriteTemp`]).
     Torn,
+    /// Fail the step as a full disk does (`ENOSPC`).
+    DiskFull,
 }
 
 /// Counts the storage steps of armed commits and fails the chosen one.
@@ -64,6 +71,8 @@ struct Injector {
     armed: AtomicBool,
     calls: Mutex<Vec<(CommitStep, String)>>,
     fail: Mutex<Option<(usize, Fault)>>,
+    /// Whether every step after the chosen one fails too (with an error).
+    stays: AtomicBool,
 }
 
 impl Injector {
@@ -82,7 +91,18 @@ impl Injector {
                 "injected fault at {step:?} of {}",
                 path.display()
             ))),
+            Some((at, Fault::DiskFull))
+                if at <= k && (at == k || self.stays.load(Ordering::SeqCst)) =>
+            {
+                Err(io::Error::from_raw_os_error(28))
+            }
             Some((at, fault)) if at == k => Ok(fault),
+            Some((at, _)) if at < k && self.stays.load(Ordering::SeqCst) => {
+                Err(io::Error::other(format!(
+                    "injected fault (it stays) at {step:?} of {}",
+                    path.display()
+                )))
+            }
             _ => Ok(Fault::None),
         }
     }
@@ -196,44 +216,115 @@ fn is_temp(path: &str) -> bool {
     path.rsplit('/').next().unwrap().starts_with('.') && path.contains(".tmp-")
 }
 
-/// Fails the commit of the batch at step `k` with `fault`, then checks the
-/// running log, the restart, the stored tree and the recovery. Returns the
-/// temporary files the failed commit left in the data directory.
+/// Fails the commit of the batch at step `k` with `fault` once: the
+/// committer retries and the batch is logged, acknowledged and stored as if
+/// nothing had happened. Returns the temporary files left behind.
+async fn fail_commit_once_at(
+    k: usize,
+    fault: Fault,
+    steps: &[(CommitStep, String)],
+) -> Vec<String> {
+    let what = format!(
+        "{fault:?} once at step {k} ({:?} {})",
+        steps[k].0, steps[k].1
+    );
+    let injector = Arc::new(Injector::default());
+    let (dir, log, old_note) = log_with_base(&injector).await;
+    let app = api(&log);
+    *injector.fail.lock().unwrap() = Some((k, fault));
+    injector.armed.store(true, Ordering::SeqCst);
+    let results = add_batch_ok(&app, &batch_records()).await;
+    assert_eq!(indexes_of(&results), batch_indexes(), "{what}");
+    assert!(injector.calls().len() > steps.len(), "{what}: no retry");
+    assert_ne!(checkpoint(&app).await.1, old_note, "{what}");
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK, "{what}");
+    injector.armed.store(false, Ordering::SeqCst);
+    let mut layout = layout();
+    layout.batch(1);
+    assert_eq!(
+        add_ok(&app, &body(1000)).await,
+        layout.records[(BASE + BATCH) as usize],
+        "{what}"
+    );
+    drop(app);
+    let dir_path = close(log);
+    let leftovers: Vec<String> = files_under(&dir_path)
+        .into_iter()
+        .filter(|f| !f.starts_with("index/") && is_temp(f))
+        .map(|f| format!("{what}: {f}"))
+        .collect();
+    let log = open(&dir_path);
+    let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
+    assert_eq!(checkpoint.size, layout.size(), "{what}");
+    let expected = expected_entries(
+        &[&base_records(), &batch_records(), &[body(1000)]],
+        &entries,
+    );
+    assert!(entries == expected, "{what}: the stored entries differ");
+    close(log);
+    drop(dir);
+    leftovers
+}
+
+/// Fails the commit of the batch at step `k` with `fault`, and every step
+/// after it: the batch waits while the committer retries, new writes get
+/// 503; then the log is shut down (as a crash would stop it). Checks the
+/// restart, the stored tree and the recovery. Returns the temporary files
+/// the failed commit left in the data directory.
 async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) -> Vec<String> {
     let what = format!("{fault:?} at step {k} ({:?} {})", steps[k].0, steps[k].1);
     let injector = Arc::new(Injector::default());
     let (dir, log, old_note) = log_with_base(&injector).await;
     let app = api(&log);
     *injector.fail.lock().unwrap() = Some((k, fault));
+    injector.stays.store(true, Ordering::SeqCst);
     injector.armed.store(true, Ordering::SeqCst);
 
-    let reply = post(&app, "/add-batch", batch_body(&batch_records())).await;
-    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
-    assert_eq!(reply.json()["status"], json!(500), "{what}");
+    let waiting = tokio::spawn({
+        let app = app.clone();
+        async move { post(&app, "/add-batch", batch_body(&batch_records())).await }
+    });
+    // The committer retries; meanwhile `/healthz` says why, and new writes
+    // are refused for now (503, Retry-After), not for good.
+    let start = std::time::Instant::now();
+    let health = loop {
+        let health = get(&app, "/healthz").await;
+        if health.status != StatusCode::OK {
+            break health;
+        }
+        assert!(start.elapsed() < DEADLINE, "{what}: /healthz never said");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "{what}");
+    let why = health.json()["error"].as_str().unwrap().to_owned();
+    assert!(why.contains("injected"), "{what}: {why}");
+    let refused = add(&app, &body(1000)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{what}");
+    assert!(!refused.header("retry-after").is_empty(), "{what}");
     // fsyncs run in parallel: peers of the failed step may still have
-    // run, but nothing of a later step (no rename, no directory sync).
+    // run, but nothing of a later step (no rename, no directory sync);
+    // each retry fails at its first step, a write.
     let calls = injector.calls();
-    let failed_after = calls.len();
     assert!(
-        calls[k + 1..].iter().all(|(step, _)| *step == calls[k].0),
+        calls[k + 1..]
+            .iter()
+            .all(|(step, _)| *step == calls[k].0 || *step == CommitStep::WriteTemp),
         "{what}: the commit went on after the fault: {:?}",
         &calls[k..]
     );
-
-    // The running log: nothing was acknowledged, nothing published, and no
-    // write goes through (or even reaches the storage) any more.
+    // Nothing was acknowledged, nothing published.
     assert_eq!(checkpoint(&app).await.1, old_note, "{what}");
-    assert_eq!(
-        add(&app, &body(1000)).await.status,
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
+
+    // Shutting down ends the retries: the waiting batch fails, and the
+    // log takes no more writes.
+    log.sequencer.shut_down();
+    let reply = waiting.await.unwrap();
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+    assert_eq!(reply.json()["status"], json!(500), "{what}");
     assert_eq!(
         add(&app, &body(0)).await.status,
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    let retry = post(&app, "/add-batch", batch_body(&batch_records())).await;
-    assert_eq!(retry.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
-    assert_eq!(injector.calls().len(), failed_after, "{what}");
     drop(app);
     let dir_path = close(log);
 
@@ -417,67 +508,83 @@ async fn a_failed_commit_leaves_no_temporary_files_behind() {
 }
 
 #[tokio::test]
-async fn after_a_failed_commit_the_running_log_refuses_writes_until_reopened() {
+async fn a_commit_refused_once_at_any_step_is_retried_and_logged() {
+    let steps = clean_commit_steps().await;
+    let mut leftovers = Vec::new();
+    for (k, (step, _)) in steps.iter().enumerate() {
+        leftovers.extend(fail_commit_once_at(k, Fault::Error, &steps).await);
+        if *step == CommitStep::WriteTemp {
+            leftovers.extend(fail_commit_once_at(k, Fault::Torn, &steps).await);
+        }
+    }
+    assert!(leftovers.is_empty(), "{}", leftovers.join("\n"));
+}
+
+/// A disk that stays full: the writes waiting in the commit are held, new
+/// ones get 507 with `Retry-After`, `/healthz` says why; once there is room
+/// again, the held writes are logged and new ones go through, with no
+/// restart. (Other refusals, such as no file descriptors left, are 503:
+/// `fail_commit_at`.)
+#[tokio::test]
+async fn writes_resume_by_themselves_once_the_storage_works_again() {
     let injector = Arc::new(Injector::default());
     let (_dir, log, old_note) = log_with_base(&injector).await;
     let app = api(&log);
-    *injector.fail.lock().unwrap() = Some((0, Fault::Error));
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+    *injector.fail.lock().unwrap() = Some((0, Fault::DiskFull));
+    injector.stays.store(true, Ordering::SeqCst);
     injector.armed.store(true, Ordering::SeqCst);
-    let reply = add(&app, &body(BASE)).await;
-    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-
-    // The fault was one-off, yet the log stays stopped: after a failed
-    // commit its in-memory tree may differ from the stored one.
-    for n in [BASE, BASE + 1, 0] {
+    let held = tokio::spawn({
+        let app = app.clone();
+        async move { add(&app, &body(BASE)).await }
+    });
+    let start = std::time::Instant::now();
+    while get(&app, "/healthz").await.status == StatusCode::OK {
+        assert!(start.elapsed() < DEADLINE, "/healthz never said");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let health = get(&app, "/healthz").await;
+    assert_eq!(health.status, StatusCode::INSUFFICIENT_STORAGE);
+    assert!(
+        health.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("retrying"),
+        "{:?}",
+        health.json()
+    );
+    for n in [BASE + 1, 0] {
         let reply = add(&app, &body(n)).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "record {n}"
-        );
-        assert_eq!(reply.json()["status"], json!(500));
+        assert_eq!(reply.status, StatusCode::INSUFFICIENT_STORAGE, "record {n}");
+        assert_eq!(reply.json()["status"], json!(507));
+        assert!(!reply.header("retry-after").is_empty());
     }
     let reply = post(&app, "/add-batch", batch_body(&[body(BASE + 2)])).await;
-    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.status, StatusCode::INSUFFICIENT_STORAGE);
     // Reads go on, from the last published checkpoint.
     assert_eq!(checkpoint(&app).await.1, old_note);
-    // (The base records and their commitment.)
     assert_eq!(
         get(&app, "/tile/entries/000.p/251").await.status,
         StatusCode::OK
     );
-    drop(app);
-
-    let log = reopen(log);
-    let app = api(&log);
-    assert_eq!(checkpoint(&app).await.1, old_note);
-    let layout = Layout::of(&[BASE, 1]);
-    assert_eq!(
-        add_ok(&app, &body(BASE)).await,
-        layout.records[BASE as usize]
-    );
-    assert_eq!(add_ok(&app, &body(0)).await, 0);
-    assert_eq!(size(&app).await, layout.size());
-}
-
-#[tokio::test]
-async fn healthz_is_ok_while_writes_work_and_not_once_a_commit_failed() {
-    let injector = Arc::new(Injector::default());
-    let (_dir, log, _) = log_with_base(&injector).await;
-    let app = api(&log);
-    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
-    *injector.fail.lock().unwrap() = Some((0, Fault::Error));
-    injector.armed.store(true, Ordering::SeqCst);
-    assert_eq!(
-        add(&app, &body(BASE)).await.status,
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
-    // `/healthz` says the log is "up and accepting writes"; it no longer is.
-    let reply = get(&app, "/healthz").await;
     assert!(
-        reply.status.is_server_error(),
-        "/healthz answers {} {:?} for a log that refuses every write",
-        reply.status,
-        String::from_utf8_lossy(&reply.body)
+        !held.is_finished(),
+        "a write was answered before it was durable"
     );
+
+    // The storage works again: the held write is logged, new ones follow.
+    injector.stays.store(false, Ordering::SeqCst);
+    injector.armed.store(false, Ordering::SeqCst);
+    let layout = Layout::of(&[BASE, 1]);
+    let reply = held.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+    assert_eq!(reply.json()["index"], json!(layout.records[BASE as usize]));
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+    assert_eq!(add_ok(&app, &body(0)).await, 0);
+    let next = add_ok(&app, &body(BASE + 1)).await;
+    assert!(next > layout.records[BASE as usize]);
+    drop(app);
+    let log = reopen(log);
+    let (checkpoint, _) = verify_stored_tree(log.storage.as_ref());
+    assert_eq!(checkpoint.size, size(&api(&log)).await);
 }

@@ -46,6 +46,14 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// 507: the disk is full; retry after the given seconds.
+    #[error("{message}")]
+    InsufficientStorage {
+        /// Why.
+        message: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// 500: the server failed.
     #[error("{0}")]
     Internal(String),
@@ -63,6 +71,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,7 +79,8 @@ impl ApiError {
     /// Seconds the client should wait before retrying, for 429 and 503.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::Overloaded { retry_after, .. } => Some(*retry_after),
+            ApiError::Overloaded { retry_after, .. }
+            | ApiError::InsufficientStorage { retry_after, .. } => Some(*retry_after),
             // Whole seconds, rounded up: retrying early only fails again.
             ApiError::RateLimited(limited) => Some(
                 limited.retry_after.as_secs() + u64::from(limited.retry_after.subsec_nanos() > 0),
@@ -112,7 +122,23 @@ impl From<SubmitError> for ApiError {
                 retry_after: 1,
             },
             SubmitError::Failed(_) => ApiError::Internal(err.to_string()),
+            SubmitError::Storage(ref trouble) => trouble_error(trouble, err.to_string()),
         }
+    }
+}
+
+/// Storage trouble being retried, as an answer: 507 for a full disk, 503
+/// otherwise, both with `Retry-After`.
+pub fn trouble_error(trouble: &crate::sequencer::StorageTrouble, message: String) -> ApiError {
+    match trouble.disk_full {
+        true => ApiError::InsufficientStorage {
+            message,
+            retry_after: 10,
+        },
+        false => ApiError::Overloaded {
+            message,
+            retry_after: 2,
+        },
     }
 }
 

@@ -94,11 +94,20 @@ pub async fn tile(
 /// `GET /healthz`: 200 while the log accepts writes, 503 once a storage
 /// failure stopped them (until a restart recovers).
 pub async fn healthz(State(log): State<Arc<Log>>) -> Result<&'static str, ApiError> {
-    match log.sequencer.failure() {
-        None => Ok("ok\n"),
-        Some(reason) => Err(ApiError::Overloaded {
+    if let Some(reason) = log.sequencer.failure() {
+        return Err(ApiError::Overloaded {
             message: reason,
             retry_after: 60,
-        }),
+        });
+    }
+    match log.sequencer.storage_trouble() {
+        None => Ok("ok\n"),
+        Some(trouble) => Err(super::error::trouble_error(
+            &trouble,
+            format!(
+                "the storage refuses commits, retrying (writes resume by themselves once it works): {}",
+                trouble.message
+            ),
+        )),
     }
 }
