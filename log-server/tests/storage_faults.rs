@@ -216,6 +216,32 @@ fn is_temp(path: &str) -> bool {
     path.rsplit('/').next().unwrap().starts_with('.') && path.contains(".tmp-")
 }
 
+/// Every fault tried: an error at each step, and a torn write at each write.
+fn every_fault(steps: &[(CommitStep, String)]) -> Vec<(usize, Fault)> {
+    let mut faults = Vec::new();
+    for (k, (step, _)) in steps.iter().enumerate() {
+        faults.push((k, Fault::Error));
+        if *step == CommitStep::WriteTemp {
+            faults.push((k, Fault::Torn));
+        }
+    }
+    faults
+}
+
+/// `/healthz` once it no longer answers 200 (waited for, bounded): the
+/// committer has met the fault.
+async fn until_unhealthy(app: &axum::Router) -> Reply {
+    let start = std::time::Instant::now();
+    loop {
+        let health = get(app, "/healthz").await;
+        if health.status != StatusCode::OK {
+            return health;
+        }
+        assert!(start.elapsed() < DEADLINE, "/healthz never said");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
 /// Fails the commit of the batch at step `k` with `fault` once: the
 /// committer retries and the batch is logged, acknowledged and stored as if
 /// nothing had happened. Returns the temporary files left behind.
@@ -286,15 +312,7 @@ async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) 
     });
     // The committer retries; meanwhile `/healthz` says why, and new writes
     // are refused for now (503, Retry-After), not for good.
-    let start = std::time::Instant::now();
-    let health = loop {
-        let health = get(&app, "/healthz").await;
-        if health.status != StatusCode::OK {
-            break health;
-        }
-        assert!(start.elapsed() < DEADLINE, "{what}: /healthz never said");
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    };
+    let health = until_unhealthy(&app).await;
     assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "{what}");
     let why = health.json()["error"].as_str().unwrap().to_owned();
     assert!(why.contains("injected"), "{what}: {why}");
@@ -494,11 +512,8 @@ async fn a_torn_write_at_any_step_leaves_the_old_or_new_tree_and_recovers() {
 async fn a_failed_commit_leaves_no_temporary_files_behind() {
     let steps = clean_commit_steps().await;
     let mut leftovers = Vec::new();
-    for (k, (step, _)) in steps.iter().enumerate() {
-        leftovers.extend(fail_commit_at(k, Fault::Error, &steps).await);
-        if *step == CommitStep::WriteTemp {
-            leftovers.extend(fail_commit_at(k, Fault::Torn, &steps).await);
-        }
+    for (k, fault) in every_fault(&steps) {
+        leftovers.extend(fail_commit_at(k, fault, &steps).await);
     }
     assert!(
         leftovers.is_empty(),
@@ -511,11 +526,8 @@ async fn a_failed_commit_leaves_no_temporary_files_behind() {
 async fn a_commit_refused_once_at_any_step_is_retried_and_logged() {
     let steps = clean_commit_steps().await;
     let mut leftovers = Vec::new();
-    for (k, (step, _)) in steps.iter().enumerate() {
-        leftovers.extend(fail_commit_once_at(k, Fault::Error, &steps).await);
-        if *step == CommitStep::WriteTemp {
-            leftovers.extend(fail_commit_once_at(k, Fault::Torn, &steps).await);
-        }
+    for (k, fault) in every_fault(&steps) {
+        leftovers.extend(fail_commit_once_at(k, fault, &steps).await);
     }
     assert!(leftovers.is_empty(), "{}", leftovers.join("\n"));
 }
@@ -538,12 +550,7 @@ async fn writes_resume_by_themselves_once_the_storage_works_again() {
         let app = app.clone();
         async move { add(&app, &body(BASE)).await }
     });
-    let start = std::time::Instant::now();
-    while get(&app, "/healthz").await.status == StatusCode::OK {
-        assert!(start.elapsed() < DEADLINE, "/healthz never said");
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    let health = get(&app, "/healthz").await;
+    let health = until_unhealthy(&app).await;
     assert_eq!(health.status, StatusCode::INSUFFICIENT_STORAGE);
     assert!(
         health.json()["error"]
