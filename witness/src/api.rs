@@ -31,7 +31,7 @@ pub fn router(witness: Arc<Witness>) -> Router {
         .route("/logs", get(logs))
         .route("/checkpoint/{*origin}", get(checkpoint))
         .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .layer(axum::middleware::from_fn_with_state(bodies, whole_body))
         .layer(TraceLayer::new_for_http())
         .with_state(witness)
@@ -44,6 +44,32 @@ fn text(status: StatusCode, content_type: &'static str, body: String) -> Respons
         body,
     )
         .into_response()
+}
+
+/// 503 with `Retry-After: 1`.
+fn retry_shortly(message: String) -> Response {
+    let mut r = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "text/plain; charset=utf-8",
+        message,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// `GET /healthz`: 200 `ok`, or 503 naming each log that cannot cosign at
+/// the moment and why (its state could not be written or read back).
+async fn healthz(State(witness): State<Arc<Witness>>) -> Response {
+    let troubled: Vec<String> = witness
+        .logs()
+        .into_iter()
+        .filter_map(|log| Some(format!("{}: {}\n", log.origin, log.trouble?)))
+        .collect();
+    match troubled.is_empty() {
+        true => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
+        false => retry_shortly(troubled.concat()),
+    }
 }
 
 /// `POST /add-checkpoint`: 200 with the cosignature line, or the spec's
@@ -61,15 +87,9 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
             text(status, "text/plain; charset=utf-8", format!("{refusal}\n"))
         }
         Err(AddError::Busy(origin)) => {
-            let mut r = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "text/plain; charset=utf-8",
-                format!("too many requests waiting for {origin}\n"),
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            r
+            retry_shortly(format!("too many requests waiting for {origin}\n"))
         }
+        Err(AddError::Unavailable(reason)) => retry_shortly(format!("{reason}; retry shortly\n")),
         Err(AddError::Failed(reason)) => {
             tracing::error!(%reason, "add-checkpoint failed");
             text(

@@ -130,6 +130,32 @@ impl StateDir {
         Ok(stored)
     }
 
+    /// The state of `origin` as stored now (none if there is no file), to
+    /// learn after a failed write which one the disk holds: the old one or
+    /// the new one, never a mix (writes are atomic).
+    pub fn reread(&self, origin: &str) -> std::io::Result<Option<Stored>> {
+        let path = self.path(origin);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let bad = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+        let parsed = Note::parse(text.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let checkpoint = Checkpoint::parse(&parsed.text).map_err(|e| bad(e.to_string()))?;
+        if checkpoint.origin != origin {
+            return Err(bad(format!("{} holds another log", path.display())));
+        }
+        Ok(Some(Stored {
+            origin: checkpoint.origin,
+            state: WitnessState {
+                size: checkpoint.size,
+                root: checkpoint.root,
+            },
+            note: text,
+        }))
+    }
+
     /// Durably replaces the state of `origin` with the cosigned `note`.
     pub fn save(&self, origin: &str, note: &str) -> std::io::Result<()> {
         gazette_kit::durable::write_file(&self.path(origin), note.as_bytes(), None)

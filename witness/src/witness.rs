@@ -40,6 +40,10 @@ pub enum AddError {
     /// The state could not be written: nothing was cosigned.
     #[error("{0}")]
     Failed(String),
+    /// The state could not be written or read back just now (a full disk,
+    /// no file descriptors): nothing was cosigned; retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// What a monitor sees of one log.
@@ -53,6 +57,9 @@ pub struct LogView {
     pub size: u64,
     /// The cosigned checkpoint, if any.
     pub note: Option<String>,
+    /// Why it cannot cosign at the moment (its state could not be
+    /// written), if so; cleared once its state is read back.
+    pub trouble: Option<String>,
 }
 
 struct Pending {
@@ -117,6 +124,7 @@ impl Witness {
                 vkey: log.to_string(),
                 size: held.as_ref().map_or(0, |s| s.state.size),
                 note: held.as_ref().map(|s| s.note.clone()),
+                trouble: None,
             }));
             let state = held.map_or(WitnessState::empty(), |s| s.state);
             let (tx, rx) = mpsc::sync_channel(QUEUE);
@@ -204,8 +212,11 @@ fn now() -> u64 {
 
 /// One log's writer: groups waiting requests, checks each against the
 /// state as it moves, writes the final state, then releases the
-/// cosignatures. After a failed write it refuses everything: the state on
-/// disk may be the new one, so only a restart (which reads it) may go on.
+/// cosignatures. After a failed write the state on disk may be the old one
+/// or the new one: before cosigning again it reads back which (refusing
+/// with 503 while it cannot), so a full disk or a lack of descriptors
+/// passes without a restart, and it never cosigns from a state it is not
+/// sure the disk holds.
 fn run(
     mut state: WitnessState,
     rx: &Receiver<Pending>,
@@ -213,7 +224,7 @@ fn run(
     states: &StateDir,
     view: &RwLock<LogView>,
 ) {
-    let mut failed: Option<String> = None;
+    let origin = view.read().expect("lock").origin.clone();
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < GROUP {
@@ -222,11 +233,27 @@ fn run(
                 Err(_) => break,
             }
         }
-        if let Some(reason) = &failed {
-            for p in group {
-                let _ = p.reply.send(Err(AddError::Failed(reason.clone())));
+        // (Bound first: the read guard must be gone before the view is written.)
+        let trouble = view.read().expect("lock").trouble.clone();
+        if let Some(trouble) = trouble {
+            match states.reread(&origin) {
+                Ok(stored) => {
+                    state = stored.as_ref().map_or(WitnessState::empty(), |s| s.state);
+                    let mut view = view.write().expect("lock");
+                    view.size = state.size;
+                    view.note = stored.map(|s| s.note);
+                    view.trouble = None;
+                    tracing::warn!(%origin, size = state.size, "state read back after a failed write: cosigning again");
+                }
+                Err(e) => {
+                    let reason = format!("{trouble}; reading it back: {e}");
+                    view.write().expect("lock").trouble = Some(reason.clone());
+                    for p in group {
+                        let _ = p.reply.send(Err(AddError::Unavailable(reason.clone())));
+                    }
+                    continue;
+                }
             }
-            continue;
         }
         let mut next = state;
         let mut accepted: Vec<(Pending, Cosignature)> = Vec::new();
@@ -261,12 +288,12 @@ fn run(
         let cosigned = format!("{}{}", last.request.note, cosignature.to_line());
         let origin = last.request.checkpoint.origin.clone();
         if let Err(e) = states.save(&origin, &cosigned) {
-            let reason = format!("writing the state of {origin}: {e}; restart the witness");
-            tracing::error!(%reason, "refusing to cosign until restart");
+            let reason = format!("writing the state of {origin}: {e}");
+            tracing::error!(%reason, "nothing cosigned; the state is read back before the next");
             for (p, _) in accepted {
-                let _ = p.reply.send(Err(AddError::Failed(reason.clone())));
+                let _ = p.reply.send(Err(AddError::Unavailable(reason.clone())));
             }
-            failed = Some(reason);
+            view.write().expect("lock").trouble = Some(reason);
             continue;
         }
         state = next;
