@@ -5,8 +5,11 @@
 use std::path::PathBuf;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::handler::HandlerWithoutStateExt;
 use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -48,5 +51,49 @@ pub fn router<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
                 .call_fallback_on_method_not_allowed(true)
                 .not_found_service(not_found),
         );
-    Router::new().fallback_service(files)
+    Router::new()
+        .fallback_service(files)
+        .layer(axum::middleware::from_fn(page_paths_only))
+}
+
+/// Longest name a page file may have, and longest path.
+const MAX_NAME: usize = 255;
+const MAX_PATH: usize = 1024;
+
+/// Lets through only paths that could name a page file: a path whose
+/// decoded form holds a control byte (`%00`), an over-long name or an
+/// over-long path is a JSON 404 here, before the filesystem is asked (it
+/// would fail with an error the file server reports as a 500).
+async fn page_paths_only(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let plain = path.len() <= MAX_PATH
+        && path.split('/').all(|name| name.len() <= MAX_NAME)
+        && !percent_decoded(path).any(|b| b < 0x20 || b == 0x7f);
+    if !plain {
+        return ApiError::NotFound("no such route or page file; see GET /info".into())
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// The bytes of `path` with `%XX` escapes decoded (a malformed escape is
+/// kept as it is).
+fn percent_decoded(path: &str) -> impl Iterator<Item = u8> + '_ {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let b = *bytes.get(i)?;
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).and_then(|&c| hex(c)),
+                bytes.get(i + 2).and_then(|&c| hex(c)),
+            )
+        {
+            i += 3;
+            return Some((hi * 16 + lo) as u8);
+        }
+        i += 1;
+        Some(b)
+    })
 }
