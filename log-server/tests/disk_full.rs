@@ -1,0 +1,232 @@
+//! The real `gazette-log` on a small tmpfs that fills up: the batch in the
+//! failing commit is held, new writes get 507 with `Retry-After`,
+//! `/healthz` says why; once space is freed, the held batch is logged,
+//! writes go on with no restart, and after a restart every acknowledged
+//! record is there. Mounting needs root (CAP_SYS_ADMIN): where it is
+//! refused, the test says so and passes without running.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use gazette_client::note::{KeyType, Signer};
+use gazette_client::record::Record;
+use gazette_tests::process::{self, Server};
+
+fn gazette_log() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gazette-log"))
+}
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn agency() -> Signer {
+    Signer::from_seed("registry.example.gov", KeyType::Ed25519, [5; 32]).unwrap()
+}
+
+fn records(from: u64, count: u64) -> Vec<String> {
+    (from..from + count)
+        .map(|n| {
+            let mut digest = [0x33; 32];
+            digest[..8].copy_from_slice(&n.to_be_bytes());
+            let record = Record::new(
+                agency().name(),
+                "e-certificate",
+                &format!("D-{n}"),
+                digest,
+                "2026-12-04T00:00:00Z",
+            );
+            String::from_utf8(record.sign(&agency()).unwrap().bytes).unwrap()
+        })
+        .collect()
+}
+
+/// A tmpfs of `mib` MiB at `at`, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, mib: u64) -> Result<Tmpfs, String> {
+        std::fs::create_dir_all(at).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(at)
+            .output()
+            .map_err(|e| e.to_string())?;
+        match out.status.success() {
+            true => Ok(Tmpfs(at.to_owned())),
+            false => Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+async fn post_batch(
+    client: &reqwest::Client,
+    url: &str,
+    records: Vec<String>,
+) -> reqwest::Response {
+    client
+        .post(format!("{url}/add-batch"))
+        .json(&serde_json::json!({ "records": records }))
+        .send()
+        .await
+        .expect("the log answers")
+}
+
+/// Fills the filesystem of `dir` with one file until it is full.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.write_all(&chunk[..1024]);
+    let _ = file.sync_all();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
+    let base = tempfile::tempdir().unwrap();
+    let mount = base.path().join("disk");
+    let _tmpfs = match Tmpfs::mount(&mount, 48) {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => {
+            println!("SKIPPED: cannot mount a tmpfs here ({why}); this test needs root");
+            return;
+        }
+    };
+    let data = mount.join("log");
+    let d = data.to_str().unwrap();
+    process::run(
+        gazette_log(),
+        &["init", "--origin", "disk.example/log", "--dir", d],
+    );
+    let vkey = agency().verifier().to_string();
+    process::run(gazette_log(), &["agency", "add", &vkey, "--dir", d]);
+    let mut server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+    let url = server.url.clone();
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    let mut acknowledged = 0u64;
+    for round in 0..3 {
+        let reply = post_batch(&client, &url, records(round * 100, 100)).await;
+        assert_eq!(reply.status(), 200);
+        acknowledged += 100;
+    }
+
+    // The indexes (fjall) have taken those records before the disk fills:
+    // this test is about commits (an index write that fails still stops
+    // writes until a restart).
+    let start = Instant::now();
+    for query in [
+        "issuer=registry.example.gov&kind=e-certificate&id=D-299".to_owned(),
+        {
+            let leaf = gazette_client::merkle::leaf_hash(records(299, 1)[0].as_bytes());
+            let escaped = leaf
+                .to_base64()
+                .replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D");
+            format!("leaf_hash={escaped}")
+        },
+    ] {
+        loop {
+            let found: serde_json::Value = client
+                .get(format!("{url}/lookup?{query}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if found["matches"].as_array().is_some_and(|m| !m.is_empty()) {
+                break;
+            }
+            assert!(start.elapsed() < DEADLINE, "{query}: {found}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    // The disk fills up: the next batch's commit fails and is retried.
+    let filler = fill(&mount);
+    let held = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move { post_batch(&client, &url, records(300, 100)).await }
+    });
+    let start = Instant::now();
+    let health = loop {
+        let health = client.get(format!("{url}/healthz")).send().await.unwrap();
+        if health.status() != 200 {
+            break health;
+        }
+        assert!(start.elapsed() < DEADLINE, "/healthz never said");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(health.status(), 507);
+    assert!(health.headers().contains_key("retry-after"));
+    let why = health.text().await.unwrap();
+    println!("full disk: /healthz says {why}");
+    let refused = post_batch(&client, &url, records(400, 10)).await;
+    assert_eq!(refused.status(), 507);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(
+        !held.is_finished(),
+        "a batch was answered before it was durable"
+    );
+
+    // Room again: the held batch is logged, new writes go through.
+    std::fs::remove_file(&filler).unwrap();
+    let reply = held.await.unwrap();
+    assert_eq!(reply.status(), 200, "{:?}", reply.text().await);
+    acknowledged += 100;
+    let start = Instant::now();
+    while client
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(start.elapsed() < DEADLINE, "/healthz stayed unhealthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reply = post_batch(&client, &url, records(500, 100)).await;
+    assert_eq!(reply.status(), 200);
+    acknowledged += 100;
+
+    // A restart: every acknowledged record is there.
+    server.stop();
+    let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+    for n in [0, 299, 300, 399, 500, 599] {
+        let r = records(n, 1).remove(0);
+        let digest = gazette_client::record::SignedRecord::parse(r.as_bytes())
+            .unwrap()
+            .record
+            .digest;
+        let hex = gazette_client::encoding::hex_encode(&digest);
+        let found: serde_json::Value = client
+            .get(format!("{}/lookup?digest=sha256:{hex}", server.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            found["matches"].as_array().map(Vec::len),
+            Some(1),
+            "record {n}: {found}"
+        );
+    }
+    println!("full disk: {acknowledged} records acknowledged, all found after a restart");
+}
