@@ -13,14 +13,8 @@ use std::time::Instant;
 
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint};
 use crate::indexer::RecordIndexer;
-use crate::pipeline::{Commit, Failure, InFlight, Job, StorageTrouble, Write};
+use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
 use crate::storage::Storage;
-
-/// The first pause before a commit is retried; it doubles up to
-/// [`RETRY_MAX`].
-const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(50);
-/// The longest pause between retries of a commit.
-const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the committer works with.
 pub(crate) struct Committer {
@@ -86,32 +80,9 @@ impl Committer {
     /// log shuts down meanwhile (the tree on disk is then the old one or
     /// the new one, as after a crash).
     fn commit_retrying(&self, write: Write) -> Result<(), String> {
-        let mut pause = RETRY_FIRST;
-        loop {
-            let Err(e) = self.commit(&write) else {
-                if self.failure.clear_trouble() {
-                    tracing::warn!(size = write.size, "storage works again: writes resumed");
-                }
-                return Ok(());
-            };
-            if self.failure.shutting_down() {
-                return Err(format!(
-                    "shutting down with the commit of size {} unfinished: {e}",
-                    write.size
-                ));
-            }
-            let disk_full = matches!(
-                e.kind(),
-                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-            );
-            let message = format!("committing size {}: {e}", write.size);
-            tracing::error!(error = %message, retry_in = ?pause, "the storage refused a commit; retrying");
-            metrics::counter!(crate::metrics::COMMIT_RETRIES).increment(1);
-            self.failure
-                .set_trouble(StorageTrouble { message, disk_full });
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(RETRY_MAX);
-        }
+        let what = format!("committing size {}", write.size);
+        self.failure
+            .retry("committer", &what, || self.commit(&write))
     }
 
     /// Writes one batch durably and publishes its checkpoint.

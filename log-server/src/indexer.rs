@@ -45,8 +45,10 @@ pub(crate) struct RecordIndexer {
 impl RecordIndexer {
     /// Starts the record indexer thread over `index`, which covers the
     /// tree up to `indexed`'s value; each batch it adds moves `indexed` to
-    /// the batch's end. After it fails, it sets `failure` and writes no
-    /// more: the index stays behind the tree, and `indexed` with it.
+    /// the batch's end. A write the index refuses is retried (as a commit
+    /// is, see `Failure::retry`); only a stop meanwhile ends it: it then
+    /// sets `failure` and writes no more, the index stays behind the tree,
+    /// and `indexed` with it.
     pub(crate) fn start(
         index: Arc<RecordIndex>,
         indexed: watch::Sender<u64>,
@@ -62,8 +64,11 @@ impl RecordIndexer {
                     if failed {
                         continue;
                     }
-                    if let Err(e) = index.add(&batch) {
-                        failure.set(&format!("indexing entries from {}: {e}", batch.first));
+                    let what = format!("indexing entries from {}", batch.first);
+                    if let Err(reason) =
+                        failure.retry("record-indexer", &what, || index.add(&batch))
+                    {
+                        failure.set(&reason);
                         failed = true;
                         continue;
                     }

@@ -20,8 +20,8 @@ pub const TREE_SIZE: &str = "gazette_tree_size";
 pub const PUBLISHED_SIZE: &str = "gazette_published_size";
 /// Records queued or being committed.
 pub const QUEUE_DEPTH: &str = "gazette_queue_depth";
-/// Commits the storage refused, each retried.
-pub const COMMIT_RETRIES: &str = "gazette_commit_retries_total";
+/// Writes the storage refused, each retried, by stage (committer, record-indexer).
+pub const STORAGE_RETRIES: &str = "gazette_storage_retries_total";
 /// The tree size the lookup index covers.
 pub const LOOKUP_COVERED: &str = "gazette_lookup_index_covered_size";
 

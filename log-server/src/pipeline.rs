@@ -49,6 +49,29 @@ pub enum SubmitError {
     Storage(StorageTrouble),
 }
 
+/// The first pause before a refused write is retried; it doubles up to
+/// [`RETRY_MAX`].
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(50);
+/// The longest pause between retries.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether `e`, or an error it wraps, is a full disk (or quota).
+fn disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// Trouble a retry may get past: the storage refused a commit (out of
 /// space or file descriptors, an I/O error), and the committer retries
 /// the same commit until it goes through.
@@ -116,7 +139,9 @@ pub(crate) struct Write {
 #[derive(Clone, Default)]
 pub(crate) struct Failure {
     stopped: Arc<RwLock<Option<String>>>,
-    trouble: Arc<RwLock<Option<StorageTrouble>>>,
+    /// Each stage's trouble (`committer`, `record-indexer`), apart, so one
+    /// stage getting past its trouble does not clear another's.
+    trouble: Arc<RwLock<std::collections::BTreeMap<&'static str, StorageTrouble>>>,
     /// Set when the log shuts down: a commit being retried gives up.
     shutting_down: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -136,19 +161,54 @@ impl Failure {
         self.stopped.read().expect("lock").clone()
     }
 
-    /// The storage trouble being retried, if any.
+    /// The storage trouble being retried, if any (a full disk first).
     pub(crate) fn trouble(&self) -> Option<StorageTrouble> {
-        self.trouble.read().expect("lock").clone()
+        let troubles = self.trouble.read().expect("lock");
+        let mut all: Vec<&StorageTrouble> = troubles.values().collect();
+        all.sort_by_key(|t| !t.disk_full);
+        all.first().map(|t| (*t).clone())
     }
 
-    /// Records the storage trouble being retried.
-    pub(crate) fn set_trouble(&self, trouble: StorageTrouble) {
-        *self.trouble.write().expect("lock") = Some(trouble);
+    /// Records the storage trouble `stage` is retrying past.
+    pub(crate) fn set_trouble(&self, stage: &'static str, trouble: StorageTrouble) {
+        self.trouble.write().expect("lock").insert(stage, trouble);
     }
 
-    /// Clears it; whether there was any.
-    pub(crate) fn clear_trouble(&self) -> bool {
-        self.trouble.write().expect("lock").take().is_some()
+    /// Clears `stage`'s trouble; whether there was any.
+    pub(crate) fn clear_trouble(&self, stage: &'static str) -> bool {
+        self.trouble.write().expect("lock").remove(stage).is_some()
+    }
+
+    /// Runs `attempt` until it succeeds, as `stage`: after each failure the
+    /// trouble is recorded (so new writes get 503 or 507 and `/healthz`
+    /// says why) and the attempt is repeated after a pause, 50 ms doubling
+    /// to 2 s; the first success clears it. Gives up, with the last error,
+    /// only once the log is shutting down.
+    pub(crate) fn retry<E: std::error::Error + 'static>(
+        &self,
+        stage: &'static str,
+        what: &str,
+        mut attempt: impl FnMut() -> Result<(), E>,
+    ) -> Result<(), String> {
+        let mut pause = RETRY_FIRST;
+        loop {
+            let Err(e) = attempt() else {
+                if self.clear_trouble(stage) {
+                    tracing::warn!(stage, "the storage works again: writes resumed");
+                }
+                return Ok(());
+            };
+            let message = format!("{what}: {e}");
+            if self.shutting_down() {
+                return Err(format!("shutting down with this unfinished: {message}"));
+            }
+            tracing::error!(stage, error = %message, retry_in = ?pause, "the storage refused a write; retrying");
+            metrics::counter!(crate::metrics::STORAGE_RETRIES, "stage" => stage).increment(1);
+            let disk_full = disk_full(&e);
+            self.set_trouble(stage, StorageTrouble { message, disk_full });
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(RETRY_MAX);
+        }
     }
 
     /// The log is shutting down: stop retrying commits.

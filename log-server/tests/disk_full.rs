@@ -123,9 +123,8 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
         acknowledged += 100;
     }
 
-    // The indexes (fjall) have taken those records before the disk fills:
-    // this test is about commits (an index write that fails still stops
-    // writes until a restart).
+    // The indexes (fjall) have taken those records before the disk fills,
+    // so that the full disk meets a commit.
     let start = Instant::now();
     for query in [
         "issuer=registry.example.gov&kind=e-certificate&id=D-299".to_owned(),
