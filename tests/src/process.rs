@@ -96,12 +96,16 @@ impl Server {
     /// to announce its address.
     pub fn start_with(binary: &Path, dir: &Path, options: &Options) -> Server {
         let name = name(binary);
-        // A limit is set by the shell, which then becomes the daemon.
+        // A limit is set by the shell, which then becomes the daemon (where
+        // the hard limit is lower, the daemon keeps the test's own).
         let mut command = match options.open_files {
             Some(files) => {
                 let mut sh = Command::new("sh");
-                sh.args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")])
-                    .arg(binary);
+                sh.args([
+                    "-c",
+                    &format!("ulimit -n {files} 2>/dev/null; exec \"$0\" \"$@\""),
+                ])
+                .arg(binary);
                 sh
             }
             None => Command::new(binary),
