@@ -60,21 +60,23 @@ pub struct Log {
     pub limits: AgencyLimits,
     /// Tiles served lately, kept in memory (they never change).
     pub tiles: TileCache,
-    /// Turns at `/add`, and places for `/add?wait=receipt` waiters.
-    pub turns: AddTurns,
+    /// Turns at the write routes, and places for `/add?wait=receipt` waiters.
+    pub turns: WriteTurns,
     agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
     /// Held open, and so locked, while the log is.
     _dir_lock: std::fs::File,
 }
 
-/// `/add`'s bounds, kept apart: requests being handled (verified and
-/// sequenced), and requests waiting for a witnessed checkpoint to carry
-/// their receipt, which hold no turn of the first kind, so that waiters
-/// (anyone can replay a logged record with `wait=receipt`) never slow an
-/// agency's writes.
-pub struct AddTurns {
+/// The write routes' bounds, kept apart: `/add` and `/add-batch` requests
+/// being handled (verified and sequenced; more wait their turn), and
+/// `/add?wait=receipt` requests waiting for a witnessed checkpoint to carry
+/// their receipt, which hold no turn, so that waiters (anyone can replay a
+/// logged record with `wait=receipt`) never slow an agency's writes.
+pub struct WriteTurns {
     /// `/add` requests handled at once (`limits.max_concurrent_adds`).
     pub adds: Arc<Semaphore>,
+    /// `/add-batch` requests handled at once (`limits.max_concurrent_batches`).
+    pub batches: Arc<Semaphore>,
     /// Requests waiting for a receipt at once (`limits.max_receipt_waiters`).
     pub receipt_waiters: Arc<Semaphore>,
 }
@@ -180,8 +182,9 @@ impl Log {
             agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
-            turns: AddTurns {
+            turns: WriteTurns {
                 adds: Arc::new(Semaphore::new(config.limits.max_concurrent_adds)),
+                batches: Arc::new(Semaphore::new(config.limits.max_concurrent_batches)),
                 receipt_waiters: Arc::new(Semaphore::new(config.limits.max_receipt_waiters)),
             },
             config,

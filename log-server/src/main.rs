@@ -181,12 +181,10 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
         tracing::info!(origin = %log.config.origin, size = log.published().size, "serving");
         log.start_witnessing();
         let connections = &log.config.connections;
-        let max = connections.effective_max();
         gazette_kit::http::serve_http(
             listener,
             api::router(log.clone()),
             connections,
-            max,
             serve::shutdown_signal(),
         )
         .await;

@@ -79,6 +79,27 @@ async fn post_batch(
         .expect("the log answers")
 }
 
+/// `/healthz` once its status is what `wanted` says (waited for, bounded).
+async fn health_until(
+    client: &reqwest::Client,
+    url: &str,
+    wanted: impl Fn(u16) -> bool,
+) -> reqwest::Response {
+    let start = Instant::now();
+    loop {
+        let health = client.get(format!("{url}/healthz")).send().await.unwrap();
+        if wanted(health.status().as_u16()) {
+            return health;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "/healthz never changed: {}",
+            health.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Fills the filesystem of `dir` with one file until it is full.
 fn fill(dir: &Path) -> std::path::PathBuf {
     use std::io::Write;
@@ -125,35 +146,7 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
 
     // The indexes (fjall) have taken those records before the disk fills,
     // so that the full disk meets a commit.
-    let start = Instant::now();
-    for query in [
-        "issuer=registry.example.gov&kind=e-certificate&id=D-299".to_owned(),
-        {
-            let leaf = gazette_client::merkle::leaf_hash(records(299, 1)[0].as_bytes());
-            let escaped = leaf
-                .to_base64()
-                .replace('+', "%2B")
-                .replace('/', "%2F")
-                .replace('=', "%3D");
-            format!("leaf_hash={escaped}")
-        },
-    ] {
-        loop {
-            let found: serde_json::Value = client
-                .get(format!("{url}/lookup?{query}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if found["matches"].as_array().is_some_and(|m| !m.is_empty()) {
-                break;
-            }
-            assert!(start.elapsed() < DEADLINE, "{query}: {found}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+    gazette_tests::wait_for_lookups(&url).await;
 
     // The disk fills up: the next batch's commit fails and is retried.
     let filler = fill(&mount);
@@ -161,15 +154,7 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
         let (client, url) = (client.clone(), url.clone());
         async move { post_batch(&client, &url, records(300, 100)).await }
     });
-    let start = Instant::now();
-    let health = loop {
-        let health = client.get(format!("{url}/healthz")).send().await.unwrap();
-        if health.status() != 200 {
-            break health;
-        }
-        assert!(start.elapsed() < DEADLINE, "/healthz never said");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let health = health_until(&client, &url, |status| status != 200).await;
     assert_eq!(health.status(), 507);
     assert!(health.headers().contains_key("retry-after"));
     let why = health.text().await.unwrap();
@@ -187,18 +172,7 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
     let reply = held.await.unwrap();
     assert_eq!(reply.status(), 200, "{:?}", reply.text().await);
     acknowledged += 100;
-    let start = Instant::now();
-    while client
-        .get(format!("{url}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        != 200
-    {
-        assert!(start.elapsed() < DEADLINE, "/healthz stayed unhealthy");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    health_until(&client, &url, |status| status == 200).await;
     let reply = post_batch(&client, &url, records(500, 100)).await;
     assert_eq!(reply.status(), 200);
     acknowledged += 100;

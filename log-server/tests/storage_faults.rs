@@ -216,6 +216,19 @@ fn is_temp(path: &str) -> bool {
     path.rsplit('/').next().unwrap().starts_with('.') && path.contains(".tmp-")
 }
 
+/// Logs record 1000 after the batch: it must take the first index after
+/// the batch's commitment. Returns the layout with it.
+async fn next_record_follows_the_batch(app: &axum::Router, what: &str) -> Layout {
+    let mut layout = layout();
+    layout.batch(1);
+    assert_eq!(
+        add_ok(app, &body(1000)).await,
+        layout.records[(BASE + BATCH) as usize],
+        "{what}"
+    );
+    layout
+}
+
 /// Every fault tried: an error at each step, and a torn write at each write.
 fn every_fault(steps: &[(CommitStep, String)]) -> Vec<(usize, Fault)> {
     let mut faults = Vec::new();
@@ -265,13 +278,7 @@ async fn fail_commit_once_at(
     assert_ne!(checkpoint(&app).await.1, old_note, "{what}");
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK, "{what}");
     injector.armed.store(false, Ordering::SeqCst);
-    let mut layout = layout();
-    layout.batch(1);
-    assert_eq!(
-        add_ok(&app, &body(1000)).await,
-        layout.records[(BASE + BATCH) as usize],
-        "{what}"
-    );
+    let layout = next_record_follows_the_batch(&app, &what).await;
     drop(app);
     let dir_path = close(log);
     let leftovers: Vec<String> = files_under(&dir_path)
@@ -401,13 +408,7 @@ async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) 
     let app = api(&log);
     let results = add_batch_ok(&app, &batch).await;
     assert_eq!(indexes_of(&results), batch_indexes(), "{what}");
-    let mut layout = layout();
-    layout.batch(1);
-    assert_eq!(
-        add_ok(&app, &body(1000)).await,
-        layout.records[(BASE + BATCH) as usize],
-        "{what}"
-    );
+    let layout = next_record_follows_the_batch(&app, &what).await;
     let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
     assert_eq!(checkpoint.size, layout.size(), "{what}");
     let expected = expected_entries(&[&base, &batch, &[body(1000)]], &entries);

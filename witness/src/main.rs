@@ -123,12 +123,10 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
         tracing::info!(witness = %witness.verifier, logs = witness.logs().len(), "serving");
         println!("witness verifier key: {}", witness.verifier);
         let connections = witness.config.connections.clone();
-        let max = connections.effective_max();
         gazette_kit::http::serve_http(
             listener,
             api::router(witness),
             &connections,
-            max,
             serve::shutdown_signal(),
         )
         .await;

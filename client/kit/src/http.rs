@@ -218,15 +218,15 @@ const GRACE: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` until `shutdown` resolves, bounding the
-/// connections as `limits` says (with `max` connections at most); then
-/// lets open requests finish, for at most ten seconds.
+/// connections as `limits` says (at most [`Connections::effective_max`]);
+/// then lets open requests finish, for at most ten seconds.
 pub async fn serve_http(
     listener: TcpListener,
     router: axum::Router,
     limits: &Connections,
-    max: usize,
     shutdown: impl Future<Output = ()>,
 ) {
+    let max = limits.effective_max();
     let open = Arc::new(Mutex::new(Open::default()));
     let (stop, stopping) = watch::channel(false);
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -382,7 +382,7 @@ pub async fn whole_body(
             &format!("a body of at most {limit} bytes is accepted here"),
         );
     }
-    let mut held = Vec::new();
+    let mut held = None;
     let read = tokio::time::timeout(
         rules.timeout,
         read_body(body, limit, &rules.budget, &mut held),
@@ -407,19 +407,19 @@ pub async fn whole_body(
     response
 }
 
-/// The body's bytes, each frame's KiB taken from `budget` into `held`.
+/// The body's bytes, each frame's KiB taken from `budget` into `held` (one
+/// permit, grown as the body grows).
 async fn read_body(
     mut body: Body,
     limit: usize,
     budget: &Arc<Semaphore>,
-    held: &mut Vec<tokio::sync::OwnedSemaphorePermit>,
+    held: &mut Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> Result<Bytes, Response> {
     // Frames are kept as they came and joined once at the end: no
     // reallocation while a body grows, and no memory reserved on the word
     // of a Content-Length.
     let mut frames: Vec<Bytes> = Vec::new();
     let mut received = 0usize;
-    let mut taken_kib = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             json_error(
@@ -438,6 +438,7 @@ async fn read_body(
             ));
         }
         frames.push(data);
+        let taken_kib = held.as_ref().map_or(0, |p| p.num_permits());
         let need = received.div_ceil(1024).saturating_sub(taken_kib);
         if need > 0 {
             let permit = u32::try_from(need)
@@ -452,8 +453,10 @@ async fn read_body(
                         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                     busy
                 })?;
-            held.push(permit);
-            taken_kib += need;
+            match held {
+                Some(held) => held.merge(permit),
+                None => *held = Some(permit),
+            }
         }
     }
     Ok(match frames.len() {

@@ -17,8 +17,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::routing::{get, post};
 use gazette_kit::http::{BodyRules, json_errors, whole_body};
-use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -47,23 +45,16 @@ pub fn router(log: Arc<Log>) -> Router {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE])
         .expose_headers([header::RETRY_AFTER, REQUEST_ID]);
-    let limits = &log.config.limits;
     Router::new()
-        // `/add` takes its turn itself (`Log::turns`): a receipt waiter
-        // must not hold one.
+        // The write routes take their turns themselves (`Log::turns`), once
+        // the body is in hand; a receipt waiter holds none.
         .route(
             "/add",
             post(write::add).layer(DefaultBodyLimit::max(ADD_BODY_LIMIT)),
         )
         .route(
             "/add-batch",
-            post(write::add_batch).layer(
-                ServiceBuilder::new()
-                    .layer(GlobalConcurrencyLimitLayer::new(
-                        limits.max_concurrent_batches,
-                    ))
-                    .layer(DefaultBodyLimit::max(ADD_BATCH_BODY_LIMIT)),
-            ),
+            post(write::add_batch).layer(DefaultBodyLimit::max(ADD_BATCH_BODY_LIMIT)),
         )
         .route("/checkpoint", get(read::checkpoint))
         .route("/tile/{*rest}", get(read::tile))

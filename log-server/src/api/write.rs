@@ -68,12 +68,7 @@ pub async fn add(
             )));
         }
     };
-    let turn = log
-        .turns
-        .adds
-        .acquire()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let turn = take_turn(&log.turns.adds).await?;
     let keys = agency_keys(&log);
     let signed = tokio::task::spawn_blocking(move || SignedRecord::verify(&body, &keys))
         .await
@@ -119,6 +114,16 @@ pub async fn add(
     Ok(Json(answer).into_response())
 }
 
+/// A turn at a write route, waited for.
+async fn take_turn(
+    turns: &tokio::sync::Semaphore,
+) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    turns
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// The `/add-batch` request.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,6 +149,7 @@ pub async fn add_batch(
             "an add-batch body is JSON: send it with Content-Type: application/json".into(),
         ));
     }
+    let _turn = take_turn(&log.turns.batches).await?;
     let request: AddBatch = serde_json::from_slice(&body)
         .map_err(|e| ApiError::Malformed(format!("add-batch body: {e}")))?;
     let max = log.config.limits.max_batch_records;
