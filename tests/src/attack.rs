@@ -78,3 +78,41 @@ pub fn raise_open_file_limit() -> u64 {
     );
     getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
 }
+
+/// Sets the soft open-file limit of the running process `pid`, as
+/// `prlimit --nofile` does (its hard limit stays); returns the soft limit
+/// it had.
+pub fn set_open_file_limit(pid: u32, soft: u64) -> std::io::Result<u64> {
+    use rustix::process::{Pid, Resource, Rlimit, prlimit};
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let (current, hard) = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|rest| {
+            let mut values = rest.split_whitespace().map(|v| v.parse::<u64>().ok());
+            Some((values.next()??, values.next()?))
+        })
+        .ok_or_else(|| std::io::Error::other("no open-file limit in /proc/PID/limits"))?;
+    let pid = Pid::from_raw(pid as i32).ok_or_else(|| std::io::Error::other("process ID 0"))?;
+    prlimit(
+        Some(pid),
+        Resource::Nofile,
+        Rlimit {
+            current: Some(soft),
+            maximum: hard,
+        },
+    )?;
+    Ok(current)
+}
+
+/// The lowest file descriptor number `pid` has free: the number its next
+/// open would get.
+pub fn lowest_free_fd(pid: u32) -> u64 {
+    let taken: std::collections::BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    (0..).find(|n| !taken.contains(n)).expect("a free number")
+}

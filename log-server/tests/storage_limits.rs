@@ -1,9 +1,11 @@
-//! The real `gazette-log` on a small tmpfs that fills up: the batch in the
-//! failing commit is held, new writes get 507 with `Retry-After`,
-//! `/healthz` says why; once space is freed, the held batch is logged,
-//! writes go on with no restart, and after a restart every acknowledged
-//! record is there. Mounting needs root (CAP_SYS_ADMIN): where it is
-//! refused, the test says so and passes without running.
+//! The real `gazette-log` running out of what the system gives it: disk
+//! space (a small tmpfs that fills up) and file descriptors (its limit
+//! lowered while it runs). Each time the batch in the failing commit is
+//! held, new writes get 507 or 503 with `Retry-After`, `/healthz` says
+//! why; once the resource is back, the held batch is logged, writes go on
+//! with no restart, and every acknowledged record is there. Mounting needs
+//! root (CAP_SYS_ADMIN): where it is refused, the test says so and passes
+//! without running.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -124,14 +126,7 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
         }
     };
     let data = mount.join("log");
-    let d = data.to_str().unwrap();
-    process::run(
-        gazette_log(),
-        &["init", "--origin", "disk.example/log", "--dir", d],
-    );
-    let vkey = agency().verifier().to_string();
-    process::run(gazette_log(), &["agency", "add", &vkey, "--dir", d]);
-    let mut server = Server::start(gazette_log(), &data, "127.0.0.1:0");
+    let mut server = start_log(&data);
     let url = server.url.clone();
     let client = reqwest::Client::builder()
         .timeout(DEADLINE)
@@ -180,26 +175,103 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
     // A restart: every acknowledged record is there.
     server.stop();
     let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
-    for n in [0, 299, 300, 399, 500, 599] {
-        let r = records(n, 1).remove(0);
+    let samples: Vec<String> = [0, 299, 300, 399, 500, 599]
+        .into_iter()
+        .map(|n| records(n, 1).remove(0))
+        .collect();
+    assert!(all_found(&client, &server.url, &samples).await);
+    println!("full disk: {acknowledged} records acknowledged, all found after a restart");
+}
+
+/// A log in `dir` with the agency registered, served.
+fn start_log(dir: &Path) -> Server {
+    let d = dir.to_str().unwrap();
+    process::run(
+        gazette_log(),
+        &["init", "--origin", "limits.example/log", "--dir", d],
+    );
+    let vkey = agency().verifier().to_string();
+    process::run(gazette_log(), &["agency", "add", &vkey, "--dir", d]);
+    Server::start(gazette_log(), dir, "127.0.0.1:0")
+}
+
+/// Whether each of `records` is found by its digest.
+async fn all_found(client: &reqwest::Client, url: &str, records: &[String]) -> bool {
+    for r in records {
         let digest = gazette_client::record::SignedRecord::parse(r.as_bytes())
             .unwrap()
             .record
             .digest;
         let hex = gazette_client::encoding::hex_encode(&digest);
         let found: serde_json::Value = client
-            .get(format!("{}/lookup?digest=sha256:{hex}", server.url))
+            .get(format!("{url}/lookup?digest=sha256:{hex}"))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        assert_eq!(
-            found["matches"].as_array().map(Vec::len),
-            Some(1),
-            "record {n}: {found}"
-        );
+        if found["matches"].as_array().map(Vec::len) != Some(1) {
+            return false;
+        }
     }
-    println!("full disk: {acknowledged} records acknowledged, all found after a restart");
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_out_of_file_descriptors_holds_writes_until_there_are_some() {
+    use gazette_tests::attack::{lowest_free_fd, set_open_file_limit};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_log(dir.path());
+    let url = server.url.clone();
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    for round in 0..3 {
+        let reply = post_batch(&client, &url, records(round * 100, 100)).await;
+        assert_eq!(reply.status(), 200);
+    }
+    gazette_tests::wait_for_lookups(&url).await;
+    // Two connections the client keeps, opened while the log could still
+    // accept them: one for the held batch, one for everything else.
+    let warm = (0..2).map(|_| client.get(format!("{url}/healthz")).send());
+    for reply in futures_util::future::join_all(warm).await {
+        assert_eq!(reply.unwrap().status(), 200);
+    }
+
+    // No descriptor left: the next open anywhere in the log fails (EMFILE).
+    let pid = server.pid();
+    let limit = lowest_free_fd(pid);
+    let had = set_open_file_limit(pid, limit).expect("prlimit on the log (same user)");
+    let held = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move { post_batch(&client, &url, records(300, 100)).await }
+    });
+    let health = health_until(&client, &url, |status| status != 200).await;
+    assert_eq!(health.status(), 503);
+    assert!(health.headers().contains_key("retry-after"));
+    let why = health.text().await.unwrap();
+    println!("no file descriptors (limit {limit}): /healthz says {why}");
+    assert!(why.contains("open files"), "{why}");
+    assert!(
+        !held.is_finished(),
+        "a batch was answered before it was durable"
+    );
+
+    // Descriptors again: the held batch is logged, new writes go through.
+    set_open_file_limit(pid, had).unwrap();
+    let reply = held.await.unwrap();
+    assert_eq!(reply.status(), 200, "{:?}", reply.text().await);
+    health_until(&client, &url, |status| status == 200).await;
+    let reply = post_batch(&client, &url, records(400, 100)).await;
+    assert_eq!(reply.status(), 200);
+
+    server.stop();
+    let server = Server::start(gazette_log(), dir.path(), "127.0.0.1:0");
+    let samples: Vec<String> = [0, 299, 300, 399, 400, 499]
+        .into_iter()
+        .map(|n| records(n, 1).remove(0))
+        .collect();
+    assert!(all_found(&client, &server.url, &samples).await);
 }
