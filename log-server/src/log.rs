@@ -48,10 +48,14 @@ pub struct Log {
     pub policy_text: String,
     /// The writer.
     pub sequencer: Sequencer,
-    /// The sequencer's duplicate check.
-    pub index: Arc<RecordIndex>,
-    /// The readers' lookup index (it may trail the tree by a few batches).
-    pub lookup: Arc<LookupIndex>,
+    /// The sequencer's duplicate check (not opened read-only).
+    pub index: Option<Arc<RecordIndex>>,
+    /// The readers' lookup index (it may trail the tree by a few batches;
+    /// not opened read-only).
+    pub lookup: Option<Arc<LookupIndex>>,
+    /// Why the log only serves reads, if it does: its data directory is
+    /// read-only (see [`Log::open_read_only`]).
+    pub read_only: Option<String>,
     /// The verifiable index, if batches end with its commitment.
     pub map: Option<MapHandle>,
     /// The log's public key.
@@ -63,8 +67,9 @@ pub struct Log {
     /// Turns at the write routes, and places for `/add?wait=receipt` waiters.
     pub turns: WriteTurns,
     agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
-    /// Held open, and so locked, while the log is.
-    _dir_lock: std::fs::File,
+    /// Held open, and so locked, while the log is (a read-only log
+    /// locks nothing: nobody can write there).
+    _dir_lock: Option<std::fs::File>,
 }
 
 /// The write routes' bounds, kept apart: `/add` and `/add-batch` requests
@@ -79,6 +84,17 @@ pub struct WriteTurns {
     pub batches: Arc<Semaphore>,
     /// Requests waiting for a receipt at once (`limits.max_receipt_waiters`).
     pub receipt_waiters: Arc<Semaphore>,
+}
+
+impl WriteTurns {
+    fn new(config: &Config) -> WriteTurns {
+        let limits = &config.limits;
+        WriteTurns {
+            adds: Arc::new(Semaphore::new(limits.max_concurrent_adds)),
+            batches: Arc::new(Semaphore::new(limits.max_concurrent_batches)),
+            receipt_waiters: Arc::new(Semaphore::new(limits.max_receipt_waiters)),
+        }
+    }
 }
 
 /// The file a running log locks in its data directory.
@@ -178,15 +194,11 @@ impl Log {
             batching,
         );
         Ok(Log {
-            _dir_lock: dir_lock,
+            _dir_lock: Some(dir_lock),
             agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
-            turns: WriteTurns {
-                adds: Arc::new(Semaphore::new(config.limits.max_concurrent_adds)),
-                batches: Arc::new(Semaphore::new(config.limits.max_concurrent_batches)),
-                receipt_waiters: Arc::new(Semaphore::new(config.limits.max_receipt_waiters)),
-            },
+            turns: WriteTurns::new(&config),
             config,
             dir: dir.to_owned(),
             storage,
@@ -195,9 +207,66 @@ impl Log {
             policy,
             policy_text,
             sequencer,
-            index,
-            lookup,
+            index: Some(index),
+            lookup: Some(lookup),
+            read_only: None,
             map,
+            verifier,
+        })
+    }
+
+    /// Opens the log in `dir`, which cannot be written (`why`), to serve
+    /// what needs no index database: the checkpoint published when it
+    /// stopped, tiles, entries, proofs and receipts, `/info` and the page.
+    /// Writes and lookups are refused with 503 and `why`; nothing in the
+    /// directory is touched (no crash recovery: files a crashed commit
+    /// left beyond the checkpoint are not served, as no checkpoint covers
+    /// them). The serving loop reopens the log in full once `dir` is
+    /// writable again.
+    pub fn open_read_only(dir: &Path, why: String) -> anyhow::Result<Log> {
+        crate::metrics::handle();
+        let config = Config::load(dir)?;
+        let storage: Arc<dyn Storage> = Arc::new(FsStorage::open(dir)?);
+        let key = read_key(&config, dir)?;
+        let verifier = key.verifier();
+        let Some(note) = storage.read(CHECKPOINT)? else {
+            bail!("{why}, and the log has no checkpoint yet: there is nothing to serve");
+        };
+        let checkpoint = open_checkpoint(&note, &verifier)
+            .context("the stored checkpoint does not verify with the log key")?
+            .checkpoint;
+        Edge::load(storage.as_ref(), checkpoint.size, &checkpoint.root)
+            .context("the stored tiles do not match the stored checkpoint")?;
+        let committed = CommittedCheckpoint {
+            size: checkpoint.size,
+            root: checkpoint.root,
+            note,
+        };
+        let (policy, policy_text) = load_policy(&config, dir, &verifier)?;
+        let published = latest(match policy.witnesses().is_empty() {
+            true => WitnessedCheckpoint::without_witnesses(&committed),
+            false => witnessed_at_start(storage.as_ref(), &policy, &key, checkpoint.size)?,
+        });
+        let agencies_path = dir.join(&config.agencies_file);
+        let agencies = agencies::load(&agencies_path)?;
+        Ok(Log {
+            _dir_lock: None,
+            agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
+            limits: AgencyLimits::new(config.rate_limits.clone()),
+            tiles: TileCache::new(config.limits.tile_cache_mib << 20),
+            turns: WriteTurns::new(&config),
+            config,
+            dir: dir.to_owned(),
+            storage,
+            committed: latest(committed),
+            published,
+            policy,
+            policy_text,
+            sequencer: Sequencer::read_only(why.clone()),
+            index: None,
+            lookup: None,
+            read_only: Some(why),
+            map: None,
             verifier,
         })
     }
@@ -215,7 +284,7 @@ impl Log {
     /// Starts sending checkpoints to the policy's witnesses (on the current
     /// tokio runtime). Without witnesses there is nothing to start.
     pub fn start_witnessing(&self) {
-        if !self.policy.witnesses().is_empty() {
+        if !self.policy.witnesses().is_empty() && self.read_only.is_none() {
             crate::witnessing::spawn(
                 self.policy.clone(),
                 self.storage.clone(),

@@ -122,6 +122,28 @@ impl Sequencer {
         }
     }
 
+    /// A sequencer that takes nothing, for a log whose data directory is
+    /// read-only: every submission is refused with `why` (503), as storage
+    /// trouble, and no thread runs.
+    pub fn read_only(why: String) -> Sequencer {
+        let (tx, _) = mpsc::channel::<Input>();
+        let failure = Failure::default();
+        let trouble = StorageTrouble {
+            message: why,
+            disk_full: false,
+        };
+        failure.set_trouble("read-only", trouble);
+        Sequencer {
+            tx,
+            thread: None,
+            permits: Arc::new(Semaphore::new(0)),
+            capacity: 0,
+            failure,
+            stopped: Arc::new(AtomicBool::new(true)),
+            indexed: false,
+        }
+    }
+
     /// Why the log stopped accepting writes, if it did.
     pub fn failure(&self) -> Option<String> {
         self.failure.reason()

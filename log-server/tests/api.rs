@@ -909,7 +909,7 @@ async fn restart_keeps_the_checkpoint_and_catches_the_index_up_from_the_tiles() 
 
     let log = open(&dir_path);
     assert_eq!(
-        log.index.covered().unwrap(),
+        log.index.as_ref().unwrap().covered().unwrap(),
         layout.size(),
         "the index caught up"
     );
@@ -949,7 +949,10 @@ async fn a_deleted_index_is_rebuilt_from_the_tiles() {
     let log = open(&dir_path);
     let app = api(&log);
     assert_eq!(checkpoint(&app).await.1, note);
-    assert_eq!(log.index.covered().unwrap(), layout.size());
+    assert_eq!(
+        log.index.as_ref().unwrap().covered().unwrap(),
+        layout.size()
+    );
     // Records on both sides of the batches' and the first tile's edges
     // (records 254 and 255 sit at 255 and 256, after the commitment at 150).
     for n in [0usize, 149, 150, 254, 255, 269] {

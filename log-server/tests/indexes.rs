@@ -20,7 +20,7 @@ use gazette_log::storage::FsStorage;
 /// Waits, at most 10 s, until the lookup index covers `size`.
 fn wait_for_lookup(log: &gazette_log::log::Log, size: u64) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while log.lookup.covered().unwrap() < size {
+    while log.lookup.as_ref().unwrap().covered().unwrap() < size {
         assert!(Instant::now() < deadline, "the lookup index stays behind");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -42,11 +42,22 @@ async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
     // Records 254 and 255 sit at 255 and 256, on both sides of a tile edge.
     for n in [0usize, 199, 200, 254, 255, 299] {
         assert_eq!(
-            log.lookup.leaf(&leaf_hash(&records[n])).unwrap(),
+            log.lookup
+                .as_ref()
+                .unwrap()
+                .leaf(&leaf_hash(&records[n]))
+                .unwrap(),
             Some(indexes[n])
         );
     }
-    assert_eq!(log.lookup.leaf(&leaf_hash(b"not logged")).unwrap(), None);
+    assert_eq!(
+        log.lookup
+            .as_ref()
+            .unwrap()
+            .leaf(&leaf_hash(b"not logged"))
+            .unwrap(),
+        None
+    );
     // The commitments are entries, not records: not looked up.
     let entries = served_entries(&app, size).await;
     let commitments: Vec<Vec<u8>> = layout
@@ -55,20 +66,34 @@ async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
         .map(|&c| check_commitment(&entries, c).to_bytes())
         .collect();
     for c in &commitments {
-        assert_eq!(log.lookup.leaf(&leaf_hash(c)).unwrap(), None);
+        assert_eq!(
+            log.lookup.as_ref().unwrap().leaf(&leaf_hash(c)).unwrap(),
+            None
+        );
     }
     drop(app);
     let dir_path = close(log);
 
     std::fs::remove_dir_all(dir_path.join("lookup")).unwrap();
     let log = open(&dir_path);
-    assert_eq!(log.lookup.covered().unwrap(), size, "rebuilt on open");
     assert_eq!(
-        log.lookup.leaf(&leaf_hash(&records[299])).unwrap(),
+        log.lookup.as_ref().unwrap().covered().unwrap(),
+        size,
+        "rebuilt on open"
+    );
+    assert_eq!(
+        log.lookup
+            .as_ref()
+            .unwrap()
+            .leaf(&leaf_hash(&records[299]))
+            .unwrap(),
         Some(indexes[299])
     );
     for c in &commitments {
-        assert_eq!(log.lookup.leaf(&leaf_hash(c)).unwrap(), None);
+        assert_eq!(
+            log.lookup.as_ref().unwrap().leaf(&leaf_hash(c)).unwrap(),
+            None
+        );
     }
     close(log);
 }
@@ -95,10 +120,14 @@ async fn an_index_left_in_sled_or_half_created_is_rebuilt() {
     // A creation cut short: a journal but no `version` file yet.
     std::fs::remove_file(dir_path.join("lookup/version")).unwrap();
     let log = open(&dir_path);
-    assert_eq!(log.index.covered().unwrap(), size);
-    assert_eq!(log.lookup.covered().unwrap(), size);
+    assert_eq!(log.index.as_ref().unwrap().covered().unwrap(), size);
+    assert_eq!(log.lookup.as_ref().unwrap().covered().unwrap(), size);
     assert_eq!(
-        log.lookup.leaf(&leaf_hash(&records[7])).unwrap(),
+        log.lookup
+            .as_ref()
+            .unwrap()
+            .leaf(&leaf_hash(&records[7]))
+            .unwrap(),
         Some(indexes[7])
     );
     assert!(!dir_path.join("index/conf").exists());
@@ -138,13 +167,24 @@ async fn an_index_ahead_of_a_tree_restored_from_backup_is_built_anew() {
 
     let log = open(&dir_path);
     let restored = Layout::of(&[20]).size();
-    assert_eq!(log.index.covered().unwrap(), restored);
-    assert_eq!(log.lookup.covered().unwrap(), restored);
+    assert_eq!(log.index.as_ref().unwrap().covered().unwrap(), restored);
+    assert_eq!(log.lookup.as_ref().unwrap().covered().unwrap(), restored);
     assert_eq!(
-        log.lookup.leaf(&leaf_hash(&records[10])).unwrap(),
+        log.lookup
+            .as_ref()
+            .unwrap()
+            .leaf(&leaf_hash(&records[10]))
+            .unwrap(),
         Some(indexes[10])
     );
-    assert_eq!(log.lookup.leaf(&leaf_hash(&records[30])).unwrap(), None);
+    assert_eq!(
+        log.lookup
+            .as_ref()
+            .unwrap()
+            .leaf(&leaf_hash(&records[30]))
+            .unwrap(),
+        None
+    );
     // Record 30 is new again to the duplicate check: it gets the next index.
     let results = add_batch_ok(&api(&log), &records[30..31]).await;
     assert_eq!(results[0]["index"], serde_json::json!(restored));

@@ -3,9 +3,11 @@
 //! lowered while it runs). Each time the batch in the failing commit is
 //! held, new writes get 507 or 503 with `Retry-After`, `/healthz` says
 //! why; once the resource is back, the held batch is logged, writes go on
-//! with no restart, and every acknowledged record is there. Mounting needs
-//! root (CAP_SYS_ADMIN): where it is refused, the test says so and passes
-//! without running.
+//! with no restart, and every acknowledged record is there. And a log
+//! started on a read-only data directory (a read-only bind mount) serves
+//! its tree, refuses writes with 503, and takes writes once the directory
+//! is writable, with no restart. Mounting needs root (CAP_SYS_ADMIN):
+//! where it is refused, those tests say so and pass without running.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -47,15 +49,12 @@ struct Tmpfs(std::path::PathBuf);
 impl Tmpfs {
     fn mount(at: &Path, mib: u64) -> Result<Tmpfs, String> {
         std::fs::create_dir_all(at).unwrap();
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
-            .arg(at)
-            .output()
-            .map_err(|e| e.to_string())?;
-        match out.status.success() {
-            true => Ok(Tmpfs(at.to_owned())),
-            false => Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
-        }
+        let size = format!("size={mib}m");
+        mount(
+            &["tmpfs".as_ref(), at.as_os_str()],
+            &["-t", "tmpfs", "-o", &size],
+        )?;
+        Ok(Tmpfs(at.to_owned()))
     }
 }
 
@@ -99,6 +98,38 @@ async fn health_until(
             health.status()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `from` seen read-only at `at` (a bind mount), unmounted when dropped.
+struct ReadOnlyView(Tmpfs);
+
+impl ReadOnlyView {
+    fn mount(from: &Path, at: &Path) -> Result<ReadOnlyView, String> {
+        std::fs::create_dir_all(at).unwrap();
+        mount(&[from.as_os_str(), at.as_os_str()], &["--bind"])?;
+        let view = ReadOnlyView(Tmpfs(at.to_owned()));
+        view.remount("ro")?;
+        Ok(view)
+    }
+
+    /// Makes the view read-only (`ro`) or writable (`rw`).
+    fn remount(&self, how: &str) -> Result<(), String> {
+        let options = format!("remount,bind,{how}");
+        mount(&[self.0.0.as_os_str()], &["-o", &options])
+    }
+}
+
+/// Runs `mount` with `options` and then `paths`.
+fn mount(paths: &[&std::ffi::OsStr], options: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("mount")
+        .args(options)
+        .args(paths)
+        .output()
+        .map_err(|e| e.to_string())?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
     }
 }
 
@@ -274,4 +305,71 @@ async fn running_out_of_file_descriptors_holds_writes_until_there_are_some() {
         .map(|n| records(n, 1).remove(0))
         .collect();
     assert!(all_found(&client, &server.url, &samples).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_directory_is_served_and_takes_writes_once_writable() {
+    let base = tempfile::tempdir().unwrap();
+    let data = base.path().join("log");
+    let mut server = start_log(&data);
+    let client = reqwest::Client::builder()
+        .timeout(DEADLINE)
+        .build()
+        .unwrap();
+    let logged = records(0, 300);
+    let reply = post_batch(&client, &server.url, logged.clone()).await;
+    assert_eq!(reply.status(), 200);
+    server.stop();
+    let view = match ReadOnlyView::mount(&data, &base.path().join("view")) {
+        Ok(view) => view,
+        Err(why) => {
+            println!("SKIPPED: cannot bind-mount read-only here ({why}); this test needs root");
+            return;
+        }
+    };
+
+    // Read-only: the tree is served, writes and lookups are refused.
+    let server = Server::start(gazette_log(), &view.0.0, "127.0.0.1:0");
+    let url = server.url.clone();
+    // The batch, and the verifiable index's commitment after it.
+    let size = gazette_tests::checkpoint_size(&url).await;
+    assert_eq!(size, 301);
+    let entries = gazette_tests::read_entries(&url, size).await;
+    assert!(entries.iter().zip(&logged).all(|(e, r)| e == r.as_bytes()));
+    let proof = client
+        .get(format!("{url}/proof/consistency?old=100&size=300"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proof.status(), 200);
+    let health = client.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    assert!(health.headers().contains_key("retry-after"));
+    let why = health.text().await.unwrap();
+    println!("read-only: /healthz says {why}");
+    assert!(why.contains("read-only"), "{why}");
+    let refused = post_batch(&client, &url, records(300, 10)).await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(refused.text().await.unwrap().contains("read-only"));
+    let lookup = client
+        .get(format!(
+            "{url}/lookup?id=D-1&issuer=registry.example.gov&kind=e-certificate"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lookup.status(), 503);
+
+    // Writable again: the log opens in full by itself and takes writes.
+    view.remount("rw").unwrap();
+    health_until(&client, &url, |status| status == 200).await;
+    let reply = post_batch(&client, &url, records(300, 100)).await;
+    assert_eq!(reply.status(), 200, "{:?}", reply.text().await);
+    gazette_tests::wait_for_lookups(&url).await;
+    let samples: Vec<String> = [0, 299, 300, 399]
+        .into_iter()
+        .map(|n| records(n, 1).remove(0))
+        .collect();
+    assert!(all_found(&client, &url, &samples).await);
 }

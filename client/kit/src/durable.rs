@@ -21,11 +21,7 @@ pub fn write_file(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()>
         .ok_or_else(|| io::Error::other("no file name"))?
         .to_string_lossy()
         .into_owned();
-    let names = (0..TEMP_ATTEMPTS).map(|_| {
-        let nonce = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
-        dir.join(format!(".{name}.tmp-{}-{nonce:016x}", std::process::id()))
-    });
-    let (temp, mut file) = create_temp(names, mode.unwrap_or(0o666))?;
+    let (temp, mut file) = create_temp(temp_names(dir, &name), mode.unwrap_or(0o666))?;
     let written = file
         .write_all(data)
         .and_then(|()| file.sync_all())
@@ -37,8 +33,25 @@ pub fn write_file(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<()>
     File::open(dir)?.sync_all()
 }
 
+/// Whether files can be created in `dir`: creates a temporary one there
+/// and removes it. A read-only filesystem answers with an error of kind
+/// [`io::ErrorKind::ReadOnlyFilesystem`], a directory the user may not
+/// write with [`io::ErrorKind::PermissionDenied`].
+pub fn check_writable(dir: &Path) -> io::Result<()> {
+    let (temp, _file) = create_temp(temp_names(dir, "writable"), 0o600)?;
+    fs::remove_file(temp)
+}
+
 /// Names tried for a temporary file before giving up.
 const TEMP_ATTEMPTS: usize = 16;
+
+/// Unpredictable names for a temporary file beside `dir/name`.
+fn temp_names(dir: &Path, name: &str) -> impl Iterator<Item = PathBuf> {
+    (0..TEMP_ATTEMPTS).map(move |_| {
+        let nonce = rand_core::RngCore::next_u64(&mut rand_core::OsRng);
+        dir.join(format!(".{name}.tmp-{}-{nonce:016x}", std::process::id()))
+    })
+}
 
 /// Creates the first of `names` that does not exist yet, with `mode`.
 /// Exclusive creation (`O_CREAT | O_EXCL`) never opens what is already

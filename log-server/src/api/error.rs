@@ -127,6 +127,26 @@ impl From<SubmitError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// 503 for what a log serving a read-only data directory cannot do
+    /// (`what`), with why; it comes back by itself once the directory is
+    /// writable.
+    pub fn read_only(log: &crate::log::Log, what: &str) -> ApiError {
+        let why = log
+            .read_only
+            .as_deref()
+            .unwrap_or("the log only serves reads");
+        ApiError::Overloaded {
+            message: format!("{what}, and {why}"),
+            retry_after: READ_ONLY_RETRY_S,
+        }
+    }
+}
+
+/// Seconds a client is told to wait while the data directory is read-only:
+/// how often the log checks whether it is writable again.
+pub const READ_ONLY_RETRY_S: u64 = 2;
+
 /// Storage trouble being retried, as an answer: 507 for a full disk, 503
 /// otherwise, both with `Retry-After`.
 pub fn trouble_error(trouble: &crate::sequencer::StorageTrouble, message: String) -> ApiError {

@@ -70,6 +70,12 @@ pub async fn lookup(
 /// The proven lookup of `key` against the tree of `size` entries (the
 /// published checkpoint's when `None`).
 pub fn prove(log: &Log, key: &LookupKey, size: Option<u64>) -> Result<Value, ApiError> {
+    if log.read_only.is_some() {
+        return Err(ApiError::read_only(
+            log,
+            "proven lookups need the verifiable index",
+        ));
+    }
     let map = log.map.as_ref().ok_or_else(|| {
         ApiError::NotFound("this log keeps no verifiable index (sequencer.verifiable_index)".into())
     })?;

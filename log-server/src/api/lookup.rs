@@ -117,13 +117,17 @@ pub async fn lookup(
 }
 
 fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
+    let (lookup, index) = match (&log.lookup, &log.index) {
+        (Some(lookup), Some(index)) => (lookup, index),
+        _ => return Err(ApiError::read_only(log, "lookups need the index databases")),
+    };
     let committed = log.committed();
     let map = log.map.as_ref().map(|m| m.map.as_ref());
     // The verifiable index files every sequenced entry, so it covers the
     // committed tree; the lookup index may lag behind it.
     let covered = match (by, map) {
         (By::Digest(_), Some(_)) => committed.size,
-        _ => log.lookup.covered()?.min(committed.size),
+        _ => lookup.covered()?.min(committed.size),
     };
     let mut indexes: Vec<u64> = match by {
         By::Digest(digest) => match map {
@@ -132,11 +136,10 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
                 .into_iter()
                 .map(|(index, _)| index)
                 .collect(),
-            None => log.lookup.digest(digest, MAX_MATCHES + 1)?,
+            None => lookup.digest(digest, MAX_MATCHES + 1)?,
         },
-        By::LeafHash(hash) => log.lookup.leaf(hash)?.into_iter().collect(),
-        By::Name { issuer, kind, id } => log
-            .index
+        By::LeafHash(hash) => lookup.leaf(hash)?.into_iter().collect(),
+        By::Name { issuer, kind, id } => index
             .record(&record_key(issuer, kind, id))?
             .map(|s| s.index)
             .into_iter()
@@ -155,9 +158,7 @@ fn find(log: &Log, by: &By) -> Result<Value, ApiError> {
         // record's status is a function of the set of logged entries.
         let revoked_by = match map {
             Some(map) => revoked_by(log, map, &committed, r)?,
-            None => log
-                .lookup
-                .revoked_by(&record_key(&r.issuer, &r.kind, &r.id))?,
+            None => lookup.revoked_by(&record_key(&r.issuer, &r.kind, &r.id))?,
         };
         matches.push(json!({
             "index": index,

@@ -20,7 +20,7 @@ pub async fn metrics(State(log): State<Arc<Log>>) -> Response {
     ::metrics::gauge!(TREE_SIZE).set(log.committed().size as f64);
     ::metrics::gauge!(PUBLISHED_SIZE).set(log.published().size as f64);
     ::metrics::gauge!(QUEUE_DEPTH).set(log.sequencer.queue_depth() as f64);
-    if let Ok(covered) = log.lookup.covered() {
+    if let Some(Ok(covered)) = log.lookup.as_ref().map(|l| l.covered()) {
         ::metrics::gauge!(LOOKUP_COVERED).set(covered as f64);
     }
     (

@@ -91,9 +91,13 @@ pub async fn tile(
         .into_response())
 }
 
-/// `GET /healthz`: 200 while the log accepts writes, 503 once a storage
-/// failure stopped them (until a restart recovers).
+/// `GET /healthz`: 200 while the log accepts writes; 503 while its data
+/// directory is read-only, or once a storage failure stopped writes (until
+/// a restart recovers); 503 or 507 while the storage refuses commits.
 pub async fn healthz(State(log): State<Arc<Log>>) -> Result<&'static str, ApiError> {
+    if log.read_only.is_some() {
+        return Err(ApiError::read_only(&log, "only reads are served"));
+    }
     if let Some(reason) = log.sequencer.failure() {
         return Err(ApiError::Overloaded {
             message: reason,

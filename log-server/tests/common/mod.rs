@@ -119,8 +119,8 @@ pub fn api(log: &Arc<Log>) -> Router {
 /// dropped first.
 pub fn close(log: Arc<Log>) -> PathBuf {
     let dir = log.dir.clone();
-    let index = Arc::downgrade(&log.index);
-    let lookup = Arc::downgrade(&log.lookup);
+    let index = Arc::downgrade(log.index.as_ref().expect("a writable log"));
+    let lookup = Arc::downgrade(log.lookup.as_ref().expect("a writable log"));
     drop(log);
     let start = Instant::now();
     while index.strong_count() > 0 || lookup.strong_count() > 0 {
