@@ -394,7 +394,16 @@ impl SignedRecord {
         if bytes.len() > MAX_RECORD_SIZE {
             return Err(RecordError::TooLarge { size: bytes.len() });
         }
-        let note = Note::parse(bytes).map_err(RecordError::Note)?;
+        SignedRecord::parse_owned(bytes.to_vec())
+    }
+
+    /// [`SignedRecord::parse`], keeping `bytes` rather than a copy (a big
+    /// batch is not held twice).
+    pub fn parse_owned(bytes: Vec<u8>) -> Result<SignedRecord, RecordError> {
+        if bytes.len() > MAX_RECORD_SIZE {
+            return Err(RecordError::TooLarge { size: bytes.len() });
+        }
+        let note = Note::parse(&bytes).map_err(RecordError::Note)?;
         let record = Record::parse_text(&note.text)?;
         let [signature] = <[NoteSignature; 1]>::try_from(note.signatures)
             .map_err(|sigs| RecordError::SignatureCount { count: sigs.len() })?;
@@ -406,7 +415,7 @@ impl SignedRecord {
         }
         Ok(SignedRecord {
             record,
-            bytes: bytes.to_vec(),
+            bytes,
             signature,
         })
     }
@@ -449,10 +458,33 @@ impl SignedRecord {
         records: &[&[u8]],
         agencies: &[Verifier],
     ) -> Vec<Result<SignedRecord, RecordError>> {
-        let mut results: Vec<Result<SignedRecord, RecordError>> = Vec::with_capacity(records.len());
+        SignedRecord::verify_parsed(records.iter().map(|r| SignedRecord::parse(r)), agencies)
+    }
+
+    /// Drops the parsed extra fields, which stay in [`SignedRecord::bytes`]:
+    /// a log sequences and indexes a record by its reserved keys alone, and
+    /// a batch of field-heavy records would otherwise be held twice.
+    pub fn forget_fields(&mut self) {
+        self.record.fields = Vec::new();
+    }
+
+    /// [`SignedRecord::verify_many`] of records it takes, each kept rather
+    /// than copied.
+    pub fn verify_many_owned(
+        records: Vec<Vec<u8>>,
+        agencies: &[Verifier],
+    ) -> Vec<Result<SignedRecord, RecordError>> {
+        SignedRecord::verify_parsed(records.into_iter().map(SignedRecord::parse_owned), agencies)
+    }
+
+    fn verify_parsed(
+        parsed: impl ExactSizeIterator<Item = Result<SignedRecord, RecordError>>,
+        agencies: &[Verifier],
+    ) -> Vec<Result<SignedRecord, RecordError>> {
+        let mut results: Vec<Result<SignedRecord, RecordError>> = Vec::with_capacity(parsed.len());
         let mut signed: Vec<(usize, SignedRecord, ed25519_zebra::batch::Item)> = Vec::new();
-        for (slot, bytes) in records.iter().enumerate() {
-            let prepared = SignedRecord::parse(bytes).and_then(|record| {
+        for (slot, parsed) in parsed.enumerate() {
+            let prepared = parsed.and_then(|record| {
                 let key = record.agency_key(agencies)?.public_key();
                 let signature = record.ed25519_signature()?;
                 let item = ed25519_zebra::batch::Item::from((

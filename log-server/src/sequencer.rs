@@ -359,7 +359,7 @@ fn sequence(
     map: Option<&Map>,
     key: &Signer,
     pending: &mut Pending,
-    jobs: Vec<Job>,
+    mut jobs: Vec<Job>,
 ) -> Result<Commit, (Vec<Job>, String)> {
     let started = Instant::now();
     let first = edge.size();
@@ -374,9 +374,9 @@ fn sequence(
     // (key, index, leaf hash) of every new record, for the batch's segment.
     let mut filings: Vec<(Hash, u64, Hash)> = Vec::new();
     let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in &jobs {
+    for job in &mut jobs {
         let mut job_outcomes = Vec::with_capacity(job.records.len());
-        for (signed, (leaf_hash, keys)) in job.records.iter().zip(&job.filed) {
+        for (signed, (leaf_hash, keys)) in job.records.iter_mut().zip(&job.filed) {
             let leaf_hash = *leaf_hash;
             let r = &signed.record;
             // One lookup decides: the same bytes have the same issuer, kind
@@ -415,7 +415,9 @@ fn sequence(
                             leaf_hash,
                         },
                     );
-                    entries.push(signed.bytes.clone());
+                    // Moved, not copied: a job's records are not read
+                    // again (a job that fails is only answered).
+                    entries.push(std::mem::take(&mut signed.bytes));
                     Outcome::Logged {
                         index,
                         leaf_hash,
@@ -425,6 +427,7 @@ fn sequence(
             });
         }
         outcomes.push(job_outcomes);
+        job.records = Vec::new();
     }
     // The batch ends with the commitment to the index of everything before.
     if let Some(map) = map

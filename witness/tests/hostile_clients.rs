@@ -63,5 +63,8 @@ async fn idle_clients_never_stop_the_witness() {
         0,
         "idle connections the witness never closed"
     );
-    println!("witness: {count} of {idle} idle connections made, all closed by the witness");
+    println!(
+        "witness: {count} of {idle} idle connections made, all closed by the witness; peak RSS {} MiB",
+        process::peak_rss_kib(server.pid()) >> 10
+    );
 }
