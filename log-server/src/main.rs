@@ -7,16 +7,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-
-use axum::Router;
-use axum::extract::Request;
-use tower::ServiceExt;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gazette_client::note::Verifier;
-use gazette_kit::{durable, init, serve};
+use gazette_kit::takeover::{self, Takeover};
+use gazette_kit::{init, serve};
 use gazette_log::config::{Config, DAEMON};
 use gazette_log::index::{Digests, LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
@@ -179,105 +176,46 @@ fn reindex(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
-    // Any other trouble creating a file there (no directory at all) is
-    // for opening the log to report precisely.
-    let log = Arc::new(match durable::check_writable(dir) {
-        Err(e) if read_only(&e) => {
-            let why = format!(
-                "the data directory {} is read-only ({e}): writes resume by themselves once it is writable",
-                dir.display()
-            );
+    let log = Arc::new(match takeover::read_only(dir) {
+        Some(why) => {
             tracing::warn!("{why}; serving reads only");
             Log::open_read_only(dir, why)?
         }
-        _ => Log::open(dir)?,
+        None => Log::open(dir)?,
     });
     let addr = listen.unwrap_or(log.config.listen);
     serve::serve(DAEMON.program, addr, |listener| async move {
         tracing::info!(origin = %log.config.origin, size = log.published().size, "serving");
-        let serving = Serving::new(log.clone());
+        let router = api::router(log.clone());
+        let serving = Takeover::new(log.clone(), router.clone());
+        // Only a read-only log is served through the takeover's router (one
+        // more hop per request); a writable one is never replaced.
         let router = match log.read_only {
-            None => api::router(log.clone()),
-            Some(_) => serving.clone().until_writable(dir.to_owned()),
+            None => router,
+            Some(_) => {
+                serving.once_writable(
+                    dir.to_owned(),
+                    |dir| Log::open(dir).map_err(|e| format!("{e:#}")),
+                    Log::start_witnessing,
+                    api::router,
+                );
+                serving.router()
+            }
         };
         log.start_witnessing();
+        let connections = log.config.connections.clone();
         drop(log);
-        let connections = serving.log().config.connections.clone();
         gazette_kit::http::serve_http(listener, router, &connections, serve::shutdown_signal())
             .await;
-        let log = serving.log();
+        let log = serving.current();
         // A commit the storage keeps refusing is not retried past a stop.
         log.sequencer.shut_down();
-        for index in [
-            &log.index.as_ref().map(|i| i.flush()),
-            &log.lookup.as_ref().map(|l| l.flush()),
-        ] {
-            if let Some(Err(e)) = index {
-                anyhow::bail!("flushing an index: {e}");
-            }
+        if let Some(index) = &log.index {
+            index.flush()?;
+        }
+        if let Some(lookup) = &log.lookup {
+            lookup.flush()?;
         }
         anyhow::Ok(())
     })
-}
-
-/// Whether `e` says the data directory cannot be written at all (as
-/// opposed to a fault worth stopping for).
-fn read_only(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
-    )
-}
-
-/// The log being served, replaced once when a log started on a read-only
-/// data directory can open it in full.
-#[derive(Clone)]
-struct Serving(Arc<RwLock<(Arc<Log>, Router)>>);
-
-impl Serving {
-    fn new(log: Arc<Log>) -> Serving {
-        let router = api::router(log.clone());
-        Serving(Arc::new(RwLock::new((log, router))))
-    }
-
-    fn log(&self) -> Arc<Log> {
-        self.0.read().expect("lock").0.clone()
-    }
-
-    /// A router that hands each request to the current log's, and a task
-    /// that checks every few seconds whether `dir` is writable again; once
-    /// it is, the log is opened in full (crash recovery, indexes,
-    /// sequencer, witnessing) and takes over from the read-only one, with
-    /// no restart.
-    fn until_writable(self, dir: PathBuf) -> Router {
-        let current = self.clone();
-        tokio::spawn(async move {
-            let every = std::time::Duration::from_secs(api::READ_ONLY_RETRY_S);
-            loop {
-                tokio::time::sleep(every).await;
-                if durable::check_writable(&dir).is_err() {
-                    continue;
-                }
-                let opening = dir.clone();
-                match tokio::task::spawn_blocking(move || Log::open(&opening)).await {
-                    Ok(Ok(log)) => {
-                        let log = Arc::new(log);
-                        log.start_witnessing();
-                        *current.0.write().expect("lock") = (log.clone(), api::router(log));
-                        tracing::warn!("the data directory is writable again: writes resumed");
-                        return;
-                    }
-                    Ok(Err(e)) => tracing::error!(
-                        error = format!("{e:#}"),
-                        "the data directory is writable again, but the log does not open; still serving reads only"
-                    ),
-                    Err(e) => tracing::error!(error = %e, "opening the log failed"),
-                }
-            }
-        });
-        Router::new().fallback_service(tower::service_fn(move |request: Request| {
-            let router = self.0.read().expect("lock").1.clone();
-            router.oneshot(request)
-        }))
-    }
 }

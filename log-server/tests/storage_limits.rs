@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
+use gazette_tests::mount::{ReadOnlyView, Tmpfs};
 use gazette_tests::process::{self, Server};
 
 fn gazette_log() -> &'static Path {
@@ -41,30 +42,6 @@ fn records(from: u64, count: u64) -> Vec<String> {
             String::from_utf8(record.sign(&agency()).unwrap().bytes).unwrap()
         })
         .collect()
-}
-
-/// A tmpfs of `mib` MiB at `at`, unmounted when dropped.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, mib: u64) -> Result<Tmpfs, String> {
-        std::fs::create_dir_all(at).unwrap();
-        let size = format!("size={mib}m");
-        mount(
-            &["tmpfs".as_ref(), at.as_os_str()],
-            &["-t", "tmpfs", "-o", &size],
-        )?;
-        Ok(Tmpfs(at.to_owned()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
 }
 
 async fn post_batch(
@@ -98,38 +75,6 @@ async fn health_until(
             health.status()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// `from` seen read-only at `at` (a bind mount), unmounted when dropped.
-struct ReadOnlyView(Tmpfs);
-
-impl ReadOnlyView {
-    fn mount(from: &Path, at: &Path) -> Result<ReadOnlyView, String> {
-        std::fs::create_dir_all(at).unwrap();
-        mount(&[from.as_os_str(), at.as_os_str()], &["--bind"])?;
-        let view = ReadOnlyView(Tmpfs(at.to_owned()));
-        view.remount("ro")?;
-        Ok(view)
-    }
-
-    /// Makes the view read-only (`ro`) or writable (`rw`).
-    fn remount(&self, how: &str) -> Result<(), String> {
-        let options = format!("remount,bind,{how}");
-        mount(&[self.0.0.as_os_str()], &["-o", &options])
-    }
-}
-
-/// Runs `mount` with `options` and then `paths`.
-fn mount(paths: &[&std::ffi::OsStr], options: &[&str]) -> Result<(), String> {
-    let out = std::process::Command::new("mount")
-        .args(options)
-        .args(paths)
-        .output()
-        .map_err(|e| e.to_string())?;
-    match out.status.success() {
-        true => Ok(()),
-        false => Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
     }
 }
 
@@ -329,7 +274,7 @@ async fn a_read_only_directory_is_served_and_takes_writes_once_writable() {
     };
 
     // Read-only: the tree is served, writes and lookups are refused.
-    let server = Server::start(gazette_log(), &view.0.0, "127.0.0.1:0");
+    let server = Server::start(gazette_log(), view.path(), "127.0.0.1:0");
     let url = server.url.clone();
     // The batch, and the verifiable index's commitment after it.
     let size = gazette_tests::checkpoint_size(&url).await;

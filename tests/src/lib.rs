@@ -9,6 +9,7 @@
 
 pub mod attack;
 pub mod browser;
+pub mod mount;
 pub mod process;
 
 use std::path::{Path, PathBuf};

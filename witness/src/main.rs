@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use gazette_client::note::Verifier;
+use gazette_kit::takeover::{self, Takeover};
 use gazette_kit::{init, serve};
 use gazette_witness::config::{Config, DAEMON};
 use gazette_witness::state::StateDir;
@@ -117,19 +118,37 @@ fn list_logs(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
-    let witness = Arc::new(Witness::open(dir)?);
+    let witness = Arc::new(match takeover::read_only(dir) {
+        Some(why) => {
+            tracing::warn!("{why}; serving reads only");
+            Witness::open_read_only(dir, why)?
+        }
+        None => Witness::open(dir)?,
+    });
     let addr = listen.unwrap_or(witness.config.listen);
     serve::serve(DAEMON.program, addr, |listener| async move {
         tracing::info!(witness = %witness.verifier, logs = witness.logs().len(), "serving");
         println!("witness verifier key: {}", witness.verifier);
         let connections = witness.config.connections.clone();
-        gazette_kit::http::serve_http(
-            listener,
-            api::router(witness),
-            &connections,
-            serve::shutdown_signal(),
-        )
-        .await;
+        let router = api::router(witness.clone());
+        // Kept until the end: a replaced witness's log threads finish
+        // their groups when it is dropped.
+        let serving = Takeover::new(witness.clone(), router.clone());
+        let router = match witness.read_only {
+            None => router,
+            Some(_) => {
+                serving.once_writable(
+                    dir.to_owned(),
+                    |dir| Witness::open(dir).map_err(|e| format!("{e:#}")),
+                    |_| {},
+                    api::router,
+                );
+                serving.router()
+            }
+        };
+        drop(witness);
+        gazette_kit::http::serve_http(listener, router, &connections, serve::shutdown_signal())
+            .await;
         anyhow::Ok(())
     })
 }

@@ -81,8 +81,12 @@ pub struct Witness {
     /// Its cosigner public key.
     pub verifier: Verifier,
     logs: HashMap<String, LogHandle>,
-    /// Held open, and so locked, while the witness is.
-    _dir_lock: std::fs::File,
+    /// Why it only serves reads, if it does: its data directory is
+    /// read-only (see [`Witness::open_read_only`]).
+    pub read_only: Option<String>,
+    /// Held open, and so locked, while the witness is (a read-only one
+    /// locks nothing: nobody can write there).
+    _dir_lock: Option<std::fs::File>,
 }
 
 /// The file a running witness locks in its data directory: two witnesses
@@ -145,7 +149,54 @@ impl Witness {
             );
         }
         Ok(Witness {
-            _dir_lock: dir_lock,
+            _dir_lock: Some(dir_lock),
+            read_only: None,
+            verifier: key.verifier(),
+            config,
+            logs: handles,
+        })
+    }
+
+    /// Opens the witness in `dir`, which cannot be written (`why`), to
+    /// serve what monitors read: every log's last cosigned checkpoint.
+    /// `add-checkpoint` answers 503 with `why`, and `/healthz` names every
+    /// log with it; nothing in the directory is touched. The serving loop
+    /// reopens the witness in full once `dir` is writable again.
+    pub fn open_read_only(dir: &Path, why: String) -> anyhow::Result<Witness> {
+        crate::metrics::handle();
+        let config = Config::load(dir)?;
+        let key = read_key(&config, dir)?;
+        let logs = crate::logs::load(&dir.join(&config.logs_file))?;
+        let states = StateDir::open(dir).context("opening the state directory")?;
+        let mut stored: HashMap<String, Stored> = states
+            .load_all(&logs)?
+            .into_iter()
+            .map(|s| (s.origin.clone(), s))
+            .collect();
+        let handles = logs
+            .into_iter()
+            .map(|log| {
+                let origin = log.name().to_owned();
+                let held = stored.remove(&origin);
+                let view = LogView {
+                    origin: origin.clone(),
+                    vkey: log.to_string(),
+                    size: held.as_ref().map_or(0, |s| s.state.size),
+                    note: held.map(|s| s.note),
+                    trouble: Some(why.clone()),
+                };
+                let handle = LogHandle {
+                    keys: vec![log],
+                    view: Arc::new(RwLock::new(view)),
+                    tx: None,
+                    thread: None,
+                };
+                (origin, handle)
+            })
+            .collect();
+        Ok(Witness {
+            _dir_lock: None,
+            read_only: Some(why),
             verifier: key.verifier(),
             config,
             logs: handles,
@@ -160,7 +211,13 @@ impl Witness {
         let log = log.expect("authenticate refuses unknown origins");
         let (reply, answer) = oneshot::channel();
         let origin = request.checkpoint.origin.clone();
-        let tx = log.tx.as_ref().expect("running");
+        let Some(tx) = log.tx.as_ref() else {
+            let why = self
+                .read_only
+                .as_deref()
+                .unwrap_or("the witness only serves reads");
+            return Err(AddError::Unavailable(why.to_owned()));
+        };
         match tx.try_send(Pending { request, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(AddError::Busy(origin)),

@@ -28,6 +28,8 @@ pub mod key_list;
 pub mod metrics;
 #[cfg(feature = "daemon")]
 pub mod serve;
+#[cfg(feature = "daemon")]
+pub mod takeover;
 
 /// What the kit needs to know of a daemon to set up its data directory and
 /// speak of it. Its files follow one convention: `<program>.toml` for the

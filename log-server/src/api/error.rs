@@ -138,14 +138,10 @@ impl ApiError {
             .unwrap_or("the log only serves reads");
         ApiError::Overloaded {
             message: format!("{what}, and {why}"),
-            retry_after: READ_ONLY_RETRY_S,
+            retry_after: gazette_kit::takeover::EVERY.as_secs(),
         }
     }
 }
-
-/// Seconds a client is told to wait while the data directory is read-only:
-/// how often the log checks whether it is writable again.
-pub const READ_ONLY_RETRY_S: u64 = 2;
 
 /// Storage trouble being retried, as an answer: 507 for a full disk, 503
 /// otherwise, both with `Retry-After`.

@@ -21,7 +21,7 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use error::{ApiError, READ_ONLY_RETRY_S};
+pub use error::ApiError;
 pub use index::MAX_PROVEN_ENTRIES;
 pub use write::{ADD_BATCH_BODY_LIMIT, ADD_BODY_LIMIT};
 
