@@ -155,7 +155,7 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
         .into_iter()
         .map(|n| records(n, 1).remove(0))
         .collect();
-    assert!(all_found(&client, &server.url, &samples).await);
+    assert!(all_found(&server.url, &samples).await);
     println!("full disk: {acknowledged} records acknowledged, all found after a restart");
 }
 
@@ -172,21 +172,14 @@ fn start_log(dir: &Path) -> Server {
 }
 
 /// Whether each of `records` is found by its digest.
-async fn all_found(client: &reqwest::Client, url: &str, records: &[String]) -> bool {
+async fn all_found(url: &str, records: &[String]) -> bool {
     for r in records {
         let digest = gazette_client::record::SignedRecord::parse(r.as_bytes())
             .unwrap()
             .record
             .digest;
         let hex = gazette_client::encoding::hex_encode(&digest);
-        let found: serde_json::Value = client
-            .get(format!("{url}/lookup?digest=sha256:{hex}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let found = gazette_tests::get_json(&format!("{url}/lookup?digest=sha256:{hex}")).await;
         if found["matches"].as_array().map(Vec::len) != Some(1) {
             return false;
         }
@@ -249,7 +242,7 @@ async fn running_out_of_file_descriptors_holds_writes_until_there_are_some() {
         .into_iter()
         .map(|n| records(n, 1).remove(0))
         .collect();
-    assert!(all_found(&client, &server.url, &samples).await);
+    assert!(all_found(&server.url, &samples).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,5 +309,5 @@ async fn a_read_only_directory_is_served_and_takes_writes_once_writable() {
         .into_iter()
         .map(|n| records(n, 1).remove(0))
         .collect();
-    assert!(all_found(&client, &url, &samples).await);
+    assert!(all_found(&url, &samples).await);
 }
