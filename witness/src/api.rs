@@ -16,7 +16,7 @@ use serde_json::json;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::{self, ADD_CHECKPOINT};
-use crate::witness::{AddError, Witness};
+use crate::witness::{AddError, LogView, Witness};
 
 /// The router. Bodies are read whole (in time, within a budget) before the
 /// handler sees them.
@@ -30,6 +30,7 @@ pub fn router(witness: Arc<Witness>) -> Router {
         )
         .route("/logs", get(logs))
         .route("/checkpoint/{*origin}", get(checkpoint))
+        .route("/{origin_hash}/checkpoint", get(monitored_checkpoint))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .layer(axum::middleware::from_fn_with_state(bodies, whole_body))
@@ -119,20 +120,32 @@ async fn logs(State(witness): State<Arc<Witness>>) -> Response {
 /// `GET /checkpoint/<origin>`: the latest checkpoint this witness cosigned
 /// for the log, with its cosignature (404 if none yet).
 async fn checkpoint(State(witness): State<Arc<Witness>>, Path(origin): Path<String>) -> Response {
-    match witness.log(&origin) {
+    checkpoint_of(witness.log(&origin), &format!("{origin:?}"))
+}
+
+/// `GET /<lowercase hex SHA-256 of the origin>/checkpoint`: the same, at
+/// the path c2sp.org/tlog-witness gives monitors (the witness's URL is its
+/// monitoring prefix).
+async fn monitored_checkpoint(
+    State(witness): State<Arc<Witness>>,
+    Path(origin_hash): Path<String>,
+) -> Response {
+    checkpoint_of(
+        witness.log_by_hash(&origin_hash),
+        &format!("the log whose origin hashes to {origin_hash:?}"),
+    )
+}
+
+/// A followed log's latest cosigned checkpoint, or 404 saying why not.
+fn checkpoint_of(log: Option<LogView>, which: &str) -> Response {
+    let not_found =
+        |message: String| text(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", message);
+    match log {
         Some(view) => match view.note {
             Some(note) => text(StatusCode::OK, "text/plain; charset=utf-8", note),
-            None => text(
-                StatusCode::NOT_FOUND,
-                "text/plain; charset=utf-8",
-                format!("no checkpoint of {origin} cosigned yet\n"),
-            ),
+            None => not_found(format!("no checkpoint of {} cosigned yet\n", view.origin)),
         },
-        None => text(
-            StatusCode::NOT_FOUND,
-            "text/plain; charset=utf-8",
-            format!("this witness does not follow {origin:?}\n"),
-        ),
+        None => not_found(format!("this witness does not follow {which}\n")),
     }
 }
 

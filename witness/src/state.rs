@@ -33,6 +33,13 @@ pub struct Stored {
     pub note: String,
 }
 
+/// The lowercase hex SHA-256 of a log's origin: the name of its state
+/// file, and its directory under the monitoring prefix
+/// (`/<hash>/checkpoint`, c2sp.org/tlog-witness).
+pub fn origin_hash(origin: &str) -> String {
+    hex_encode(&Sha256::digest(origin.as_bytes()))
+}
+
 /// The state directory.
 pub struct StateDir {
     dir: PathBuf,
@@ -66,8 +73,7 @@ impl StateDir {
     }
 
     fn path(&self, origin: &str) -> PathBuf {
-        self.dir
-            .join(hex_encode(&Sha256::digest(origin.as_bytes())))
+        self.dir.join(origin_hash(origin))
     }
 
     /// Every stored state, each checked: it parses, it is where its origin

@@ -81,12 +81,20 @@ pub struct Witness {
     /// Its cosigner public key.
     pub verifier: Verifier,
     logs: HashMap<String, LogHandle>,
+    /// Each log's origin by its hash ([`crate::state::origin_hash`]).
+    origins: HashMap<String, String>,
     /// Why it only serves reads, if it does: its data directory is
     /// read-only (see [`Witness::open_read_only`]).
     pub read_only: Option<String>,
     /// Held open, and so locked, while the witness is (a read-only one
     /// locks nothing: nobody can write there).
     _dir_lock: Option<std::fs::File>,
+}
+
+fn origins_by_hash(logs: &HashMap<String, LogHandle>) -> HashMap<String, String> {
+    logs.keys()
+        .map(|origin| (crate::state::origin_hash(origin), origin.clone()))
+        .collect()
 }
 
 /// The file a running witness locks in its data directory: two witnesses
@@ -153,6 +161,7 @@ impl Witness {
             read_only: None,
             verifier: key.verifier(),
             config,
+            origins: origins_by_hash(&handles),
             logs: handles,
         })
     }
@@ -199,6 +208,7 @@ impl Witness {
             read_only: Some(why),
             verifier: key.verifier(),
             config,
+            origins: origins_by_hash(&handles),
             logs: handles,
         })
     }
@@ -246,6 +256,12 @@ impl Witness {
         self.logs
             .get(origin)
             .map(|l| l.view.read().expect("lock").clone())
+    }
+
+    /// One followed log by the hash of its origin
+    /// ([`crate::state::origin_hash`]), as monitors see it.
+    pub fn log_by_hash(&self, hash: &str) -> Option<LogView> {
+        self.log(self.origins.get(hash)?)
     }
 }
 

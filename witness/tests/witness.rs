@@ -20,8 +20,25 @@ fn text_of(body: &str) -> String {
     Note::parse(note.as_bytes()).unwrap().text
 }
 
+/// The lowercase hex SHA-256 of `origin`, computed here.
+fn origin_hash(origin: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(origin.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The log's latest cosigned checkpoint, as `/checkpoint/<origin>` and
+/// the monitoring path `/<hex SHA-256 of the origin>/checkpoint` (checked
+/// to agree) serve it.
 async fn cosigned_size(app: &axum::Router) -> Option<(u64, String)> {
     let reply = get(app, &format!("/checkpoint/{ORIGIN}")).await;
+    let monitored = get(app, &format!("/{}/checkpoint", origin_hash(ORIGIN))).await;
+    assert_eq!(
+        (monitored.status, &monitored.body),
+        (reply.status, &reply.body)
+    );
     if reply.status == StatusCode::NOT_FOUND {
         return None;
     }
@@ -305,6 +322,19 @@ async fn monitors_see_each_log_and_operators_see_metrics() {
         get(&app, "/checkpoint/unknown.example/log").await.status,
         StatusCode::NOT_FOUND
     );
+    // The monitoring path: the hash of no followed origin, and a followed
+    // one's in capitals (the path is lowercase hex).
+    let hash = origin_hash(METRICS_ORIGIN);
+    assert_eq!(
+        get(&app, &format!("/{hash}/checkpoint")).await.status,
+        StatusCode::OK
+    );
+    for other in [hash.to_uppercase(), "00".repeat(32)] {
+        assert_eq!(
+            get(&app, &format!("/{other}/checkpoint")).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
     let metrics = get(&app, "/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(
