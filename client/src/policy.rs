@@ -318,6 +318,12 @@ impl Policy {
         }
     }
 
+    /// Whether a checkpoint needs any cosignature under this policy (not
+    /// so with `quorum none`, or a quorum no witness is needed for).
+    pub fn requires_witnesses(&self) -> bool {
+        !self.quorum_met(&[])
+    }
+
     /// Whether the witnesses named (by their policy names) satisfy the
     /// quorum.
     pub fn quorum_met(&self, witness_names: &[&str]) -> bool {

@@ -69,6 +69,7 @@ fn quorum_evaluation_over_cosigned_checkpoints() {
     let v = vectors();
     let eval = field(&v, "evaluation");
     let policy = Policy::parse(str_of(eval, "policy").as_bytes()).unwrap();
+    assert!(policy.requires_witnesses());
     let checkpoint = Checkpoint::parse(str_of(eval, "checkpoint_text")).unwrap();
     let cases = array_of(eval, "cases");
     assert_eq!(cases.len(), 5);
@@ -221,4 +222,26 @@ fn formats_marshal_examples_round_trip() {
     let third = TlogProof::parse(as_str(field(&cases[2], "encoded")).as_bytes()).unwrap();
     assert_eq!((third.index, third.proof.len()), (0, 0));
     assert_eq!(third.checkpoint, "checkpoint\n");
+}
+
+/// Only `quorum none` (or no witness at all) asks for no cosignature: the
+/// CLI refuses such a policy unless told `--no-witnesses`.
+#[test]
+fn a_policy_with_quorum_none_requires_no_witness() {
+    let v = vectors();
+    let eval = field(&v, "evaluation");
+    let with_witnesses = str_of(eval, "policy");
+    let log_line = with_witnesses
+        .lines()
+        .find(|l| l.starts_with("log "))
+        .expect("the vector's policy names its log");
+    let alone = Policy::parse(format!("{log_line}\nquorum none\n").as_bytes()).unwrap();
+    assert!(!alone.requires_witnesses());
+    let kept = with_witnesses
+        .lines()
+        .filter(|l| !l.starts_with("quorum "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let none = Policy::parse(format!("{kept}\nquorum none\n").as_bytes()).unwrap();
+    assert!(!none.requires_witnesses());
 }

@@ -86,6 +86,7 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
                 &url,
                 "--policy",
                 p(&policy),
+                "--no-witnesses",
                 "--state",
                 p(&state),
                 "--progress",

@@ -78,6 +78,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
         w.join("evidence.txt"),
         w.join("policy.txt"),
     );
+    // These logs have no witnesses: the verifier says it accepts that.
     let gazette = |command: &str, url: &str, extra: &[&str]| {
         let mut args = vec![
             command,
@@ -85,6 +86,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
             url,
             "--policy",
             p(&policy),
+            "--no-witnesses",
             "--state",
             p(&state),
             "--evidence",
@@ -201,6 +203,7 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
                 p(&w.join("a4.tlog-proof")),
                 "--policy",
                 p(&policy),
+                "--no-witnesses",
                 "--online",
                 "--log",
                 &honest.log.url,
@@ -300,11 +303,28 @@ async fn the_trusted_checkpoint_advances_by_proofs_and_rollbacks_and_forks_are_c
             &honest.log.url,
             "--policy",
             p(&w.join("other-policy.txt")),
+            "--no-witnesses",
             "--state",
             p(&w.join("other-state")),
         ],
     );
     assert_eq!(code, 4, "{err}");
+    // Without --no-witnesses, no policy that asks for no witness is used.
+    let (code, _, err) = run_status(
+        "gazette",
+        &[
+            "checkpoint",
+            "--log",
+            &honest.log.url,
+            "--policy",
+            p(&policy),
+            "--state",
+            p(&w.join("unwitnessed-state")),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-witnesses"), "{err}");
+    assert!(!w.join("unwitnessed-state").exists());
 }
 
 /// A revocation of `e-invoice <id>` by the agency.
@@ -358,6 +378,7 @@ async fn verify_online_reports_a_record_revoked_by_a_revocation_logged_before_it
                 p(&file),
                 "--policy",
                 p(&policy),
+                "--no-witnesses",
                 "--agency",
                 &agency_vkey,
                 "--online",

@@ -59,6 +59,9 @@ fn p(path: &Path) -> &str {
 struct Work {
     _dir: tempfile::TempDir,
     policy: std::path::PathBuf,
+    /// Whether the policy asks for cosignatures (else every command is
+    /// told `--no-witnesses`).
+    witnessed: bool,
     state: std::path::PathBuf,
     evidence: std::path::PathBuf,
 }
@@ -68,9 +71,14 @@ impl Work {
         let dir = tempfile::tempdir().unwrap();
         let policy = dir.path().join("policy.txt");
         let info = get_json(&format!("{url}/info")).await;
-        std::fs::write(&policy, info["policy"].as_str().unwrap()).unwrap();
+        let text = info["policy"].as_str().unwrap();
+        std::fs::write(&policy, text).unwrap();
+        let witnessed = gazette_client::policy::Policy::parse(text.as_bytes())
+            .unwrap()
+            .requires_witnesses();
         Work {
             policy,
+            witnessed,
             state: dir.path().join("trusted.checkpoint"),
             evidence: dir.path().join("evidence.txt"),
             _dir: dir,
@@ -81,21 +89,22 @@ impl Work {
         self._dir.path().join(name)
     }
 
+    /// `--policy <file>`, and `--no-witnesses` where it asks for none.
+    fn trust(&self) -> Vec<&str> {
+        let mut args = vec!["--policy", p(&self.policy)];
+        if !self.witnessed {
+            args.push("--no-witnesses");
+        }
+        args
+    }
+
     /// `gazette verify <receipt of index> --online --log url extra...`.
     async fn verify(&self, url: &str, index: u64, extra: &[&str]) -> (i32, String, String) {
         let file = self.path(&format!("{index}.tlog-proof"));
         std::fs::write(&file, gazette_tests::receipt(url, index).await).unwrap();
-        let mut args = vec![
-            "verify",
-            p(&file),
-            "--policy",
-            p(&self.policy),
-            "--online",
-            "--log",
-            url,
-            "--state",
-            p(&self.state),
-        ];
+        let mut args = vec!["verify", p(&file)];
+        args.extend(self.trust());
+        args.extend(["--online", "--log", url, "--state", p(&self.state)]);
         args.extend_from_slice(extra);
         run_status("gazette", &args)
     }
@@ -110,17 +119,9 @@ impl Work {
 
     /// `gazette lookup --log url extra...`.
     fn lookup(&self, url: &str, extra: &[&str]) -> (i32, String, String) {
-        let mut args = vec![
-            "lookup",
-            "--log",
-            url,
-            "--policy",
-            p(&self.policy),
-            "--state",
-            p(&self.state),
-            "--evidence",
-            p(&self.evidence),
-        ];
+        let mut args = vec!["lookup", "--log", url];
+        args.extend(self.trust());
+        args.extend(["--state", p(&self.state), "--evidence", p(&self.evidence)]);
         args.extend_from_slice(extra);
         run_status("gazette", &args)
     }
@@ -287,15 +288,10 @@ async fn a_log_without_an_index_gives_no_verdict() {
         assert_eq!(report["revoked_by"], Value::Null, "{report}");
     }
     // The receipt itself still verifies offline.
-    let (code, _, err) = run_status(
-        "gazette",
-        &[
-            "verify",
-            p(&work.path(&format!("{p1}.tlog-proof"))),
-            "--policy",
-            p(&work.policy),
-        ],
-    );
+    let receipt = work.path(&format!("{p1}.tlog-proof"));
+    let mut args = vec!["verify", p(&receipt)];
+    args.extend(work.trust());
+    let (code, _, err) = run_status("gazette", &args);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = work.lookup_permit(&url, "P-99", &[]);
     assert_eq!(code, 15, "{err}");

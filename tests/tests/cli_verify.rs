@@ -143,12 +143,27 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
         ],
     );
     assert_eq!(code, 4, "{err}");
-    // The log alone is enough when the verifier says so.
+    // The log alone is never enough by default: no witness named is a
+    // usage error...
     let (code, _, err) = run_status(
         "gazette",
         &["verify", p(&receipt_path), "--log-vkey", &log_vkey],
     );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-witnesses"), "{err}");
+    // ...but it is when the verifier says so, with a warning.
+    let (code, _, err) = run_status(
+        "gazette",
+        &[
+            "verify",
+            p(&receipt_path),
+            "--log-vkey",
+            &log_vkey,
+            "--no-witnesses",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: --no-witnesses"), "{err}");
     // A tampered record (another digest in the receipt's extra): the proof fails, 5.
     let mut tampered = gazette_client::tlog_proof::TlogProof::parse(receipt.as_bytes()).unwrap();
     let other_record = String::from_utf8(tampered.extra.clone().unwrap())

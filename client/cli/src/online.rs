@@ -35,6 +35,10 @@ pub struct LogArgs {
     /// The witness policy (c2sp.org/tlog-policy text, with the log's line).
     #[arg(long, env = "GAZETTE_POLICY")]
     policy: PathBuf,
+    /// Accept a policy no witness has to cosign under (`quorum none`):
+    /// the log's word alone, which could show you a forked view.
+    #[arg(long)]
+    no_witnesses: bool,
     /// The trusted checkpoint kept between runs (default:
     /// `gazette-trusted.checkpoint` here).
     #[arg(long, default_value = "gazette-trusted.checkpoint")]
@@ -45,6 +49,28 @@ pub struct LogArgs {
     /// Print what was verified as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Refuses a policy under which no witness has to cosign (the log's word
+/// alone: a log could show this verifier a forked view, and no one would
+/// see it) unless the user accepts that with `--no-witnesses`, which is
+/// then printed as a warning.
+pub fn witnesses_required(policy: &Policy, no_witnesses: bool) -> Result<(), Failure> {
+    if policy.requires_witnesses() {
+        return Ok(());
+    }
+    if !no_witnesses {
+        return Err(Failure::new(
+            Exit::Usage,
+            "the policy asks for no witness cosignature (quorum none): a checkpoint would rest on \
+             the log's word alone. Name the witnesses, or accept that with --no-witnesses",
+        ));
+    }
+    eprintln!(
+        "gazette: warning: --no-witnesses: no witness has to cosign, so the log alone vouches for \
+         its checkpoints (a log could show you a forked view)"
+    );
+    Ok(())
 }
 
 /// A verifying connection to one log.
@@ -62,6 +88,7 @@ impl Session {
         let text = read_file(&args.policy, "policy")?;
         let policy = Policy::parse(&text)
             .map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))?;
+        witnesses_required(&policy, args.no_witnesses)?;
         Session::new(&args.log, policy, args.state.clone(), args.evidence.clone())
     }
 

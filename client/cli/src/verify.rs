@@ -28,12 +28,12 @@ use gazette_client::receipt::{
     verify_receipt,
 };
 
-use super::online::Session;
+use super::online::{Session, witnesses_required};
 use super::proven::{cosigned, name_of};
 use super::record::digest_file;
 use super::{Exit, Failure, read_file};
 
-/// `gazette verify <receipt> [--document <file>] (--policy <file> | --log-vkey <vkey> [--witness <vkey>]... [--quorum <n>])`.
+/// `gazette verify <receipt> [--document <file>] (--policy <file> | --log-vkey <vkey> [--witness <vkey>]... [--quorum <n>]) [--no-witnesses]`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The receipt (`.tlog-proof` file).
@@ -53,6 +53,10 @@ pub struct Args {
     /// How many of the --witness keys must have cosigned (default: all).
     #[arg(long)]
     quorum: Option<usize>,
+    /// Accept a receipt no witness has to have cosigned (no --witness, or
+    /// a policy with `quorum none`): the log's word alone.
+    #[arg(long)]
+    no_witnesses: bool,
     /// The agency's verifier key (repeatable): its signature on the record
     /// is checked. Without it, only the log vouches for the issuer.
     #[arg(long)]
@@ -110,7 +114,10 @@ fn policy(args: &Args) -> Result<Policy, Failure> {
             ));
         }
     };
-    Policy::parse(&text).map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))
+    let policy =
+        Policy::parse(&text).map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))?;
+    witnesses_required(&policy, args.no_witnesses)?;
+    Ok(policy)
 }
 
 /// The exit code of each way a receipt fails: the core decides the
