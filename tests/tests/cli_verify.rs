@@ -164,6 +164,38 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: --no-witnesses"), "{err}");
+    // A receipt without its record (no extra line): the entry is given
+    // apart with --entry; without it, 3 saying so; another record is not
+    // the one proven (5); a receipt with its own record and another
+    // --entry is refused (3).
+    let full = gazette_client::tlog_proof::TlogProof::parse(receipt.as_bytes()).unwrap();
+    let entry = w.join("entry.record");
+    std::fs::write(&entry, full.extra.clone().unwrap()).unwrap();
+    let mut bare = full.clone();
+    bare.extra = None;
+    let bare_path = w.join("bare.tlog-proof");
+    std::fs::write(&bare_path, bare.to_text()).unwrap();
+    let with_policy = |receipt: &Path, extra: &[&str]| {
+        let mut args = vec!["verify", p(receipt), "--policy", p(&policy_path)];
+        args.extend_from_slice(extra);
+        run_status("gazette", &args)
+    };
+    let (code, _, err) = with_policy(&bare_path, &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("--entry"), "{err}");
+    let (code, _, err) = with_policy(&bare_path, &["--entry", p(&entry)]);
+    assert_eq!(code, 0, "{err}");
+    let other_entry = w.join("other.record");
+    let other = String::from_utf8(full.extra.clone().unwrap())
+        .unwrap()
+        .replace("PR-42", "PR-43");
+    std::fs::write(&other_entry, other).unwrap();
+    let (code, _, err) = with_policy(&bare_path, &["--entry", p(&other_entry)]);
+    assert_eq!(code, 5, "{err}");
+    let (code, _, err) = with_policy(&receipt_path, &["--entry", p(&other_entry)]);
+    assert_eq!(code, 3, "{err}");
+    let (code, _, err) = with_policy(&receipt_path, &["--entry", p(&entry)]);
+    assert_eq!(code, 0, "{err}");
     // A tampered record (another digest in the receipt's extra): the proof fails, 5.
     let mut tampered = gazette_client::tlog_proof::TlogProof::parse(receipt.as_bytes()).unwrap();
     let other_record = String::from_utf8(tampered.extra.clone().unwrap())

@@ -14,7 +14,7 @@
 //! that cannot prove gives no verdict (exit 15), one whose proof fails has
 //! misbehaved (exit 10).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -27,6 +27,7 @@ use gazette_client::receipt::{
     AgencyCheck, AgencySignature, DocumentCheck, MalformedReceipt, ReceiptError, VerifiedReceipt,
     verify_receipt,
 };
+use gazette_client::tlog_proof::TlogProof;
 
 use super::online::{Session, witnesses_required};
 use super::proven::{cosigned, name_of};
@@ -41,6 +42,10 @@ pub struct Args {
     /// The document the record should be of.
     #[arg(long)]
     document: Option<PathBuf>,
+    /// The log entry (the signed record) the receipt proves, for a receipt
+    /// without an `extra` line; with one, it must be the same bytes.
+    #[arg(long)]
+    entry: Option<PathBuf>,
     /// The witness policy (c2sp.org/tlog-policy text, with the log's line).
     #[arg(long, env = "GAZETTE_POLICY", conflicts_with_all = ["log_vkey", "witness"])]
     policy: Option<PathBuf>,
@@ -132,10 +137,35 @@ fn exit_code(e: &ReceiptError) -> Exit {
     }
 }
 
+/// The receipt `bytes` (from `receipt`) carrying `entry` (from `path`) as
+/// its `extra`: added where it has none, refused where it has another.
+fn with_entry(bytes: &[u8], receipt: &Path, entry: &[u8], path: &Path) -> Result<Vec<u8>, Failure> {
+    let mut proof = TlogProof::parse(bytes)
+        .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", receipt.display())))?;
+    match &proof.extra {
+        Some(extra) if extra.as_slice() != entry => Err(Failure::new(
+            Exit::Malformed,
+            format!(
+                "{} carries another record than {}: give the receipt's own, or none",
+                receipt.display(),
+                path.display()
+            ),
+        )),
+        Some(_) => Ok(bytes.to_vec()),
+        None => {
+            proof.extra = Some(entry.to_vec());
+            Ok(proof.to_text().into_bytes())
+        }
+    }
+}
+
 pub async fn run(args: &Args) -> Result<(), Failure> {
     let policy = policy(args)?;
     let agencies = crate::agency_keys(&args.agency)?;
-    let bytes = read_file(&args.receipt, "receipt")?;
+    let mut bytes = read_file(&args.receipt, "receipt")?;
+    if let Some(path) = &args.entry {
+        bytes = with_entry(&bytes, &args.receipt, &read_file(path, "entry")?, path)?;
+    }
     let agency = if agencies.is_empty() {
         AgencyCheck::Skip
     } else {
@@ -149,6 +179,10 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
             (ReceiptError::WrongDocument { .. }, Some(path)) => {
                 format!("{}: {e}", path.display())
             }
+            (ReceiptError::Malformed(MalformedReceipt::NoRecord), _) => format!(
+                "{}: {e}; give the entry it proves with --entry <file>",
+                args.receipt.display()
+            ),
             _ => e.to_string(),
         };
         Failure::new(exit_code(&e), reason)
