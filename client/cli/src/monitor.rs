@@ -40,6 +40,10 @@ pub struct Args {
     /// Seconds between checks when following.
     #[arg(long, default_value_t = 10)]
     interval: u64,
+    /// An agency's verifier key (repeatable): records are checked against
+    /// these. Without any, the keys the log registers (`/info`).
+    #[arg(long)]
+    agency: Vec<String>,
 }
 
 /// What the monitor has read and found.
@@ -274,16 +278,10 @@ async fn check_once(
 ) -> Result<usize, Failure> {
     let verified = session.trusted_checkpoint().await?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
-    let info: Value = serde_json::from_slice(&session.http.get("/info").await?)
-        .map_err(|e| Failure::new(Exit::Malformed, format!("/info: {e}")))?;
-    let agencies: Vec<Verifier> = info["agencies"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| Verifier::parse(x["vkey"].as_str()?).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let agencies: Vec<Verifier> = match args.agency.is_empty() {
+        true => session.registered_agencies().await?,
+        false => crate::agency_keys(&args.agency)?,
+    };
     let mut progress = Progress::load(&args.progress);
     let before = progress.findings();
     if progress.scanned > size {

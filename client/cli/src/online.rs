@@ -19,7 +19,7 @@ use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
 use gazette_client::record::REVOCATION;
-use gazette_client::tiles::TileProof;
+use gazette_client::tiles::{HEIGHT, Tile, TileLevel, TileProof, parse_entry_bundle};
 use gazette_client::trust::{TrustError, check_advance};
 
 use super::http::{Http, escape};
@@ -39,6 +39,11 @@ pub struct LogArgs {
     /// the log's word alone, which could show you a forked view.
     #[arg(long)]
     no_witnesses: bool,
+    /// Read only what a static C2SP log serves (`/checkpoint` and
+    /// `/tile/...`): proofs are computed from the tiles, entries read from
+    /// their bundles. A command that needs more says which route.
+    #[arg(long)]
+    pub tiles_only: bool,
     /// The trusted checkpoint kept between runs (default:
     /// `gazette-trusted.checkpoint` here).
     #[arg(long, default_value = "gazette-trusted.checkpoint")]
@@ -80,6 +85,8 @@ pub struct Session {
     policy: Policy,
     args_state: PathBuf,
     evidence: PathBuf,
+    /// Only the static C2SP routes are read (`--tiles-only`).
+    tiles_only: bool,
 }
 
 impl Session {
@@ -89,7 +96,10 @@ impl Session {
         let policy = Policy::parse(&text)
             .map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))?;
         witnesses_required(&policy, args.no_witnesses)?;
-        Session::new(&args.log, policy, args.state.clone(), args.evidence.clone())
+        let mut session =
+            Session::new(&args.log, policy, args.state.clone(), args.evidence.clone())?;
+        session.tiles_only = args.tiles_only;
+        Ok(session)
     }
 
     /// A session with the log at `url`, trusted under `policy`, keeping
@@ -105,7 +115,60 @@ impl Session {
             policy,
             args_state: state,
             evidence,
+            tiles_only: false,
         })
+    }
+
+    /// Refuses, with `--tiles-only`, what needs `route`: a Gazette log's
+    /// API, which a static C2SP log does not serve.
+    pub fn needs(&self, route: &str, what: &str) -> Result<(), Failure> {
+        match self.tiles_only {
+            false => Ok(()),
+            true => Err(Failure::new(
+                Exit::Usage,
+                format!(
+                    "{what} needs {route}, a Gazette log's route that a static C2SP log (--tiles-only) does not serve"
+                ),
+            )),
+        }
+    }
+
+    /// The hashes `plan` computes from the log's tiles, authenticated
+    /// against `root`; a tile that cannot be fetched fails as one that does
+    /// not hash to the root does, with `exit`.
+    pub async fn proof_from_tiles(
+        &self,
+        plan: &TileProof,
+        root: &Hash,
+        exit: Exit,
+    ) -> Result<Vec<Hash>, Failure> {
+        let failed = |reason: String| Failure::new(exit, format!("proof from the tiles: {reason}"));
+        let tiles = self
+            .http
+            .tiles(plan.tiles())
+            .await
+            .map_err(|f| failed(f.reason))?;
+        plan.proof(root, &tiles).map_err(|e| failed(e.to_string()))
+    }
+
+    /// Entry `index` of a tree of `size` entries, read from its entry
+    /// bundle (`--tiles-only`) or from `/entry/<index>`. Unauthenticated:
+    /// callers prove its leaf hash.
+    pub async fn entry(&self, index: u64, size: u64) -> Result<Vec<u8>, Failure> {
+        if !self.tiles_only {
+            return self.http.get(&format!("/entry/{index}")).await;
+        }
+        let start = index - index % (1 << HEIGHT);
+        let bundle = Tile {
+            height: HEIGHT,
+            level: TileLevel::Entries,
+            index: index >> HEIGHT,
+            width: u32::try_from((size - start).min(1 << HEIGHT)).expect("at most 256"),
+        };
+        let data = self.http.get(&format!("/{}", bundle.path())).await?;
+        let entries = parse_entry_bundle(&bundle, &data)
+            .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", bundle.path())))?;
+        Ok(entries[usize::try_from(index - start).expect("within a bundle")].to_vec())
     }
 
     /// The `"proof"` of a proof answer, as hashes.
@@ -194,7 +257,13 @@ impl Session {
         new: &VerifiedCheckpoint,
     ) -> Result<usize, Failure> {
         let (m, n) = (old.checkpoint.size, new.checkpoint.size);
-        let proof = if m > 0 && m < n {
+        let proof = if m > 0 && m < n && self.tiles_only {
+            let plan = TileProof::consistency(m, n).map_err(|e| {
+                Failure::new(Exit::Misbehaviour, format!("proof from the tiles: {e}"))
+            })?;
+            self.proof_from_tiles(&plan, &new.checkpoint.root, Exit::Misbehaviour)
+                .await?
+        } else if m > 0 && m < n {
             let path = format!("/proof/consistency?old={m}&size={n}");
             Self::hashes(&self.http.get_json(&path).await?, &path)?
         } else {
@@ -245,19 +314,24 @@ pub struct InclusionArgs {
     /// The entry at this index.
     #[arg(long)]
     index: Option<u64>,
-    /// Compute the proof from the log's tiles instead of asking for it.
-    #[arg(long)]
-    tiles_only: bool,
 }
 
 pub async fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let verified = session.trusted_checkpoint().await?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
+    let beyond = |index: u64| match index < size {
+        true => Ok(()),
+        false => Err(Failure::new(
+            Exit::NotIncluded,
+            format!("entry {index} is not yet in the trusted checkpoint of size {size}"),
+        )),
+    };
     let (index, leaf) = match (&args.record, args.index) {
         (Some(path), _) => {
             // Found by `/lookup`, the log's own search: a match is proven
             // below, but "not in the log" is only the log's word.
+            session.needs("/lookup", "finding a record (--record)")?;
             let leaf = leaf_hash(&read_file(path, "record")?);
             let query = format!("/lookup?leaf_hash={}", escape(&leaf.to_base64()));
             let found = session.http.get_json(&query).await?;
@@ -272,32 +346,19 @@ pub async fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
             })?;
             (index, leaf)
         }
-        (None, Some(index)) => (
-            index,
-            leaf_hash(&session.http.get(&format!("/entry/{index}")).await?),
-        ),
+        (None, Some(index)) => {
+            beyond(index)?;
+            (index, leaf_hash(&session.entry(index, size).await?))
+        }
         (None, None) => return Err(Failure::new(Exit::Usage, "--record or --index")),
     };
-    if index >= size {
-        return Err(Failure::new(
-            Exit::NotIncluded,
-            format!("entry {index} is not yet in the trusted checkpoint of size {size}"),
-        ));
-    }
-    let proof = if args.tiles_only {
-        // A tile that cannot be fetched fails the proof, as one that does
-        // not hash to the root does: the same exit either way.
-        let from_tiles = |reason: String| {
-            Failure::new(Exit::NotIncluded, format!("proof from the tiles: {reason}"))
-        };
-        let plan = TileProof::inclusion(index, size).map_err(|e| from_tiles(e.to_string()))?;
-        let tiles = session
-            .http
-            .tiles(plan.tiles())
-            .await
-            .map_err(|f| from_tiles(f.reason))?;
-        plan.proof(&root, &tiles)
-            .map_err(|e| from_tiles(e.to_string()))?
+    beyond(index)?;
+    let proof = if args.log.tiles_only {
+        let plan = TileProof::inclusion(index, size)
+            .map_err(|e| Failure::new(Exit::NotIncluded, format!("proof from the tiles: {e}")))?;
+        session
+            .proof_from_tiles(&plan, &root, Exit::NotIncluded)
+            .await?
     } else {
         let path = format!("/proof/inclusion?index={index}&size={size}");
         Session::hashes(&session.http.get_json(&path).await?, &path)?

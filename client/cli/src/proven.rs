@@ -154,6 +154,7 @@ impl Session {
     /// `503` is [`Exit::Unchecked`] with the log's reason; a proof that
     /// does not verify is misbehaviour, its evidence kept.
     pub async fn proven_lookup(&self, key: &LookupKey) -> Result<Proven, Failure> {
+        self.needs("/index/lookup", "a proven lookup")?;
         let path = query(key);
         let mut attempt = 1;
         let reply = loop {
@@ -231,6 +232,7 @@ impl Session {
     /// The agency keys the log registers (`/info`): what vouches for an
     /// issuer when no `--agency` key is given.
     pub async fn registered_agencies(&self) -> Result<Vec<Verifier>, Failure> {
+        self.needs("/info", "the agencies' keys (give them with --agency)")?;
         let info = self.http.get_json("/info").await?;
         info["agencies"]
             .as_array()
