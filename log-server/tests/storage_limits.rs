@@ -161,6 +161,11 @@ async fn a_full_disk_holds_writes_and_they_resume_once_there_is_room() {
 
 /// A log in `dir` with the agency registered, served.
 fn start_log(dir: &Path) -> Server {
+    start_log_with(dir, |text| text.to_owned())
+}
+
+/// [`start_log`], its configuration edited by `edit` first.
+fn start_log_with(dir: &Path, edit: impl Fn(&str) -> String) -> Server {
     let d = dir.to_str().unwrap();
     process::run(
         gazette_log(),
@@ -168,6 +173,9 @@ fn start_log(dir: &Path) -> Server {
     );
     let vkey = agency().verifier().to_string();
     process::run(gazette_log(), &["agency", "add", &vkey, "--dir", d]);
+    let config = dir.join("gazette-log.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, edit(&text)).unwrap();
     Server::start(gazette_log(), dir, "127.0.0.1:0")
 }
 
@@ -189,39 +197,54 @@ async fn all_found(url: &str, records: &[String]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_out_of_file_descriptors_holds_writes_until_there_are_some() {
-    use gazette_tests::attack::{lowest_free_fd, set_open_file_limit};
+    use gazette_tests::attack::set_open_file_limit;
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_log(dir.path());
+    // Idle connections are kept long: while the log has no descriptor it
+    // cannot accept a new one, so the test's requests go over connections
+    // it opened before.
+    let config = dir.path().join("gazette-log.toml");
+    let mut server = start_log_with(dir.path(), |text| {
+        text.replace("header_timeout_s = 10", "header_timeout_s = 3600")
+    });
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("header_timeout_s = 3600")
+    );
     let url = server.url.clone();
-    let client = reqwest::Client::builder()
-        .timeout(DEADLINE)
-        .build()
-        .unwrap();
+    // One client (one pool, one connection) for the held batch, one for
+    // everything else: each connects now, while the log can accept.
+    let connected = || async {
+        let client = reqwest::Client::builder()
+            .timeout(DEADLINE)
+            .pool_idle_timeout(None)
+            .build()
+            .unwrap();
+        let health = client.get(format!("{url}/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+        client
+    };
+    let (batches, client) = (connected().await, connected().await);
     for round in 0..3 {
         let reply = post_batch(&client, &url, records(round * 100, 100)).await;
         assert_eq!(reply.status(), 200);
     }
     gazette_tests::wait_for_lookups(&url).await;
-    // Two connections the client keeps, opened while the log could still
-    // accept them: one for the held batch, one for everything else.
-    let warm = (0..2).map(|_| client.get(format!("{url}/healthz")).send());
-    for reply in futures_util::future::join_all(warm).await {
-        assert_eq!(reply.unwrap().status(), 200);
-    }
 
-    // No descriptor left: the next open anywhere in the log fails (EMFILE).
+    // No descriptor left: below the lowest number the log has open, every
+    // open anywhere in it fails (EMFILE), whatever it closes meanwhile.
+    const LIMIT: u64 = 3;
     let pid = server.pid();
-    let limit = lowest_free_fd(pid);
-    let had = set_open_file_limit(pid, limit).expect("prlimit on the log (same user)");
+    let had = set_open_file_limit(pid, LIMIT).expect("prlimit on the log (same user)");
     let held = tokio::spawn({
-        let (client, url) = (client.clone(), url.clone());
-        async move { post_batch(&client, &url, records(300, 100)).await }
+        let url = url.clone();
+        async move { post_batch(&batches, &url, records(300, 100)).await }
     });
     let health = health_until(&client, &url, |status| status != 200).await;
     assert_eq!(health.status(), 503);
     assert!(health.headers().contains_key("retry-after"));
     let why = health.text().await.unwrap();
-    println!("no file descriptors (limit {limit}): /healthz says {why}");
+    println!("no file descriptors (limit {LIMIT}): /healthz says {why}");
     assert!(why.contains("open files"), "{why}");
     assert!(
         !held.is_finished(),

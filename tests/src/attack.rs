@@ -104,15 +104,3 @@ pub fn set_open_file_limit(pid: u32, soft: u64) -> std::io::Result<u64> {
     )?;
     Ok(current)
 }
-
-/// The lowest file descriptor number `pid` has free: the number its next
-/// open would get.
-pub fn lowest_free_fd(pid: u32) -> u64 {
-    let taken: std::collections::BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    (0..).find(|n| !taken.contains(n)).expect("a free number")
-}
