@@ -10,9 +10,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use common::*;
 use gazette_client::checkpoint::Checkpoint;
@@ -22,56 +20,6 @@ use gazette_client::record::Record;
 use gazette_log::storage::{FsStorage, Storage};
 use gazette_log::stored::for_each_entry;
 use gazette_log::tree::Edge;
-
-/// `python3 -m http.server` on a free loopback port, serving `dir`;
-/// killed when dropped.
-struct StaticServer {
-    child: Child,
-    url: String,
-}
-
-impl StaticServer {
-    fn start(dir: &Path) -> StaticServer {
-        let mut child = Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 serves the static log");
-        let stdout = child.stdout.take().unwrap();
-        let line = BufReader::new(stdout)
-            .lines()
-            .next()
-            .expect("http.server announces its port")
-            .unwrap();
-        // "Serving HTTP on 127.0.0.1 port 43125 (http://127.0.0.1:43125/) ..."
-        let port = line
-            .split_whitespace()
-            .skip_while(|w| *w != "port")
-            .nth(1)
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        StaticServer {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Writes `entries` as a static c2sp.org/tlog-tiles log in `dir`: tiles,
 /// entry bundles and a checkpoint signed with the log's key, and the
@@ -113,6 +61,8 @@ fn monitor(url: &str, work: &Path) -> (i32, String) {
             url,
             "--policy",
             policy.to_str().unwrap(),
+            // A static log signed by the test, with no witnesses.
+            "--no-witnesses",
             "--state",
             work.join("trusted").to_str().unwrap(),
             "--progress",
@@ -173,7 +123,7 @@ async fn a_monitor_catches_a_commitment_that_leaves_a_revocation_out() {
     for (name, entries, lies) in [("honest", &entries, false), ("liar", &lying, true)] {
         let served = root.path().join(name);
         write_static_log(&served, entries);
-        let server = StaticServer::start(&served);
+        let server = gazette_tests::process::StaticServer::start(&served);
         let work = root.path().join(format!("{name}-monitor"));
         std::fs::create_dir_all(&work).unwrap();
         let (code, err) = monitor(&server.url, &work);

@@ -233,3 +233,48 @@ fn memory_kib(pid: u32, field: &str) -> u64 {
 pub fn open_files(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
+
+/// `python3 -m http.server` on a free loopback port, serving `dir`; killed
+/// when dropped.
+pub struct StaticServer {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl StaticServer {
+    /// Starts it.
+    pub fn start(dir: &Path) -> StaticServer {
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
+            .arg("--directory")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 (a static file server, independent of Gazette)");
+        let stdout = child.stdout.take().unwrap();
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let line = BufReader::new(stdout)
+            .lines()
+            .next()
+            .expect("http.server announces its port")
+            .unwrap();
+        let port = line
+            .split(" port ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        StaticServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

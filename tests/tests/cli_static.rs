@@ -7,11 +7,11 @@
 //! which; without `--tiles-only`, a proof route missing is a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
+use gazette_tests::process::StaticServer;
 use gazette_tests::{WitnessedLog, add_batch, checkpoint_size, get_json, run_status};
 
 fn agency() -> Signer {
@@ -35,50 +35,6 @@ fn record(n: u64) -> Vec<u8> {
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// `python3 -m http.server` on a free loopback port, serving `dir`; killed
-/// when dropped.
-struct StaticServer {
-    child: Child,
-    url: String,
-}
-
-impl StaticServer {
-    fn start(dir: &Path) -> StaticServer {
-        use std::io::BufRead;
-        let mut child = Command::new("python3")
-            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
-            .arg("--directory")
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 (a static file server, independent of Gazette)");
-        let stdout = child.stdout.take().unwrap();
-        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-        let line = std::io::BufReader::new(stdout)
-            .lines()
-            .next()
-            .expect("http.server announces its port")
-            .unwrap();
-        let port = line
-            .split(" port ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        StaticServer {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Copies `from` into `to`, directories and all.
