@@ -91,6 +91,31 @@ pub struct Witness {
     _dir_lock: Option<std::fs::File>,
 }
 
+impl LogView {
+    /// What monitors see of `log`, with its stored state if any.
+    fn of(log: &Verifier, held: Option<&Stored>, trouble: Option<String>) -> LogView {
+        LogView {
+            origin: log.name().to_owned(),
+            vkey: log.to_string(),
+            size: held.map_or(0, |s| s.state.size),
+            note: held.map(|s| s.note.clone()),
+            trouble,
+        }
+    }
+}
+
+/// Every log's stored state, by origin.
+fn stored_by_origin(
+    states: &StateDir,
+    logs: &[Verifier],
+) -> anyhow::Result<HashMap<String, Stored>> {
+    Ok(states
+        .load_all(logs)?
+        .into_iter()
+        .map(|s| (s.origin.clone(), s))
+        .collect())
+}
+
 fn origins_by_hash(logs: &HashMap<String, LogHandle>) -> HashMap<String, String> {
     logs.keys()
         .map(|origin| (crate::state::origin_hash(origin), origin.clone()))
@@ -121,23 +146,13 @@ impl Witness {
         states
             .remove_temporaries()
             .context("removing unfinished state writes")?;
-        let mut stored: HashMap<String, Stored> = states
-            .load_all(&logs)?
-            .into_iter()
-            .map(|s| (s.origin.clone(), s))
-            .collect();
+        let mut stored = stored_by_origin(&states, &logs)?;
         let states = Arc::new(states);
         let mut handles = HashMap::new();
         for log in logs {
             let origin = log.name().to_owned();
             let held = stored.remove(&origin);
-            let view = Arc::new(RwLock::new(LogView {
-                origin: origin.clone(),
-                vkey: log.to_string(),
-                size: held.as_ref().map_or(0, |s| s.state.size),
-                note: held.as_ref().map(|s| s.note.clone()),
-                trouble: None,
-            }));
+            let view = Arc::new(RwLock::new(LogView::of(&log, held.as_ref(), None)));
             let state = held.map_or(WitnessState::empty(), |s| s.state);
             let (tx, rx) = mpsc::sync_channel(QUEUE);
             let (key, states, thread_view) = (key.clone(), states.clone(), view.clone());
@@ -177,23 +192,13 @@ impl Witness {
         let key = read_key(&config, dir)?;
         let logs = crate::logs::load(&dir.join(&config.logs_file))?;
         let states = StateDir::open(dir).context("opening the state directory")?;
-        let mut stored: HashMap<String, Stored> = states
-            .load_all(&logs)?
-            .into_iter()
-            .map(|s| (s.origin.clone(), s))
-            .collect();
+        let mut stored = stored_by_origin(&states, &logs)?;
         let handles = logs
             .into_iter()
             .map(|log| {
                 let origin = log.name().to_owned();
                 let held = stored.remove(&origin);
-                let view = LogView {
-                    origin: origin.clone(),
-                    vkey: log.to_string(),
-                    size: held.as_ref().map_or(0, |s| s.state.size),
-                    note: held.map(|s| s.note),
-                    trouble: Some(why.clone()),
-                };
+                let view = LogView::of(&log, held.as_ref(), Some(why.clone()));
                 let handle = LogHandle {
                     keys: vec![log],
                     view: Arc::new(RwLock::new(view)),
