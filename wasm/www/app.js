@@ -12,11 +12,18 @@ const FETCH_TIMEOUT_MS = 10_000;
 const CHUNK_BYTES = 4 * 1024 * 1024;
 const RECEIPT_MAGIC = 'c2sp.org/tlog-proof@v1\n';
 const INFO_KEY = 'gazette.info';
+// The page's trust root, beside index.html: the log's key and the witness
+// policy (c2sp.org/tlog-policy; the log line's URL says where the log is),
+// and optionally the agencies' keys, one per line. Never taken from the log.
+const POLICY_FILE = 'policy';
+const AGENCIES_FILE = 'agencies';
 
 const $ = (id) => document.getElementById(id);
 
 let wasm = null;       // the bundle's exports, once loaded
 let verifier = null;   // LogVerifier for this log's policy and agencies
+let logBase = null;    // URL the log's routes are under
+let announced = null;  // the policy the log's /info announces, when it differs from ours
 let startProblem = null; // a result shown instead of checking (no bundle, no info)
 let runId = 0;         // the latest check; older ones finishing late are ignored
 const chosen = { document: null, receipt: null };
@@ -43,18 +50,29 @@ function failure(code, message, extra = {}) {
 // ---------------------------------------------------------------- fetching
 
 /**
- * The one place the page talks to the log: same origin, relative paths (so
- * it also works behind a path prefix), a 10 s limit, never any document
+ * The one place the page talks to the log: paths relative to the log's URL
+ * (so it also works behind a path prefix), a 10 s limit, never any document
  * bytes. Any failure becomes code "unreachable".
  */
 async function get(path, as = 'text', reload = false) {
+  return fetchFrom(new URL(path, logBase), path, as, reload);
+}
+
+/** A file of the page itself (its trust root), always fresh. */
+async function pageFile(name) {
+  return fetchFrom(new URL(name, document.baseURI), name, 'text', false);
+}
+
+async function fetchFrom(url, path, as, reload) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
   try {
     // Tiles never change once served; everything else must be fresh.
     const cache = reload ? 'reload' : path.startsWith('tile/') ? 'default' : 'no-store';
-    const response = await fetch(path, { signal: abort.signal, cache, credentials: 'omit' });
-    if (!response.ok) throw failure('unreachable', `GET ${path}: HTTP ${response.status}`);
+    const response = await fetch(url, { signal: abort.signal, cache, credentials: 'omit' });
+    if (!response.ok) {
+      throw failure('unreachable', `GET ${path}: HTTP ${response.status}`, { status: response.status });
+    }
     if (as === 'json') return await response.json();
     if (as === 'bytes') return new Uint8Array(await response.arrayBuffer());
     return await response.text();
@@ -90,6 +108,7 @@ async function proofFromTiles(plan, root, trace) {
 
 const trustedKey = () => `gazette.trusted.${verifier.origin()}`;
 const evidenceKey = () => `gazette.evidence.${verifier.origin()}`;
+const announcedKey = () => `gazette.announced.${verifier.origin()}`;
 
 /** `verifier.advance`, keeping the evidence of a rollback or fork. */
 function advance(trustedNote, offeredNote, proof) {
@@ -102,9 +121,9 @@ function advance(trustedNote, offeredNote, proof) {
 }
 
 /**
- * The checkpoint this browser kept, if it still verifies under the log's
- * current policy. One that does not (the log was recreated with a new key,
- * or its witnesses changed) is stale, not evidence: it is dropped, and the
+ * The checkpoint this browser kept, if it still verifies under the page's
+ * policy. One that does not (the page was published anew for a recreated
+ * log or other witnesses) is stale, not evidence: it is dropped, and the
  * expert view says so.
  */
 function keptCheckpoint(trace) {
@@ -114,7 +133,7 @@ function keptCheckpoint(trace) {
     return verifier.verifyCheckpoint(note);
   } catch (e) {
     store.remove(trustedKey());
-    trace.replaced = `the checkpoint kept by this browser no longer verifies under the log's policy (${e.message}); it was dropped`;
+    trace.replaced = `the checkpoint kept by this browser no longer verifies under this page's policy (${e.message}); it was dropped`;
     return undefined;
   }
 }
@@ -230,7 +249,8 @@ function fromError(e, trace) {
   trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
   if (e.code === 'rollback' || e.code === 'fork') trace.evidence = e.evidence || e.message;
   const verdict = code === 'unreachable' ? 'unavailable' : 'invalid';
-  return result(verdict, `reason.${code}`, {}, trace, { digest: trace.digest });
+  const reason = code === 'untrusted' && announced ? 'reason.policy-changed' : `reason.${code}`;
+  return result(verdict, reason, {}, trace, { digest: trace.digest });
 }
 
 // ---------------------------------------------------------------- proven status
@@ -296,6 +316,10 @@ async function checkReceipt(file, digest, trace) {
     // revocation could not be checked.
     if (['rollback', 'fork', 'bad-index-proof'].includes(e.code)) throw e;
     trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
+    // The log now shows a checkpoint the witnesses this page trusts did not
+    // cosign: it may be showing another history, so the receipt's record
+    // cannot be called current.
+    if (e.code === 'untrusted') return result('unavailable', 'reason.untrusted-now', issuer, trace, facts);
     return result('verified', 'reason.verified-offline', issuer, trace, facts);
   }
 }
@@ -372,6 +396,7 @@ async function runCheck() {
   if (id !== runId) return;
   if (startProblem) return show(startProblem);
   const trace = { origin: verifier.origin(), tiles: [] };
+  if (announced) trace.announced = announced;
   showWorking(chosen.document ? 'reason.hashing' : 'reason.looking');
   let outcome;
   try {
@@ -445,6 +470,7 @@ function renderDetails(trace = {}) {
     ['details.error', trace.error],
     ['details.replaced', trace.replaced],
     ['details.evidence', trace.evidence],
+    ['details.announced', trace.announced],
   ].filter(([, text]) => text);
   $('details-list').replaceChildren(...rows.flatMap(([key, text]) => {
     const dt = document.createElement('dt');
@@ -481,11 +507,28 @@ function renderChosen() {
   }));
 }
 
-/** The log's origin and its policy's witnesses, in the footer. */
-function renderFooter(info, saved) {
+/** The policy's lines as lists of words, without blank lines and comments. */
+function policyLines(text) {
+  return text.split('\n').map((line) => line.trim().split(/[ \t]+/))
+    .filter((w) => w[0] !== '' && !w[0].startsWith('#'));
+}
+
+/**
+ * What a policy trusts, as comparable text: URLs (where to reach a log or
+ * witness) are left out, and line order does not matter.
+ */
+function trustOf(text) {
+  return policyLines(text).map((w) => {
+    if (w[0] === 'log') return w.slice(0, 2);
+    if (w[0] === 'witness') return w.slice(0, 3);
+    return w;
+  }).map((w) => w.join(' ')).sort().join('\n');
+}
+
+/** The log's origin and the page's witnesses, in the footer. */
+function renderFooter(trust, saved) {
   $('log-origin').textContent = verifier.origin();
-  const words = (line) => line.trim().split(/\s+/);
-  const lines = info.policy.split('\n').map(words);
+  const lines = policyLines(trust.policy);
   const witnesses = lines.filter((w) => w[0] === 'witness').map((w) => w[1]);
   const quorum = lines.find((w) => w[0] === 'quorum')?.[1];
   const group = lines.find((w) => w[0] === 'group' && w[1] === quorum);
@@ -493,8 +536,11 @@ function renderFooter(info, saved) {
   $('log-witnesses').textContent = witnesses.length
     ? `${witnesses.join(', ')} (${t('footer.quorum', { quorum: rule })})`
     : t('footer.none');
-  $('log-status').hidden = !saved;
-  $('log-status').textContent = saved ? t('footer.saved') : '';
+  const notes = [];
+  if (saved) notes.push(t('footer.saved'));
+  if (announced) notes.push(t('footer.announced'));
+  $('log-status').hidden = notes.length === 0;
+  $('log-status').textContent = notes.join(' ');
 }
 
 // ---------------------------------------------------------------- inputs
@@ -572,7 +618,7 @@ function wireLanguage() {
     translatePage();
     render();
     renderChosen();
-    if (verifier && lastInfo) renderFooter(lastInfo.info, lastInfo.saved);
+    if (verifier && trustRoot) renderFooter(trustRoot, trustRoot.saved);
   };
   $('lang-en').addEventListener('click', () => apply('en'));
   $('lang-zh').addEventListener('click', () => apply('zh-CN'));
@@ -581,7 +627,45 @@ function wireLanguage() {
 
 // ---------------------------------------------------------------- start
 
-let lastInfo = null;
+let trustRoot = null;
+
+/**
+ * The page's trust root: the policy beside index.html (required) and the
+ * agencies' keys beside it (optional; without them, the agencies the log
+ * announces are used).
+ */
+async function loadTrustRoot() {
+  const policy = await pageFile(POLICY_FILE);
+  let agencies = null;
+  try {
+    const text = await pageFile(AGENCIES_FILE);
+    agencies = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  } catch (e) {
+    if (e.status !== 404) throw e;
+  }
+  return { policy, agencies };
+}
+
+/** Where the log is: its line's URL in the policy, else beside the page. */
+function logBaseOf(policy) {
+  const url = policyLines(policy).find((w) => w[0] === 'log')?.[2];
+  if (!url) return new URL('.', document.baseURI);
+  return new URL(url.endsWith('/') ? url : `${url}/`);
+}
+
+/**
+ * Compares the policy the log announces with the page's own. A difference
+ * never changes what the page trusts; it is shown, and the announcement
+ * kept as evidence.
+ */
+function compareAnnounced(info, trust) {
+  if (typeof info?.policy !== 'string' || trustOf(info.policy) === trustOf(trust.policy)) {
+    announced = null;
+    return;
+  }
+  announced = info.policy;
+  store.set(announcedKey(), JSON.stringify({ seen: new Date().toISOString(), policy: info.policy }));
+}
 
 /** /info from the log, or the copy kept from the last visit when offline. */
 async function loadInfo() {
@@ -613,15 +697,28 @@ async function start() {
   } catch (e) {
     return unable('reason.no-wasm', e.message || e);
   }
+  let trust;
   try {
-    lastInfo = await loadInfo();
+    trust = await loadTrustRoot();
+    logBase = logBaseOf(trust.policy);
   } catch (e) {
-    return unable('reason.no-info', e.message);
+    return unable('reason.no-policy', e.message);
+  }
+  // /info is only needed for the agencies' keys when the page has none of
+  // its own; the policy it announces is compared, never used.
+  let info = null;
+  let saved = false;
+  try {
+    ({ info, saved } = await loadInfo());
+  } catch (e) {
+    if (!trust.agencies) return unable('reason.no-info', e.message);
   }
   try {
-    const { info, saved } = lastInfo;
-    verifier = new wasm.LogVerifier(info.policy, info.agencies.map((a) => a.vkey));
-    renderFooter(info, saved);
+    const agencies = trust.agencies || info.agencies.map((a) => a.vkey);
+    verifier = new wasm.LogVerifier(trust.policy, agencies);
+    trustRoot = { ...trust, saved: saved && !trust.agencies };
+    compareAnnounced(info, trust);
+    renderFooter(trustRoot, trustRoot.saved);
   } catch (e) {
     verifier = null;
     return unable('reason.malformed', e.message);

@@ -27,6 +27,7 @@ const en = {
   'footer.none': 'none (the log’s own signature only)',
   'footer.k-of-n': '{k} of {n}',
   'footer.saved': 'The log is unreachable: using the copy of its details saved in this browser.',
+  'footer.announced': 'The log now announces witnesses other than the ones this page trusts. The page keeps checking against its own; the log’s announcement is kept in this browser as evidence.',
 
   'title.idle': 'Ready to check',
   'title.working': 'Checking…',
@@ -54,6 +55,9 @@ const en = {
   'reason.receipt-digest-mismatch': 'The fingerprint you entered is not the one the receipt is for.',
   'reason.wrong-digest': 'The log answered with a record for a different document.',
   'reason.untrusted': 'The log’s checkpoint is not properly signed by the log and enough independent witnesses.',
+  'reason.policy-changed': 'The log now shows a state that the independent witnesses this page trusts did not sign, and announces other witnesses: it may be showing you a different history. Nothing it shows can be relied on; the evidence is kept below.',
+  'reason.untrusted-now': 'The receipt proves {issuer} registered this record, but the log now shows a state that the independent witnesses this page trusts did not sign, so whether the record is still valid could not be checked. The evidence is kept below.',
+  'reason.no-policy': 'This page has no readable trust policy beside it (the file “policy”), so it cannot check anything.',
   'reason.bad-signature': 'The record is not signed by an agency registered with this log.',
   'reason.not-included': 'The proof does not show that this record is in the log.',
   'reason.bad-tiles': 'The log’s data does not match its own signed checkpoint.',
@@ -94,6 +98,7 @@ const en = {
   'details.error': 'Technical message',
   'details.evidence': 'Evidence (also kept in this browser)',
   'details.replaced': 'Kept checkpoint replaced',
+  'details.announced': 'Policy the log announces (not trusted)',
   'details.empty': 'none',
 };
 
@@ -120,6 +125,7 @@ const zh = {
   'footer.none': '无（仅日志自身签名）',
   'footer.k-of-n': '{n} 个中的 {k} 个',
   'footer.saved': '日志无法访问：正在使用本浏览器保存的日志信息副本。',
+  'footer.announced': '日志现在公布的见证方与本页面信任的不同。本页面继续按自己的信任设置核验；日志的公布内容已作为证据保存在本浏览器中。',
 
   'title.idle': '可以开始核验',
   'title.working': '正在核验…',
@@ -147,6 +153,9 @@ const zh = {
   'reason.receipt-digest-mismatch': '您输入的指纹不是该回执所对应的指纹。',
   'reason.wrong-digest': '日志返回的是另一份文件的记录。',
   'reason.untrusted': '日志的检查点没有日志本身和足够多独立见证方的有效签名。',
+  'reason.policy-changed': '日志现在显示的状态未经本页面信任的独立见证方签署，并公布了其他见证方：它可能在向您展示另一段历史。其显示的任何内容都不可依赖；证据保存在下方。',
+  'reason.untrusted-now': '回执证明此记录由 {issuer} 登记，但日志现在显示的状态未经本页面信任的独立见证方签署，因此无法检查此记录是否仍然有效。证据保存在下方。',
+  'reason.no-policy': '本页面旁没有可读取的信任策略（文件“policy”），因此无法核验任何内容。',
   'reason.bad-signature': '该记录并非由在此日志登记的机构签名。',
   'reason.not-included': '证明无法表明此记录在日志中。',
   'reason.bad-tiles': '日志的数据与其自身签署的检查点不符。',
@@ -187,6 +196,7 @@ const zh = {
   'details.error': '技术信息',
   'details.evidence': '证据（已保存在本浏览器中）',
   'details.replaced': '已替换本机保存的检查点',
+  'details.announced': '日志公布的策略（不予信任）',
   'details.empty': '无',
 };
 

@@ -4,12 +4,13 @@
 //! stderr and exits with its own code ([`Exit`]).
 //!
 //! Built so far: `keygen`, `record`, the offline `verify`, `submit`,
-//! `checkpoint`, `inclusion`, `consistency`, `lookup` and `monitor`.
+//! `checkpoint`, `inclusion`, `consistency`, `lookup`, `monitor` and `page build`.
 
 mod http;
 mod keygen;
 mod monitor;
 mod online;
+mod page;
 mod proven;
 mod record;
 mod submit;
@@ -120,6 +121,9 @@ enum Command {
     /// Verify a receipt offline: the checkpoint under a policy, the
     /// inclusion proof, the record's signature, optionally the document.
     Verify(verify::Args),
+    /// The verification page as a static folder, with its own trust root.
+    #[command(subcommand)]
+    Page(page::Command),
 }
 
 /// Runs the command line; returns the exit code.
@@ -153,6 +157,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Monitor(args) => monitor::run(&args).await,
         Command::Consistency(args) => online::consistency(&args).await,
         Command::Lookup(args) => online::lookup(&args).await,
+        Command::Page(command) => page::run(&command),
     }
 }
 

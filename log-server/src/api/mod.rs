@@ -65,6 +65,7 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/lookup", get(lookup::lookup))
         .route("/index/lookup", get(index::lookup))
         .route("/info", get(lookup::info))
+        .route("/policy", get(page::policy))
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(ops::metrics))
         .merge(page::router(log.config.page_dir(&log.dir)))

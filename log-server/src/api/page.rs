@@ -1,11 +1,13 @@
 //! `GET /`: the public verification page, static files from `wasm/www/`
-//! (the WebAssembly bundle in `pkg/` is built by `scripts/build-page`).
+//! (the WebAssembly bundle in `pkg/` is built by `scripts/build-page`), and
+//! `GET /policy`, its trust root.
 //! Anything that is neither an API route nor a page file is a JSON 404.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::handler::HandlerWithoutStateExt;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -15,6 +17,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::ApiError;
+use crate::log::Log;
 
 /// What the page may load: its own files and the log's API, nothing else,
 /// so a document dropped on it cannot be sent anywhere but the log (and the
@@ -54,6 +57,25 @@ pub fn router<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
     Router::new()
         .fallback_service(files)
         .layer(axum::middleware::from_fn(page_paths_only))
+}
+
+/// `GET /policy`: the trust root of the page served at `/` (the file an
+/// independently hosted copy keeps beside its `index.html`): the log's own
+/// witness policy with its `log` line, which has no URL, so the page reads
+/// the log where it was loaded from. A copy hosted elsewhere, built with
+/// `gazette page build`, keeps its own and never reads this one.
+pub async fn policy(State(log): State<Arc<Log>>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        log.policy_text.clone(),
+    )
+        .into_response()
 }
 
 /// Longest name a page file may have, and longest path.
