@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::process::StaticServer;
-use gazette_tests::{WitnessedLog, add_batch, checkpoint_size, get_json, run_status};
+use gazette_tests::{WitnessedLog, add_batch, checkpoint_size, get_json, receipt, run_status};
 
 fn agency() -> Signer {
     Signer::from_seed("static-agency.example.gov", KeyType::Ed25519, [7; 32]).unwrap()
@@ -115,6 +115,8 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("\"size\":{first}")), "{out}");
     std::fs::copy(&trusted, &old_checkpoint).unwrap();
+    let receipt_file = w.join("r3.tlog-proof");
+    std::fs::write(&receipt_file, receipt(&log.log.url, 3).await).unwrap();
     // Entries in a full bundle and in the partial one at the right edge.
     for index in [3, 255, 299] {
         let (code, _, err) = gazette(
@@ -140,6 +142,28 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
     let (code, out, err) = gazette("consistency", &["--from", old, "--tiles-only", "--json"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("\"old\":{first}")), "{out}");
+    // A receipt from before: its tree is proven a prefix of the log's from
+    // the tiles; its status cannot be proven without the log's index.
+    let (code, _, err) = run_status(
+        "gazette",
+        &[
+            "verify",
+            p(&receipt_file),
+            "--policy",
+            p(&policy),
+            "--online",
+            "--tiles-only",
+            "--log",
+            &server.url,
+            "--state",
+            p(&trusted),
+        ],
+    );
+    assert_eq!(code, 15, "{err}");
+    assert!(
+        err.contains(&format!("is proven a prefix of the log's (size {second})")),
+        "{err}"
+    );
     let vkey = agency().verifier().to_string();
     let progress = w.join("monitor.json");
     let (code, out, err) = gazette(

@@ -96,10 +96,16 @@ impl Session {
         let policy = Policy::parse(&text)
             .map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))?;
         witnesses_required(&policy, args.no_witnesses)?;
-        let mut session =
-            Session::new(&args.log, policy, args.state.clone(), args.evidence.clone())?;
-        session.tiles_only = args.tiles_only;
-        Ok(session)
+        Ok(
+            Session::new(&args.log, policy, args.state.clone(), args.evidence.clone())?
+                .reading_tiles_only(args.tiles_only),
+        )
+    }
+
+    /// The session reading only what a static C2SP log serves, when `on`.
+    pub fn reading_tiles_only(mut self, on: bool) -> Session {
+        self.tiles_only = on;
+        self
     }
 
     /// A session with the log at `url`, trusted under `policy`, keeping

@@ -78,6 +78,11 @@ pub struct Args {
     /// The log's URL, for --online.
     #[arg(long, env = "GAZETTE_LOG_URL")]
     log: Option<String>,
+    /// With --online, read only what a static C2SP log serves: the
+    /// receipt's checkpoint is proven a prefix of the log's from its tiles,
+    /// but revocation cannot be proven without the log's index (exit 15).
+    #[arg(long, requires = "online")]
+    tiles_only: bool,
     /// The trusted checkpoint kept between runs, for --online.
     #[arg(long, default_value = "gazette-trusted.checkpoint")]
     state: PathBuf,
@@ -343,7 +348,21 @@ async fn check_online(
     agencies: &[Verifier],
 ) -> Result<Online, Failure> {
     let evidence = args.state.with_extension("evidence");
-    let session = Session::new(url, policy, args.state.clone(), evidence)?;
+    let session = Session::new(url, policy, args.state.clone(), evidence)?
+        .reading_tiles_only(args.tiles_only);
+    if args.tiles_only {
+        // The receipt's tree is a prefix of the log's (a fork is evidence);
+        // no index to prove the record's status with.
+        let current = session.trusted_checkpoint().await?;
+        session.consistent(&verified.checkpoint, &current).await?;
+        return Err(Failure::new(
+            Exit::Unchecked,
+            format!(
+                "the receipt's checkpoint (size {}) is proven a prefix of the log's (size {}), but a static log (--tiles-only) keeps no verifiable index to prove the record's status with",
+                verified.checkpoint.checkpoint.size, current.checkpoint.size
+            ),
+        ));
+    }
     let keys = if agencies.is_empty() {
         session.registered_agencies().await?
     } else {
