@@ -12,7 +12,10 @@
 //! whose first field starts with `#` are ignored (whole-line comments only).
 //! Names are defined before use, witnesses and groups share one namespace,
 //! `none` is reserved, a name is a member at most once in the whole file,
-//! and exactly one `quorum` line closes the definitions.
+//! and exactly one `quorum` line names a witness or group defined above it
+//! (lines may follow it). Octets 0x80-0xFF may appear in comments; names
+//! and URLs must be UTF-8 here, a narrowing of the spec, where they are
+//! opaque octets.
 //!
 //! ```
 //! use gazette_client::policy::Policy;
@@ -149,9 +152,6 @@ impl Builder {
     }
 
     fn line(&mut self, n: usize, fields: &[&str]) -> Result<(), PolicyError> {
-        if self.quorum.is_some() {
-            return Err(syntax(n, "nothing may follow the quorum line"));
-        }
         match fields {
             ["log", vkey, rest @ ..] if rest.len() <= 1 => {
                 let verifier = parse_key(n, vkey, KeyType::Ed25519)?;
@@ -224,6 +224,9 @@ impl Builder {
                 });
             }
             ["quorum", name] => {
+                if self.quorum.is_some() {
+                    return Err(syntax(n, "a second quorum line"));
+                }
                 let quorum = if *name == "none" {
                     None
                 } else {
@@ -275,11 +278,17 @@ impl Policy {
             {
                 return Err(syntax(n, format!("disallowed byte 0x{bad:02x}")));
             }
-            let line = std::str::from_utf8(line).map_err(|_| syntax(n, "not UTF-8"))?;
-            let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
-            if fields.first().is_none_or(|f| f.starts_with('#')) {
+            // Blank and comment lines are skipped before the UTF-8 check:
+            // the spec lets comments carry any octet 0x80-0xFF.
+            if line
+                .iter()
+                .find(|&&b| b != b' ' && b != b'\t')
+                .is_none_or(|&b| b == b'#')
+            {
                 continue;
             }
+            let line = std::str::from_utf8(line).map_err(|_| syntax(n, "not UTF-8"))?;
+            let fields: Vec<&str> = line.split([' ', '\t']).filter(|f| !f.is_empty()).collect();
             builder.line(n, &fields)?;
         }
         let quorum = builder.quorum.ok_or_else(|| PolicyError::Invalid {
