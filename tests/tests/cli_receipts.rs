@@ -1,6 +1,7 @@
 //! `gazette submit --receipts` from a CSV manifest against a log with a
 //! witness: every record's receipt lands in the directory and verifies
-//! offline with `gazette verify`.
+//! offline with `gazette verify`; with too few cosignatures for the policy,
+//! none does.
 
 use std::path::Path;
 
@@ -71,5 +72,43 @@ async fn submit_fetches_witnessed_receipts_that_verify_offline() {
             out.contains(&format!("\"id\":\"C/{n}\"")) && out.contains("\"witnesses\":[\"w1\"]"),
             "{out}"
         );
+    }
+
+    // Too few cosignatures are refused by default (exit 4): under a policy
+    // that wants two witnesses, and with the one cosignature taken out.
+    let receipt = receipts.join("certs.example.gov_e-certificate_C_0.tlog-proof");
+    let stranger = Signer::from_seed("stranger.example.org", KeyType::Cosignature, [13; 32])
+        .unwrap()
+        .verifier();
+    let policy = info["policy"].as_str().unwrap();
+    let mut two = String::new();
+    for line in policy
+        .lines()
+        .filter(|l| l.starts_with("log ") || l.starts_with("witness "))
+    {
+        two.push_str(&format!("{line}\n"));
+    }
+    two.push_str(&format!(
+        "witness w2 {stranger}\ngroup both all w1 w2\nquorum both\n"
+    ));
+    std::fs::write(w.join("two.policy"), two).unwrap();
+    let text = std::fs::read_to_string(&receipt).unwrap();
+    let bare: String = text
+        .lines()
+        .filter(|l| !l.starts_with("— w1.example.org "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(bare, text, "the receipt had w1's cosignature");
+    std::fs::write(w.join("bare.tlog-proof"), bare).unwrap();
+    for (file, policy) in [
+        (receipt.clone(), "two.policy"),
+        (w.join("bare.tlog-proof"), "policy.txt"),
+    ] {
+        let (code, _, err) = run_status(
+            "gazette",
+            &["verify", p(&file), "--policy", p(&w.join(policy))],
+        );
+        assert_eq!(code, 4, "{policy}: {err}");
+        assert!(err.contains("quorum not met"), "{err}");
     }
 }
