@@ -94,8 +94,10 @@ pub struct Limits {
     /// Most `/add` requests handled at once.
     #[serde(default = "default_max_concurrent_adds")]
     pub max_concurrent_adds: usize,
-    /// MiB of recently served tiles kept in memory (0: none). Tiles never
-    /// change, so the cache is never stale; its size bounds its memory.
+    /// MiB of recently served tiles kept in memory, entry bundles also
+    /// gzip-encoded for the clients that accept gzip (0: none kept, and
+    /// no bundle gzip-encoded). Tiles never change, so the cache is never
+    /// stale; its size bounds its memory.
     #[serde(default = "default_tile_cache_mib")]
     pub tile_cache_mib: usize,
     /// Most `/add?wait=receipt` requests waiting for a witnessed checkpoint

@@ -2,7 +2,8 @@
 //! tokio runtime `main` builds, for every command that reaches a log. Bulk
 //! upload needs many requests in flight; the online commands await the
 //! same client one request at a time. Timeouts, URL joining, query
-//! escaping and the exit code of a failed request live here once.
+//! escaping, gzip-decoding within a bound, and the exit code of a failed
+//! request live here once.
 
 use std::time::Duration;
 
@@ -19,6 +20,12 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 /// The longest `Retry-After` obeyed, so a confused log cannot park a run.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// The most bytes one read's answer may decode to, well above the largest
+/// honest ones (an entry bundle: 256 entries of at most 64 KiB; an
+/// `/index/lookup`: at most 1 000 records of 16 KiB with their proofs).
+/// Answers are gzip-decoded: without a bound, a few KiB from a hostile
+/// log could decode to gigabytes.
+const MAX_ANSWER: usize = 64 << 20;
 
 /// A log's HTTP API at one base URL. Clones share the connection pool.
 #[derive(Clone)]
@@ -42,6 +49,9 @@ impl Http {
     /// A client for the log at `base` (a trailing `/` is ignored).
     pub fn new(base: &str) -> Result<Http, Failure> {
         let client = reqwest::Client::builder()
+            // Asks for gzip and decodes it: the log sends entry bundles
+            // gzip-encoded then, at about 0.4 of their size.
+            .gzip(true)
             .build()
             .map_err(|e| Failure::new(Exit::Usage, format!("HTTP client: {e}")))?;
         Ok(Http {
@@ -73,7 +83,7 @@ impl Http {
     pub async fn get_reply(&self, path: &str) -> Result<Reply, Failure> {
         let url = format!("{}{path}", self.base);
         let network = |e: reqwest::Error| Failure::new(Exit::Network, format!("{url}: {e}"));
-        let reply = self
+        let mut reply = self
             .client
             .get(&url)
             .timeout(READ_TIMEOUT)
@@ -82,7 +92,16 @@ impl Http {
             .map_err(network)?;
         let status = reply.status();
         let retry_after = retry_after(&reply);
-        let body = reply.bytes().await.map_err(network)?.to_vec();
+        let mut body = Vec::new();
+        while let Some(chunk) = reply.chunk().await.map_err(network)? {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(Failure::new(
+                    Exit::Malformed,
+                    format!("{url}: an answer of more than {MAX_ANSWER} bytes"),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Reply {
             status,
             retry_after,
@@ -150,4 +169,53 @@ pub fn escape(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    /// A server on loopback (a thread) answering every request with
+    /// `body`, gzip-encoded; its base URL.
+    fn serving_gzip(body: &[u8]) -> String {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(body).unwrap();
+        let encoded = encoder.finish().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for mut socket in listener.incoming().map_while(Result::ok) {
+                let mut request = Vec::new();
+                let mut buf = [0; 1024];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match socket.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+                    encoded.len()
+                );
+                let _ = socket.write_all(head.as_bytes());
+                let _ = socket.write_all(&encoded);
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn gzip_answers_are_decoded_up_to_the_limit_and_refused_past_it() {
+        let bundle: Vec<u8> = (0..1_000_000u32).map(|n| (n % 251) as u8).collect();
+        let http = Http::new(&serving_gzip(&bundle)).unwrap();
+        assert!(http.get("/tile/entries/000").await.unwrap() == bundle);
+
+        // 64 MiB and one byte of zeros: 65 KB on the wire.
+        let http = Http::new(&serving_gzip(&vec![0; MAX_ANSWER + 1])).unwrap();
+        let failure = http.get("/tile/entries/000").await.unwrap_err();
+        assert_eq!(failure.exit, Exit::Malformed);
+        assert!(failure.reason.contains("more than"), "{}", failure.reason);
+    }
 }
