@@ -11,7 +11,7 @@
 //! | [`key_list`] | the one-key-per-line files (a log's agencies, a witness's logs) |
 //! | `config` | (feature `daemon`) a daemon's TOML configuration, with errors naming the file and the key |
 //! | `metrics` | (feature `daemon`) the process's Prometheus recorder |
-//! | `serve` | (feature `daemon`) tracing to stderr, the HTTP listener, stopping on Ctrl-C or SIGTERM |
+//! | `serve` | (feature `daemon`) tracing to stderr with one line per HTTP request, the HTTP listener, stopping on Ctrl-C or SIGTERM |
 //! | `http` | (feature `daemon`) serving hostile clients: connection caps, header and body timeouts, a budget for bodies being received |
 
 use gazette_client::note::KeyType;

@@ -1,11 +1,14 @@
-//! What a daemon's `serve` does around its HTTP router: tracing to stderr,
-//! a tokio runtime, the listener, the line that says where it listens, and
-//! stopping on Ctrl-C or SIGTERM.
+//! What a daemon's `serve` does around its HTTP router: tracing to stderr
+//! with one line per request, a tokio runtime, the listener, the line that
+//! says where it listens, and stopping on Ctrl-C or SIGTERM.
 
-use std::io;
+use std::io::{self, IsTerminal as _};
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use axum::http::{Request, Response};
 use tokio::net::TcpListener;
+use tracing::Span;
 
 /// Why a daemon could not start serving.
 #[derive(Debug, thiserror::Error)]
@@ -24,15 +27,63 @@ pub enum ServeError {
     },
 }
 
-/// Sends the process's tracing to stderr, filtered by `RUST_LOG` (default
-/// `info`): stdout is for what scripts read.
+/// What is logged when `RUST_LOG` is unset: `info`, with the storage
+/// engine's own chatter (fjall and lsm-tree, some twenty lines at every
+/// start) kept to its warnings.
+pub const DEFAULT_LOG_FILTER: &str = "info,fjall=warn,lsm_tree=warn";
+
+/// The target of the one line per HTTP request ([`log_response`]):
+/// `RUST_LOG=info,gazette::access=warn` leaves the requests out.
+pub const ACCESS_TARGET: &str = "gazette::access";
+
+/// Sends the process's tracing to stderr (stdout is for what scripts
+/// read), filtered by `RUST_LOG` or else [`DEFAULT_LOG_FILTER`]. Colour
+/// only on a terminal, and never with `NO_COLOR` set (no-color.org): a
+/// file or journald gets plain text.
 pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into());
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal() && !no_color)
+        .with_writer(io::stderr)
         .init();
+}
+
+/// The span a request is traced in: method, path (never the query) and
+/// the `x-request-id` a layer outside has set, so every line written while
+/// the request is handled names it. At level ERROR, so that the span, and
+/// the request id with it, is there whatever `RUST_LOG` lets through.
+pub fn request_span<B>(request: &Request<B>) -> Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // A client may send its own id: one with spaces, quotes or `=` is
+    // quoted, so it cannot pass for other fields of the line.
+    let plain = id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+".contains(&b));
+    let (method, path) = (request.method(), request.uri().path());
+    match plain {
+        true => tracing::error_span!("request", %method, %path, request_id = %id),
+        false => tracing::error_span!("request", %method, %path, request_id = ?id),
+    }
+}
+
+/// The one line per request, at INFO in the request's span, once the
+/// response's head is ready: its status and the time taken in
+/// milliseconds. Never a body. (A failure inside the handler has its own
+/// line, in the same span.)
+pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        status = response.status().as_u16(),
+        latency_ms = %format_args!("{:.2}", latency.as_secs_f64() * 1e3),
+        "answered",
+    );
 }
 
 /// Runs `serve` on a new multi-threaded tokio runtime with a listener
@@ -89,7 +140,63 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+
+    /// What `request_span` and `log_response` write for `request`
+    /// answered with `status`, formatted as the daemons do (no colour).
+    fn logged(request: Request<()>, status: u16) -> String {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(DEFAULT_LOG_FILTER)
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = request_span(&request);
+            let _entered = span.enter();
+            let response = Response::builder().status(status).body(()).unwrap();
+            log_response(&response, Duration::from_micros(1500), &span);
+        });
+        String::from_utf8(out.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_request_is_one_line_with_its_id_method_path_status_and_latency_but_no_query() {
+        let request = Request::get("/lookup?digest=00ff&id=X-1")
+            .header("x-request-id", "3f2a-77")
+            .body(())
+            .unwrap();
+        let out = logged(request, 404);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains(" INFO request{method=GET path=/lookup request_id=3f2a-77}: gazette::access: answered status=404 latency_ms=1.50\n"), "{out}");
+        assert!(!out.contains("digest") && !out.contains("X-1"), "{out}");
+    }
+
+    #[test]
+    fn a_client_request_id_that_could_pass_for_fields_is_quoted() {
+        let request = Request::get("/checkpoint")
+            .header("x-request-id", "x status=500")
+            .body(())
+            .unwrap();
+        let out = logged(request, 200);
+        assert!(out.contains(r#"request_id="x status=500"}"#), "{out}");
+        assert!(out.contains("answered status=200 "), "{out}");
+    }
 
     #[test]
     fn serve_hands_over_a_listener_bound_to_a_free_port() {

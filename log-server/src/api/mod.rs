@@ -17,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::routing::{get, post};
 use gazette_kit::http::{BodyRules, json_errors, whole_body};
+use gazette_kit::serve;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -75,7 +76,14 @@ pub fn router(log: Arc<Log>) -> Router {
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(ops::request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(serve::request_span)
+                .on_response(serve::log_response)
+                // A 5xx is on the request line already (and a failing
+                // handler logs why); nothing else reaches `on_failure`.
+                .on_failure(()),
+        )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(log)
 }

@@ -1,5 +1,6 @@
-//! Operations: `GET /metrics` (Prometheus text), the per-request metrics
-//! middleware, and the tracing span every request is logged in.
+//! Operations: `GET /metrics` (Prometheus text) and the per-request metrics
+//! middleware. (The span and the line every request is logged with are
+//! `gazette_kit::serve`'s, shared with the witness.)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,19 +47,4 @@ pub async fn count_request(request: Request, next: Next) -> Response {
     ::metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status).increment(1);
     ::metrics::histogram!(HTTP_SECONDS, "route" => route).record(started.elapsed().as_secs_f64());
     response
-}
-
-/// The span a request is traced in: method, path and request id.
-pub fn request_span(request: &Request) -> tracing::Span {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %id,
-    )
 }
