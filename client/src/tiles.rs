@@ -133,6 +133,15 @@ impl Tile {
         self.width == 1 << self.height
     }
 
+    /// The full tile at this tile's position (itself when full): a
+    /// partial tile's data is a prefix of it.
+    pub fn at_full_width(&self) -> Tile {
+        Tile {
+            width: 1 << self.height,
+            ..*self
+        }
+    }
+
     /// The hash level of the tile (`None` for entries).
     pub fn hash_level(&self) -> Option<u8> {
         match self.level {
@@ -483,6 +492,43 @@ pub fn format_entry_bundle<'a>(
     Ok(out)
 }
 
+/// The data of the partial tile `partial`, cut from `full`, the data of the
+/// full tile at its position: its first `width` hashes, or the first
+/// `width` entries of a bundle. c2sp.org/tlog-tiles lets a log remove a
+/// partial tile once the full one exists, and a reader fall back to it.
+/// Unauthenticated, like any tile data: readers check it against a root.
+pub fn partial_from_full(partial: &Tile, full: &[u8]) -> Result<Vec<u8>, TileError> {
+    let width = partial.width as usize;
+    match partial.level {
+        TileLevel::Hashes(_) => {
+            let expected = Hash::LEN << partial.height;
+            if full.len() != expected {
+                return Err(TileError::WrongLength {
+                    tile: partial.at_full_width().to_string(),
+                    expected,
+                    got: full.len(),
+                });
+            }
+            Ok(full[..width * Hash::LEN].to_vec())
+        }
+        TileLevel::Entries => {
+            let mut at = 0;
+            for n in 0..width {
+                let len = full
+                    .get(at..at + 2)
+                    .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                    .filter(|len| at + 2 + len <= full.len())
+                    .ok_or_else(|| TileError::BadBundle {
+                        bundle: partial.at_full_width().to_string(),
+                        reason: format!("entry {n} is truncated"),
+                    })?;
+                at += 2 + len;
+            }
+            Ok(full[..at].to_vec())
+        }
+    }
+}
+
 /// Decodes the entry bundle `bundle` (an entries tile) of exactly
 /// `bundle.width` entries, with nothing after the last.
 pub fn parse_entry_bundle<'a>(bundle: &Tile, data: &'a [u8]) -> Result<Vec<&'a [u8]>, TileError> {
@@ -819,5 +865,35 @@ mod leaf_range_tests {
             Tile::parse_path("tile/7/000").unwrap().leaf_range(),
             (0, u64::MAX)
         );
+    }
+
+    #[test]
+    fn a_partial_tile_is_cut_from_the_full_tile_at_its_position() {
+        let full: Vec<u8> = (0..256 * 32).map(|i| (i % 251) as u8).collect();
+        let partial = Tile::parse_path("tile/1/x002/007.p/5").unwrap();
+        assert_eq!(partial.at_full_width().path(), "tile/1/x002/007");
+        assert_eq!(partial_from_full(&partial, &full).unwrap(), full[..5 * 32]);
+        assert!(matches!(
+            partial_from_full(&partial, &full[..255 * 32]),
+            Err(TileError::WrongLength { .. })
+        ));
+
+        let entries: Vec<Vec<u8>> = (0..256u32)
+            .map(|i| vec![i as u8; (i % 7) as usize])
+            .collect();
+        let bundle = format_entry_bundle(entries.iter().map(Vec::as_slice)).unwrap();
+        let partial = Tile::parse_path("tile/entries/000.p/3").unwrap();
+        let cut = partial_from_full(&partial, &bundle).unwrap();
+        assert_eq!(
+            parse_entry_bundle(&partial, &cut).unwrap(),
+            entries[..3].iter().map(Vec::as_slice).collect::<Vec<_>>()
+        );
+        // A full bundle too short for the partial one is refused.
+        let short = format_entry_bundle(entries[..2].iter().map(Vec::as_slice)).unwrap();
+        assert!(matches!(
+            partial_from_full(&partial, &short),
+            Err(TileError::BadBundle { .. })
+        ));
+        assert!(partial_from_full(&partial, &[0, 9, 1]).is_err());
     }
 }

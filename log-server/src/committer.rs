@@ -14,6 +14,7 @@ use std::time::Instant;
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint};
 use crate::indexer::RecordIndexer;
 use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
+use crate::pruner::Pruner;
 use crate::storage::Storage;
 
 /// What the committer works with.
@@ -30,6 +31,9 @@ pub(crate) struct Committer {
     pub(crate) failure: Failure,
     /// Shared with the sequencer.
     pub(crate) in_flight: InFlight,
+    /// Told of every full tile made durable: the partial tiles beside it
+    /// are superseded.
+    pub(crate) pruner: Pruner,
 }
 
 impl Committer {
@@ -97,6 +101,7 @@ impl Committer {
         let started = Instant::now();
         self.storage.commit(objects, note)?;
         metrics::histogram!(crate::metrics::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        self.pruner.written(objects);
         tracing::debug!(
             size,
             objects = objects.len(),

@@ -34,6 +34,9 @@ pub struct Config {
     /// Batching.
     #[serde(default)]
     pub sequencer: SequencerConfig,
+    /// How tiles are kept.
+    #[serde(default)]
+    pub storage: StorageConfig,
     /// Request limits.
     #[serde(default)]
     pub limits: Limits,
@@ -77,6 +80,31 @@ pub struct SequencerConfig {
     /// so that "not found" and "not revoked" are proven.
     #[serde(default = "default_verifiable_index")]
     pub verifiable_index: bool,
+}
+
+/// How tiles are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Seconds a partial tile is kept once the full tile at its position is
+    /// durable: a client that has just read a checkpoint can still fetch
+    /// its partial tiles from a file server or a CDN in front of the log;
+    /// later it falls back to the full tile (the log itself serves every
+    /// partial tile, cut from the full one).
+    #[serde(default = "default_partial_tile_grace_s")]
+    pub partial_tile_grace_s: u64,
+}
+
+fn default_partial_tile_grace_s() -> u64 {
+    10
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            partial_tile_grace_s: default_partial_tile_grace_s(),
+        }
+    }
 }
 
 /// Request limits.
@@ -361,6 +389,13 @@ queue_capacity = {queue}
 # proves "not found" and "not revoked" (docs/INDEX.md in the source tree).
 verifiable_index = true
 
+[storage]
+# Every commit that does not end on a tile boundary writes new partial
+# tiles; once the full tile at their position is written, they are removed
+# after this many seconds (clients then fall back to the full tile, and
+# the log serves partial tiles cut from it).
+partial_tile_grace_s = {grace}
+
 [limits]
 # Most records in one POST /add-batch request.
 max_batch_records = {records}
@@ -394,6 +429,7 @@ burst = {burst}
             waiters = default_max_receipt_waiters(),
             receipt_wait = default_receipt_wait_s(),
             tile_cache = default_tile_cache_mib(),
+            grace = default_partial_tile_grace_s(),
             rps = default_records_per_second(),
             burst = default_burst(),
             connections = gazette_kit::http::Connections::template(),

@@ -14,6 +14,7 @@
 //! | [`checkpoints`] | the committed and the witnessed checkpoint, and their watches |
 //! | [`sequencer`] | the one writer: batching, dedup, signing; starts the stages behind it |
 //! | `committer` | the writer's second stage: durable commit, publish, answer |
+//! | `pruner` | removing partial tiles once their full tile is durable |
 //! | `pipeline` | what passes between the writer's stages |
 //! | [`index`] | the fjall indexes, rebuildable from the tiles |
 //! | [`indexer`] | the stage behind the committer: record index, then lookup index |
@@ -34,6 +35,7 @@ pub mod log;
 pub mod map;
 pub mod metrics;
 mod pipeline;
+mod pruner;
 pub mod rate;
 pub mod sequencer;
 pub mod storage;

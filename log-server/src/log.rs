@@ -18,7 +18,7 @@ use crate::index::{Digests, LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
 use crate::map::{Map, MapHandle};
 use crate::rate::AgencyLimits;
-use crate::sequencer::{Batching, Sequencer, Writer};
+use crate::sequencer::{Batching, Pruner, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tile_cache::TileCache;
 use crate::tree::Edge;
@@ -190,6 +190,10 @@ impl Log {
                 edge,
                 committed: committed.clone(),
                 witnessed: no_witnesses.then(|| published.clone()),
+                pruner: Pruner::start(
+                    storage.clone(),
+                    Duration::from_secs(config.storage.partial_tile_grace_s),
+                ),
             },
             batching,
         );

@@ -22,6 +22,8 @@ pub const PUBLISHED_SIZE: &str = "gazette_published_size";
 pub const QUEUE_DEPTH: &str = "gazette_queue_depth";
 /// Writes the storage refused, each retried, by stage (committer, record-indexer).
 pub const STORAGE_RETRIES: &str = "gazette_storage_retries_total";
+/// Superseded partial tiles removed once their full tile was written.
+pub const PARTIAL_TILES_REMOVED: &str = "gazette_partial_tiles_removed_total";
 /// The tree size the lookup index covers.
 pub const LOOKUP_COVERED: &str = "gazette_lookup_index_covered_size";
 

@@ -31,6 +31,7 @@ use tokio::sync::{Semaphore, oneshot, watch};
 
 use crate::checkpoints::{Committed, Witnessed};
 use crate::committer::Committer;
+pub use crate::pruner::Pruner;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
 use crate::map::{List, Map};
@@ -71,6 +72,8 @@ pub struct Writer {
     /// witness policy requires no witness; `None` when the witnessing task
     /// publishes.
     pub witnessed: Option<Witnessed>,
+    /// Removes the partial tiles each commit supersedes.
+    pub pruner: Pruner,
 }
 
 /// What reaches the sequencer thread.
@@ -266,6 +269,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         mut edge,
         committed,
         witnessed,
+        pruner,
     } = writer;
     let (indexed, indexed_rx) = watch::channel(edge.size());
     let records = RecordIndexer::start(index.clone(), indexed, indexer, failure.clone());
@@ -278,6 +282,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         records,
         failure: failure.clone(),
         in_flight: in_flight.clone(),
+        pruner,
     }
     .start(commits);
     let mut pending = Pending {

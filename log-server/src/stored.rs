@@ -7,7 +7,7 @@
 
 use gazette_client::merkle::{self, Hash, MerkleError, ReadError};
 use gazette_client::tiles::{
-    HEIGHT, Tile, TileHashReader, TileLevel, TileReader, parse_entry_bundle,
+    HEIGHT, Tile, TileHashReader, TileLevel, TileReader, parse_entry_bundle, partial_from_full,
 };
 use gazette_client::tlog_proof::TlogProof;
 
@@ -25,6 +25,25 @@ pub enum StoredError {
     Storage(String),
 }
 
+/// Reads `tile` from the store. A partial tile removed once the full tile
+/// at its position was written (`crate::pruner`) is cut from that full
+/// tile, so every tile a published checkpoint implies stays readable.
+pub fn read_tile(storage: &dyn Storage, tile: &Tile) -> std::io::Result<Option<Vec<u8>>> {
+    if let Some(data) = storage.read(&tile.path())? {
+        return Ok(Some(data));
+    }
+    if tile.is_full() {
+        return Ok(None);
+    }
+    // The full tile was durable before any partial tile was removed.
+    match storage.read(&tile.at_full_width().path())? {
+        None => Ok(None),
+        Some(full) => partial_from_full(tile, &full)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())),
+    }
+}
+
 /// The store's tiles as a [`TileReader`].
 pub struct StoredTiles<'a>(pub &'a dyn Storage);
 
@@ -33,11 +52,9 @@ impl TileReader for StoredTiles<'_> {
         tiles
             .iter()
             .map(|tile| {
-                let path = tile.path();
-                self.0
-                    .read(&path)
-                    .map_err(|e| ReadError::new(format!("reading {path}: {e}")))?
-                    .ok_or_else(|| ReadError::new(format!("{path} is missing")))
+                read_tile(self.0, tile)
+                    .map_err(|e| ReadError::new(format!("reading {tile}: {e}")))?
+                    .ok_or_else(|| ReadError::new(format!("{tile} is missing")))
             })
             .collect()
     }
@@ -201,8 +218,7 @@ pub fn bundle_entries(
         width: (size - start).min(1 << HEIGHT) as u32,
     };
     let path = bundle.path();
-    let data = storage
-        .read(&path)
+    let data = read_tile(storage, &bundle)
         .map_err(|e| StoredError::Storage(format!("reading {path}: {e}")))?
         .ok_or_else(|| StoredError::Storage(format!("{path} is missing")))?;
     let entries = parse_entry_bundle(&bundle, &data)

@@ -655,6 +655,14 @@ impl Storage for WitnessedInMemory {
         self.inner.remove(path)
     }
 
+    fn remove_partial_tiles(&self, full: &str) -> std::io::Result<usize> {
+        self.inner.remove_partial_tiles(full)
+    }
+
+    fn superseded_partial_tiles(&self) -> std::io::Result<Vec<String>> {
+        self.inner.superseded_partial_tiles()
+    }
+
     fn read_witnessed_checkpoint(&self) -> std::io::Result<Option<Vec<u8>>> {
         Ok(self.witnessed.lock().unwrap().clone())
     }

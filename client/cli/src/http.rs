@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use gazette_client::tiles::Tile;
+use gazette_client::tiles::{Tile, partial_from_full};
 
 use super::{Exit, Failure};
 
@@ -64,18 +64,23 @@ impl Http {
     /// failure naming the URL, the status and what the log said.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
         let reply = self.get_reply(path).await?;
-        if !reply.status.is_success() {
-            return Err(Failure::new(
-                Exit::Network,
-                format!(
-                    "{}{path}: {}: {}",
-                    self.base,
-                    reply.status,
-                    String::from_utf8_lossy(&reply.body).trim()
-                ),
-            ));
+        match reply.status.is_success() {
+            true => Ok(reply.body),
+            false => Err(self.refused(path, &reply)),
         }
-        Ok(reply.body)
+    }
+
+    /// A network failure naming the URL, the status and what the log said.
+    fn refused(&self, path: &str, reply: &Reply) -> Failure {
+        Failure::new(
+            Exit::Network,
+            format!(
+                "{}{path}: {}: {}",
+                self.base,
+                reply.status,
+                String::from_utf8_lossy(&reply.body).trim()
+            ),
+        )
     }
 
     /// GETs `path`: the reply whatever its status (for callers that decide
@@ -119,9 +124,33 @@ impl Http {
     pub async fn tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, Failure> {
         let mut data = Vec::with_capacity(tiles.len());
         for tile in tiles {
-            data.push(self.get(&format!("/{}", tile.path())).await?);
+            data.push(self.tile(tile).await?);
         }
         Ok(data)
+    }
+
+    /// GETs a tile. A partial tile the log no longer has (404: removed once
+    /// the full tile at its position was written, as c2sp.org/tlog-tiles
+    /// allows) is cut from that full tile. Unauthenticated: callers check
+    /// tiles against a root.
+    pub async fn tile(&self, tile: &Tile) -> Result<Vec<u8>, Failure> {
+        let path = format!("/{}", tile.path());
+        let reply = self.get_reply(&path).await?;
+        if reply.status == reqwest::StatusCode::NOT_FOUND && !tile.is_full() {
+            let full = self
+                .get(&format!("/{}", tile.at_full_width().path()))
+                .await?;
+            return partial_from_full(tile, &full).map_err(|e| {
+                Failure::new(
+                    Exit::Malformed,
+                    format!("{}{path} from the full tile: {e}", self.base),
+                )
+            });
+        }
+        match reply.status.is_success() {
+            true => Ok(reply.body),
+            false => Err(self.refused(&path, &reply)),
+        }
     }
 
     /// POSTs `body` as JSON to `path`: the reply whatever its status, or

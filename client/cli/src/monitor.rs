@@ -174,7 +174,7 @@ async fn read_entries(
             width,
         };
         let bundle = hashes.entries();
-        let data = session.http.get(&format!("/{}", bundle.path())).await?;
+        let data = session.http.tile(&bundle).await?;
         let entries = parse_entry_bundle(&bundle, &data)
             .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", bundle.path())))?;
         let tile_data = level_zero_tile(session, &hashes, size, &root)

@@ -171,7 +171,7 @@ impl Session {
             index: index >> HEIGHT,
             width: u32::try_from((size - start).min(1 << HEIGHT)).expect("at most 256"),
         };
-        let data = self.http.get(&format!("/{}", bundle.path())).await?;
+        let data = self.http.tile(&bundle).await?;
         let entries = parse_entry_bundle(&bundle, &data)
             .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", bundle.path())))?;
         Ok(entries[usize::try_from(index - start).expect("within a bundle")].to_vec())

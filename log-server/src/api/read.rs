@@ -66,8 +66,8 @@ pub async fn tile(
     }
     let bundle = tile.level == TileLevel::Entries;
     let (data, gzipped) = match bundle && accepts_gzip {
-        true => gzip_or_stored(&log, &path)?,
-        false => (stored(&log, tile.level, &path)?, false),
+        true => gzip_or_stored(&log, &tile, &path)?,
+        false => (stored(&log, &tile, &path)?, false),
     };
     let mut response = (
         [
@@ -90,14 +90,14 @@ pub async fn tile(
     Ok(response)
 }
 
-/// The tile of `level` at `path` as stored: the copy the tile cache holds,
+/// The tile at `path` as stored: the copy the tile cache holds,
 /// else read from the storage (and kept).
-fn stored(log: &Log, level: TileLevel, path: &str) -> Result<Bytes, ApiError> {
-    if let Some(data) = log.tiles.get(level, path) {
+fn stored(log: &Log, tile: &Tile, path: &str) -> Result<Bytes, ApiError> {
+    if let Some(data) = log.tiles.get(tile.level, path) {
         return Ok(data);
     }
-    let data = read_stored(log, path)?;
-    log.tiles.insert(level, path, data.clone());
+    let data = read_stored(log, tile, path)?;
+    log.tiles.insert(tile.level, path, data.clone());
     Ok(data)
 }
 
@@ -112,7 +112,7 @@ fn stored(log: &Log, level: TileLevel, path: &str) -> Result<Bytes, ApiError> {
 /// the cache's look-up and its insert, first requests arriving together
 /// compress one bundle at most once per worker thread; on the blocking
 /// pool, each of them would.
-fn gzip_or_stored(log: &Log, path: &str) -> Result<(Bytes, bool), ApiError> {
+fn gzip_or_stored(log: &Log, tile: &Tile, path: &str) -> Result<(Bytes, bool), ApiError> {
     if let Some(data) = log.tiles.gzip_bundle(path) {
         return Ok((data, true));
     }
@@ -120,7 +120,7 @@ fn gzip_or_stored(log: &Log, path: &str) -> Result<(Bytes, bool), ApiError> {
     // let go (a client that accepts gzip asks for the compressed copy).
     let stored = match log.tiles.get(TileLevel::Entries, path) {
         Some(data) => data,
-        None => read_stored(log, path)?,
+        None => read_stored(log, tile, path)?,
     };
     Ok(match log.tiles.compress_bundle(path, &stored) {
         Some(data) => (data, true),
@@ -128,19 +128,22 @@ fn gzip_or_stored(log: &Log, path: &str) -> Result<(Bytes, bool), ApiError> {
     })
 }
 
-/// The tile at `path` read from the storage.
-fn read_stored(log: &Log, path: &str) -> Result<Bytes, ApiError> {
+/// The tile at `path` read from the storage: a partial tile removed since
+/// its full tile was written is cut from that one (`stored::read_tile`),
+/// so the log serves every tile its committed tree implies.
+fn read_stored(log: &Log, tile: &Tile, path: &str) -> Result<Bytes, ApiError> {
     // Tiles are small (≤ 8 KiB of hashes, bundles of tens of KiB) and hot
     // in the page cache: read them right here. A hop to the blocking pool
     // per tile made serving 1.5 times as expensive as nginx's, and
     // `block_in_place` worse still (docs/BENCHMARKS.md).
-    let data = log
-        .storage
-        .read(path)
+    let data = crate::stored::read_tile(log.storage.as_ref(), tile)
         .map_err(|e| ApiError::Internal(format!("reading {path}: {e}")))?
-        // A partial tile may be gone once its full tile exists.
+        // A partial tile no published checkpoint needed (a batch wrote a
+        // wider one at once), and whose full tile does not exist yet.
         .ok_or_else(|| {
-            ApiError::NotFound(format!("{path} is no longer stored; fetch the full tile"))
+            ApiError::NotFound(format!(
+                "{path} is not stored: no checkpoint of this log needs it"
+            ))
         })?;
     Ok(Bytes::from(data))
 }

@@ -267,6 +267,57 @@ impl<F: Files> Storage for FsStorage<F> {
         }
     }
 
+    fn remove_partial_tiles(&self, full: &str) -> io::Result<usize> {
+        // Partial tiles of a position live in the directory `<full>.p`.
+        let dir = self.path_of(&format!("{full}.p"))?;
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            fs::remove_file(entry?.path())?;
+            removed += 1;
+        }
+        // Not synced: a removal lost in a crash leaves a partial tile the
+        // next start finds and removes again.
+        fs::remove_dir(&dir)?;
+        Ok(removed)
+    }
+
+    fn superseded_partial_tiles(&self) -> io::Result<Vec<String>> {
+        let mut found = Vec::new();
+        let tiles = self.root.join("tile");
+        let mut dirs = vec![tiles];
+        while let Some(dir) = dirs.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                if !entry.file_type()?.is_dir() {
+                    continue;
+                }
+                let path = entry.path();
+                let name = entry.file_name();
+                match name.to_str().and_then(|n| n.strip_suffix(".p")) {
+                    Some(full) if dir.join(full).is_file() => {
+                        let full = dir.join(full);
+                        let relative = full.strip_prefix(&self.root).expect("under the root");
+                        found.push(relative.to_string_lossy().into_owned());
+                    }
+                    Some(_) => {}
+                    None => dirs.push(path),
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     fn read_witnessed_checkpoint(&self) -> io::Result<Option<Vec<u8>>> {
         self.read(WITNESSED_CHECKPOINT)
     }
@@ -279,6 +330,43 @@ impl<F: Files> Storage for FsStorage<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partial_tiles_are_found_and_removed_only_beside_their_full_tile() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = FsStorage::open(dir.path()).unwrap();
+        let objects: Vec<(String, Vec<u8>)> = [
+            "tile/0/000.p/1",
+            "tile/0/000.p/2",
+            "tile/0/000",
+            "tile/entries/000.p/2",
+            "tile/entries/000",
+            "tile/0/x001/002.p/9",
+            "tile/0/x001/002",
+            "tile/0/001.p/3",
+        ]
+        .iter()
+        .map(|p| (p.to_string(), vec![1]))
+        .collect();
+        storage.commit(&objects, b"checkpoint\n").unwrap();
+        assert_eq!(
+            storage.superseded_partial_tiles().unwrap(),
+            ["tile/0/000", "tile/0/x001/002", "tile/entries/000"]
+        );
+        assert_eq!(storage.remove_partial_tiles("tile/0/000").unwrap(), 2);
+        assert_eq!(storage.remove_partial_tiles("tile/0/000").unwrap(), 0);
+        assert_eq!(
+            storage.read("tile/0/000").unwrap().as_deref(),
+            Some(&[1u8][..])
+        );
+        assert_eq!(
+            storage.superseded_partial_tiles().unwrap(),
+            ["tile/0/x001/002", "tile/entries/000"]
+        );
+        // The right edge's partial tile, with no full tile yet, is not one.
+        assert!(storage.read("tile/0/001.p/3").unwrap().is_some());
+        assert!(storage.remove_partial_tiles("../x").is_err());
+    }
 
     #[test]
     fn the_witnessed_checkpoint_is_kept_beside_the_tree_and_replaced_whole() {

@@ -37,6 +37,15 @@ pub trait Storage: Send + Sync + 'static {
     /// left beyond the checkpoint).
     fn remove(&self, path: &str) -> std::io::Result<()>;
 
+    /// Removes every partial tile at the position of the full tile `full`
+    /// (`<full>.p/<W>`, any width), once that full tile is durable: a
+    /// reader falls back to it (c2sp.org/tlog-tiles). Returns how many.
+    fn remove_partial_tiles(&self, full: &str) -> std::io::Result<usize>;
+
+    /// The full tiles that still have partial tiles beside them (left by a
+    /// stop before they were removed, or by an older version).
+    fn superseded_partial_tiles(&self) -> std::io::Result<Vec<String>>;
+
     /// Reads the newest witnessed checkpoint kept; `None` if none was.
     fn read_witnessed_checkpoint(&self) -> std::io::Result<Option<Vec<u8>>>;
 
