@@ -31,12 +31,12 @@ use tokio::sync::{Semaphore, oneshot, watch};
 
 use crate::checkpoints::{Committed, Witnessed};
 use crate::committer::Committer;
-pub use crate::pruner::Pruner;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
 use crate::map::{List, Map};
 use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
 pub use crate::pipeline::{Outcome, StorageTrouble, SubmitError};
+pub use crate::pruner::Pruner;
 use crate::storage::Storage;
 use crate::tree::Edge;
 use gazette_client::merkle::Hash;
