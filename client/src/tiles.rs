@@ -498,33 +498,40 @@ pub fn format_entry_bundle<'a>(
 /// partial tile once the full one exists, and a reader fall back to it.
 /// Unauthenticated, like any tile data: readers check it against a root.
 pub fn partial_from_full(partial: &Tile, full: &[u8]) -> Result<Vec<u8>, TileError> {
+    partial_from_wider(partial, &partial.at_full_width(), full)
+}
+
+/// The data of the partial tile `partial`, cut from `data`, the data of
+/// the wider tile `wider` at the same position (partial or full).
+pub fn partial_from_wider(partial: &Tile, wider: &Tile, data: &[u8]) -> Result<Vec<u8>, TileError> {
+    debug_assert!(wider.width >= partial.width && wider.level == partial.level);
     let width = partial.width as usize;
     match partial.level {
         TileLevel::Hashes(_) => {
-            let expected = Hash::LEN << partial.height;
-            if full.len() != expected {
+            let expected = Hash::LEN * wider.width as usize;
+            if data.len() != expected {
                 return Err(TileError::WrongLength {
-                    tile: partial.at_full_width().to_string(),
+                    tile: wider.to_string(),
                     expected,
-                    got: full.len(),
+                    got: data.len(),
                 });
             }
-            Ok(full[..width * Hash::LEN].to_vec())
+            Ok(data[..width * Hash::LEN].to_vec())
         }
         TileLevel::Entries => {
             let mut at = 0;
             for n in 0..width {
-                let len = full
+                let len = data
                     .get(at..at + 2)
                     .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-                    .filter(|len| at + 2 + len <= full.len())
+                    .filter(|len| at + 2 + len <= data.len())
                     .ok_or_else(|| TileError::BadBundle {
-                        bundle: partial.at_full_width().to_string(),
+                        bundle: wider.to_string(),
                         reason: format!("entry {n} is truncated"),
                     })?;
                 at += 2 + len;
             }
-            Ok(full[..at].to_vec())
+            Ok(data[..at].to_vec())
         }
     }
 }

@@ -86,17 +86,17 @@ pub struct SequencerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Seconds a partial tile is kept once the full tile at its position is
-    /// durable: a client that has just read a checkpoint can still fetch
-    /// its partial tiles from a file server or a CDN in front of the log;
-    /// later it falls back to the full tile (the log itself serves every
-    /// partial tile, cut from the full one).
+    /// Seconds a partial tile is kept once a wider or the full tile at its
+    /// position is durable: a client that has just read a checkpoint can
+    /// still fetch its partial tiles from a file server or mirror of the
+    /// `tile/` directory. The log itself serves every partial tile its tree
+    /// implies, cut from the wider one; clients fall back to full tiles.
     #[serde(default = "default_partial_tile_grace_s")]
     pub partial_tile_grace_s: u64,
 }
 
 fn default_partial_tile_grace_s() -> u64 {
-    10
+    5
 }
 
 impl Default for StorageConfig {
@@ -391,9 +391,9 @@ verifiable_index = true
 
 [storage]
 # Every commit that does not end on a tile boundary writes new partial
-# tiles; once the full tile at their position is written, they are removed
-# after this many seconds (clients then fall back to the full tile, and
-# the log serves partial tiles cut from it).
+# tiles; once a wider or the full tile at their position is written, they
+# are removed after this many seconds (for readers of the tile/ directory
+# itself; the log serves every partial tile, cut from the wider one).
 partial_tile_grace_s = {grace}
 
 [limits]

@@ -346,6 +346,18 @@ fn recover(storage: &dyn Storage, key: &Signer) -> anyhow::Result<(Edge, Vec<u8>
         .checkpoint;
     let edge = Edge::load(storage, checkpoint.size, &checkpoint.root)
         .context("the stored tiles do not match the stored checkpoint")?;
+    // A copy taken while the log ran may hold the checkpoint's right edge
+    // only inside the wider tiles after it, which go next: store it first.
+    let mut missing = Vec::new();
+    for (path, data) in edge.partial_tiles() {
+        if storage.read(&path)?.is_none() {
+            tracing::warn!(%path, "restoring a partial tile of the checkpoint from a wider one");
+            missing.push((path, data));
+        }
+    }
+    if !missing.is_empty() {
+        storage.commit(&missing, &note)?;
+    }
     discard_beyond(storage, checkpoint.size)?;
     storage.remove_temporaries("")?;
     Ok((edge, note))

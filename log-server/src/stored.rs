@@ -7,7 +7,7 @@
 
 use gazette_client::merkle::{self, Hash, MerkleError, ReadError};
 use gazette_client::tiles::{
-    HEIGHT, Tile, TileHashReader, TileLevel, TileReader, parse_entry_bundle, partial_from_full,
+    HEIGHT, Tile, TileHashReader, TileLevel, TileReader, parse_entry_bundle, partial_from_wider,
 };
 use gazette_client::tlog_proof::TlogProof;
 
@@ -25,9 +25,10 @@ pub enum StoredError {
     Storage(String),
 }
 
-/// Reads `tile` from the store. A partial tile removed once the full tile
-/// at its position was written (`crate::pruner`) is cut from that full
-/// tile, so every tile a published checkpoint implies stays readable.
+/// Reads `tile` from the store. A partial tile removed once a full or
+/// wider tile at its position was written (`crate::pruner`) is cut from
+/// that one (its data is a prefix of it), so every tile a published
+/// checkpoint implies stays readable.
 pub fn read_tile(storage: &dyn Storage, tile: &Tile) -> std::io::Result<Option<Vec<u8>>> {
     if let Some(data) = storage.read(&tile.path())? {
         return Ok(Some(data));
@@ -35,13 +36,19 @@ pub fn read_tile(storage: &dyn Storage, tile: &Tile) -> std::io::Result<Option<V
     if tile.is_full() {
         return Ok(None);
     }
-    // The full tile was durable before any partial tile was removed.
-    match storage.read(&tile.at_full_width().path())? {
-        None => Ok(None),
-        Some(full) => partial_from_full(tile, &full)
-            .map(Some)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())),
+    let full = tile.at_full_width();
+    // The wider tile was durable before the narrower one was removed.
+    let mut wider = storage.partial_widths(&full.path())?;
+    wider.retain(|&w| w > tile.width);
+    wider.sort_unstable();
+    for width in std::iter::once(full.width).chain(wider) {
+        if let Some(data) = storage.read(&Tile { width, ..full }.path())? {
+            return partial_from_wider(tile, &Tile { width, ..full }, &data)
+                .map(Some)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()));
+        }
     }
+    Ok(None)
 }
 
 /// The store's tiles as a [`TileReader`].

@@ -95,6 +95,28 @@ impl Edge {
         self.size
     }
 
+    /// The right edge's partial tiles and bundle as objects to store, with
+    /// their paths: what [`Edge::load`] reads.
+    pub fn partial_tiles(&self) -> Vec<(String, Vec<u8>)> {
+        let mut objects = Vec::new();
+        for (level, data) in self.levels.iter().enumerate() {
+            let count = count_at(self.size, level);
+            let width = (count % FULL as u64) as usize;
+            if width > 0 {
+                objects.push((
+                    tile_at(level, count / FULL as u64, width).path(),
+                    data.clone(),
+                ));
+            }
+        }
+        let width = (self.size % FULL as u64) as usize;
+        if width > 0 {
+            let bundle = tile_at(0, self.size / FULL as u64, width).entries();
+            objects.push((bundle.path(), bundle_bytes(&self.entries)));
+        }
+        objects
+    }
+
     /// Loads the right edge of the stored tree of `size` leaves and checks
     /// it hashes to `root`.
     pub fn load(storage: &dyn Storage, size: u64, root: &Hash) -> Result<Edge, TreeError> {
@@ -110,7 +132,7 @@ impl Edge {
             let mut data = Vec::new();
             if width > 0 {
                 let tile = tile_at(level, count / FULL as u64, width);
-                data = read_object(storage, &tile.path(), size)?;
+                data = read_object(storage, &tile, size)?;
                 if data.len() != width * Hash::LEN {
                     return Err(bad(
                         &tile.path(),
@@ -124,7 +146,7 @@ impl Edge {
         let width = (size % FULL as u64) as usize;
         if width > 0 {
             let bundle = tile_at(0, size / FULL as u64, width).entries();
-            let data = read_object(storage, &bundle.path(), size)?;
+            let data = read_object(storage, &bundle, size)?;
             let entries = parse_entry_bundle(&bundle, &data)
                 .map_err(|e| bad(&bundle.path(), e.to_string()))?;
             let tile = tile_at(0, bundle.index, width);
@@ -225,9 +247,12 @@ fn bad(path: &str, reason: String) -> TreeError {
     }
 }
 
-fn read_object(storage: &dyn Storage, path: &str, size: u64) -> Result<Vec<u8>, TreeError> {
-    storage.read(path)?.ok_or_else(|| TreeError::MissingTile {
-        path: path.to_owned(),
+/// A right-edge tile: as stored, or cut from a wider tile at its position
+/// (`stored::read_tile`: a copy taken while the log ran may hold only a
+/// wider one).
+fn read_object(storage: &dyn Storage, tile: &Tile, size: u64) -> Result<Vec<u8>, TreeError> {
+    crate::stored::read_tile(storage, tile)?.ok_or_else(|| TreeError::MissingTile {
+        path: tile.path(),
         size,
     })
 }

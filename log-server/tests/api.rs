@@ -307,6 +307,10 @@ impl Storage for GatedStorage {
         self.inner.remove_partial_tiles(full)
     }
 
+    fn partial_widths(&self, full: &str) -> std::io::Result<Vec<u32>> {
+        self.inner.partial_widths(full)
+    }
+
     fn superseded_partial_tiles(&self) -> std::io::Result<Vec<String>> {
         self.inner.superseded_partial_tiles()
     }

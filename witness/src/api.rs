@@ -7,29 +7,23 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gazette_client::witness_protocol::{AddCheckpointError, MAX_REQUEST_SIZE, SIZE_CONTENT_TYPE};
 use gazette_kit::http::{BodyRules, whole_body};
 use gazette_kit::serve;
 use serde_json::json;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::metrics::{self, ADD_CHECKPOINT};
 use crate::witness::{AddError, LogView, Witness};
-
-/// The request id header: set when the client did not send one, logged
-/// with every request and returned with the answer.
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router. Bodies are read whole (in time, within a budget) before the
 /// handler sees them; every request gets a request id and one log line.
 pub fn router(witness: Arc<Witness>) -> Router {
     metrics::handle();
     let bodies = BodyRules::new(&witness.config.connections, |_| MAX_REQUEST_SIZE);
-    Router::new()
+    let router = Router::new()
         .route(
             "/add-checkpoint",
             post(add_checkpoint).layer(DefaultBodyLimit::max(MAX_REQUEST_SIZE)),
@@ -40,17 +34,8 @@ pub fn router(witness: Arc<Witness>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .layer(axum::middleware::from_fn_with_state(bodies, whole_body))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(serve::request_span)
-                .on_response(serve::log_response)
-                // A 5xx is on the request line already (and a failing
-                // handler logs why); nothing else reaches `on_failure`.
-                .on_failure(()),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(witness)
+        .with_state(witness);
+    serve::with_request_log(router)
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {

@@ -51,6 +51,31 @@ pub fn init_tracing() {
         .init();
 }
 
+/// The request id header: the client's, or a new UUID.
+pub const REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
+
+/// The outermost layers of both daemons' routers: every request gets an
+/// `x-request-id` (the client's, or a new UUID), returned with its answer,
+/// and one log line ([`log_response`]) in a span that names it
+/// ([`request_span`]).
+pub fn with_request_log<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+) -> axum::Router<S> {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::trace::TraceLayer;
+    router
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(log_response)
+                // A 5xx is on the request line already (and a failing
+                // handler logs why); nothing else reaches `on_failure`.
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
 /// The span a request is traced in: method, path (never the query) and
 /// the `x-request-id` a layer outside has set, so every line written while
 /// the request is handled names it. At level ERROR, so that the span, and

@@ -14,23 +14,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Method, header};
+use axum::http::{Method, header};
 use axum::routing::{get, post};
 use gazette_kit::http::{BodyRules, json_errors, whole_body};
 use gazette_kit::serve;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use index::MAX_PROVEN_ENTRIES;
 pub use write::{ADD_BATCH_BODY_LIMIT, ADD_BODY_LIMIT};
 
 use crate::log::Log;
-
-/// The request id header: set when the client did not send one, logged
-/// with every request and returned with the answer.
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router: write and read routes, each with its body limit; bodies
 /// read whole (in time, within a budget) before writes take their turn,
@@ -45,8 +39,8 @@ pub fn router(log: Arc<Log>) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE])
-        .expose_headers([header::RETRY_AFTER, REQUEST_ID]);
-    Router::new()
+        .expose_headers([header::RETRY_AFTER, serve::REQUEST_ID]);
+    let router = Router::new()
         // The write routes take their turns themselves (`Log::turns`), once
         // the body is in hand; a receipt waiter holds none.
         .route(
@@ -75,15 +69,6 @@ pub fn router(log: Arc<Log>) -> Router {
         .layer(axum::middleware::from_fn(ops::count_request))
         .layer(DefaultBodyLimit::max(ADD_BODY_LIMIT))
         .layer(cors)
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(serve::request_span)
-                .on_response(serve::log_response)
-                // A 5xx is on the request line already (and a failing
-                // handler logs why); nothing else reaches `on_failure`.
-                .on_failure(()),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(log)
+        .with_state(log);
+    serve::with_request_log(router)
 }

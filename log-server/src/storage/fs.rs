@@ -181,6 +181,15 @@ impl<F: Files> FsStorage<F> {
     }
 }
 
+/// The entries of `dir`; `None` if there is no such directory.
+fn read_dir_if_any(dir: &Path) -> io::Result<Option<fs::ReadDir>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(Some(entries)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Most threads one commit fsyncs on at once.
 const SYNC_THREADS: usize = 8;
 
@@ -242,10 +251,8 @@ impl<F: Files> Storage for FsStorage<F> {
         } else {
             self.path_of(dir)?
         };
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
+        let Some(entries) = read_dir_if_any(&dir)? else {
+            return Ok(0);
         };
         let mut removed = 0;
         for entry in entries {
@@ -261,19 +268,27 @@ impl<F: Files> Storage for FsStorage<F> {
     }
 
     fn remove(&self, path: &str) -> io::Result<()> {
-        match fs::remove_file(self.path_of(path)?) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        let path = self.path_of(path)?;
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
+        // The last partial tile of a position takes its `.p` directory
+        // along (a directory still holding others stays).
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| d.extension().is_some_and(|e| e == "p"))
+        {
+            let _ = fs::remove_dir(dir);
+        }
+        Ok(())
     }
 
     fn remove_partial_tiles(&self, full: &str) -> io::Result<usize> {
         // Partial tiles of a position live in the directory `<full>.p`.
         let dir = self.path_of(&format!("{full}.p"))?;
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
+        let Some(entries) = read_dir_if_any(&dir)? else {
+            return Ok(0);
         };
         let mut removed = 0;
         for entry in entries {
@@ -286,32 +301,44 @@ impl<F: Files> Storage for FsStorage<F> {
         Ok(removed)
     }
 
+    fn partial_widths(&self, full: &str) -> io::Result<Vec<u32>> {
+        let Some(entries) = read_dir_if_any(&self.path_of(&format!("{full}.p"))?)? else {
+            return Ok(Vec::new());
+        };
+        Ok(entries
+            .filter_map(|w| w.ok()?.file_name().to_str()?.parse().ok())
+            .collect())
+    }
+
     fn superseded_partial_tiles(&self) -> io::Result<Vec<String>> {
         let mut found = Vec::new();
-        let tiles = self.root.join("tile");
-        let mut dirs = vec![tiles];
+        let mut dirs = vec![self.root.join("tile")];
         while let Some(dir) = dirs.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
+            let Some(entries) = read_dir_if_any(&dir)? else {
+                continue;
             };
             for entry in entries {
                 let entry = entry?;
                 if !entry.file_type()?.is_dir() {
                     continue;
                 }
-                let path = entry.path();
                 let name = entry.file_name();
-                match name.to_str().and_then(|n| n.strip_suffix(".p")) {
-                    Some(full) if dir.join(full).is_file() => {
-                        let full = dir.join(full);
-                        let relative = full.strip_prefix(&self.root).expect("under the root");
-                        found.push(relative.to_string_lossy().into_owned());
-                    }
-                    Some(_) => {}
-                    None => dirs.push(path),
+                let Some(full) = name.to_str().and_then(|n| n.strip_suffix(".p")) else {
+                    dirs.push(entry.path());
+                    continue;
+                };
+                // The partial tiles of one position: all superseded by the
+                // full tile, else all but the widest.
+                let has_full = dir.join(full).is_file();
+                let full = dir.join(full);
+                let full = full.strip_prefix(&self.root).expect("under the root");
+                let full = full.to_string_lossy();
+                let mut widths = self.partial_widths(&full)?;
+                widths.sort_unstable();
+                if !has_full {
+                    widths.pop();
                 }
+                found.extend(widths.into_iter().map(|w| format!("{full}.p/{w}")));
             }
         }
         found.sort();
@@ -332,7 +359,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn partial_tiles_are_found_and_removed_only_beside_their_full_tile() {
+    fn superseded_partial_tiles_are_found_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let storage = FsStorage::open(dir.path()).unwrap();
         let objects: Vec<(String, Vec<u8>)> = [
@@ -344,14 +371,23 @@ mod tests {
             "tile/0/x001/002.p/9",
             "tile/0/x001/002",
             "tile/0/001.p/3",
+            "tile/0/001.p/4",
         ]
         .iter()
         .map(|p| (p.to_string(), vec![1]))
         .collect();
         storage.commit(&objects, b"checkpoint\n").unwrap();
+        // Beside a full tile, every partial one; at the right edge, all but
+        // the widest.
         assert_eq!(
             storage.superseded_partial_tiles().unwrap(),
-            ["tile/0/000", "tile/0/x001/002", "tile/entries/000"]
+            [
+                "tile/0/000.p/1",
+                "tile/0/000.p/2",
+                "tile/0/001.p/3",
+                "tile/0/x001/002.p/9",
+                "tile/entries/000.p/2",
+            ]
         );
         assert_eq!(storage.remove_partial_tiles("tile/0/000").unwrap(), 2);
         assert_eq!(storage.remove_partial_tiles("tile/0/000").unwrap(), 0);
@@ -359,13 +395,13 @@ mod tests {
             storage.read("tile/0/000").unwrap().as_deref(),
             Some(&[1u8][..])
         );
-        assert_eq!(
-            storage.superseded_partial_tiles().unwrap(),
-            ["tile/0/x001/002", "tile/entries/000"]
-        );
-        // The right edge's partial tile, with no full tile yet, is not one.
-        assert!(storage.read("tile/0/001.p/3").unwrap().is_some());
+        assert!(!dir.path().join("tile/0/000.p").exists());
         assert!(storage.remove_partial_tiles("../x").is_err());
+        // One at a time: the last one takes its directory along.
+        storage.remove("tile/entries/000.p/2").unwrap();
+        assert!(!dir.path().join("tile/entries/000.p").exists());
+        storage.remove("tile/0/001.p/3").unwrap();
+        assert!(storage.read("tile/0/001.p/4").unwrap().is_some());
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub trait Storage: Send + Sync + 'static {
     fn remove_temporaries(&self, dir: &str) -> std::io::Result<usize>;
 
     /// Removes the object at `path` if present (objects a crashed commit
-    /// left beyond the checkpoint).
+    /// left beyond the checkpoint, superseded partial tiles).
     fn remove(&self, path: &str) -> std::io::Result<()>;
 
     /// Removes every partial tile at the position of the full tile `full`
@@ -42,8 +42,13 @@ pub trait Storage: Send + Sync + 'static {
     /// reader falls back to it (c2sp.org/tlog-tiles). Returns how many.
     fn remove_partial_tiles(&self, full: &str) -> std::io::Result<usize>;
 
-    /// The full tiles that still have partial tiles beside them (left by a
-    /// stop before they were removed, or by an older version).
+    /// The widths of the partial tiles stored at the position of the full
+    /// tile `full` (`<full>.p/<W>`), in no particular order.
+    fn partial_widths(&self, full: &str) -> std::io::Result<Vec<u32>>;
+
+    /// The partial tiles superseded by a full tile, or by a wider partial
+    /// tile, at their position (left by a stop before they were removed,
+    /// or by an older version).
     fn superseded_partial_tiles(&self) -> std::io::Result<Vec<String>>;
 
     /// Reads the newest witnessed checkpoint kept; `None` if none was.
