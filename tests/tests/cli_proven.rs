@@ -189,11 +189,17 @@ async fn revocations_either_side_of_the_record_and_absence_are_proven() {
     let report: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(report["revoked_by"], Value::Null, "{report}");
     assert_eq!(report["revocation_check"]["status"], "valid", "{report}");
+    assert_eq!(report["revocation_check"]["proven"], true, "{report}");
+    // Machine values only: the size a number, each cosignature a witness
+    // and an RFC 3339 time.
     assert!(
-        report["revocation_check"]["verdict"]
-            .as_str()
-            .unwrap()
-            .starts_with("not revoked as of checkpoint size"),
+        report["revocation_check"]["size"].as_u64().unwrap() > p5,
+        "{report}"
+    );
+    let cosigned = report["revocation_check"]["cosigned"].as_array().unwrap();
+    assert_eq!(cosigned[0]["witness"], "w1", "{report}");
+    assert!(
+        gazette_client::record::is_rfc3339_utc(cosigned[0]["time"].as_str().unwrap()),
         "{report}"
     );
     // A revocation's own receipt: it has no status, and says so.

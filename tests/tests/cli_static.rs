@@ -125,11 +125,19 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
         );
         assert_eq!(code, 0, "{index}: {err}");
     }
+    // An index beyond the trusted tree is the caller's mistake (2), said
+    // precisely, not a failed proof.
     let (code, _, err) = gazette(
         "inclusion",
         &["--index", &first.to_string(), "--tiles-only"],
     );
-    assert_eq!(code, 5, "{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "--index {first} is beyond the trusted tree of size {first}"
+        )),
+        "{err}"
+    );
 
     // The log grows; the mirror follows; the trusted checkpoint advances by
     // a consistency proof computed from the tiles.
@@ -138,12 +146,37 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
     let (code, out, err) = gazette("checkpoint", &["--tiles-only", "--json"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("\"size\":{second}")), "{out}");
-    // A mirror that removed the partial tiles its full tiles superseded
-    // (as c2sp.org/tlog-tiles lets it): the proof from the older size
-    // reads them cut from the full tiles.
+    // A mirror still publishing the older checkpoint, whose partial tiles
+    // it removed once the full tiles superseded them (c2sp.org/tlog-tiles
+    // lets it): an entry at the older size is proven from the partial
+    // tiles cut from the full ones, which the CLI falls back to.
+    let stale = w.join("stale");
+    copy_tree(&public.join("tile"), &stale.join("tile"));
     for superseded in ["tile/0/001.p", "tile/entries/001.p"] {
-        std::fs::remove_dir_all(public.join(superseded)).unwrap();
+        std::fs::remove_dir_all(stale.join(superseded)).unwrap();
     }
+    std::fs::copy(&old_checkpoint, stale.join("checkpoint")).unwrap();
+    let stale_server = StaticServer::start(&stale);
+    let (code, out, err) = run_status(
+        "gazette",
+        &[
+            "inclusion",
+            "--index",
+            "299",
+            "--tiles-only",
+            "--json",
+            "--log",
+            &stale_server.url,
+            "--policy",
+            p(&policy),
+            "--state",
+            p(&w.join("stale-trusted")),
+            "--evidence",
+            p(&evidence),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("\"size\":{first}")), "{out}");
     let old = p(&old_checkpoint);
     let (code, out, err) = gazette("consistency", &["--from", old, "--tiles-only", "--json"]);
     assert_eq!(code, 0, "{err}");

@@ -17,8 +17,8 @@ fn p(path: &Path) -> &str {
 async fn keygen_record_and_offline_verify_with_every_failure_exit() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    // An agency key pair.
-    let vkey = run(
+    // An agency key pair; the summary names both files and the verifier key.
+    let said = run(
         "gazette",
         &[
             "keygen",
@@ -28,8 +28,19 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
             p(&w.join("agency")),
         ],
     );
-    let vkey = vkey.trim().to_owned();
+    let vkey = std::fs::read_to_string(w.join("agency.pub"))
+        .unwrap()
+        .trim()
+        .to_owned();
     assert!(vkey.starts_with("registry.example.gov+"));
+    assert_eq!(
+        said,
+        format!(
+            "wrote {} (private, mode 0600) and {}; the verifier key: {vkey}\n",
+            w.join("agency.key").display(),
+            w.join("agency.pub").display()
+        )
+    );
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(w.join("agency.key"))
             .unwrap()
@@ -90,9 +101,16 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
         args.extend_from_slice(extra);
         run_status("gazette", &args)
     };
-    // Silent success.
-    let (code, out, err) = verify(&["--document", p(&w.join("deed.pdf")), "--agency", &vkey]);
+    // Silent with -q.
+    let (code, out, err) = verify(&[
+        "-q",
+        "--document",
+        p(&w.join("deed.pdf")),
+        "--agency",
+        &vkey,
+    ]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    // --json: machine values only.
     let (code, out, _) = verify(&["--json", "--agency", &vkey]);
     assert_eq!(code, 0);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -101,13 +119,39 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
     assert_eq!(report["index"], index);
     assert_eq!(report["witnesses"].as_array().unwrap().len(), 2);
     assert_eq!(report["agency_signature"], "verified");
+    assert_eq!(report["document"], "not_checked");
+    let size = report["size"].as_u64().unwrap();
+    assert!(size > index, "{report}");
+    let (code, out, _) = verify(&["--json"]);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["agency_signature"], "not_checked");
+    let cosigned = report["cosigned"].as_array().unwrap();
+    assert_eq!(cosigned.len(), 2, "{report}");
+    for c in cosigned {
+        assert!(
+            gazette_client::record::is_rfc3339_utc(c["time"].as_str().unwrap()),
+            "{report}"
+        );
+    }
+    // Otherwise one line says what was verified.
+    let (code, out, err) = verify(&["--document", p(&w.join("deed.pdf")), "--agency", &vkey]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        out,
+        format!(
+            "verified: registry.example.gov property-registration PR-42, entry {index} of {ORIGIN} \
+             (size {size}), cosigned by w1, w2; agency signature verified; \
+             the document matches\n"
+        )
+    );
 
     // The wrong document: 6.
     let (code, _, err) = verify(&["--document", p(&w.join("forged.pdf"))]);
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("digest"), "{err}");
-    // Another agency key: 7.
-    let other = run(
+    // Another agency key: 7, naming the key that signed and the one given.
+    run(
         "gazette",
         &[
             "keygen",
@@ -117,10 +161,20 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
             p(&w.join("other")),
         ],
     );
-    let (code, _, err) = verify(&["--agency", other.trim()]);
+    let other = std::fs::read_to_string(w.join("other.pub")).unwrap();
+    let other = gazette_client::note::Verifier::parse(other.trim()).unwrap();
+    let (code, _, err) = verify(&["--agency", &other.to_string()]);
     assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains(&format!(
+            "signed by registry.example.gov+{:08x}, not by the given --agency key registry.example.gov+{:08x}",
+            agency.key_id(),
+            other.key_id()
+        )),
+        "{err}"
+    );
     // A policy that wants a witness that did not cosign: 4.
-    let stranger = run(
+    run(
         "gazette",
         &[
             "keygen",
@@ -131,6 +185,7 @@ async fn keygen_record_and_offline_verify_with_every_failure_exit() {
             p(&w.join("stranger")),
         ],
     );
+    let stranger = std::fs::read_to_string(w.join("stranger.pub")).unwrap();
     let (code, _, err) = run_status(
         "gazette",
         &[

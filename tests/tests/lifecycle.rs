@@ -131,7 +131,7 @@ async fn a_record_is_verified_by_every_client_and_then_seen_revoked_by_all() {
     // The monitor sees the record and its issuer.
     let report = monitor(d, &log, &policy);
     assert!(
-        report.contains(&format!("{AGENCY}: 1 records, 0 revocations")),
+        report.contains(&format!("{AGENCY}: 1 record, 0 revocations")),
         "{report}"
     );
 
@@ -169,7 +169,7 @@ async fn a_record_is_verified_by_every_client_and_then_seen_revoked_by_all() {
     assert!(err.contains("revoked"), "{err}");
     let report = monitor(d, &log, &policy);
     assert!(
-        report.contains(&format!("{AGENCY}: 2 records, 1 revocations")),
+        report.contains(&format!("{AGENCY}: 2 records, 1 revocation")),
         "{report}"
     );
     assert_eq!(page_verdict(&browser, &log, &deed).await, "revoked");

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use gazette_client::note::{KeyType, Signer};
 
-use super::{Exit, Failure};
+use super::{Exit, Failure, Output};
 
 /// `gazette keygen --name <n> [--cosigner] [--out <prefix>]`.
 #[derive(clap::Args)]
@@ -21,7 +21,7 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-pub fn run(args: &Args) -> Result<(), Failure> {
+pub fn run(args: &Args, out: Output) -> Result<(), Failure> {
     let key_type = if args.cosigner {
         KeyType::Cosignature
     } else {
@@ -48,7 +48,24 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     .map_err(|e| Failure::new(Exit::Io, format!("writing {}: {e}", private.display())))?;
     gazette_kit::durable::write_file(&public, format!("{}\n", key.verifier()).as_bytes(), None)
         .map_err(|e| Failure::new(Exit::Io, format!("writing {}: {e}", public.display())))?;
-    println!("{}", key.verifier());
+    let kind = match args.cosigner {
+        true => "cosigner",
+        false => "ed25519",
+    };
+    out.json(&serde_json::json!({
+        "name": key.name(),
+        "key_id": format!("{:08x}", key.key_id()),
+        "type": kind,
+        "vkey": key.verifier().to_string(),
+        "private_key": private,
+        "public_key": public,
+    }));
+    out.line(format!(
+        "wrote {} (private, mode 0600) and {}; the verifier key: {}",
+        private.display(),
+        public.display(),
+        key.verifier()
+    ));
     Ok(())
 }
 

@@ -1,11 +1,17 @@
 //! The `gazette` command line: one tool for an agency's
-//! clerk, an auditor and a monitor. Success is silent unless asked
-//! (`--json`, `--verbose`); every failure prints one precise reason on
-//! stderr and exits with its own code ([`Exit`]).
+//! clerk, an auditor and a monitor. Every verb ends a success with one
+//! line saying what it did (`-q` silences it, `-v` adds what was checked,
+//! `--json` prints one JSON object of machine values instead); every
+//! failure prints one precise reason on stderr and exits with its own code
+//! ([`Exit`]). What must be remembered between runs (the trusted checkpoint
+//! of each log, evidence, a monitor's progress, an upload's resume file)
+//! lives in a state directory ([`state`]), never in the working directory.
 //!
 //! Built so far: `keygen`, `record`, the offline `verify`, `submit`,
-//! `checkpoint`, `inclusion`, `consistency`, `lookup`, `monitor` and `page build`.
+//! `checkpoint`, `inclusion`, `consistency`, `lookup`, `monitor`,
+//! `page build`, `completions` and `man`.
 
+mod docs;
 mod http;
 mod keygen;
 mod monitor;
@@ -13,6 +19,7 @@ mod online;
 mod page;
 mod proven;
 mod record;
+mod state;
 mod submit;
 mod verify;
 
@@ -58,6 +65,9 @@ pub enum Exit {
     /// published checkpoint now (503). Neither "valid" nor "revoked" nor
     /// "not found" is claimed.
     Unchecked = 15,
+    /// (`submit`) stopped by Ctrl-C (128 + SIGINT, as shells report it);
+    /// the resume file says what is done.
+    Interrupted = 130,
 }
 
 /// A failure: its exit code and the reason printed.
@@ -98,6 +108,83 @@ fn read_file(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    output: Output,
+}
+
+/// What a successful run prints, the same for every verb.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct Output {
+    /// Print nothing on success (failures still go to standard error).
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print what was checked and where state is kept.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// Print the result as one JSON object on standard output: machine
+    /// values only (numbers, RFC 3339 times, fixed words).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Output {
+    /// A line for people: the summary of a success, or a result line
+    /// (not with `--quiet` or `--json`).
+    pub fn line(&self, line: impl std::fmt::Display) {
+        if !self.quiet && !self.json {
+            println!("{line}");
+        }
+    }
+
+    /// A detail for `--verbose` (not with `--json`).
+    pub fn detail(&self, line: impl std::fmt::Display) {
+        if self.verbose && !self.json {
+            println!("{line}");
+        }
+    }
+
+    /// The machine-readable result, with `--json`.
+    pub fn json(&self, value: &serde_json::Value) {
+        if self.json {
+            println!("{value}");
+        }
+    }
+
+    /// Whether people's lines are printed at all.
+    pub fn human(&self) -> bool {
+        !self.quiet && !self.json
+    }
+}
+
+/// `n` in groups of three digits separated by spaces (`10 000`), as
+/// people read counts.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `n` and the noun, singular or plural: `1 revocation`, `2 revocations`,
+/// `10 000 records`.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    // entry → entries, key → keys, hash → hashes
+    let stem = &noun[..noun.len().saturating_sub(1)];
+    if noun.ends_with('y') && !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("{} {stem}ies", count(n))
+    } else if noun.ends_with(['s', 'x', 'z']) || noun.ends_with("sh") || noun.ends_with("ch") {
+        format!("{} {noun}es", count(n))
+    } else {
+        format!("{} {noun}s", count(n))
+    }
 }
 
 #[derive(Subcommand)]
@@ -124,6 +211,15 @@ enum Command {
     /// The verification page as a static folder, with its own trust root.
     #[command(subcommand)]
     Page(page::Command),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the man page, or write one per command into a folder.
+    Man(docs::ManArgs),
+}
+
+/// The command line's clap definition: for completions and man pages.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Runs the command line; returns the exit code.
@@ -135,7 +231,7 @@ pub fn main() -> u8 {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(Exit::Io, format!("starting the runtime: {e}")))
-        .and_then(|runtime| runtime.block_on(run(cli.command)));
+        .and_then(|runtime| runtime.block_on(run(cli.command, cli.output)));
     match result {
         Ok(()) => Exit::Ok as u8,
         Err(failure) => {
@@ -146,18 +242,20 @@ pub fn main() -> u8 {
 }
 
 /// Runs one command.
-async fn run(command: Command) -> Result<(), Failure> {
+async fn run(command: Command, out: Output) -> Result<(), Failure> {
     match command {
-        Command::Keygen(args) => keygen::run(&args),
-        Command::Record(args) => record::run(&args),
-        Command::Verify(args) => verify::run(&args).await,
-        Command::Submit(args) => submit::run(&args).await,
-        Command::Checkpoint(args) => online::checkpoint(&args).await,
-        Command::Inclusion(args) => online::inclusion(&args).await,
-        Command::Monitor(args) => monitor::run(&args).await,
-        Command::Consistency(args) => online::consistency(&args).await,
-        Command::Lookup(args) => online::lookup(&args).await,
-        Command::Page(command) => page::run(&command),
+        Command::Keygen(args) => keygen::run(&args, out),
+        Command::Record(args) => record::run(&args, out),
+        Command::Verify(args) => verify::run(&args, out).await,
+        Command::Submit(args) => submit::run(&args, out).await,
+        Command::Checkpoint(args) => online::checkpoint(&args, out).await,
+        Command::Inclusion(args) => online::inclusion(&args, out).await,
+        Command::Monitor(args) => monitor::run(&args, out).await,
+        Command::Consistency(args) => online::consistency(&args, out).await,
+        Command::Lookup(args) => online::lookup(&args, out).await,
+        Command::Page(command) => page::run(&command, out),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args, out),
     }
 }
 
@@ -184,4 +282,29 @@ pub fn agency_keys(given: &[String]) -> Result<Vec<gazette_client::note::Verifie
                 .map_err(|e| Failure::new(Exit::Usage, format!("--agency {v:?}: {e}")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_and_nouns_agree_with_them() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(10_000), "10 000");
+        assert_eq!(count(1_234_567), "1 234 567");
+        assert_eq!(plural(1, "revocation"), "1 revocation");
+        assert_eq!(plural(2, "revocation"), "2 revocations");
+        assert_eq!(plural(0, "record"), "0 records");
+        assert_eq!(plural(10_000, "record"), "10 000 records");
+        assert_eq!(plural(3, "entry"), "3 entries");
+        assert_eq!(plural(2, "key"), "2 keys");
+        assert_eq!(plural(2, "proof hash"), "2 proof hashes");
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        command().debug_assert();
+    }
 }

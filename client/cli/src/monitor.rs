@@ -24,16 +24,17 @@ use gazette_client::tiles::{
 };
 
 use super::online::{LogArgs, Session};
-use super::{Exit, Failure};
+use super::{Exit, Failure, Output, count, plural, state};
 
 /// `gazette monitor --log <url> --policy <file>`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     log: LogArgs,
-    /// The monitor's progress and findings, kept between runs.
-    #[arg(long, default_value = "gazette-monitor.json")]
-    progress: PathBuf,
+    /// The monitor's progress and findings, kept between runs (default:
+    /// `monitor.json` in this log's folder of the state directory).
+    #[arg(long)]
+    progress: Option<PathBuf>,
     /// Check up to the newest checkpoint once, then stop.
     #[arg(long)]
     once: bool,
@@ -274,6 +275,8 @@ async fn check_index(
 async fn check_once(
     session: &Session,
     args: &Args,
+    progress_path: &std::path::Path,
+    out: Output,
     seen: &mut HashMap<String, ([u8; 32], u64)>,
 ) -> Result<usize, Failure> {
     let verified = session.trusted_checkpoint().await?;
@@ -282,14 +285,15 @@ async fn check_once(
         true => session.registered_agencies().await?,
         false => crate::agency_keys(&args.agency)?,
     };
-    let mut progress = Progress::load(&args.progress);
+    let mut progress = Progress::load(&progress_path.to_path_buf());
     let before = progress.findings();
+    let from = progress.scanned;
     if progress.scanned > size {
         return Err(Failure::new(
             Exit::Usage,
             format!(
                 "{} is ahead of the trusted tree: another log's?",
-                args.progress.display()
+                progress_path.display()
             ),
         ));
     }
@@ -335,56 +339,104 @@ async fn check_once(
         (size, root),
         &commitments,
         &mut progress,
-        &args.progress,
+        progress_path,
     )
     .await?;
     progress.scanned = size;
     let report = progress.to_json(size);
-    gazette_kit::durable::write_file(&args.progress, report.to_string().as_bytes(), None).map_err(
-        |e| {
-            Failure::new(
-                Exit::Io,
-                format!("writing {}: {e}", args.progress.display()),
-            )
-        },
-    )?;
-    if args.log.json {
-        println!("{report}");
-    } else {
-        for (issuer, (records, revocations)) in &progress.issuers {
-            println!("{issuer}: {records} records, {revocations} revocations");
-        }
-        if progress.findings() > 0 {
-            println!(
-                "findings: {} by unknown keys {:?}, {} bad signatures {:?}, {} not records {:?}, {} conflicting ids {:?}",
-                progress.unknown_key.len(),
-                progress.unknown_key,
-                progress.bad_signature.len(),
-                progress.bad_signature,
-                progress.not_a_record.len(),
-                progress.not_a_record,
-                progress.conflicts.len(),
-                progress.conflicts
-            );
-        }
+    state::write(progress_path, report.to_string().as_bytes())?;
+    out.json(&report);
+    for (issuer, (records, revocations)) in &progress.issuers {
+        out.line(format!(
+            "{issuer}: {}, {}",
+            plural(*records, "record"),
+            plural(*revocations, "revocation")
+        ));
     }
-    Ok(progress.findings() - before)
+    if progress.findings() > 0 {
+        let list = |n: usize, what: &str, at: String| match n {
+            0 => None,
+            _ => Some(format!("{} {what} {at}", count(n as u64))),
+        };
+        let parts: Vec<String> = [
+            list(
+                progress.unknown_key.len(),
+                "by unknown keys",
+                format!("{:?}", progress.unknown_key),
+            ),
+            list(
+                progress.bad_signature.len(),
+                if progress.bad_signature.len() == 1 {
+                    "bad signature"
+                } else {
+                    "bad signatures"
+                },
+                format!("{:?}", progress.bad_signature),
+            ),
+            list(
+                progress.not_a_record.len(),
+                "not records",
+                format!("{:?}", progress.not_a_record),
+            ),
+            list(
+                progress.conflicts.len(),
+                if progress.conflicts.len() == 1 {
+                    "conflicting id"
+                } else {
+                    "conflicting ids"
+                },
+                format!("{:?}", progress.conflicts),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        out.line(format!("findings (entry indexes): {}", parts.join(", ")));
+    }
+    let new = progress.findings() - before;
+    out.line(format!(
+        "{} of {} checked ({} new), up to its checkpoint of size {}: {}",
+        plural(size, "entry"),
+        verified.checkpoint.origin,
+        count(size - from),
+        count(size),
+        match (progress.findings(), new) {
+            (0, _) => "no findings".to_owned(),
+            (all, 0) => format!("{}, none new", plural(all as u64, "finding")),
+            (all, new) => format!(
+                "{}, {} new",
+                plural(all as u64, "finding"),
+                count(new as u64)
+            ),
+        }
+    ));
+    out.detail(format!("progress kept in {}", progress_path.display()));
+    out.detail(format!(
+        "trusted checkpoint kept in {}",
+        session.state.display()
+    ));
+    Ok(new)
 }
 
-pub async fn run(args: &Args) -> Result<(), Failure> {
+pub async fn run(args: &Args, out: Output) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
+    let progress = match &args.progress {
+        Some(path) => path.clone(),
+        None => state::log_dir(&args.log.log, session.policy())?.join("monitor.json"),
+    };
     // Ids seen this run (conflicts across runs are found from the log's
     // own duplicate check: it refuses them).
     let mut seen = HashMap::new();
     loop {
-        let new = check_once(&session, args, &mut seen).await?;
+        let new = check_once(&session, args, &progress, out, &mut seen).await?;
         if args.once {
             if new > 0 {
                 return Err(Failure::new(
                     Exit::Findings,
                     format!(
-                        "{new} new findings (see above and {})",
-                        args.progress.display()
+                        "{} (see above and {})",
+                        plural(new as u64, "new finding"),
+                        progress.display()
                     ),
                 ));
             }

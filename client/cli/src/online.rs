@@ -1,8 +1,9 @@
 //! The commands that read a live log: `checkpoint`, `inclusion`,
 //! `consistency` and `lookup`. Each one verifies everything it receives:
 //! the checkpoint under the policy, and against the trusted checkpoint kept
-//! in a state file (a newer one replaces it only with a valid consistency
-//! proof), then the proofs. On a rollback or a fork the evidence (both
+//! in a state file, one per log in the state directory ([`super::state`])
+//! (a newer one replaces it only with a valid consistency proof), then the
+//! proofs. On a rollback or a fork the evidence (both
 //! signed checkpoints and the failed proof) is printed, kept in a file, and
 //! the exit is 10. `lookup` takes its answers from the log's verifiable
 //! index ([`super::proven`]): "not found" and each match's status are
@@ -22,16 +23,16 @@ use gazette_client::record::REVOCATION;
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel, TileProof, parse_entry_bundle};
 use gazette_client::trust::{TrustError, check_advance};
 
-use super::http::{Http, escape};
+use super::http::{Http, LogUrl, escape};
 use super::proven;
-use super::{Exit, Failure, read_file};
+use super::{Exit, Failure, Output, count, plural, read_file, state};
 
 /// How to reach and trust a log, shared by the online commands.
 #[derive(clap::Args)]
 pub struct LogArgs {
-    /// The log's URL.
+    /// The log's URL (http://host[:port][/path]).
     #[arg(long, env = "GAZETTE_LOG_URL")]
-    log: String,
+    pub log: LogUrl,
     /// The witness policy (c2sp.org/tlog-policy text, with the log's line).
     #[arg(long, env = "GAZETTE_POLICY")]
     policy: PathBuf,
@@ -44,16 +45,14 @@ pub struct LogArgs {
     /// their bundles. A command that needs more says which route.
     #[arg(long)]
     pub tiles_only: bool,
-    /// The trusted checkpoint kept between runs (default:
-    /// `gazette-trusted.checkpoint` here).
-    #[arg(long, default_value = "gazette-trusted.checkpoint")]
-    state: PathBuf,
-    /// Where to keep evidence of a rollback or a fork.
-    #[arg(long, default_value = "gazette-evidence.txt")]
-    evidence: PathBuf,
-    /// Print what was verified as JSON.
+    /// The trusted checkpoint kept between runs (default: `trusted.checkpoint`
+    /// in this log's folder of the state directory).
     #[arg(long)]
-    pub json: bool,
+    state: Option<PathBuf>,
+    /// Where to keep evidence of a rollback or a fork (default:
+    /// `evidence.txt` in this log's folder of the state directory).
+    #[arg(long)]
+    evidence: Option<PathBuf>,
 }
 
 /// Refuses a policy under which no witness has to cosign (the log's word
@@ -83,7 +82,8 @@ pub struct Session {
     /// The log's HTTP API.
     pub http: Http,
     policy: Policy,
-    args_state: PathBuf,
+    /// The trusted checkpoint's file.
+    pub state: PathBuf,
     evidence: PathBuf,
     /// Only the static C2SP routes are read (`--tiles-only`).
     tiles_only: bool,
@@ -96,10 +96,26 @@ impl Session {
         let policy = Policy::parse(&text)
             .map_err(|e| Failure::new(Exit::Usage, format!("the policy: {e}")))?;
         witnesses_required(&policy, args.no_witnesses)?;
-        Ok(
-            Session::new(&args.log, policy, args.state.clone(), args.evidence.clone())?
-                .reading_tiles_only(args.tiles_only),
-        )
+        let (state, evidence) = match (&args.state, &args.evidence) {
+            (Some(state), Some(evidence)) => (state.clone(), evidence.clone()),
+            (given_state, given_evidence) => {
+                let dir = state::log_dir(&args.log, &policy)?;
+                (
+                    given_state
+                        .clone()
+                        .unwrap_or_else(|| dir.join("trusted.checkpoint")),
+                    given_evidence
+                        .clone()
+                        .unwrap_or_else(|| dir.join("evidence.txt")),
+                )
+            }
+        };
+        Ok(Session::new(&args.log, policy, state, evidence)?.reading_tiles_only(args.tiles_only))
+    }
+
+    /// The policy the log is trusted under.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// The session reading only what a static C2SP log serves, when `on`.
@@ -111,7 +127,7 @@ impl Session {
     /// A session with the log at `url`, trusted under `policy`, keeping
     /// its trusted checkpoint in `state` and evidence in `evidence`.
     pub fn new(
-        url: &str,
+        url: &LogUrl,
         policy: Policy,
         state: PathBuf,
         evidence: PathBuf,
@@ -119,7 +135,7 @@ impl Session {
         Ok(Session {
             http: Http::new(url)?,
             policy,
-            args_state: state,
+            state,
             evidence,
             tiles_only: false,
         })
@@ -210,13 +226,13 @@ impl Session {
             .policy
             .verify_checkpoint(note)
             .map_err(|e| Failure::new(Exit::Untrusted, format!("{what}: {e}")))?;
-        let trusted = match std::fs::read(&self.args_state) {
+        let trusted = match std::fs::read(&self.state) {
             Ok(bytes) => Some(self.policy.verify_checkpoint(&bytes).map_err(|e| {
                 Failure::new(
                     Exit::Usage,
                     format!(
                         "the trusted state {} does not verify: {e}",
-                        self.args_state.display()
+                        self.state.display()
                     ),
                 )
             })?),
@@ -229,13 +245,7 @@ impl Session {
             .as_ref()
             .is_none_or(|t| offered.checkpoint.size > t.checkpoint.size)
         {
-            gazette_kit::durable::write_file(&self.args_state, offered.note.as_bytes(), None)
-                .map_err(|e| {
-                    Failure::new(
-                        Exit::Io,
-                        format!("writing {}: {e}", self.args_state.display()),
-                    )
-                })?;
+            state::write(&self.state, offered.note.as_bytes())?;
         }
         Ok(offered)
     }
@@ -245,9 +255,9 @@ impl Session {
     /// file, exit 10 with `reason`.
     pub fn misbehaved(&self, reason: &str, evidence: &str) -> Failure {
         println!("{evidence}");
-        let kept = gazette_kit::durable::write_file(&self.evidence, evidence.as_bytes(), None)
+        let kept = state::write(&self.evidence, evidence.as_bytes())
             .map(|()| format!("evidence kept in {}", self.evidence.display()))
-            .unwrap_or_else(|w| format!("the evidence could not be written: {w}"));
+            .unwrap_or_else(|w| format!("the evidence could not be written: {}", w.reason));
         Failure::new(
             Exit::Misbehaviour,
             format!("the log misbehaved: {reason}; {kept}"),
@@ -294,18 +304,42 @@ pub struct CheckpointArgs {
     log: LogArgs,
 }
 
-pub async fn checkpoint(args: &CheckpointArgs) -> Result<(), Failure> {
+pub async fn checkpoint(args: &CheckpointArgs, out: Output) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let verified = session.trusted_checkpoint().await?;
-    if args.log.json {
-        let witnesses: Vec<&str> = verified.witness_names();
-        println!(
-            "{}",
-            json!({ "origin": verified.checkpoint.origin, "size": verified.checkpoint.size,
-                    "root": verified.checkpoint.root.to_base64(), "witnesses": witnesses })
-        );
+    let c = &verified.checkpoint;
+    let witnesses: Vec<&str> = verified.witness_names();
+    out.json(&json!({
+        "origin": c.origin,
+        "size": c.size,
+        "root": c.root.to_base64(),
+        "witnesses": witnesses,
+        "cosigned": proven::cosignatures(&verified),
+        "state": session.state,
+    }));
+    out.line(format!(
+        "checkpoint of {} verified and trusted: {}, cosigned by {}",
+        c.origin,
+        plural(c.size, "entry"),
+        cosigners(&witnesses)
+    ));
+    out.detail(format!("root {}", c.root.to_base64()));
+    for line in proven::cosigned(&verified) {
+        out.detail(format!("cosigned by {line}"));
     }
+    out.detail(format!(
+        "trusted checkpoint kept in {}",
+        session.state.display()
+    ));
     Ok(())
+}
+
+/// The witnesses who cosigned, for a summary line.
+pub fn cosigners(witnesses: &[&str]) -> String {
+    match witnesses {
+        [] => "no witness".to_owned(),
+        names => names.join(", "),
+    }
 }
 
 /// `gazette inclusion (--record <file> | --index <n>)`: prove an entry is
@@ -322,7 +356,7 @@ pub struct InclusionArgs {
     index: Option<u64>,
 }
 
-pub async fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
+pub async fn inclusion(args: &InclusionArgs, out: Output) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let verified = session.trusted_checkpoint().await?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
@@ -353,7 +387,15 @@ pub async fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
             (index, leaf)
         }
         (None, Some(index)) => {
-            beyond(index)?;
+            if index >= size {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "--index {index} is beyond the trusted tree of size {size} (entries 0 to {})",
+                        size.saturating_sub(1)
+                    ),
+                ));
+            }
             (index, leaf_hash(&session.entry(index, size).await?))
         }
         (None, None) => return Err(Failure::new(Exit::Usage, "--record or --index")),
@@ -371,12 +413,33 @@ pub async fn inclusion(args: &InclusionArgs) -> Result<(), Failure> {
     };
     merkle::verify_inclusion(&leaf, index, size, &proof, &root)
         .map_err(|e| Failure::new(Exit::NotIncluded, format!("entry {index}: {e}")))?;
-    if args.log.json {
-        println!(
-            "{}",
-            json!({ "index": index, "size": size, "leaf_hash": leaf.to_base64() })
-        );
-    }
+    out.json(&json!({
+        "index": index,
+        "size": size,
+        "leaf_hash": leaf.to_base64(),
+        "origin": verified.checkpoint.origin,
+        "proof": proof.len(),
+        "included": true,
+    }));
+    let what = match &args.record {
+        Some(path) => format!("{} (entry {index})", path.display()),
+        None => format!("entry {index}"),
+    };
+    out.line(format!(
+        "{what} is in the trusted tree of {} (size {}): inclusion proven",
+        verified.checkpoint.origin,
+        count(size)
+    ));
+    out.detail(format!("leaf hash {}", leaf.to_base64()));
+    out.detail(format!(
+        "{} checked against root {}",
+        plural(proof.len() as u64, "proof hash"),
+        root.to_base64()
+    ));
+    out.detail(format!(
+        "trusted checkpoint kept in {}",
+        session.state.display()
+    ));
     Ok(())
 }
 
@@ -392,7 +455,7 @@ pub struct ConsistencyArgs {
     from: PathBuf,
 }
 
-pub async fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
+pub async fn consistency(args: &ConsistencyArgs, out: Output) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let bytes = read_file(&args.from, "checkpoint")?;
     let note = match gazette_client::tlog_proof::TlogProof::parse(&bytes) {
@@ -405,10 +468,30 @@ pub async fn consistency(args: &ConsistencyArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::new(Exit::Untrusted, format!("{}: {e}", args.from.display())))?;
     let new = session.trusted_checkpoint().await?;
     let proof = session.consistent(&old, &new).await?;
-    if args.log.json {
-        let (m, n) = (old.checkpoint.size, new.checkpoint.size);
-        println!("{}", json!({ "old": m, "size": n, "proof": proof }));
-    }
+    let (m, n) = (old.checkpoint.size, new.checkpoint.size);
+    out.json(&json!({
+        "old": m,
+        "size": n,
+        "proof": proof,
+        "origin": new.checkpoint.origin,
+        "consistent": true,
+    }));
+    out.line(format!(
+        "the checkpoint of size {} in {} is a prefix of the log's trusted tree of size {}: consistency proven",
+        count(m),
+        args.from.display(),
+        count(n)
+    ));
+    out.detail(format!(
+        "{} checked, from root {} to root {}",
+        plural(proof as u64, "proof hash"),
+        old.checkpoint.root.to_base64(),
+        new.checkpoint.root.to_base64()
+    ));
+    out.detail(format!(
+        "trusted checkpoint kept in {}",
+        session.state.display()
+    ));
     Ok(())
 }
 
@@ -455,7 +538,7 @@ fn parse_digest(digest: &str) -> Result<[u8; 32], Failure> {
         })
 }
 
-pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
+pub async fn lookup(args: &LookupArgs, out: Output) -> Result<(), Failure> {
     let session = Session::open(&args.log)?;
     let key = match (&args.digest, &args.document, &args.issuer) {
         (Some(digest), _, _) => LookupKey::Document(parse_digest(digest)?),
@@ -490,10 +573,10 @@ pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
     let found: Vec<_> = proven::matches(&proven.list, &key).collect();
     if found.is_empty() {
         let naming = proven.list.records.len();
-        let revocations = if naming > 0 {
-            format!(" ({naming} revocation(s) name it)")
-        } else {
-            String::new()
+        let revocations = match naming {
+            0 => String::new(),
+            1 => " (1 revocation names it)".to_owned(),
+            n => format!(" ({} name it)", plural(n as u64, "revocation")),
         };
         return Err(Failure::new(
             Exit::NotFound,
@@ -541,17 +624,13 @@ pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
                 Some(Some(Status::Valid)) => "valid",
                 Some(Some(Status::Revoked { .. })) => "revoked",
                 Some(None) => "revocation",
-                None => "unchecked (no key for its issuer)",
+                None => "unchecked",
             },
             "proven": status.is_some(),
         }));
     }
-    if args.log.json {
-        println!(
-            "{}",
-            json!({ "size": size, "proven": true, "matches": matches })
-        );
-    } else {
+    out.json(&json!({ "size": size, "proven": true, "matches": matches }));
+    if out.human() {
         for m in &matches {
             let status = match (m["status"].as_str(), m["revoked_by"].as_u64()) {
                 (Some("revoked"), Some(r)) => format!(", revoked at index {r} (proven)"),
@@ -561,6 +640,9 @@ pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
                     m["revokes"]["kind"].as_str().unwrap_or_default(),
                     m["revokes"]["id"].as_str().unwrap_or_default()
                 ),
+                (Some("unchecked"), _) => {
+                    ", status not checked (no key for its issuer: give it with --agency)".to_owned()
+                }
                 (other, _) => format!(", status {}", other.unwrap_or_default()),
             };
             println!(
@@ -572,7 +654,11 @@ pub async fn lookup(args: &LookupArgs) -> Result<(), Failure> {
                 m["index"],
             );
         }
-        println!("as of the log's checkpoint of size {size}");
     }
+    out.line(format!(
+        "{} found as of the log's checkpoint of size {}: the list is proven complete",
+        plural(matches.len() as u64, "record"),
+        count(size)
+    ));
     Ok(())
 }

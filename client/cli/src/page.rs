@@ -16,7 +16,7 @@ use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
 
 use super::online::witnesses_required;
-use super::{Exit, Failure, read_file};
+use super::{Exit, Failure, Output, read_file};
 
 /// The page's files in the source tree, with the bundle built by
 /// `scripts/build-page` in `pkg/`.
@@ -58,9 +58,9 @@ pub struct BuildArgs {
     no_witnesses: bool,
 }
 
-pub fn run(command: &Command) -> Result<(), Failure> {
+pub fn run(command: &Command, out: Output) -> Result<(), Failure> {
     match command {
-        Command::Build(args) => build(args),
+        Command::Build(args) => build(args, out),
     }
 }
 
@@ -68,7 +68,7 @@ fn usage(reason: impl Into<String>) -> Failure {
     Failure::new(Exit::Usage, reason)
 }
 
-fn build(args: &BuildArgs) -> Result<(), Failure> {
+fn build(args: &BuildArgs, out: Output) -> Result<(), Failure> {
     let text = String::from_utf8(read_file(&args.policy, "policy")?)
         .map_err(|_| usage(format!("the policy {}: not UTF-8", args.policy.display())))?;
     let policy = Policy::parse(text.as_bytes()).map_err(|e| usage(format!("the policy: {e}")))?;
@@ -123,13 +123,21 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
         let lines: String = keys.iter().map(|k| format!("{k}\n")).collect();
         write(&args.out.join("agencies"), lines.as_bytes())?;
     }
-    println!(
+    out.json(&serde_json::json!({
+        "out": args.out,
+        "log": log.verifier.name(),
+        "url": url.as_str(),
+        "witnesses": policy.witnesses().len(),
+        "witnesses_required": policy.requires_witnesses(),
+        "agencies_pinned": agencies.as_ref().map(Vec::len),
+    }));
+    out.line(format!(
         "page for {} written to {}: host the folder on any static file server",
         log.verifier.name(),
         args.out.display()
-    );
-    println!("  log: {url}");
-    println!(
+    ));
+    out.line(format!("  log: {url}"));
+    out.line(format!(
         "  witnesses trusted: {} ({})",
         policy.witnesses().len(),
         if policy.requires_witnesses() {
@@ -137,10 +145,10 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
         } else {
             "none required"
         }
-    );
+    ));
     match &agencies {
-        Some(keys) => println!("  agencies pinned: {}", keys.len()),
-        None => println!("  agencies: as the log announces them (give --agencies to pin)"),
+        Some(keys) => out.line(format!("  agencies pinned: {}", keys.len())),
+        None => out.line("  agencies: as the log announces them (give --agencies to pin)"),
     }
     Ok(())
 }

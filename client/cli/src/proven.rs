@@ -326,6 +326,20 @@ pub fn cosigned(checkpoint: &VerifiedCheckpoint) -> Vec<String> {
         .collect()
 }
 
+/// The witnesses' cosignatures on a checkpoint, by name, as JSON:
+/// `[{"witness": name, "time": RFC 3339}]`.
+pub fn cosignatures(checkpoint: &VerifiedCheckpoint) -> Value {
+    let by_name: BTreeMap<&str, u64> = checkpoint
+        .cosignatures
+        .iter()
+        .map(|(name, c)| (name.as_str(), c.timestamp))
+        .collect();
+    by_name
+        .into_iter()
+        .map(|(name, t)| serde_json::json!({ "witness": name, "time": rfc3339(t) }))
+        .collect()
+}
+
 /// A Unix time as RFC 3339 UTC, to the second.
 pub fn rfc3339(unix: u64) -> String {
     let (days, secs) = (unix / 86_400, unix % 86_400);

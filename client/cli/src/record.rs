@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 use gazette_client::note::Signer;
 use gazette_client::record::{REVOCATION, Record};
 
-use super::{Exit, Failure, read_file, write_output};
+use gazette_client::encoding::hex_encode;
+
+use super::{Exit, Failure, Output, read_file, write_output};
 
 /// `gazette record --key <file> --kind <k> --id <id> <document>`.
 #[derive(clap::Args)]
@@ -73,7 +75,13 @@ fn now_rfc3339() -> String {
     crate::proven::rfc3339(secs)
 }
 
-pub fn run(args: &Args) -> Result<(), Failure> {
+pub fn run(args: &Args, out: Output) -> Result<(), Failure> {
+    if out.json && args.out.is_none() {
+        return Err(Failure::new(
+            Exit::Usage,
+            "--json needs --out <file>: without it the record itself goes to standard output",
+        ));
+    }
     let text = String::from_utf8(read_file(&args.key, "agency key")?).map_err(|_| {
         Failure::new(
             Exit::Usage,
@@ -121,7 +129,36 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let signed = record
         .sign(&key)
         .map_err(|e| Failure::new(Exit::Usage, format!("the record is not valid: {e}")))?;
-    write_output(args.out.as_ref(), &signed.bytes)
+    write_output(args.out.as_ref(), &signed.bytes)?;
+    let r = &signed.record;
+    let Some(path) = &args.out else {
+        // The record went to standard output: nothing else may go there.
+        return Ok(());
+    };
+    out.json(&serde_json::json!({
+        "out": path,
+        "issuer": r.issuer,
+        "kind": r.kind,
+        "id": r.id,
+        "digest": format!("sha256:{}", hex_encode(&r.digest)),
+        "issued": r.issued,
+        "revokes": r.revokes.as_ref().map(|(k, i)| serde_json::json!({"kind": k, "id": i})),
+        "leaf_hash": signed.leaf_hash().to_base64(),
+        "bytes": signed.bytes.len(),
+    }));
+    let what = match &r.revokes {
+        Some((kind, id)) => format!("a revocation of {} {kind} {id}", r.issuer),
+        None => format!("{} {} {}", r.issuer, r.kind, r.id),
+    };
+    out.line(format!(
+        "wrote {}: {what}, signed, of the document sha256:{} ({})",
+        path.display(),
+        hex_encode(&r.digest),
+        args.document.display()
+    ));
+    out.detail(format!("issued {}, id {}", r.issued, r.id));
+    out.detail(format!("leaf hash {}", signed.leaf_hash().to_base64()));
+    Ok(())
 }
 
 #[cfg(test)]

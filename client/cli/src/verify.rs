@@ -3,8 +3,8 @@
 //! record's signature with the agency's key when given, the checkpoint
 //! under the policy (the log's signature and the witnesses' quorum), the
 //! inclusion proof, and the document's digest when given. This command
-//! only reads the inputs and turns the verdict into an exit code. Silent
-//! on success, except that `--online` says what it proved.
+//! only reads the inputs and turns the verdict into an exit code, and on
+//! success says in one line what was verified (`-q`: nothing).
 //!
 //! With `--online` the record's status comes from proofs only: the log's
 //! verifiable index proves its name's whole list against the log's
@@ -27,12 +27,14 @@ use gazette_client::receipt::{
     AgencyCheck, AgencySignature, DocumentCheck, MalformedReceipt, ReceiptError, VerifiedReceipt,
     verify_receipt,
 };
+use gazette_client::record::RecordError;
 use gazette_client::tlog_proof::TlogProof;
 
-use super::online::{Session, witnesses_required};
-use super::proven::{cosigned, name_of};
+use super::http::LogUrl;
+use super::online::{Session, cosigners, witnesses_required};
+use super::proven::{cosignatures, cosigned, name_of};
 use super::record::digest_file;
-use super::{Exit, Failure, read_file};
+use super::{Exit, Failure, Output, read_file, state};
 
 /// `gazette verify <receipt> [--document <file>] (--policy <file> | --log-vkey <vkey> [--witness <vkey>]... [--quorum <n>]) [--no-witnesses]`.
 #[derive(clap::Args)]
@@ -77,21 +79,17 @@ pub struct Args {
     online: bool,
     /// The log's URL, for --online.
     #[arg(long, env = "GAZETTE_LOG_URL")]
-    log: Option<String>,
+    log: Option<LogUrl>,
     /// With --online, read only what a static C2SP log serves: the
     /// receipt's checkpoint is proven a prefix of the log's from its tiles,
     /// but revocation cannot be proven without the log's index (exit 15).
     #[arg(long, requires = "online")]
     tiles_only: bool,
-    /// The trusted checkpoint kept between runs, for --online.
-    #[arg(long, default_value = "gazette-trusted.checkpoint")]
-    state: PathBuf,
-    /// Print what was verified as JSON.
+    /// The trusted checkpoint kept between runs, for --online (default:
+    /// `trusted.checkpoint` in this log's folder of the state directory;
+    /// evidence beside it).
     #[arg(long)]
-    json: bool,
-    /// Print what was verified.
-    #[arg(long, short)]
-    verbose: bool,
+    state: Option<PathBuf>,
 }
 
 /// The policy from the arguments.
@@ -164,7 +162,12 @@ fn with_entry(bytes: &[u8], receipt: &Path, entry: &[u8], path: &Path) -> Result
     }
 }
 
-pub async fn run(args: &Args) -> Result<(), Failure> {
+/// The key a verifier key is known by: `<name>+<key id>`.
+fn key_label(key: &Verifier) -> String {
+    format!("{}+{:08x}", key.name(), key.key_id())
+}
+
+pub async fn run(args: &Args, out: Output) -> Result<(), Failure> {
     let policy = policy(args)?;
     let agencies = crate::agency_keys(&args.agency)?;
     let mut bytes = read_file(&args.receipt, "receipt")?;
@@ -188,6 +191,14 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
                 "{}: {e}; give the entry it proves with --entry <file>",
                 args.receipt.display()
             ),
+            (ReceiptError::BadSignature(RecordError::UnknownIssuer { issuer, key_id }), _) => {
+                let given: Vec<String> = agencies.iter().map(key_label).collect();
+                format!(
+                    "the record is signed by {issuer}+{key_id:08x}, not by the given --agency key{} {}",
+                    if given.len() == 1 { "" } else { "s" },
+                    given.join(", ")
+                )
+            }
             _ => e.to_string(),
         };
         Failure::new(exit_code(&e), reason)
@@ -229,13 +240,12 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
             },
             "proven": true,
             "size": o.checkpoint.checkpoint.size,
-            "cosigned": o.cosigned,
-            "verdict": o.verdict(),
+            "cosigned": cosignatures(&o.checkpoint),
         }),
         Err(why) => json!({
             "status": "unchecked",
             "proven": false,
-            "verdict": format!("could not check revocation: {why}"),
+            "reason": why,
         }),
     });
     let report = json!({
@@ -249,33 +259,61 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
         "log": verified.checkpoint.checkpoint.origin,
         "size": verified.checkpoint.checkpoint.size,
         "witnesses": witnesses,
+        "cosigned": cosignatures(&verified.checkpoint),
         "agency_signature": match verified.agency {
             AgencySignature::Verified { .. } => "verified",
-            AgencySignature::NotChecked => "not checked (no --agency)",
+            AgencySignature::NotChecked => "not_checked",
+        },
+        "agency_key": match &verified.agency {
+            AgencySignature::Verified { key } => Some(key_label(key)),
+            AgencySignature::NotChecked => None,
         },
         "document": match verified.document {
-            DocumentCheck::Matches => Some("matches"),
-            DocumentCheck::NotChecked => None,
+            DocumentCheck::Matches => "matches",
+            DocumentCheck::NotChecked => "not_checked",
         },
         "revoked_by": revoked_by,
         "revocation_check": revocation_check,
     });
-    if args.json {
-        println!("{report}");
-    } else if args.verbose {
-        println!(
-            "verified: {} {} {} (issued {}), index {} of {} (size {}), cosigned by [{}]; agency signature {}",
+    out.json(&report);
+    // People read a summary only of a success: a revoked or unchecked
+    // record gets its verdict on stderr, not a "verified" line above it.
+    let summary = || {
+        let checkpoint = &verified.checkpoint.checkpoint;
+        let agency = match &verified.agency {
+            AgencySignature::Verified { .. } => "agency signature verified",
+            AgencySignature::NotChecked => "agency signature not checked (no --agency)",
+        };
+        let document = match verified.document {
+            DocumentCheck::Matches => "; the document matches",
+            DocumentCheck::NotChecked => "",
+        };
+        out.line(format!(
+            "verified: {} {} {}, entry {} of {} (size {}), cosigned by {}; {agency}{document}",
             record.issuer,
             record.kind,
             record.id,
-            record.issued,
             verified.index,
-            verified.checkpoint.checkpoint.origin,
-            verified.checkpoint.checkpoint.size,
-            witnesses.join(", "),
-            report["agency_signature"].as_str().unwrap_or_default()
-        );
-    }
+            checkpoint.origin,
+            checkpoint.size,
+            cosigners(&witnesses)
+        ));
+        out.detail(format!(
+            "record: issued {}, document sha256:{}",
+            record.issued,
+            hex_encode(&record.digest)
+        ));
+        out.detail(format!("checkpoint root {}", checkpoint.root.to_base64()));
+        for line in cosigned(&verified.checkpoint) {
+            out.detail(format!("cosigned by {line}"));
+        }
+        if let AgencySignature::Verified { key } = &verified.agency {
+            out.detail(format!("agency key {}", key_label(key)));
+        }
+        if verified.document == DocumentCheck::NotChecked {
+            out.detail("document not checked (no --document)");
+        }
+    };
     match online {
         Some(Ok(o)) => {
             if let Some(Status::Revoked { by }) = o.status {
@@ -287,16 +325,18 @@ pub async fn run(args: &Args) -> Result<(), Failure> {
                     ),
                 ));
             }
-            if !args.json {
-                println!("{}", o.verdict());
-            }
+            summary();
+            out.line(o.verdict());
             Ok(())
         }
         Some(Err(why)) => Err(Failure::new(
             Exit::Unchecked,
             format!("could not check revocation: {why}"),
         )),
-        None => Ok(()),
+        None => {
+            summary();
+            Ok(())
+        }
     }
 }
 
@@ -341,15 +381,20 @@ impl Online {
 /// registers). A log that cannot prove is [`Exit::Unchecked`]; a proof
 /// that fails is misbehaviour.
 async fn check_online(
-    url: &str,
+    url: &LogUrl,
     policy: Policy,
     args: &Args,
     verified: &VerifiedReceipt,
     agencies: &[Verifier],
 ) -> Result<Online, Failure> {
-    let evidence = args.state.with_extension("evidence");
-    let session = Session::new(url, policy, args.state.clone(), evidence)?
-        .reading_tiles_only(args.tiles_only);
+    let (trusted, evidence) = match &args.state {
+        Some(given) => (given.clone(), given.with_extension("evidence")),
+        None => {
+            let dir = state::log_dir(url, &policy)?;
+            (dir.join("trusted.checkpoint"), dir.join("evidence.txt"))
+        }
+    };
+    let session = Session::new(url, policy, trusted, evidence)?.reading_tiles_only(args.tiles_only);
     if args.tiles_only {
         // The receipt's tree is a prefix of the log's (a fork is evidence);
         // no index to prove the record's status with.
