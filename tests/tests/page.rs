@@ -163,7 +163,9 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert!(!browser.text("#v-revoked").await.trim().is_empty());
     let reason = browser.text("#verdict-reason").await;
     assert!(
-        reason.contains(&format!("{ISSUER} revoked this record (log entry {r1})")),
+        reason.contains(&format!(
+            "{ISSUER} revoked this record (its revocation notice is entry {r1} of the public register)"
+        )),
         "{reason}"
     );
     println!("{}", browser.screenshot("page-revoked").await.display());
@@ -175,14 +177,19 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert!(browser.text("#v-id").await.contains("D-8"));
     let reason = browser.text("#verdict-reason").await;
     assert!(
-        reason.contains(&format!("{ISSUER} revoked this record (log entry {r2})")),
+        reason.contains(&format!(
+            "{ISSUER} revoked this record (its revocation notice is entry {r2} of the public register)"
+        )),
         "{reason}"
     );
     let verdict = check(&browser, &log, "#receipt-input", &old_deed_receipt_file).await;
     assert_eq!(verdict, "revoked", "{}", browser.text("#verdict").await);
     assert!(browser.text("#v-id").await.contains("D-8"));
     let revoked = browser.text("#v-revoked").await;
-    assert!(revoked.contains(&format!("log entry {r2},")), "{revoked}");
+    assert!(
+        revoked.contains(&format!("at entry {r2} of the public register")),
+        "{revoked}"
+    );
     println!(
         "{}",
         browser.screenshot("page-revoked-before").await.display()
@@ -216,7 +223,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert_eq!(verdict, "unavailable", "{}", browser.text("#verdict").await);
     let reason = browser.text("#verdict-reason").await;
     assert!(
-        reason.contains("not yet in a checkpoint the witnesses"),
+        reason.contains("the independent witnesses have not confirmed it yet"),
         "{reason}"
     );
     println!(
@@ -231,10 +238,11 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     let verdict = browser.verdict().await;
     assert_eq!(verdict, "verified", "{}", browser.text("#verdict").await);
     assert!(browser.text("#v-id").await.contains("C-2026-1"));
-    let reason = browser.text("#verdict-reason").await;
+    // What could not be checked is part of the headline.
+    let caveat = browser.text("#verdict-caveat").await;
     assert!(
-        reason.contains("could not check whether it was revoked"),
-        "{reason}"
+        caveat.contains("could not check whether it was revoked"),
+        "{caveat}"
     );
     println!(
         "{}",

@@ -36,24 +36,28 @@ impl LogVerifier {
                     format_args!("{digest:?} is not sha256:<64 hex>"),
                 )
             })?;
-        let (checkpoint, list) = self.lookup(answer, &LookupKey::Document(digest))?;
-        signed_by(&list, &self.agencies).map_err(|e| fail(Code::BadIndexProof, e))?;
-        let records = Array::new();
-        for (index, signed) in &list.records {
-            let out = objects::object();
-            objects::set(&out, "index", *index as f64);
-            objects::set(&out, "record", objects::record(signed));
-            objects::set(
-                &out,
-                "signedRecord",
-                String::from_utf8_lossy(&signed.bytes).as_ref(),
-            );
-            records.push(&out);
-        }
-        let out = objects::object();
-        objects::set(&out, "checkpoint", objects::checkpoint(&checkpoint));
-        objects::set(&out, "records", records);
-        Ok(out)
+        self.proven_list(answer, &LookupKey::Document(digest))
+    }
+
+    /// Everything the log holds under the name (`issuer`, `kind`, `id`),
+    /// from the `/index/lookup?issuer=&kind=&id=` answer, proven as
+    /// `provenDocument` proves a document's: the record of that name and
+    /// the revocations naming it. Gives `{checkpoint, records: [{index,
+    /// record, signedRecord}]}`; no records is proven absence of the name.
+    #[wasm_bindgen(js_name = provenName)]
+    pub fn proven_name(
+        &self,
+        answer: &JsValue,
+        issuer: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<JsValue, JsValue> {
+        let key = LookupKey::Name {
+            issuer: issuer.to_owned(),
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        };
+        self.proven_list(answer, &key)
     }
 
     /// The status of the record at `index` named (`issuer`, `kind`, `id`),
@@ -103,6 +107,29 @@ impl LogVerifier {
 }
 
 impl LogVerifier {
+    /// A key's proven list, every record's agency signature checked, as
+    /// `{checkpoint, records: [{index, record, signedRecord}]}`.
+    fn proven_list(&self, answer: &JsValue, key: &LookupKey) -> Result<JsValue, JsValue> {
+        let (checkpoint, list) = self.lookup(answer, key)?;
+        signed_by(&list, &self.agencies).map_err(|e| fail(Code::BadIndexProof, e))?;
+        let records = Array::new();
+        for (index, signed) in &list.records {
+            let out = objects::object();
+            objects::set(&out, "index", *index as f64);
+            objects::set(&out, "record", objects::record(signed));
+            objects::set(
+                &out,
+                "signedRecord",
+                String::from_utf8_lossy(&signed.bytes).as_ref(),
+            );
+            records.push(&out);
+        }
+        let out = objects::object();
+        objects::set(&out, "checkpoint", objects::checkpoint(&checkpoint));
+        objects::set(&out, "records", records);
+        Ok(out)
+    }
+
     /// Verifies an answer for `key` against the checkpoint it carries.
     fn lookup(
         &self,

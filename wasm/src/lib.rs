@@ -9,7 +9,7 @@
 //! | binding | what it does |
 //! | --- | --- |
 //! | [`DocumentHasher`] | SHA-256 of a document fed in chunks (never uploaded) |
-//! | [`LogVerifier`] | checkpoints under the witness policy, receipts, records, inclusion, advancing the trusted checkpoint, and proven verdicts from the verifiable index (`provenDocument`, `provenStatus`) |
+//! | [`LogVerifier`] | checkpoints under the witness policy, receipts, records, inclusion, advancing the trusted checkpoint, and proven verdicts from the verifiable index (`provenDocument`, `provenName`, `provenStatus`) |
 //! | [`TileProofPlan`] | inclusion and consistency proofs computed from the log's tiles |
 //!
 //! Failures are JavaScript `Error`s with a `code` (see [`failure`]) so the

@@ -6,6 +6,7 @@
 import {
   t, getLang, initLang, setLang, translatePage,
   formatUnix, formatIssued, formatAge, formatBytes, formatCount,
+  kindName, kindFromName, knownKinds, countWords, plural, formatList,
 } from './i18n.js';
 
 const FETCH_TIMEOUT_MS = 10_000;
@@ -17,6 +18,9 @@ const INFO_KEY = 'gazette.info';
 // and optionally the agencies' keys, one per line. Never taken from the log.
 const POLICY_FILE = 'policy';
 const AGENCIES_FILE = 'agencies';
+// The largest receipt a link may carry (`#receipt=`, decoded): receipts are
+// a few KiB, so anything larger is not one.
+const LINK_RECEIPT_MAX = 64 * 1024;
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,9 +30,11 @@ let logBase = null;    // URL the log's routes are under
 let announced = null;  // the policy the log's /info announces, when it differs from ours
 let startProblem = null; // a result shown instead of checking (no bundle, no info)
 let runId = 0;         // the latest check; older ones finishing late are ignored
-const chosen = { document: null, receipt: null };
+// The chosen files; `linked`: the receipt came from the page's address.
+const chosen = { document: null, receipt: null, linked: false };
 // What the card shows, kept untranslated so a language switch re-renders it.
 let shown = { verdict: 'working', reason: ['reason.loading'] };
+let shareState = null; // after "Copy link": 'copied', or 'select' when copying was refused
 
 // ---------------------------------------------------------------- storage
 
@@ -238,9 +244,13 @@ function parseDigest(text) {
 
 // ---------------------------------------------------------------- results
 
-/** A result: verdict, reason key and parameters, facts, expert trace. */
-function result(verdict, reason, params, trace, facts = {}) {
-  return { verdict, reason: [reason, params], trace, facts };
+/**
+ * A result: verdict, reason key and parameters, facts, expert trace, and
+ * optionally `note` (a key: what the verdict may mean) and `caveat` (what
+ * could not be checked: shown as prominently as the verdict).
+ */
+function result(verdict, reason, params, trace, facts = {}, extra = {}) {
+  return { verdict, reason: [reason, params], trace, facts, ...extra };
 }
 
 /** Facts about a verified record, its log entry and checkpoint. */
@@ -291,14 +301,15 @@ async function provenStatus(record, index, trusted, trace) {
 }
 
 /** The verdict of a record whose proven status is known. */
-function statusResult(facts, status, reason, trace) {
+function statusResult(found, status, reason, trace, revokedReason = 'reason.revoked') {
+  // The register as it was when the status was proven.
+  const facts = { ...found, size: status.checkpoint.size, witnesses: status.checkpoint.witnesses };
   if (status.status === 'revoked') {
     const revocation = { index: status.revokedBy, issued: status.revocation.issued, proven: true };
-    return result('revoked', 'reason.revoked', { issuer: facts.issuer, index: formatCount(status.revokedBy) },
+    return result('revoked', revokedReason, { issuer: facts.issuer, index: status.revokedBy },
       trace, { ...facts, revoked: revocation });
   }
-  return result('verified', reason, { issuer: facts.issuer, size: formatCount(status.checkpoint.size) },
-    trace, facts);
+  return result('verified', reason, { issuer: facts.issuer }, trace, facts);
 }
 
 // ---------------------------------------------------------------- flows
@@ -308,15 +319,17 @@ function statusResult(facts, status, reason, trace) {
  * (revoked, by an entry before or after it, or not) is proven from the
  * verifiable index.
  */
-async function checkReceipt(file, digest, trace) {
-  const r = verifier.verifyReceipt(new Uint8Array(await file.arrayBuffer()));
+async function checkReceipt(file, digest, trace, share) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  share.receipt = bytes;
+  const r = verifier.verifyReceipt(bytes);
   noteCheckpoint(trace, r.checkpoint); // the checkpoint that proves inclusion
   trace.inclusion = r.proof;
   trace.fields = r.record.fields;
   const facts = recordFacts(r.record, r.index, r.checkpoint);
   if (digest && digest.value !== r.record.digest) {
     const reason = digest.typed ? 'reason.receipt-digest-mismatch' : 'reason.receipt-mismatch';
-    return result('invalid', reason, {}, trace, { digest: digest.value });
+    return result('invalid', reason, {}, trace, { digest: digest.value }, { note: 'note.one-byte-receipt' });
   }
   const issuer = { issuer: r.record.issuer };
   try {
@@ -324,7 +337,9 @@ async function checkReceipt(file, digest, trace) {
     trace.latest = trusted.note;
     await checkSameHistory(r.checkpoint, trusted, trace);
     const status = await provenStatus(r.record, r.index, trusted, trace);
-    if (!status) return result('verified', 'reason.verified-unindexed', issuer, trace, facts);
+    if (!status) {
+      return result('verified', 'reason.verified-unindexed', issuer, trace, facts, { caveat: 'unindexed' });
+    }
     return statusResult(facts, status, 'reason.verified-receipt', trace);
   } catch (e) {
     // Evidence against this history or the log's index decides; any other
@@ -336,7 +351,7 @@ async function checkReceipt(file, digest, trace) {
     // cosign: it may be showing another history, so the receipt's record
     // cannot be called current.
     if (e.code === 'untrusted') return result('unavailable', 'reason.untrusted-now', issuer, trace, facts);
-    return result('verified', 'reason.verified-offline', issuer, trace, facts);
+    return result('verified', 'reason.verified-offline', issuer, trace, facts, { caveat: 'offline' });
   }
 }
 
@@ -364,8 +379,8 @@ async function checkDigest(digest, trace) {
       .then((l) => l.matches.some((m) => m.index >= found.checkpoint.size && m.kind !== 'revocation'))
       .catch(() => false);
     if (unwitnessed) return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
-    return result('not-found', 'reason.not-found', { size: formatCount(found.checkpoint.size) },
-      trace, checkpointFacts);
+    return result('not-found', 'reason.not-found', { entries: found.checkpoint.size },
+      trace, checkpointFacts, { note: 'note.one-byte' });
   }
   const [match, ...others] = registrations;
   trace.others = others.map((m) => ({ index: m.index, ...m.record }));
@@ -377,8 +392,63 @@ async function checkDigest(digest, trace) {
   return statusResult(facts, status, 'reason.verified', trace);
 }
 
+/**
+ * Flow 3: a record by its name (issuer, kind, id), looked up in the
+ * verifiable index: the name's whole list (its registration and the
+ * revocations naming it), proven against the witnessed checkpoint (none is
+ * proven absence); the registration's status from the same answer.
+ */
+async function checkName(name, trace) {
+  const { issuer, kind, id } = name;
+  const trusted = await freshCheckpoint(trace);
+  noteCheckpoint(trace, trusted);
+  const query = new URLSearchParams({ issuer, kind, id });
+  const answer = await get(`index/lookup?${query}`, 'json');
+  trace.indexProof = answer;
+  const found = verifier.provenName(answer, issuer, kind, id);
+  await checkSameHistory(found.checkpoint, trusted, trace);
+  const registrations = found.records
+    .filter((m) => m.record.kind !== 'revocation' && m.record.issuer === issuer
+      && m.record.kind === kind && m.record.id === id)
+    .sort((a, b) => a.index - b.index);
+  if (registrations.length === 0) {
+    const checkpointFacts = { size: found.checkpoint.size, witnesses: found.checkpoint.witnesses };
+    // As for a document: logged, but not yet in a witnessed checkpoint?
+    const unwitnessed = await get(`lookup?${query}`, 'json')
+      .then((l) => l.matches.some((m) => m.index >= found.checkpoint.size && m.kind !== 'revocation'))
+      .catch(() => false);
+    if (unwitnessed) return result('unavailable', 'reason.pending-name', {}, trace, checkpointFacts);
+    return result('not-found', 'reason.name-not-found', { issuer, kind, id, entries: found.checkpoint.size },
+      trace, checkpointFacts, { note: 'note.name-not-found' });
+  }
+  const [match, ...others] = registrations;
+  trace.others = others.map((m) => ({ index: m.index, ...m.record }));
+  trace.fields = match.record.fields;
+  const facts = recordFacts(match.record, match.index, found.checkpoint);
+  const status = verifier.provenStatus(answer, issuer, kind, id, match.index);
+  return statusResult(facts, status, 'reason.verified-name', trace, 'reason.revoked-name');
+}
+
+/** The search form's name, or null when a part is missing. */
+function nameAsked() {
+  const name = {
+    issuer: $('find-issuer').value.trim(),
+    kind: kindFromName($('find-kind').value),
+    id: $('find-id').value.trim(),
+  };
+  return name.issuer && name.kind && name.id ? name : null;
+}
+
+/** Checks the record the search form names. */
+async function find(id, trace, share) {
+  const name = nameAsked();
+  if (!name) return result('idle', 'reason.bad-name', {}, trace);
+  share.name = name;
+  return checkName(name, trace);
+}
+
 /** Decides what to check from the inputs, and checks it. */
-async function check(id, trace) {
+async function check(id, trace, share) {
   // A check overtaken by a newer one keeps quiet until it finishes.
   const progress = (...args) => id === runId && showWorking(...args);
   const typed = $('digest-input').value.trim();
@@ -396,31 +466,38 @@ async function check(id, trace) {
     digest = { value, typed: true };
   }
   trace.digest = digest?.value;
+  share.digest = digest?.value;
   if (chosen.receipt) {
     progress('reason.receipt');
-    return checkReceipt(chosen.receipt, digest, trace);
+    return checkReceipt(chosen.receipt, digest, trace, share);
   }
   if (!digest) return result('idle', 'reason.idle', {}, trace);
   progress('reason.looking');
   return checkDigest(digest.value, trace);
 }
 
-/** Runs a check from the current inputs and shows its verdict. */
-async function runCheck() {
+/**
+ * Runs `task` (the inputs' check, or the search form's) and shows its
+ * verdict, brought into view. `share` is what the task checked, for a link.
+ */
+async function runCheck(task = check) {
   const id = ++runId;
   await ready;
   if (id !== runId) return;
-  if (startProblem) return show(startProblem);
+  if (startProblem) return show(startProblem, true);
   const trace = { origin: verifier.origin(), tiles: [] };
   if (announced) trace.announced = announced;
-  showWorking(chosen.document ? 'reason.hashing' : 'reason.looking');
+  const searching = task === find;
+  showWorking(searching ? 'reason.looking-name' : chosen.document ? 'reason.hashing' : 'reason.looking');
+  revealVerdict(false);
+  const share = {};
   let outcome;
   try {
-    outcome = await check(id, trace);
+    outcome = await task(id, trace, share);
   } catch (e) {
     outcome = fromError(e, trace);
   }
-  if (id === runId) show(outcome);
+  if (id === runId) show({ ...outcome, share }, true);
 }
 
 // ---------------------------------------------------------------- rendering
@@ -433,11 +510,25 @@ function showWorking(reason, params = {}, pct = null) {
   if (pct !== null) $('progress').value = pct;
 }
 
-function show(outcome) {
+/** Shows a result; `reveal`: scrolls it into view and gives it focus. */
+function show(outcome, reveal = false) {
   shown = outcome;
+  shareState = null;
   $('progress').hidden = true;
   render();
   document.body.dataset.done = '1';
+  if (reveal) revealVerdict(true);
+}
+
+/**
+ * Brings the verdict into view when its head is not (on a phone it is
+ * below the inputs), and moves focus to it so a screen reader reads it.
+ */
+function revealVerdict(focus) {
+  const card = $('verdict');
+  const head = card.querySelector('.verdict-head').getBoundingClientRect();
+  if (head.top < 0 || head.bottom > window.innerHeight) card.scrollIntoView({ block: 'start' });
+  if (focus) card.focus({ preventScroll: true });
 }
 
 /** Sets a fact's text, hiding its row when there is nothing to say. */
@@ -449,17 +540,22 @@ function setFact(id, text) {
 
 function renderFacts(f = {}) {
   setFact('v-issuer', f.issuer);
-  setFact('v-kind', f.kind);
+  setFact('v-kind', f.kind && kindName(f.kind));
   setFact('v-id', f.id);
   setFact('v-issued', f.issued && formatIssued(f.issued));
   setFact('v-index', f.index != null ? formatCount(f.index) : '');
-  setFact('v-size', f.size != null ? formatCount(f.size) : '');
+  setFact('v-size', f.size != null ? plural('size', f.size) : '');
   setFact('v-digest', f.digest);
   setFact('v-revoked', f.revoked &&
     t('revoked.value', { index: formatCount(f.revoked.index), issued: formatIssued(f.revoked.issued) }));
   const witnesses = f.witnesses || [];
   const newest = Math.max(...witnesses.map((w) => w.time));
   setFact('v-age', witnesses.length ? formatAge(newest) : '');
+  // How many confirmed it, in words, first; who and when, second.
+  $('v-witness-count').textContent = witnesses.length
+    ? plural('witnesses', witnesses.length,
+      { count: countWords(witnesses.length), names: formatList(witnesses.map((w) => w.name)) })
+    : '';
   const list = $('v-witnesses');
   list.replaceChildren(...witnesses.map((w) => {
     const li = document.createElement('li');
@@ -470,9 +566,16 @@ function renderFacts(f = {}) {
 }
 
 /** The "For experts" view: every input to the verdict, verbatim. */
-function renderDetails(trace = {}) {
+function renderDetails(trace = {}, f = {}) {
   const rows = [
     ['details.origin', trace.origin],
+    ['details.kind', f.kind],
+    ['details.issued', f.issued],
+    ['details.index', f.index != null && String(f.index)],
+    ['details.revoked', f.revoked && `${f.revoked.index} ${f.revoked.issued}`],
+    ['details.size', f.size != null && String(f.size)],
+    ['details.cosignatures', f.witnesses?.map((w) =>
+      `${w.name} ${w.time} (${new Date(w.time * 1000).toISOString()})`).join('\n')],
     ['details.note', trace.note],
     ['details.root', trace.root],
     ['details.inclusion', trace.inclusion?.join('\n') || (trace.inclusion && t('details.empty'))],
@@ -500,22 +603,182 @@ function renderDetails(trace = {}) {
   $('details').hidden = rows.length === 0;
 }
 
+/** A reason's parameters in the current language. */
+function localParams(params = {}) {
+  const out = { ...params };
+  if (typeof out.entries === 'number') out.entries = plural('size', out.entries);
+  if (typeof out.index === 'number') out.index = formatCount(out.index);
+  if (out.kind) out.kind = kindName(out.kind);
+  for (const key of ['bytes', 'max']) if (typeof out[key] === 'number') out[key] = formatBytes(out[key]);
+  return out;
+}
+
+/** Sets a paragraph's text, hiding it when there is nothing to say. */
+function setLine(id, text) {
+  $(id).textContent = text || '';
+  $(id).hidden = !text;
+}
+
 /** Draws the verdict card from `shown` in the current language. */
 function render() {
   const card = $('verdict');
   card.dataset.verdict = shown.verdict;
-  $('verdict-title').textContent = t(`title.${shown.verdict}`);
+  // What could not be checked is part of the headline, not small print.
+  if (shown.caveat) card.dataset.caveat = shown.caveat;
+  else delete card.dataset.caveat;
+  $('verdict-title').textContent = t(shown.caveat ? `title.${shown.verdict}-unchecked` : `title.${shown.verdict}`);
   const [reason, params] = shown.reason;
-  $('verdict-reason').textContent = t(reason, params);
+  $('verdict-reason').textContent = t(reason, localParams(params));
+  setLine('verdict-caveat', shown.caveat && t(`caveat.${shown.caveat}`));
+  setLine('verdict-note', shown.note && t(shown.note));
   renderFacts(shown.facts);
-  renderDetails(shown.trace);
+  renderShare();
+  renderDetails(shown.trace, shown.facts);
+}
+
+// ---------------------------------------------------------------- links
+
+/** Bytes as base64url without padding (RFC 4648, section 5). */
+function base64url(bytes) {
+  let binary = '';
+  for (let at = 0; at < bytes.length; at += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  }
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * The receipt a `#receipt=` fragment carries: `{bytes}`, or `{problem}`
+ * (a reason key and its parameters) saying precisely what is wrong with
+ * it. base64url, padded or not; standard base64's `+` and `/` are taken too.
+ */
+function receiptFromLink(text) {
+  let encoded = text;
+  if (encoded.includes('%')) {
+    try { encoded = decodeURIComponent(encoded); } catch { /* reported below as a bad character */ }
+  }
+  const body = encoded.replace(/={1,2}$/, '');
+  if (body === '') return { problem: ['reason.link-empty', {}] };
+  const size = Math.floor((body.length * 3) / 4);
+  if (size > LINK_RECEIPT_MAX) return { problem: ['reason.link-too-large', { bytes: size, max: LINK_RECEIPT_MAX }] };
+  const bad = body.search(/[^A-Za-z0-9_\-+/]/);
+  if (bad >= 0) {
+    const char = String.fromCodePoint(body.codePointAt(bad));
+    return { problem: ['reason.link-bad-character', { char, position: bad + 1 }] };
+  }
+  if (body.length % 4 === 1) return { problem: ['reason.link-bad-length', { length: body.length }] };
+  const binary = atob(body.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(body.length / 4) * 4, '='));
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  const magic = new TextEncoder().encode(RECEIPT_MAGIC);
+  if (bytes.length < magic.length || magic.some((b, i) => bytes[i] !== b)) {
+    return { problem: ['reason.link-not-receipt', { bytes: bytes.length }] };
+  }
+  return { bytes };
+}
+
+/**
+ * A link that makes the same check afresh: the fingerprint or the record's
+ * name in the query, a receipt in the fragment (never sent to any server).
+ * Null when there is nothing to link to.
+ */
+function shareLink(share) {
+  if (!share) return null;
+  const query = [];
+  if (share.digest) query.push(`digest=${share.digest}`);
+  if (share.name) query.push(new URLSearchParams(share.name).toString());
+  const receipt = share.receipt && share.receipt.length <= LINK_RECEIPT_MAX ? share.receipt : null;
+  if (query.length === 0 && !receipt) return null;
+  const page = window.location.href.split(/[?#]/)[0];
+  return `${page}${query.length ? `?${query.join('&')}` : ''}${receipt ? `#receipt=${base64url(receipt)}` : ''}`;
+}
+
+/** The "Copy link to this check" button, after a check that has one. */
+function renderShare() {
+  const link = ['idle', 'working'].includes(shown.verdict) ? null : shareLink(shown.share);
+  $('share').hidden = !link;
+  $('share-link').hidden = !link || !shareState;
+  const notes = shareState ? [t(`share.${shareState}`), shown.share?.receipt && t('share.receipt')] : [];
+  $('share-status').textContent = notes.filter(Boolean).join(' ');
+}
+
+/** Copies the link (or, when the browser refuses, shows it selected). */
+async function copyLink() {
+  const link = shareLink(shown.share);
+  if (!link) return;
+  const input = $('share-link');
+  input.value = link;
+  input.hidden = false;
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(link);
+    copied = true;
+  } catch {
+    // No clipboard API (plain http) or no permission: the older way.
+    input.focus();
+    input.select();
+    try { copied = document.execCommand('copy'); } catch { copied = false; }
+  }
+  shareState = copied ? 'copied' : 'select';
+  renderShare();
+}
+
+/**
+ * Starts the check the page's address asks for, if any: `#receipt=`
+ * (a receipt), `?digest=` (a fingerprint, or the document a receipt must
+ * be for), or `?issuer=&kind=&id=` (a record's name).
+ */
+function checkLinked() {
+  const query = new URLSearchParams(window.location.search);
+  const fragment = window.location.hash.startsWith('#receipt=')
+    ? window.location.hash.slice('#receipt='.length) : null;
+  const name = ['issuer', 'kind', 'id'].filter((k) => query.has(k));
+  if (fragment === null && !query.has('digest') && name.length === 0) return;
+  chosen.document = null;
+  chosen.receipt = null;
+  chosen.linked = false;
+  $('digest-input').value = query.get('digest') ?? '';
+  if (fragment !== null) {
+    const taken = receiptFromLink(fragment);
+    if (taken.problem) {
+      renderChosen();
+      const [reason, params] = taken.problem;
+      runCheck(async (id, trace) => result('unavailable', reason, params, trace));
+      return;
+    }
+    chosen.receipt = new File([taken.bytes], 'receipt.tlog-proof');
+    chosen.linked = true;
+  }
+  renderChosen();
+  if (fragment === null && !query.has('digest')) {
+    $('find-issuer').value = query.get('issuer') ?? '';
+    $('find-kind').value = kindName(query.get('kind') ?? '');
+    $('find-id').value = query.get('id') ?? '';
+    $('find').open = true;
+    runCheck(find);
+    return;
+  }
+  runCheck(check);
+}
+
+/** Suggestions for the search form: the log's agencies, the known kinds. */
+function renderSuggestions(agencies = []) {
+  const options = (pairs) => pairs.map(([value, label]) => {
+    const option = document.createElement('option');
+    option.value = value;
+    if (label) option.label = label;
+    return option;
+  });
+  if (agencies.length) $('agency-list').replaceChildren(...options(agencies.map((name) => [name])));
+  $('kind-list').replaceChildren(...options(knownKinds().map(([kind, name]) => [name, kind])));
 }
 
 /** The chosen files, as a list under the drop zone. */
 function renderChosen() {
   const items = [];
   if (chosen.document) items.push(t('chosen.document', { name: chosen.document.name, size: formatBytes(chosen.document.size) }));
-  if (chosen.receipt) items.push(t('chosen.receipt', { name: chosen.receipt.name }));
+  if (chosen.receipt) {
+    items.push(chosen.linked ? t('chosen.receipt-link') : t('chosen.receipt', { name: chosen.receipt.name }));
+  }
   $('chosen').replaceChildren(...items.map((text) => {
     const li = document.createElement('li');
     li.textContent = text;
@@ -550,7 +813,7 @@ function renderFooter(trust, saved) {
   const group = lines.find((w) => w[0] === 'group' && w[1] === quorum);
   const rule = group ? t('footer.k-of-n', { k: group[2], n: group.length - 3 }) : quorum;
   $('log-witnesses').textContent = witnesses.length
-    ? `${witnesses.join(', ')} (${t('footer.quorum', { quorum: rule })})`
+    ? t('footer.witness-list', { names: formatList(witnesses), rule: t('footer.quorum', { quorum: rule }) })
     : t('footer.none');
   const notes = [];
   if (saved) notes.push(t('footer.saved'));
@@ -572,6 +835,7 @@ async function isReceipt(file) {
 async function takeFiles(files) {
   chosen.document = null;
   chosen.receipt = null;
+  chosen.linked = false;
   $('receipt-input').value = '';
   for (const file of files) {
     if (await isReceipt(file)) chosen.receipt = file;
@@ -580,15 +844,16 @@ async function takeFiles(files) {
   // A document's own fingerprint replaces any pasted one.
   if (chosen.document) $('digest-input').value = '';
   renderChosen();
-  if (chosen.document || chosen.receipt) runCheck();
+  if (chosen.document || chosen.receipt) runCheck(check);
 }
 
 function wireInputs() {
   $('document-input').addEventListener('change', (e) => takeFiles([...e.target.files]));
   $('receipt-input').addEventListener('change', (e) => {
     chosen.receipt = e.target.files[0] || null;
+    chosen.linked = false;
     renderChosen();
-    if (chosen.receipt) runCheck();
+    if (chosen.receipt) runCheck(check);
   });
   // Typing a fingerprint means checking it rather than the chosen document.
   $('digest-input').addEventListener('input', () => {
@@ -599,11 +864,21 @@ function wireInputs() {
   });
   $('check-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    runCheck();
+    runCheck(check);
+  });
+  $('find-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    runCheck(find);
+  });
+  $('share-button').addEventListener('click', copyLink);
+  // A link opened in this tab again, with another receipt: no reload.
+  window.addEventListener('hashchange', () => {
+    if (window.location.hash.startsWith('#receipt=')) checkLinked();
   });
   $('check-form').addEventListener('reset', () => {
     chosen.document = null;
     chosen.receipt = null;
+    chosen.linked = false;
     renderChosen();
     runId++;
     ready.then(() => show(startProblem || result('idle', 'reason.idle', {})));
@@ -634,6 +909,7 @@ function wireLanguage() {
     translatePage();
     render();
     renderChosen();
+    renderSuggestions();
     if (verifier && trustRoot) renderFooter(trustRoot, trustRoot.saved);
   };
   $('lang-en').addEventListener('click', () => apply('en'));
@@ -732,6 +1008,8 @@ async function start() {
   try {
     const agencies = trust.agencies || info.agencies.map((a) => a.vkey);
     verifier = new wasm.LogVerifier(trust.policy, agencies);
+    // A verifier key is `name+id+key`: its name is what records carry.
+    renderSuggestions(agencies.map((vkey) => vkey.split('+')[0]));
     trustRoot = { ...trust, saved: saved && !trust.agencies };
     compareAnnounced(info, trust);
     renderFooter(trustRoot, trustRoot.saved);
@@ -750,3 +1028,4 @@ const ready = start().then((problem) => {
   if (problem) show(problem);
   else if (shown.verdict === 'working' && runId === 0) show(result('idle', 'reason.idle', {}));
 });
+checkLinked();

@@ -8,7 +8,7 @@ const en = {
   'page.title': 'Gazette — check a public record',
   'lang.label': 'Language',
   'skip': 'Skip to the check',
-  'privacy': 'Your document never leaves this device: it is fingerprinted here, and only its fingerprint (SHA-256 digest) is sent to the log to look it up.',
+  'privacy': 'Your document never leaves this device: its fingerprint is computed here, and only the fingerprint is sent to look it up in the public register.',
   'form.label': 'What to check',
   'drop.title': 'Drop a document here, with its receipt if you have one',
   'drop.pick': 'Or choose the document (and receipt) files',
@@ -19,19 +19,29 @@ const en = {
   'clear': 'Clear',
   'chosen.document': 'Document: {name} ({size})',
   'chosen.receipt': 'Receipt: {name}',
+  'chosen.receipt-link': 'Receipt: carried in the link you opened',
+  'find.title': 'Or find a record by its number',
+  'find.label': 'Find a record by its number',
+  'find.hint': 'As written on the document: the agency that issued it, the type of record and its number.',
+  'find.issuer': 'Agency',
+  'find.kind': 'Type of record',
+  'find.id': 'Record number',
+  'find.button': 'Find',
   'how.title': 'How this works',
-  'how.text': 'Your file is hashed on your device; only its fingerprint is looked up in the log. The proof that the record is in the log is checked here, in your browser, against the log’s checkpoint that independent witnesses signed — no server has to be trusted. This browser also remembers the last checkpoint it saw, so the log cannot quietly rewrite its history.',
-  'footer.log': 'Log',
+  'how.text': 'Your file is fingerprinted on your device (SHA-256); only the fingerprint is looked up in the public register. The proof that a record is in the register is checked here, in your browser, against a state of the register that independent witnesses confirmed — no server has to be trusted. This browser also remembers the last state it saw, so the register cannot quietly rewrite its history. Technical details are under “For experts” after each check.',
+  'footer.log': 'Public register',
   'footer.witnesses': 'Independent witnesses',
   'footer.quorum': 'required: {quorum}',
-  'footer.none': 'none (the log’s own signature only)',
+  'footer.witness-list': '{names} ({rule})',
+  'footer.none': 'none (the register’s own signature only)',
   'footer.k-of-n': '{k} of {n}',
-  'footer.saved': 'The log is unreachable: using the copy of its details saved in this browser.',
-  'footer.announced': 'The log now announces witnesses other than the ones this page trusts. The page keeps checking against its own; the log’s announcement is kept in this browser as evidence.',
+  'footer.saved': 'The public register is unreachable: using the copy of its details saved in this browser.',
+  'footer.announced': 'The public register now announces witnesses other than the ones this page trusts. The page keeps checking against its own; the register’s announcement is kept in this browser as evidence.',
 
   'title.idle': 'Ready to check',
   'title.working': 'Checking…',
   'title.verified': 'Verified',
+  'title.verified-unchecked': 'Verified — but not checked for revocation',
   'title.revoked': 'Revoked',
   'title.not-found': 'Not found',
   'title.invalid': 'Invalid',
@@ -42,49 +52,83 @@ const en = {
   'reason.hashing': 'Fingerprinting the document on this device…',
   'reason.hashing-pct': 'Fingerprinting the document on this device… {pct}%',
   'reason.looking': 'Looking up the fingerprint and checking the proofs…',
+  'reason.looking-name': 'Looking up the record and checking the proofs…',
   'reason.receipt': 'Checking the receipt…',
   'reason.bad-digest': 'That is not a fingerprint: enter sha256: and 64 hexadecimal characters.',
-  'reason.verified': 'Registered by {issuer}, and not revoked as of the log’s witnessed checkpoint of size {size}: both proven.',
-  'reason.verified-receipt': 'The receipt proves {issuer} registered this record, and the log proves it was not revoked as of its witnessed checkpoint of size {size}.',
-  'reason.verified-offline': 'The receipt proves {issuer} registered this record, but could not check whether it was revoked: the log is unreachable.',
-  'reason.verified-unindexed': 'The receipt proves {issuer} registered this record; the log has not indexed it yet, so whether it was revoked could not be checked.',
-  'reason.revoked': '{issuer} revoked this record (log entry {index}).',
-  'reason.not-found': 'No record of this document in the log: proven against the log’s witnessed checkpoint of size {size}.',
-  'reason.pending': 'This document was logged moments ago and is not yet in a checkpoint the witnesses have signed. Try again in a minute.',
+  'reason.bad-name': 'Fill in all three: the agency, the type of record and its number.',
+  'reason.verified': '{issuer} registered this document and has not revoked it: both proven against the public register as the independent witnesses confirmed it.',
+  'reason.verified-name': '{issuer} registered a record with this number and has not revoked it: both proven against the public register. To check that your copy is the registered document, drop it above: its fingerprint must be the one shown here.',
+  'reason.verified-receipt': 'The receipt proves that {issuer} registered this record, and the public register proves that it has not been revoked.',
+  'reason.verified-offline': 'The receipt proves that {issuer} registered this record.',
+  'reason.verified-unindexed': 'The receipt proves that {issuer} registered this record.',
+  'reason.revoked': '{issuer} revoked this record (its revocation notice is entry {index} of the public register).',
+  'reason.revoked-name': '{issuer} registered a record with this number, then revoked it (its revocation notice is entry {index} of the public register).',
+  'reason.not-found': 'This exact file is not in the public register: proven against all {entries} of the register, as the independent witnesses confirmed it.',
+  'reason.name-not-found': 'The public register holds no record of type “{kind}” numbered “{id}” from {issuer}: proven against all {entries} of the register, as the independent witnesses confirmed it.',
+  'reason.pending': 'This document was registered moments ago, and the independent witnesses have not confirmed it yet. Try again in a minute.',
+  'reason.pending-name': 'This record was registered moments ago, and the independent witnesses have not confirmed it yet. Try again in a minute.',
   'reason.receipt-mismatch': 'This document is not the one the receipt is for.',
   'reason.receipt-digest-mismatch': 'The fingerprint you entered is not the one the receipt is for.',
-  'reason.wrong-digest': 'The log answered with a record for a different document.',
-  'reason.untrusted': 'The log’s checkpoint is not properly signed by the log and enough independent witnesses.',
-  'reason.policy-changed': 'The log now shows a state that the independent witnesses this page trusts did not sign, and announces other witnesses: it may be showing you a different history. Nothing it shows can be relied on; the evidence is kept below.',
-  'reason.untrusted-now': 'The receipt proves {issuer} registered this record, but the log now shows a state that the independent witnesses this page trusts did not sign, so whether the record is still valid could not be checked. The evidence is kept below.',
+  'reason.wrong-digest': 'The public register answered with a record for a different document.',
+  'reason.untrusted': 'The public register’s current state is not properly signed by the register and enough independent witnesses.',
+  'reason.policy-changed': 'The public register now shows a state that the independent witnesses this page trusts did not sign, and announces other witnesses: it may be showing you a different history. Nothing it shows can be relied on; the evidence is kept under “For experts”.',
+  'reason.untrusted-now': 'The receipt proves that {issuer} registered this record, but the public register now shows a state that the independent witnesses this page trusts did not sign, so whether the record is still valid could not be checked. The evidence is kept under “For experts”.',
   'reason.no-policy': 'This page has no readable trust policy beside it (the file “policy”), so it cannot check anything.',
-  'reason.bad-signature': 'The record is not signed by an agency registered with this log.',
-  'reason.not-included': 'The proof does not show that this record is in the log.',
-  'reason.bad-tiles': 'The log’s data does not match its own signed checkpoint.',
-  'reason.malformed': 'The receipt or the log’s answer is damaged or not in the expected format.',
-  'reason.rollback': 'The log misbehaved: it showed an older state than one it had already shown this browser.',
-  'reason.fork': 'The log misbehaved: it showed this browser two histories that cannot both be true.',
-  'reason.bad-index-proof': 'The log’s proof of what it holds for this document does not check out: the log is misbehaving.',
-  'reason.unreachable': 'The log could not be reached, or its answer was broken; please try again later.',
-  'reason.no-info': 'The log is unreachable and this browser has no saved copy of its details, so nothing can be checked yet.',
+  'reason.bad-signature': 'The record is not signed by an agency registered with this public register.',
+  'reason.not-included': 'The proof does not show that this record is in the public register.',
+  'reason.bad-tiles': 'The public register’s data does not match the state it signed itself.',
+  'reason.malformed': 'The receipt or the public register’s answer is damaged or not in the expected format.',
+  'reason.rollback': 'The public register misbehaved: it showed an older state than one it had already shown this browser.',
+  'reason.fork': 'The public register misbehaved: it showed this browser two histories that cannot both be true.',
+  'reason.bad-index-proof': 'The public register’s proof of what it holds for this search does not check out: the register is misbehaving.',
+  'reason.unreachable': 'The public register could not be reached, or its answer was broken; please try again later.',
+  'reason.no-info': 'The public register is unreachable and this browser has no saved copy of its details, so nothing can be checked yet.',
   'reason.no-wasm': 'The page’s WebAssembly bundle is missing or failed to load (run scripts/build-page).',
-  'reason.unexpected': 'Something unexpected went wrong; the technical details are below.',
+  'reason.unexpected': 'Something unexpected went wrong; the technical details are under “For experts”.',
+  'reason.link-bad-character': 'The receipt in this link is damaged: the character “{char}” at position {position} cannot be part of a receipt link. Ask for the link again, or use the receipt file.',
+  'reason.link-bad-length': 'The receipt in this link is cut short: {length} characters cannot encode a whole receipt. Ask for the link again, or use the receipt file.',
+  'reason.link-too-large': 'The receipt in this link is too large to be a receipt ({bytes}; at most {max}). Ask for the link again, or use the receipt file.',
+  'reason.link-empty': 'This link has “#receipt=” but no receipt after it. Ask for the link again, or use the receipt file.',
+  'reason.link-not-receipt': 'The link carries {bytes} of data that is not a receipt (a receipt begins with “c2sp.org/tlog-proof@v1”). Ask for the link again, or use the receipt file.',
+
+  'note.one-byte': 'A copy that differs by even one byte — saved again, scanned again, converted or edited — has a different fingerprint and will not be found. So “not found” may only mean that this exact file was not registered: try the original file you received, its receipt, or find the record by its number.',
+  'note.one-byte-receipt': 'A copy that differs by even one byte — saved again, scanned again, converted or edited — has a different fingerprint from the registered document.',
+  'note.name-not-found': 'Check the agency, the type of record and the number exactly as written on the document: one different character is a different number.',
+  'caveat.offline': 'The page could not check whether it was revoked: the public register cannot be reached right now. Check again later before relying on this record.',
+  'caveat.unindexed': 'The page could not check whether it was revoked yet: the public register has not finished indexing it. Check again in a minute before relying on this record.',
 
   'field.issuer': 'Issued by',
   'field.kind': 'Type of record',
   'field.id': 'Record number',
   'field.issued': 'Issued on',
-  'field.index': 'Log entry',
-  'field.size': 'Checkpoint size',
-  'field.age': 'Checkpoint cosigned',
-  'field.digest': 'Fingerprint (SHA-256)',
-  'field.witnesses': 'Vouched for by',
-  'field.revoked': 'Revoked by',
-  'witness': '{name}, cosigned {time}',
-  'revoked.value': 'log entry {index}, issued {issued}',
+  'field.index': 'Entry number in the public register',
+  'field.size': 'Register size when checked',
+  'field.age': 'Last confirmed by the witnesses',
+  'field.digest': 'Document fingerprint',
+  'field.witnesses': 'Independent confirmation',
+  'field.revoked': 'Revoked',
+  'size.one': '{count} entry',
+  'size.other': '{count} entries',
+  'witnesses.one': '{count} independent witness confirmed it ({names})',
+  'witnesses.other': '{count} independent witnesses confirmed it ({names})',
+  'list.separator': ', ',
+  'witness': '{name}, confirmed on {time}',
+  'revoked.value': 'on {issued}, by the revocation notice at entry {index} of the public register',
+
+  'share.button': 'Copy link to this check',
+  'share.label': 'Link to this check',
+  'share.copied': 'Link copied. Whoever opens it gets this check made afresh in their own browser.',
+  'share.select': 'Copy the link above (this browser did not let the page copy it).',
+  'share.receipt': 'The receipt is carried after “#” in the link, which browsers never send to any server.',
 
   'details.summary': 'For experts',
   'details.origin': 'Log origin',
+  'details.kind': 'Kind (as signed)',
+  'details.issued': 'Issued (RFC 3339, as signed)',
+  'details.index': 'Log entry (leaf index)',
+  'details.revoked': 'Revoked by (leaf index, issued as signed)',
+  'details.size': 'Checkpoint size (tree size)',
+  'details.cosignatures': 'Cosignatures (witness, Unix time, UTC)',
   'details.note': 'Checkpoint (signed note)',
   'details.root': 'Root hash',
   'details.inclusion': 'Inclusion proof',
@@ -106,7 +150,7 @@ const zh = {
   'page.title': 'Gazette — 公共记录核验',
   'lang.label': '语言',
   'skip': '跳到核验',
-  'privacy': '您的文件不会离开本设备：文件在本机计算指纹，只有指纹（SHA-256 摘要）会发送给日志用于查询。',
+  'privacy': '您的文件不会离开本设备：文件指纹在本机计算，只有指纹会被发送到公共登记簿用于查询。',
   'form.label': '核验内容',
   'drop.title': '将文件拖放到此处（如有回执，可一并拖入）',
   'drop.pick': '或选择文件（及回执）',
@@ -117,19 +161,29 @@ const zh = {
   'clear': '清除',
   'chosen.document': '文件：{name}（{size}）',
   'chosen.receipt': '回执：{name}',
+  'chosen.receipt-link': '回执：包含在您打开的链接中',
+  'find.title': '或按记录编号查找',
+  'find.label': '按记录编号查找',
+  'find.hint': '按文件上所写填写：签发机构、记录类型和记录编号。',
+  'find.issuer': '签发机构',
+  'find.kind': '记录类型',
+  'find.id': '记录编号',
+  'find.button': '查找',
   'how.title': '工作原理',
-  'how.text': '文件在您的设备上计算哈希，只有其指纹会在日志中查询。记录已在日志中的证明就在您的浏览器里核对，依据的是经独立见证方签署的日志检查点——无需信任任何服务器。本浏览器还会记住上次看到的检查点，使日志无法悄悄改写历史。',
-  'footer.log': '日志',
+  'how.text': '文件在您的设备上计算指纹（SHA-256），只有指纹会在公共登记簿中查询。记录已在登记簿中的证明就在您的浏览器里核对，依据的是经独立见证方确认的登记簿状态——无需信任任何服务器。本浏览器还会记住上次看到的状态，使登记簿无法悄悄改写历史。每次核验后的技术细节见“专业信息”。',
+  'footer.log': '公共登记簿',
   'footer.witnesses': '独立见证方',
   'footer.quorum': '要求：{quorum}',
-  'footer.none': '无（仅日志自身签名）',
+  'footer.witness-list': '{names}（{rule}）',
+  'footer.none': '无（仅登记簿自身签名）',
   'footer.k-of-n': '{n} 个中的 {k} 个',
-  'footer.saved': '日志无法访问：正在使用本浏览器保存的日志信息副本。',
-  'footer.announced': '日志现在公布的见证方与本页面信任的不同。本页面继续按自己的信任设置核验；日志的公布内容已作为证据保存在本浏览器中。',
+  'footer.saved': '公共登记簿无法访问：正在使用本浏览器保存的登记簿信息副本。',
+  'footer.announced': '公共登记簿现在公布的见证方与本页面信任的不同。本页面继续按自己的信任设置核验；登记簿的公布内容已作为证据保存在本浏览器中。',
 
   'title.idle': '可以开始核验',
   'title.working': '正在核验…',
   'title.verified': '已验证',
+  'title.verified-unchecked': '已验证——但未能检查是否已撤销',
   'title.revoked': '已撤销',
   'title.not-found': '未找到',
   'title.invalid': '无效',
@@ -140,49 +194,83 @@ const zh = {
   'reason.hashing': '正在本机计算文件指纹…',
   'reason.hashing-pct': '正在本机计算文件指纹… {pct}%',
   'reason.looking': '正在查询指纹并核对证明…',
+  'reason.looking-name': '正在查询记录并核对证明…',
   'reason.receipt': '正在核对回执…',
   'reason.bad-digest': '这不是有效的指纹：请输入 sha256: 加 64 位十六进制字符。',
-  'reason.verified': '由 {issuer} 登记，且截至日志经见证的检查点（规模 {size}）未被撤销：两者均已证明。',
-  'reason.verified-receipt': '回执证明此记录由 {issuer} 登记，日志证明截至其经见证的检查点（规模 {size}）此记录未被撤销。',
-  'reason.verified-offline': '回执证明此记录由 {issuer} 登记，但无法检查其是否已被撤销：日志无法访问。',
-  'reason.verified-unindexed': '回执证明此记录由 {issuer} 登记；日志尚未将其编入索引，因此无法检查其是否已被撤销。',
-  'reason.revoked': '{issuer} 已撤销此记录（日志条目 {index}）。',
-  'reason.not-found': '日志中没有此文件的记录：已对照日志经见证的检查点（规模 {size}）证明。',
-  'reason.pending': '此文件刚刚登记，尚未纳入见证方已签署的检查点。请一分钟后再试。',
+  'reason.bad-name': '请填写全部三项：签发机构、记录类型和记录编号。',
+  'reason.verified': '{issuer} 登记了此文件且未撤销：两者均已对照经独立见证方确认的公共登记簿证明。',
+  'reason.verified-name': '{issuer} 登记了此编号的记录且未撤销：两者均已对照公共登记簿证明。如需确认您手中的副本就是登记的文件，请将其拖放到上方：其指纹必须与此处显示的一致。',
+  'reason.verified-receipt': '回执证明此记录由 {issuer} 登记，公共登记簿证明此记录未被撤销。',
+  'reason.verified-offline': '回执证明此记录由 {issuer} 登记。',
+  'reason.verified-unindexed': '回执证明此记录由 {issuer} 登记。',
+  'reason.revoked': '{issuer} 已撤销此记录（撤销通知为公共登记簿第 {index} 号条目）。',
+  'reason.revoked-name': '{issuer} 登记了此编号的记录，之后已撤销此记录（撤销通知为公共登记簿第 {index} 号条目）。',
+  'reason.not-found': '公共登记簿中没有这份文件：已对照经独立见证方确认的登记簿（共 {entries}）证明。',
+  'reason.name-not-found': '公共登记簿中没有 {issuer} 签发的、类型为“{kind}”、编号为“{id}”的记录：已对照经独立见证方确认的登记簿（共 {entries}）证明。',
+  'reason.pending': '此文件刚刚登记，独立见证方尚未确认。请一分钟后再试。',
+  'reason.pending-name': '此记录刚刚登记，独立见证方尚未确认。请一分钟后再试。',
   'reason.receipt-mismatch': '此文件不是该回执所对应的文件。',
   'reason.receipt-digest-mismatch': '您输入的指纹不是该回执所对应的指纹。',
-  'reason.wrong-digest': '日志返回的是另一份文件的记录。',
-  'reason.untrusted': '日志的检查点没有日志本身和足够多独立见证方的有效签名。',
-  'reason.policy-changed': '日志现在显示的状态未经本页面信任的独立见证方签署，并公布了其他见证方：它可能在向您展示另一段历史。其显示的任何内容都不可依赖；证据保存在下方。',
-  'reason.untrusted-now': '回执证明此记录由 {issuer} 登记，但日志现在显示的状态未经本页面信任的独立见证方签署，因此无法检查此记录是否仍然有效。证据保存在下方。',
+  'reason.wrong-digest': '公共登记簿返回的是另一份文件的记录。',
+  'reason.untrusted': '公共登记簿当前的状态没有登记簿本身和足够多独立见证方的有效签名。',
+  'reason.policy-changed': '公共登记簿现在显示的状态未经本页面信任的独立见证方签署，并公布了其他见证方：它可能在向您展示另一段历史。其显示的任何内容都不可依赖；证据保存在“专业信息”中。',
+  'reason.untrusted-now': '回执证明此记录由 {issuer} 登记，但公共登记簿现在显示的状态未经本页面信任的独立见证方签署，因此无法检查此记录是否仍然有效。证据保存在“专业信息”中。',
   'reason.no-policy': '本页面旁没有可读取的信任策略（文件“policy”），因此无法核验任何内容。',
-  'reason.bad-signature': '该记录并非由在此日志登记的机构签名。',
-  'reason.not-included': '证明无法表明此记录在日志中。',
-  'reason.bad-tiles': '日志的数据与其自身签署的检查点不符。',
-  'reason.malformed': '回执或日志的应答已损坏或格式不符。',
-  'reason.rollback': '日志行为异常：它显示的状态比此前向本浏览器显示过的更旧。',
-  'reason.fork': '日志行为异常：它向本浏览器展示了两段不可能同时成立的历史。',
-  'reason.bad-index-proof': '日志就此文件所持内容给出的证明核对不通过：日志行为异常。',
-  'reason.unreachable': '无法访问日志，或其应答已损坏；请稍后再试。',
-  'reason.no-info': '日志无法访问，且本浏览器没有保存日志信息的副本，暂时无法核验。',
+  'reason.bad-signature': '该记录并非由在此公共登记簿登记的机构签名。',
+  'reason.not-included': '证明无法表明此记录在公共登记簿中。',
+  'reason.bad-tiles': '公共登记簿的数据与其自身签署的状态不符。',
+  'reason.malformed': '回执或公共登记簿的应答已损坏或格式不符。',
+  'reason.rollback': '公共登记簿行为异常：它显示的状态比此前向本浏览器显示过的更旧。',
+  'reason.fork': '公共登记簿行为异常：它向本浏览器展示了两段不可能同时成立的历史。',
+  'reason.bad-index-proof': '公共登记簿就此次查询所持内容给出的证明核对不通过：登记簿行为异常。',
+  'reason.unreachable': '无法访问公共登记簿，或其应答已损坏；请稍后再试。',
+  'reason.no-info': '公共登记簿无法访问，且本浏览器没有保存登记簿信息的副本，暂时无法核验。',
   'reason.no-wasm': '页面的 WebAssembly 组件缺失或加载失败（请运行 scripts/build-page）。',
-  'reason.unexpected': '发生意外错误；技术细节见下方。',
+  'reason.unexpected': '发生意外错误；技术细节见“专业信息”。',
+  'reason.link-bad-character': '此链接中的回执已损坏：第 {position} 个字符“{char}”不可能出现在回执链接中。请重新获取链接，或使用回执文件。',
+  'reason.link-bad-length': '此链接中的回执不完整：{length} 个字符无法构成完整的回执。请重新获取链接，或使用回执文件。',
+  'reason.link-too-large': '此链接中的回执过大，不可能是回执（{bytes}；最多 {max}）。请重新获取链接，或使用回执文件。',
+  'reason.link-empty': '此链接含有“#receipt=”，但其后没有回执。请重新获取链接，或使用回执文件。',
+  'reason.link-not-receipt': '此链接携带的 {bytes} 数据不是回执（回执以“c2sp.org/tlog-proof@v1”开头）。请重新获取链接，或使用回执文件。',
+
+  'note.one-byte': '哪怕只差一个字节的副本（重新保存、重新扫描、转换格式或经过编辑）指纹都不同，因而查不到。所以“未找到”可能只是说明这份文件本身没有登记：请使用您收到的原始文件或其回执，或按记录编号查找。',
+  'note.one-byte-receipt': '哪怕只差一个字节的副本（重新保存、重新扫描、转换格式或经过编辑）指纹都与登记的文件不同。',
+  'note.name-not-found': '请严格按文件上所写核对签发机构、记录类型和编号：一个字符不同就是另一个编号。',
+  'caveat.offline': '未能检查此记录是否已被撤销：目前无法访问公共登记簿。依赖此记录前请稍后再次核验。',
+  'caveat.unindexed': '暂时未能检查此记录是否已被撤销：公共登记簿尚未完成索引。依赖此记录前请一分钟后再次核验。',
 
   'field.issuer': '签发机构',
   'field.kind': '记录类型',
   'field.id': '记录编号',
   'field.issued': '签发时间',
-  'field.index': '日志条目',
-  'field.size': '检查点规模',
-  'field.age': '检查点联署时间',
-  'field.digest': '指纹（SHA-256）',
-  'field.witnesses': '见证方',
-  'field.revoked': '撤销记录',
-  'witness': '{name}，联署于 {time}',
-  'revoked.value': '日志条目 {index}，签发于 {issued}',
+  'field.index': '在公共登记簿中的条目编号',
+  'field.size': '核验时登记簿的条目数',
+  'field.age': '见证方最近确认',
+  'field.digest': '文件指纹',
+  'field.witnesses': '独立确认',
+  'field.revoked': '撤销',
+  'size.one': '{count} 条',
+  'size.other': '{count} 条',
+  'witnesses.one': '{count}个独立见证方已确认（{names}）',
+  'witnesses.other': '{count}个独立见证方已确认（{names}）',
+  'list.separator': '、',
+  'witness': '{name}，确认于 {time}',
+  'revoked.value': '于 {issued} 由公共登记簿第 {index} 号条目的撤销通知撤销',
+
+  'share.button': '复制此次核验的链接',
+  'share.label': '此次核验的链接',
+  'share.copied': '链接已复制。打开链接的人会在自己的浏览器中重新进行此次核验。',
+  'share.select': '请复制上方的链接（此浏览器不允许页面自动复制）。',
+  'share.receipt': '回执位于链接的“#”之后，浏览器从不会将这部分发送给任何服务器。',
 
   'details.summary': '专业信息',
   'details.origin': '日志标识（origin）',
+  'details.kind': '类型（签名原文）',
+  'details.issued': '签发时间（RFC 3339，签名原文）',
+  'details.index': '日志条目（叶子索引）',
+  'details.revoked': '撤销条目（叶子索引，签名原文中的签发时间）',
+  'details.size': '检查点规模（树大小）',
+  'details.cosignatures': '联署（见证方、Unix 时间、UTC）',
   'details.note': '检查点（签名文本）',
   'details.root': '根哈希',
   'details.inclusion': '包含证明',
@@ -198,6 +286,23 @@ const zh = {
   'details.replaced': '已替换本机保存的检查点',
   'details.announced': '日志公布的策略（不予信任）',
   'details.empty': '无',
+};
+
+/**
+ * The kinds of record the demo logs, by name in each language. Any other
+ * kind is shown as it was signed.
+ */
+const KINDS = {
+  'e-certificate': { en: 'Electronic certificate', 'zh-CN': '电子证照' },
+  'property-registration': { en: 'Property registration', 'zh-CN': '不动产登记' },
+  'e-invoice': { en: 'Electronic invoice', 'zh-CN': '电子发票' },
+  'revocation': { en: 'Revocation notice', 'zh-CN': '撤销通知' },
+};
+
+// Small counts in words: "Three independent witnesses…".
+const NUMBER_WORDS = {
+  en: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'],
+  'zh-CN': ['零', '一', '两', '三', '四', '五', '六', '七', '八', '九', '十'],
 };
 
 const DICTIONARY = { en, 'zh-CN': zh };
@@ -235,15 +340,65 @@ export function translatePage() {
   document.title = t('page.title');
 }
 
-const dateTime = () => new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium' });
+/** A record kind by its name in the current language; unknown kinds as signed. */
+export const kindName = (kind) => KINDS[kind]?.[lang] ?? kind;
 
-/** A Unix time in seconds, in local time. */
-export const formatUnix = (seconds) => dateTime().format(new Date(seconds * 1000));
+/** The kind a person typed: a kind as signed, or its name in either language. */
+export function kindFromName(text) {
+  const wanted = text.trim();
+  const folded = wanted.toLowerCase();
+  const found = Object.entries(KINDS)
+    .find(([kind, names]) => kind === folded || Object.values(names).some((n) => n.toLowerCase() === folded));
+  return found ? found[0] : wanted;
+}
+
+/** The known kinds, `[kind, name]`, for a list of suggestions. */
+export const knownKinds = () => Object.keys(KINDS).map((kind) => [kind, kindName(kind)]);
+
+/** `n` in words when small ("Three"), else in digits; capitalised for a sentence's start. */
+export function countWords(n) {
+  const word = NUMBER_WORDS[lang][n] ?? formatCount(n);
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/** `key.one` or `key.other` for `count`, filled with the formatted count. */
+export function plural(key, count, params = {}) {
+  const form = new Intl.PluralRules(lang).select(count) === 'one' ? 'one' : 'other';
+  return t(`${key}.${form}`, { count: formatCount(count), ...params });
+}
+
+/** A list of names: "w1, w2, w3" / "w1、w2、w3". */
+export const formatList = (names) => names.join(t('list.separator'));
+
+/** The browser's UTC offset at `when`: "UTC+8", "UTC-5:30", "UTC". */
+function utcOffset(when) {
+  const zone = new Intl.DateTimeFormat('en', { timeZoneName: 'shortOffset' })
+    .formatToParts(when).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const offset = zone.replace(/^(GMT|UTC)/, '');
+  return /^[+-]?0?$/.test(offset) ? 'UTC' : `UTC${offset}`;
+}
+
+/**
+ * A moment in the reader's local time with its UTC offset:
+ * "2 November 2026, 17:30 (UTC+8)" / "2026年11月2日 17:30（UTC+8）". Month in
+ * words and a 24-hour clock, so no order of day and month is ambiguous.
+ */
+function formatMoment(when) {
+  const zh = lang === 'zh-CN';
+  const date = new Intl.DateTimeFormat(zh ? 'zh-CN' : 'en-GB', { year: 'numeric', month: 'long', day: 'numeric' })
+    .format(when);
+  const time = new Intl.DateTimeFormat(zh ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .format(when);
+  return zh ? `${date} ${time}（${utcOffset(when)}）` : `${date}, ${time} (${utcOffset(when)})`;
+}
+
+/** A Unix time in seconds, in local time with its UTC offset. */
+export const formatUnix = (seconds) => formatMoment(new Date(seconds * 1000));
 
 /** A record's RFC 3339 `issued` time in local time (as given if unparsable). */
 export function formatIssued(text) {
   const when = new Date(text);
-  return Number.isNaN(when.getTime()) ? text : dateTime().format(when);
+  return Number.isNaN(when.getTime()) ? text : formatMoment(when);
 }
 
 /** How long ago a Unix time (seconds) was: "3 minutes ago" / "3分钟前". */
