@@ -491,7 +491,7 @@ impl IndexedLog {
 }
 
 #[wasm_bindgen_test]
-fn proven_status_and_documents_come_from_index_proofs_and_a_forgery_is_caught() {
+fn proven_status_documents_and_names_come_from_index_proofs_and_a_forgery_is_caught() {
     use gazette_client::index::{document_key, name_key};
     let log = IndexedLog::new();
     let verifier = log.base.verifier();
@@ -551,4 +551,34 @@ fn proven_status_and_documents_come_from_index_proofs_and_a_forgery_is_caught() 
         )
         .unwrap();
     assert_eq!(js_sys::Array::from(&get(&none, "records")).length(), 0);
+    // A name: its record and its revocation; a name never used: none,
+    // proven; a list with an entry left out does not add up.
+    let named = verifier
+        .proven_name(
+            &log.answer(&deed0, &[0, 1]),
+            "land.test",
+            "property-registration",
+            "deed-0",
+        )
+        .unwrap();
+    assert_eq!(js_sys::Array::from(&get(&named, "records")).length(), 2);
+    let nobody = name_key("land.test", "property-registration", "deed-9");
+    let none = verifier
+        .proven_name(
+            &log.answer(&nobody, &[]),
+            "land.test",
+            "property-registration",
+            "deed-9",
+        )
+        .unwrap();
+    assert_eq!(js_sys::Array::from(&get(&none, "records")).length(), 0);
+    let e = verifier
+        .proven_name(
+            &log.answer(&deed0, &[0]),
+            "land.test",
+            "property-registration",
+            "deed-0",
+        )
+        .unwrap_err();
+    assert_eq!(code(e), "bad-index-proof");
 }
