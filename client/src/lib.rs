@@ -16,6 +16,7 @@
 //! | [`tlog_proof`] | c2sp.org/tlog-proof@v1 offline receipts |
 //! | [`witness_protocol`] | c2sp.org/tlog-witness `add-checkpoint` requests and checks |
 //! | [`encoding`] | the canonical text encodings every format shares (base64, decimal, hex) |
+//! | [`names`] | display names of agencies and kinds (`en`, `zh-CN`), for pages and certificates |
 //! | [`record`] | Gazette records (`gazette.record/v1`) and revocations |
 //! | [`index`] | the verifiable index (`gazette.index/v1`, `docs/INDEX.md`): keys, map proofs, commitments, record status |
 //! | [`receipt`] | verifying a Gazette receipt (a tlog-proof carrying a record) offline: one rule set for every client |
@@ -26,6 +27,7 @@ pub mod cosignature;
 pub mod encoding;
 pub mod index;
 pub mod merkle;
+pub mod names;
 pub mod note;
 pub mod policy;
 pub mod receipt;

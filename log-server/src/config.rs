@@ -26,6 +26,10 @@ pub struct Config {
     /// The registered agencies file, relative to the data directory.
     #[serde(default = "default_agencies_file")]
     pub agencies_file: PathBuf,
+    /// The display names of agencies and kinds the log's page shows,
+    /// relative to the data directory (absent: none).
+    #[serde(default = "default_names_file")]
+    pub names_file: PathBuf,
     /// The witness policy (c2sp.org/tlog-policy text: `witness <name>
     /// <vkey> <url>`, `group`, `quorum`); none: checkpoints are published
     /// as soon as they are committed.
@@ -177,6 +181,10 @@ impl RateLimits {
 fn default_key_file() -> PathBuf {
     PathBuf::from(DAEMON.key_file())
 }
+fn default_names_file() -> PathBuf {
+    PathBuf::from("names.txt")
+}
+
 fn default_agencies_file() -> PathBuf {
     PathBuf::from("agencies.txt")
 }
@@ -362,6 +370,15 @@ key_file = "log.key"
 # Registered agencies and their record-signing keys; manage it with
 # `gazette-log agency add <vkey>` and `gazette-log agency list`.
 agencies_file = "agencies.txt"
+
+# Display names the page shows for agencies and kinds, in English and
+# Simplified Chinese, one per line (the file may be absent):
+#   agency land-registry.example.gov en Land Registry
+#   agency land-registry.example.gov zh-CN 土地登记局
+#   kind business-licence en Business licence
+#   kind business-licence zh-CN 营业执照
+# Re-read when it changes; served at GET /names for the page.
+names_file = "names.txt"
 
 # Witnesses: a policy file in the ecosystem's format, for example
 #   witness w1 w1.example.org+1234abcd+BASE64KEY http://127.0.0.1:8091

@@ -2,8 +2,8 @@
 //! recovery of the stored tree, index catch-up, and the sequencer.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::index::{Digests, LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
 use crate::map::{Map, MapHandle};
+use crate::names::{self, NamesFile};
 use crate::rate::AgencyLimits;
+use crate::reloaded::Reloaded;
 use crate::sequencer::{Batching, Pruner, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tile_cache::TileCache;
@@ -66,7 +68,8 @@ pub struct Log {
     pub tiles: TileCache,
     /// Turns at the write routes, and places for `/add?wait=receipt` waiters.
     pub turns: WriteTurns,
-    agencies: RwLock<(Option<SystemTime>, Arc<Vec<Agency>>)>,
+    agencies: Reloaded<Vec<Agency>>,
+    names: Reloaded<NamesFile>,
     /// Held open, and so locked, while the log is (a read-only log
     /// locks nothing: nobody can write there).
     _dir_lock: Option<std::fs::File>,
@@ -151,8 +154,7 @@ impl Log {
             )
             .context("bringing the lookup index up to the checkpoint")?,
         );
-        let agencies_path = dir.join(&config.agencies_file);
-        let agencies = agencies::load(&agencies_path)?;
+        let (agencies, names) = operator_files(&config, dir)?;
         let committed = CommittedCheckpoint {
             size: edge.size(),
             root: edge.root(),
@@ -199,7 +201,8 @@ impl Log {
         );
         Ok(Log {
             _dir_lock: Some(dir_lock),
-            agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
+            agencies,
+            names,
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
             turns: WriteTurns::new(&config),
@@ -251,11 +254,11 @@ impl Log {
             true => WitnessedCheckpoint::without_witnesses(&committed),
             false => witnessed_at_start(storage.as_ref(), &policy, &key, checkpoint.size)?,
         });
-        let agencies_path = dir.join(&config.agencies_file);
-        let agencies = agencies::load(&agencies_path)?;
+        let (agencies, names) = operator_files(&config, dir)?;
         Ok(Log {
             _dir_lock: None,
-            agencies: RwLock::new((modified(&agencies_path), Arc::new(agencies))),
+            agencies,
+            names,
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
             turns: WriteTurns::new(&config),
@@ -301,29 +304,27 @@ impl Log {
     /// The registered agencies, re-read when the file changed, so that
     /// `gazette-log agency add` takes effect without a restart.
     pub fn agencies(&self) -> Arc<Vec<Agency>> {
-        let path = self.dir.join(&self.config.agencies_file);
-        let now = modified(&path);
-        let (seen, agencies) = self.agencies.read().expect("lock").clone();
-        if now == seen {
-            return agencies;
-        }
-        match agencies::load(&path) {
-            Ok(fresh) => {
-                let fresh = Arc::new(fresh);
-                *self.agencies.write().expect("lock") = (now, fresh.clone());
-                tracing::info!(count = fresh.len(), "reloaded the registered agencies");
-                fresh
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "keeping the previous agencies");
-                agencies
-            }
-        }
+        self.agencies.get()
+    }
+
+    /// The display names the log's own page shows, re-read when the file
+    /// changed.
+    pub fn names(&self) -> Arc<NamesFile> {
+        self.names.get()
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// The files the operator edits while the log runs: the agencies and the
+/// display names.
+fn operator_files(
+    config: &Config,
+    dir: &Path,
+) -> anyhow::Result<(Reloaded<Vec<Agency>>, Reloaded<NamesFile>)> {
+    let agencies = Reloaded::open(dir.join(&config.agencies_file), "agencies", |path| {
+        agencies::load(path).map_err(|e| e.to_string())
+    })?;
+    let names = Reloaded::open(dir.join(&config.names_file), "display names", names::load)?;
+    Ok((agencies, names))
 }
 
 /// Reads the stored checkpoint, checks the tiles against it, and removes

@@ -9,8 +9,9 @@
 //!
 //! Built so far: `keygen`, `record`, the offline `verify`, `submit`,
 //! `checkpoint`, `inclusion`, `consistency`, `lookup`, `monitor`,
-//! `page build`, `completions` and `man`.
+//! `certificate`, `page build`, `completions` and `man`.
 
+mod certificate;
 mod docs;
 mod http;
 mod keygen;
@@ -208,6 +209,9 @@ enum Command {
     /// Verify a receipt offline: the checkpoint under a policy, the
     /// inclusion proof, the record's signature, optionally the document.
     Verify(verify::Args),
+    /// Print an evidence certificate (PDF, with a QR code) of a receipt,
+    /// or of every receipt in a folder.
+    Certificate(certificate::Args),
     /// The verification page as a static folder, with its own trust root.
     #[command(subcommand)]
     Page(page::Command),
@@ -253,6 +257,7 @@ async fn run(command: Command, out: Output) -> Result<(), Failure> {
         Command::Monitor(args) => monitor::run(&args, out).await,
         Command::Consistency(args) => online::consistency(&args, out).await,
         Command::Lookup(args) => online::lookup(&args, out).await,
+        Command::Certificate(args) => certificate::run(&args, out),
         Command::Page(command) => page::run(&command, out),
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args, out),

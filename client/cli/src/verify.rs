@@ -48,22 +48,8 @@ pub struct Args {
     /// without an `extra` line; with one, it must be the same bytes.
     #[arg(long)]
     entry: Option<PathBuf>,
-    /// The witness policy (c2sp.org/tlog-policy text, with the log's line).
-    #[arg(long, env = "GAZETTE_POLICY", conflicts_with_all = ["log_vkey", "witness"])]
-    policy: Option<PathBuf>,
-    /// The log's verifier key, when no policy file is given.
-    #[arg(long, env = "GAZETTE_LOG_VKEY")]
-    log_vkey: Option<String>,
-    /// A witness's verifier key (repeatable), with --log-vkey.
-    #[arg(long)]
-    witness: Vec<String>,
-    /// How many of the --witness keys must have cosigned (default: all).
-    #[arg(long)]
-    quorum: Option<usize>,
-    /// Accept a receipt no witness has to have cosigned (no --witness, or
-    /// a policy with `quorum none`): the log's word alone.
-    #[arg(long)]
-    no_witnesses: bool,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// The agency's verifier key (repeatable): its signature on the record
     /// is checked. Without it, only the log vouches for the issuer.
     #[arg(long)]
@@ -92,8 +78,30 @@ pub struct Args {
     state: Option<PathBuf>,
 }
 
+/// Whom a receipt's checkpoint must be signed by: a policy file, or the
+/// log's key and the witnesses' keys.
+#[derive(clap::Args)]
+pub struct TrustArgs {
+    /// The witness policy (c2sp.org/tlog-policy text, with the log's line).
+    #[arg(long, env = "GAZETTE_POLICY", conflicts_with_all = ["log_vkey", "witness"])]
+    policy: Option<PathBuf>,
+    /// The log's verifier key, when no policy file is given.
+    #[arg(long, env = "GAZETTE_LOG_VKEY")]
+    log_vkey: Option<String>,
+    /// A witness's verifier key (repeatable), with --log-vkey.
+    #[arg(long)]
+    witness: Vec<String>,
+    /// How many of the --witness keys must have cosigned (default: all).
+    #[arg(long)]
+    quorum: Option<usize>,
+    /// Accept a receipt no witness has to have cosigned (no --witness, or
+    /// a policy with `quorum none`): the log's word alone.
+    #[arg(long)]
+    no_witnesses: bool,
+}
+
 /// The policy from the arguments.
-fn policy(args: &Args) -> Result<Policy, Failure> {
+pub fn policy(args: &TrustArgs) -> Result<Policy, Failure> {
     let text = match (&args.policy, &args.log_vkey) {
         (Some(path), _) => read_file(path, "policy")?,
         (None, Some(log)) => {
@@ -142,7 +150,12 @@ fn exit_code(e: &ReceiptError) -> Exit {
 
 /// The receipt `bytes` (from `receipt`) carrying `entry` (from `path`) as
 /// its `extra`: added where it has none, refused where it has another.
-fn with_entry(bytes: &[u8], receipt: &Path, entry: &[u8], path: &Path) -> Result<Vec<u8>, Failure> {
+pub fn with_entry(
+    bytes: &[u8],
+    receipt: &Path,
+    entry: &[u8],
+    path: &Path,
+) -> Result<Vec<u8>, Failure> {
     let mut proof = TlogProof::parse(bytes)
         .map_err(|e| Failure::new(Exit::Malformed, format!("{}: {e}", receipt.display())))?;
     match &proof.extra {
@@ -162,13 +175,45 @@ fn with_entry(bytes: &[u8], receipt: &Path, entry: &[u8], path: &Path) -> Result
     }
 }
 
+/// A receipt's failure as the command line reports it: the core's verdict
+/// with the file it is about, and what to do where there is something.
+pub fn receipt_failure(
+    e: ReceiptError,
+    receipt: &Path,
+    document: Option<&Path>,
+    agencies: &[Verifier],
+) -> Failure {
+    let reason = match (&e, document) {
+        (ReceiptError::Malformed(MalformedReceipt::Proof(_)), _) => {
+            format!("{}: {e}", receipt.display())
+        }
+        (ReceiptError::WrongDocument { .. }, Some(path)) => {
+            format!("{}: {e}", path.display())
+        }
+        (ReceiptError::Malformed(MalformedReceipt::NoRecord), _) => format!(
+            "{}: {e}; give the entry it proves with --entry <file>",
+            receipt.display()
+        ),
+        (ReceiptError::BadSignature(RecordError::UnknownIssuer { issuer, key_id }), _) => {
+            let given: Vec<String> = agencies.iter().map(key_label).collect();
+            format!(
+                "the record is signed by {issuer}+{key_id:08x}, not by the given --agency key{} {}",
+                if given.len() == 1 { "" } else { "s" },
+                given.join(", ")
+            )
+        }
+        _ => e.to_string(),
+    };
+    Failure::new(exit_code(&e), reason)
+}
+
 /// The key a verifier key is known by: `<name>+<key id>`.
 fn key_label(key: &Verifier) -> String {
     format!("{}+{:08x}", key.name(), key.key_id())
 }
 
 pub async fn run(args: &Args, out: Output) -> Result<(), Failure> {
-    let policy = policy(args)?;
+    let policy = policy(&args.trust)?;
     let agencies = crate::agency_keys(&args.agency)?;
     let mut bytes = read_file(&args.receipt, "receipt")?;
     if let Some(path) = &args.entry {
@@ -179,30 +224,7 @@ pub async fn run(args: &Args, out: Output) -> Result<(), Failure> {
     } else {
         AgencyCheck::Keys(&agencies)
     };
-    let failure = |e: ReceiptError| {
-        let reason = match (&e, &args.document) {
-            (ReceiptError::Malformed(MalformedReceipt::Proof(_)), _) => {
-                format!("{}: {e}", args.receipt.display())
-            }
-            (ReceiptError::WrongDocument { .. }, Some(path)) => {
-                format!("{}: {e}", path.display())
-            }
-            (ReceiptError::Malformed(MalformedReceipt::NoRecord), _) => format!(
-                "{}: {e}; give the entry it proves with --entry <file>",
-                args.receipt.display()
-            ),
-            (ReceiptError::BadSignature(RecordError::UnknownIssuer { issuer, key_id }), _) => {
-                let given: Vec<String> = agencies.iter().map(key_label).collect();
-                format!(
-                    "the record is signed by {issuer}+{key_id:08x}, not by the given --agency key{} {}",
-                    if given.len() == 1 { "" } else { "s" },
-                    given.join(", ")
-                )
-            }
-            _ => e.to_string(),
-        };
-        Failure::new(exit_code(&e), reason)
-    };
+    let failure = |e| receipt_failure(e, &args.receipt, args.document.as_deref(), &agencies);
     let mut verified = verify_receipt(&bytes, &policy, agency, None).map_err(failure)?;
     // The document is read only for a receipt that verified: a broken
     // receipt gets its own verdict, and a large document is not hashed for

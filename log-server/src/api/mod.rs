@@ -61,6 +61,7 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/index/lookup", get(index::lookup))
         .route("/info", get(lookup::info))
         .route("/policy", get(page::policy))
+        .route("/names", get(page::names))
         .route("/healthz", get(read::healthz))
         .route("/metrics", get(ops::metrics))
         .merge(page::router(log.config.page_dir(&log.dir)))

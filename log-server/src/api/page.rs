@@ -1,6 +1,6 @@
 //! `GET /`: the public verification page, static files from `wasm/www/`
 //! (the WebAssembly bundle in `pkg/` is built by `scripts/build-page`), and
-//! `GET /policy`, its trust root.
+//! `GET /policy`, its trust root, and `GET /names`, the display names it shows.
 //! Anything that is neither an API route nor a page file is a JSON 404.
 
 use std::path::PathBuf;
@@ -74,6 +74,23 @@ pub async fn policy(State(log): State<Arc<Log>>) -> Response {
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         log.policy_text.clone(),
+    )
+        .into_response()
+}
+
+/// `GET /names`: the display names the page served at `/` shows (the
+/// file an independently hosted copy keeps beside its `index.html`); empty
+/// when the log has none.
+pub async fn names(State(log): State<Arc<Log>>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        log.names().text.clone(),
     )
         .into_response()
 }
