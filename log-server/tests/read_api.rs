@@ -744,3 +744,48 @@ async fn with_witnesses_reads_follow_the_committed_tree_and_the_store_keeps_the_
     assert_eq!(get(&app, "/receipt/2").await.status, StatusCode::OK);
     assert!(!dir_path.join("witnessed-checkpoint").exists());
 }
+
+/// Writes the names file with a modification time of its own, so the log
+/// sees each version as a change however fast they follow each other.
+fn write_names(dir: &std::path::Path, text: &str, version: u64) {
+    let path = dir.join("names.txt");
+    std::fs::write(&path, text).unwrap();
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    file.set_modified(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000 + version),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn names_are_served_as_written_re_read_when_changed_and_a_bad_edit_is_ignored() {
+    let dir = new_log_dir();
+    let log = open(dir.path());
+    let app = api(&log);
+    let reply = get(&app, "/names").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.is_empty(), "no names file: no names");
+
+    let names = "agency a.example.gov en Agency A\nagency a.example.gov zh-CN 甲机构\n";
+    write_names(dir.path(), names, 1);
+    let reply = get(&app, "/names").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.header("content-type"), "text/plain; charset=utf-8");
+    assert_eq!(reply.body, names.as_bytes());
+
+    // A malformed edit while running: the previous names stay in force.
+    write_names(dir.path(), "agency a.example.gov fr Agence A\n", 2);
+    assert_eq!(get(&app, "/names").await.body, names.as_bytes());
+    drop(app);
+    let dir_path = close(log);
+
+    // At start, a malformed file is refused, naming the file and line.
+    let e = Log::open(&dir_path)
+        .err()
+        .expect("a malformed names file is refused");
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("names.txt") && e.contains("line 1") && e.contains("languages"),
+        "{e}"
+    );
+}
