@@ -144,6 +144,31 @@ impl Browser {
             .unwrap_or_else(|e| panic!("choosing {} in {css}: {e}", file.display()));
     }
 
+    /// Runs `script` (a function body: `return ...`) in the page and
+    /// returns its result as text (a string as it is, anything else as JSON).
+    pub async fn eval(&self, script: &str) -> String {
+        let value = self
+            .client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("running {script:?}: {e}"));
+        value
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| value.to_string())
+    }
+
+    /// Types `text` into the input `css`, replacing what it held.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let input = self.client.find(Locator::Css(css)).await;
+        let input = input.unwrap_or_else(|e| panic!("{css}: {e}"));
+        input.clear().await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
     /// Saves a screenshot as `<target>/test-artifacts/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("a screenshot");

@@ -11,6 +11,8 @@
 //! | [`DocumentHasher`] | SHA-256 of a document fed in chunks (never uploaded) |
 //! | [`LogVerifier`] | checkpoints under the witness policy, receipts, records, inclusion, advancing the trusted checkpoint, and proven verdicts from the verifiable index (`provenDocument`, `provenName`, `provenStatus`) |
 //! | [`TileProofPlan`] | inclusion and consistency proofs computed from the log's tiles |
+//! | [`parse_names`] (`parseNames`) | the operator's display names for agencies and kinds ([`gazette_client::names`]) |
+//! | [`qr_svg`] (`qrSvg`) | a QR code as SVG, for the page's printable certificate |
 //!
 //! Failures are JavaScript `Error`s with a `code` (see [`failure`]) so the
 //! page can give a verdict without parsing messages.
@@ -18,11 +20,15 @@
 mod failure;
 mod hasher;
 mod index;
+mod names;
 mod objects;
+mod qr;
 mod tile_proof;
 mod verifier;
 
 pub use failure::Code;
 pub use hasher::DocumentHasher;
+pub use names::parse_names;
+pub use qr::qr_svg;
 pub use tile_proof::TileProofPlan;
 pub use verifier::LogVerifier;

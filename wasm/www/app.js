@@ -7,6 +7,7 @@ import {
   t, getLang, initLang, setLang, translatePage,
   formatUnix, formatIssued, formatAge, formatBytes, formatCount,
   kindName, kindFromName, knownKinds, countWords, plural, formatList,
+  setNames, agencyName, agencyFromName, inLang,
 } from './i18n.js';
 
 const FETCH_TIMEOUT_MS = 10_000;
@@ -18,6 +19,9 @@ const INFO_KEY = 'gazette.info';
 // and optionally the agencies' keys, one per line. Never taken from the log.
 const POLICY_FILE = 'policy';
 const AGENCIES_FILE = 'agencies';
+// Display names for agencies and kinds (gazette_client::names), beside
+// index.html too; cosmetic, so a missing or damaged file never stops a check.
+const NAMES_FILE = 'names';
 // The largest receipt a link may carry (`#receipt=`, decoded): receipts are
 // a few KiB, so anything larger is not one.
 const LINK_RECEIPT_MAX = 64 * 1024;
@@ -327,6 +331,8 @@ async function checkReceipt(file, digest, trace, share) {
   trace.inclusion = r.proof;
   trace.fields = r.record.fields;
   const facts = recordFacts(r.record, r.index, r.checkpoint);
+  // What the receipt proves, for its printable certificate.
+  share.certified = { record: r.record, index: r.index, checkpoint: r.checkpoint };
   if (digest && digest.value !== r.record.digest) {
     const reason = digest.typed ? 'reason.receipt-digest-mismatch' : 'reason.receipt-mismatch';
     return result('invalid', reason, {}, trace, { digest: digest.value }, { note: 'note.one-byte-receipt' });
@@ -432,7 +438,7 @@ async function checkName(name, trace) {
 /** The search form's name, or null when a part is missing. */
 function nameAsked() {
   const name = {
-    issuer: $('find-issuer').value.trim(),
+    issuer: agencyFromName($('find-issuer').value),
     kind: kindFromName($('find-kind').value),
     id: $('find-id').value.trim(),
   };
@@ -487,6 +493,7 @@ async function runCheck(task = check) {
   if (startProblem) return show(startProblem, true);
   const trace = { origin: verifier.origin(), tiles: [] };
   if (announced) trace.announced = announced;
+  if (trustRoot?.namesProblem) trace.namesProblem = trustRoot.namesProblem;
   const searching = task === find;
   showWorking(searching ? 'reason.looking-name' : chosen.document ? 'reason.hashing' : 'reason.looking');
   revealVerdict(false);
@@ -504,6 +511,7 @@ async function runCheck(task = check) {
 
 function showWorking(reason, params = {}, pct = null) {
   delete document.body.dataset.done;
+  closeCertificate(false);
   shown = { verdict: 'working', reason: [reason, params] };
   render();
   $('progress').hidden = pct === null;
@@ -512,7 +520,7 @@ function showWorking(reason, params = {}, pct = null) {
 
 /** Shows a result; `reveal`: scrolls it into view and gives it focus. */
 function show(outcome, reveal = false) {
-  shown = outcome;
+  shown = { checkedAt: Date.now(), ...outcome };
   shareState = null;
   $('progress').hidden = true;
   render();
@@ -539,7 +547,7 @@ function setFact(id, text) {
 }
 
 function renderFacts(f = {}) {
-  setFact('v-issuer', f.issuer);
+  setFact('v-issuer', f.issuer && agencyName(f.issuer));
   setFact('v-kind', f.kind && kindName(f.kind));
   setFact('v-id', f.id);
   setFact('v-issued', f.issued && formatIssued(f.issued));
@@ -569,6 +577,7 @@ function renderFacts(f = {}) {
 function renderDetails(trace = {}, f = {}) {
   const rows = [
     ['details.origin', trace.origin],
+    ['details.issuer', f.issuer],
     ['details.kind', f.kind],
     ['details.issued', f.issued],
     ['details.index', f.index != null && String(f.index)],
@@ -590,6 +599,7 @@ function renderDetails(trace = {}, f = {}) {
     ['details.replaced', trace.replaced],
     ['details.evidence', trace.evidence],
     ['details.announced', trace.announced],
+    ['details.names', trace.namesProblem],
   ].filter(([, text]) => text);
   $('details-list').replaceChildren(...rows.flatMap(([key, text]) => {
     const dt = document.createElement('dt');
@@ -609,6 +619,7 @@ function localParams(params = {}) {
   if (typeof out.entries === 'number') out.entries = plural('size', out.entries);
   if (typeof out.index === 'number') out.index = formatCount(out.index);
   if (out.kind) out.kind = kindName(out.kind);
+  if (out.issuer) out.issuer = agencyName(out.issuer);
   for (const key of ['bytes', 'max']) if (typeof out[key] === 'number') out[key] = formatBytes(out[key]);
   return out;
 }
@@ -634,6 +645,8 @@ function render() {
   renderFacts(shown.facts);
   renderShare();
   renderDetails(shown.trace, shown.facts);
+  $('certificate-offer').hidden = !certifiable();
+  if (!$('certificate').hidden) renderCertificate();
 }
 
 // ---------------------------------------------------------------- links
@@ -760,15 +773,22 @@ function checkLinked() {
   runCheck(check);
 }
 
-/** Suggestions for the search form: the log's agencies, the known kinds. */
-function renderSuggestions(agencies = []) {
+let agencyKeys = []; // the agencies' key names, for the search form's suggestions
+
+/**
+ * Suggestions for the search form: the log's agencies (their key names, the
+ * identity a search sends, labelled with their display names), the known
+ * kinds (by name; kindFromName turns a name back into the kind).
+ */
+function renderSuggestions(agencies = agencyKeys) {
+  agencyKeys = agencies;
   const options = (pairs) => pairs.map(([value, label]) => {
     const option = document.createElement('option');
     option.value = value;
-    if (label) option.label = label;
+    if (label && label !== value) option.label = label;
     return option;
   });
-  if (agencies.length) $('agency-list').replaceChildren(...options(agencies.map((name) => [name])));
+  $('agency-list').replaceChildren(...options(agencies.map((key) => [key, agencyName(key)])));
   $('kind-list').replaceChildren(...options(knownKinds().map(([kind, name]) => [name, kind])));
 }
 
@@ -818,8 +838,131 @@ function renderFooter(trust, saved) {
   const notes = [];
   if (saved) notes.push(t('footer.saved'));
   if (announced) notes.push(t('footer.announced'));
+  if (trust.namesProblem) notes.push(t('footer.names-bad', { problem: trust.namesProblem }));
   $('log-status').hidden = notes.length === 0;
   $('log-status').textContent = notes.join(' ');
+}
+
+// ---------------------------------------------------------------- certificate
+
+// The certificate is bilingual whatever the reader's language: Chinese first.
+const CERT_LANGS = ['zh-CN', 'en'];
+
+/** Whether the shown verdict came from a receipt and can be certified. */
+function certifiable() {
+  return ['verified', 'revoked'].includes(shown.verdict) && Boolean(shown.share?.certified);
+}
+
+/** A moment as UTC, to the second: "2026-11-24 09:00:00 UTC". */
+function utcText(when) {
+  return Number.isNaN(when.getTime()) ? null : `${when.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** An element with `className` and text (or children). */
+function el(tag, className, ...content) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  node.append(...content.filter((c) => c != null && c !== ''));
+  return node;
+}
+
+/** A span of text in `tag`'s language, so each script gets its own font. */
+function inLangSpan(tag, text, className = '') {
+  const span = el('span', className, text);
+  span.lang = tag;
+  return span;
+}
+
+/** `fn`'s text in each of the certificate's languages, as spans. */
+function bilingual(fn, className = '') {
+  const texts = CERT_LANGS.map((tag) => [tag, inLang(tag, fn)]);
+  // One line when both languages say the same (a number, a key name).
+  if (texts[0][1] === texts[1][1]) return [inLangSpan('en', texts[0][1], className)];
+  return texts.map(([tag, text]) => inLangSpan(tag, text, className));
+}
+
+/** `fn`'s text in the certificate's languages on one line: "根哈希 / root hash". */
+function bothText(fn) {
+  return [...new Set(CERT_LANGS.map((tag) => inLang(tag, fn)))].join(' / ');
+}
+
+/** The certificate's rows: bilingual label, then value lines. */
+function certificateRows(c, verdict) {
+  const { record, index, checkpoint } = c;
+  const issued = new Date(record.issued);
+  const revoked = verdict.facts?.revoked;
+  const status = revoked
+    ? (() => t('revoked.value', { index: formatCount(revoked.index), issued: formatIssued(revoked.issued) }))
+    : null;
+  const title = () => t(verdict.caveat ? `title.${verdict.verdict}-unchecked` : `title.${verdict.verdict}`);
+  const mono = (text) => [el('span', 'mono', text)];
+  return [
+    ['cert.status', [...bilingual(title, 'strong'), ...(status ? bilingual(status) : [])]],
+    ['cert.agency', [...bilingual(() => agencyName(record.issuer), 'strong'), ...mono(record.issuer)]],
+    ['cert.kind', [...bilingual(() => kindName(record.kind)), ...mono(record.kind)]],
+    ['cert.id', mono(record.id)],
+    ['cert.digest', mono(record.digest)],
+    ['cert.issued', [utcText(issued) ?? record.issued, ...bilingual(() => formatIssued(record.issued))]],
+    ['cert.log', [...mono(checkpoint.origin), ...bilingual(() => t('cert.entry', { index: formatCount(index) }))]],
+    ['cert.checkpoint', [...bilingual(() => plural('size', checkpoint.size)),
+      el('span', null, `${bothText(() => t('cert.root'))}: `, el('span', 'mono', checkpoint.root))]],
+    ['cert.witnesses', checkpoint.witnesses.map((w) =>
+      el('span', null, el('span', 'mono', w.name), ' — ', utcText(new Date(w.time * 1000))))],
+    ['cert.checked', [utcText(new Date(verdict.checkedAt))]],
+  ];
+}
+
+/** Draws the certificate of the shown verdict. */
+function renderCertificate() {
+  if (!certifiable()) return;
+  const certified = shown.share.certified;
+  $('cert-intro').replaceChildren(...bilingual(() => t('cert.intro')));
+  $('cert-facts').replaceChildren(...certificateRows(certified, shown).map(([key, values]) => {
+    const row = el('div', 'sheet-row');
+    const dt = el('dt', null, ...bilingual(() => t(key)));
+    const dd = el('dd', null, ...values.map((v) => (typeof v === 'string' ? el('span', null, v) : v)));
+    row.append(dt, dd);
+    return row;
+  }));
+  // The link repeats this check; it must carry the receipt to be worth a QR code.
+  const link = shareLink(shown.share);
+  const svg = link && link.includes('#receipt=') ? wasm.qrSvg(link) : undefined;
+  const qr = $('cert-qr');
+  if (svg) {
+    const parsed = new DOMParser().parseFromString(svg, 'image/svg+xml').documentElement;
+    parsed.setAttribute('role', 'img');
+    parsed.setAttribute('aria-label', link);
+    qr.replaceChildren(document.importNode(parsed, true));
+    $('cert-scan').replaceChildren(...bilingual(() => t('cert.scan')));
+    $('cert-link').textContent = link;
+  } else {
+    qr.replaceChildren();
+    $('cert-scan').replaceChildren(...bilingual(() => t('cert.no-qr')));
+    $('cert-link').textContent = '';
+  }
+  qr.hidden = !svg;
+}
+
+/** Shows the certificate in place of the page. */
+function openCertificate() {
+  if (!certifiable()) return;
+  renderCertificate();
+  document.querySelector('main').hidden = true;
+  document.querySelector('footer').hidden = true;
+  $('certificate').hidden = false;
+  document.body.dataset.view = 'certificate';
+  window.scrollTo(0, 0);
+  $('cert-title').focus({ preventScroll: true });
+}
+
+/** Back to the page; `focus`: to the button that opened the certificate. */
+function closeCertificate(focus) {
+  if ($('certificate').hidden) return;
+  $('certificate').hidden = true;
+  document.querySelector('main').hidden = false;
+  document.querySelector('footer').hidden = false;
+  delete document.body.dataset.view;
+  if (focus) $('certificate-button').focus();
 }
 
 // ---------------------------------------------------------------- inputs
@@ -871,6 +1014,9 @@ function wireInputs() {
     runCheck(find);
   });
   $('share-button').addEventListener('click', copyLink);
+  $('certificate-button').addEventListener('click', openCertificate);
+  $('certificate-back').addEventListener('click', () => closeCertificate(true));
+  $('certificate-print').addEventListener('click', () => window.print());
   // A link opened in this tab again, with another receipt: no reload.
   window.addEventListener('hashchange', () => {
     if (window.location.hash.startsWith('#receipt=')) checkLinked();
@@ -935,7 +1081,28 @@ async function loadTrustRoot() {
   } catch (e) {
     if (e.status !== 404) throw e;
   }
-  return { policy, agencies };
+  return { policy, agencies, ...await loadNames() };
+}
+
+/**
+ * The display names beside the page, parsed by the bundle (the CLI's own
+ * parser): `{names}`, or `{namesProblem}` saying why none are used. None
+ * (404, or an empty file) is no problem: agencies show their key names.
+ */
+async function loadNames() {
+  let bytes;
+  try {
+    bytes = await fetchFrom(new URL(NAMES_FILE, document.baseURI), NAMES_FILE, 'bytes', false);
+  } catch (e) {
+    return e.status === 404 ? {} : { namesProblem: e.message };
+  }
+  try {
+    const names = wasm.parseNames(bytes);
+    setNames(names);
+    return { names };
+  } catch (e) {
+    return { namesProblem: e.message };
+  }
 }
 
 /** Where the log is: its line's URL in the policy, else beside the page. */

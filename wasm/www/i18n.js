@@ -144,6 +144,31 @@ const en = {
   'details.replaced': 'Kept checkpoint replaced',
   'details.announced': 'Policy the log announces (not trusted)',
   'details.empty': 'none',
+
+  'details.issuer': 'Agency (key name, as signed)',
+  'details.names': 'Display names not used (the file “names” beside this page)',
+  'footer.names-bad': 'The display names beside this page (the file “names”) could not be read, so agencies are shown by their key names: {problem}',
+
+  'certificate.button': 'Certificate',
+  'certificate.print': 'Print or save as PDF',
+  'certificate.back': 'Back',
+  'certificate.label': 'Evidence certificate',
+  'cert.title': 'Evidence certificate',
+  'cert.intro': 'This record was checked in a web browser against the public register, under the trust policy of the page that printed this certificate.',
+  'cert.status': 'Result of the check',
+  'cert.checked': 'Checked on',
+  'cert.agency': 'Issuing agency',
+  'cert.kind': 'Type of record',
+  'cert.id': 'Record number',
+  'cert.digest': 'Document fingerprint (SHA-256)',
+  'cert.issued': 'Time of issue',
+  'cert.log': 'Public register and entry',
+  'cert.entry': 'entry {index}',
+  'cert.checkpoint': 'Witnessed state of the register',
+  'cert.root': 'root hash',
+  'cert.witnesses': 'Cosigned by independent witnesses',
+  'cert.scan': 'Scan to check this record online; the receipt in the link never reaches a server.',
+  'cert.no-qr': 'The link to this check is too long for a QR code: check the record online with its receipt file instead.',
 };
 
 const zh = {
@@ -286,6 +311,31 @@ const zh = {
   'details.replaced': '已替换本机保存的检查点',
   'details.announced': '日志公布的策略（不予信任）',
   'details.empty': '无',
+
+  'details.issuer': '签发机构（密钥名称，签名原文）',
+  'details.names': '未使用的显示名称（本页面旁的文件“names”）',
+  'footer.names-bad': '无法读取本页面旁的显示名称（文件“names”），因此签发机构以其密钥名称显示：{problem}',
+
+  'certificate.button': '存证证书',
+  'certificate.print': '打印或另存为 PDF',
+  'certificate.back': '返回',
+  'certificate.label': '存证证书',
+  'cert.title': '存证证书',
+  'cert.intro': '本记录已在网页浏览器中对照公共登记簿核验，依据的是打印本证书的页面的信任策略。',
+  'cert.status': '核验结果',
+  'cert.checked': '核验时间',
+  'cert.agency': '签发机构',
+  'cert.kind': '记录类型',
+  'cert.id': '记录编号',
+  'cert.digest': '文件指纹（SHA-256）',
+  'cert.issued': '签发时间',
+  'cert.log': '公共登记簿及条目',
+  'cert.entry': '第 {index} 号条目',
+  'cert.checkpoint': '经见证的登记簿状态',
+  'cert.root': '根哈希',
+  'cert.witnesses': '独立见证方联署',
+  'cert.scan': '扫码在线核验此记录；链接中的回执不会发送到任何服务器。',
+  'cert.no-qr': '此次核验的链接过长，无法生成二维码：请使用回执文件在线核验此记录。',
 };
 
 /**
@@ -340,20 +390,71 @@ export function translatePage() {
   document.title = t('page.title');
 }
 
-/** A record kind by its name in the current language; unknown kinds as signed. */
-export const kindName = (kind) => KINDS[kind]?.[lang] ?? kind;
+/**
+ * The display names the page's operator gives (the `names` file beside
+ * index.html, parsed by the bundle's `parseNames`): `{agency: {<key name>:
+ * {en, 'zh-CN'}}, kind: {<token>: {en, 'zh-CN'}}}`. Cosmetic only: records
+ * are checked by key, and the key names stay visible under "For experts".
+ */
+let NAMES = { agency: {}, kind: {} };
+
+/** Uses `names` (from `parseNames`) from now on; null for none. */
+export function setNames(names) {
+  NAMES = { agency: names?.agency ?? {}, kind: names?.kind ?? {} };
+}
+
+const otherLang = () => (lang === 'en' ? 'zh-CN' : 'en');
+
+/**
+ * An agency by its display name in the current language, else in the
+ * other one, else its key name (what records carry).
+ */
+export const agencyName = (key) => NAMES.agency[key]?.[lang] ?? NAMES.agency[key]?.[otherLang()] ?? key;
+
+/**
+ * A record kind by its name in the current language: the operator's name,
+ * else the page's own, else the operator's in the other language; unknown
+ * kinds as signed.
+ */
+export const kindName = (kind) => NAMES.kind[kind]?.[lang] ?? KINDS[kind]?.[lang]
+  ?? NAMES.kind[kind]?.[otherLang()] ?? kind;
+
+/** Every kind with a name: the page's own and the operator's. */
+const namedKinds = () => [...new Set([...Object.keys(KINDS), ...Object.keys(NAMES.kind)])];
+
+/** Whether `text` is one of `names`' names, in either language, case aside. */
+const isNameIn = (names, folded) => Object.values(names ?? {}).some((n) => n.toLowerCase() === folded);
 
 /** The kind a person typed: a kind as signed, or its name in either language. */
 export function kindFromName(text) {
   const wanted = text.trim();
   const folded = wanted.toLowerCase();
-  const found = Object.entries(KINDS)
-    .find(([kind, names]) => kind === folded || Object.values(names).some((n) => n.toLowerCase() === folded));
-  return found ? found[0] : wanted;
+  const found = namedKinds()
+    .find((kind) => kind === folded || isNameIn(NAMES.kind[kind], folded) || isNameIn(KINDS[kind], folded));
+  return found ?? wanted;
+}
+
+/** The agency a person typed: a key name, or its display name in either language. */
+export function agencyFromName(text) {
+  const wanted = text.trim();
+  if (wanted in NAMES.agency) return wanted;
+  const folded = wanted.toLowerCase();
+  const found = Object.keys(NAMES.agency).find((key) => isNameIn(NAMES.agency[key], folded));
+  return found ?? wanted;
 }
 
 /** The known kinds, `[kind, name]`, for a list of suggestions. */
-export const knownKinds = () => Object.keys(KINDS).map((kind) => [kind, kindName(kind)]);
+export const knownKinds = () => namedKinds().map((kind) => [kind, kindName(kind)]);
+
+/**
+ * Runs `fn` with `tag` as the language (for the bilingual certificate),
+ * then restores the reader's choice.
+ */
+export function inLang(tag, fn) {
+  const kept = lang;
+  lang = tag;
+  try { return fn(); } finally { lang = kept; }
+}
 
 /** `n` in words when small ("Three"), else in digits; capitalised for a sentence's start. */
 export function countWords(n) {

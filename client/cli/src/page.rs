@@ -5,13 +5,19 @@
 //! - `policy`: the c2sp.org/tlog-policy text the page verifies under: the
 //!   log's key, whose line carries the log's URL (where the page reads
 //!   from), and the witnesses with their quorum;
-//! - `agencies` (when given): the agencies' verifier keys, one per line.
+//! - `agencies` (when given): the agencies' verifier keys, one per line;
+//! - `names` (when given): the display names it shows for agencies and
+//!   kinds, in English and Simplified Chinese (format:
+//!   [`gazette_client::names`]), checked before it is copied. The page
+//!   reads only this file, never the log's `/names`: whoever hosts the
+//!   page chooses what it calls each agency, as they choose the policy.
 //!
 //! The page never takes its trust from the log: when the log's `/info`
 //! announces another policy, the page says so and keeps its own.
 
 use std::path::{Path, PathBuf};
 
+use gazette_client::names::DisplayNames;
 use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
 
@@ -32,7 +38,8 @@ pub enum Command {
     Build(BuildArgs),
 }
 
-/// `gazette page build --policy <file> [--log <url>] [--agencies <file>] --out <dir>`.
+/// `gazette page build --policy <file> [--log <url>] [--agencies <file>]
+/// [--names <file>] --out <dir>`.
 #[derive(clap::Args)]
 pub struct BuildArgs {
     /// The policy the page verifies under (c2sp.org/tlog-policy text, with
@@ -46,6 +53,11 @@ pub struct BuildArgs {
     /// them the page uses the agencies the log announces.
     #[arg(long)]
     agencies: Option<PathBuf>,
+    /// Display names for agencies and kinds (`agency|kind <key name or
+    /// token> <en|zh-CN> <name>` lines). Without them the page shows key
+    /// names and its own kind names.
+    #[arg(long)]
+    names: Option<PathBuf>,
     /// Where to write the page: a folder that does not exist yet, or is empty.
     #[arg(long)]
     out: PathBuf,
@@ -99,6 +111,10 @@ fn build(args: &BuildArgs, out: Output) -> Result<(), Failure> {
         None => None,
         Some(path) => Some(agency_keys(&read_file(path, "agency keys")?, path)?),
     };
+    let names = match &args.names {
+        None => None,
+        Some(path) => Some(display_names(read_file(path, "display names")?, path)?),
+    };
     let from = args
         .from
         .clone()
@@ -123,6 +139,9 @@ fn build(args: &BuildArgs, out: Output) -> Result<(), Failure> {
         let lines: String = keys.iter().map(|k| format!("{k}\n")).collect();
         write(&args.out.join("agencies"), lines.as_bytes())?;
     }
+    if let Some((bytes, _)) = &names {
+        write(&args.out.join("names"), bytes)?;
+    }
     out.json(&serde_json::json!({
         "out": args.out,
         "log": log.verifier.name(),
@@ -130,6 +149,7 @@ fn build(args: &BuildArgs, out: Output) -> Result<(), Failure> {
         "witnesses": policy.witnesses().len(),
         "witnesses_required": policy.requires_witnesses(),
         "agencies_pinned": agencies.as_ref().map(Vec::len),
+        "names": names.as_ref().map(|(_, count)| count),
     }));
     out.line(format!(
         "page for {} written to {}: host the folder on any static file server",
@@ -149,6 +169,10 @@ fn build(args: &BuildArgs, out: Output) -> Result<(), Failure> {
     match &agencies {
         Some(keys) => out.line(format!("  agencies pinned: {}", keys.len())),
         None => out.line("  agencies: as the log announces them (give --agencies to pin)"),
+    }
+    match &names {
+        Some((_, count)) => out.line(format!("  display names: {count}")),
+        None => out.line("  display names: none (give --names to name agencies and kinds)"),
     }
     Ok(())
 }
@@ -202,6 +226,15 @@ fn agency_keys(bytes: &[u8], path: &Path) -> Result<Vec<Verifier>, Failure> {
         return Err(usage(format!("{}: no agency key", path.display())));
     }
     Ok(keys)
+}
+
+/// A names file's bytes, checked with the page's own parser, and how many
+/// names it gives.
+fn display_names(bytes: Vec<u8>, path: &Path) -> Result<(Vec<u8>, usize), Failure> {
+    let names =
+        DisplayNames::parse(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let count = names.iter().count();
+    Ok((bytes, count))
 }
 
 /// Refuses to write into a folder that holds anything already.
@@ -325,6 +358,18 @@ mod tests {
         ] {
             assert!(log_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_names_file_is_copied_as_given_or_refused_naming_file_and_line() {
+        let good = "# names\nagency a.gov en Agency A\nagency a.gov zh-CN 甲机构\n";
+        let (bytes, count) =
+            display_names(good.as_bytes().to_vec(), Path::new("names.txt")).unwrap();
+        assert_eq!((bytes.as_slice(), count), (good.as_bytes(), 2));
+        let bad = "agency a.gov en Agency A\nagency a.gov de Behörde A\n";
+        let e = display_names(bad.as_bytes().to_vec(), Path::new("names.txt")).unwrap_err();
+        assert!(matches!(e.exit, Exit::Usage));
+        assert!(e.reason.starts_with("names.txt: line 2: "), "{}", e.reason);
     }
 
     #[test]
