@@ -9,7 +9,10 @@
 //!    server's CPU per request and its RSS after each;
 //! 3. full hash tiles and entry bundles served by gazette-log beside nginx
 //!    serving the same files from the same directory: same client, same
-//!    paths, runs alternating gazette-log, nginx, gazette-log, nginx.
+//!    paths, runs alternating gazette-log, nginx, gazette-log, nginx;
+//!    then the same with `wrk` (an independent load generator, Debian's
+//!    `wrk`) when it is installed, so the comparison does not rest on this
+//!    bench's own client, whose CPU per request caps both servers.
 //!
 //! **The fast generator** skips HTTP and writes what the sequencer writes:
 //! real signed `gazette.record/v1` entries with unique (issuer, kind, id),
@@ -23,11 +26,16 @@
 //! - `GAZETTE_BENCH_SIZES`: tree sizes, comma-separated (default
 //!   `100000,1000000`; `10000000` is opt-in, its generation takes long);
 //!   one log grows through them in ascending order;
-//! - `GAZETTE_BENCH_REQUESTS` per proof endpoint (default 2000), over
+//! - `GAZETTE_BENCH_REQUESTS` per proof endpoint (default 2000; 0 skips
+//!   the proofs), over
 //!   `GAZETTE_BENCH_CONNECTIONS` connections (default 4);
 //! - `GAZETTE_BENCH_TILE_CONNECTIONS` (default `8,32`) and
 //!   `GAZETTE_BENCH_TILE_SECONDS`, the length of each of the four
 //!   alternating tile runs per connection count (default 3);
+//! - `GAZETTE_BENCH_TILE_CACHE_MIB`: the log's `[limits] tile_cache_mib`
+//!   for the run (default: as configured, 64 MiB; `0` serves every tile
+//!   from disk, a large value holds the whole workload: "uncached" and
+//!   "cached");
 //! - `GAZETTE_BENCH_SEED` for the request mix (default 1);
 //! - `GAZETTE_BENCH_LOG`: the server's `RUST_LOG` (default `warn`);
 //! - `GAZETTE_BENCH_DATA`: keep the log in this directory and grow it again
@@ -677,6 +685,10 @@ async fn proofs(
     requests: usize,
     connections: usize,
 ) -> usize {
+    if requests == 0 {
+        println!("  proofs: skipped (GAZETTE_BENCH_REQUESTS=0)");
+        return 0;
+    }
     let (status, note) = get(client, &format!("{}/checkpoint", server.url)).await;
     let published = String::from_utf8_lossy(&note)
         .lines()
@@ -853,6 +865,216 @@ async fn tiles(
     failures
 }
 
+/// Sets `[limits] tile_cache_mib` in the log's configuration.
+fn set_tile_cache(dir: &Path, mib: &str) {
+    let path = dir.join(CONFIG_FILE);
+    let config = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    let mut done = false;
+    for line in config.lines() {
+        if line.trim_start().starts_with("tile_cache_mib") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line.trim() == "[limits]" {
+            out.push_str(&format!("tile_cache_mib = {mib}\n"));
+            done = true;
+        }
+    }
+    if !done {
+        out.push_str(&format!("\n[limits]\ntile_cache_mib = {mib}\n"));
+    }
+    std::fs::write(&path, out).unwrap();
+    println!("tile_cache_mib = {mib} in {}", path.display());
+}
+
+/// `wrk` on PATH, if installed.
+fn wrk_binary() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("wrk"))
+        .find(|p| p.is_file())
+}
+
+/// A Lua script for wrk cycling through `paths`, each wrk thread starting
+/// at its own place.
+fn wrk_script(paths: &[Request], dir: &Path) -> PathBuf {
+    let mut lua = String::from("local paths = {\n");
+    for r in paths {
+        lua.push_str(&format!("  \"/{}\",\n", r.path));
+    }
+    lua.push_str(
+        "}\nlocal threads = 0\n\
+         function setup(thread) thread:set(\"first\", threads * 997); threads = threads + 1 end\n\
+         function init(args) i = first or 0 end\n\
+         function request()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n",
+    );
+    let path = dir.join("tiles.lua");
+    std::fs::write(&path, lua).unwrap();
+    path
+}
+
+/// One wrk run's figures.
+#[derive(Default)]
+struct WrkRun {
+    requests: f64,
+    seconds: f64,
+    cpu: f64,
+    p50_ms: Vec<f64>,
+    p99_ms: Vec<f64>,
+    errors: Vec<String>,
+}
+
+impl WrkRun {
+    fn rate(&self) -> f64 {
+        self.requests / self.seconds
+    }
+
+    fn summary(&self) -> String {
+        let range = |v: &[f64]| {
+            let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().cloned().fold(0.0, f64::max);
+            format!("{lo:.2}–{hi:.2}")
+        };
+        format!(
+            "{:.0} req/s, p50 {} ms, p99 {} ms, server CPU {:.1} µs/req",
+            self.rate(),
+            range(&self.p50_ms),
+            range(&self.p99_ms),
+            self.cpu * 1e6 / self.requests.max(1.0)
+        )
+    }
+}
+
+/// Milliseconds in a wrk duration (`812.00us`, `1.20ms`, `1.02s`).
+fn wrk_ms(text: &str) -> Option<f64> {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1e3)
+    } else {
+        return None;
+    };
+    number.parse::<f64>().ok().map(|n| n * factor)
+}
+
+/// Runs wrk once against `base` with `connections` connections for
+/// `seconds`, counting the CPU of `pids`, and adds it to `into`.
+fn wrk_run(
+    wrk: &Path,
+    script: &Path,
+    base: &str,
+    connections: u64,
+    seconds: u64,
+    pids: &[u32],
+    into: &mut WrkRun,
+) {
+    let before = cpu_seconds(pids);
+    let out = Command::new(wrk)
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+        ])
+        .args(["--latency", "--timeout", "10s", "-s"])
+        .arg(script)
+        .arg(base)
+        .output()
+        .expect("run wrk");
+    into.cpu += cpu_seconds(pids) - before;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        into.errors.push(format!(
+            "wrk failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+        return;
+    }
+    for line in text.lines().map(str::trim) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [n, "requests", "in", time, ..] => {
+                into.requests += n.parse::<f64>().unwrap_or(0.0);
+                into.seconds += wrk_ms(time.trim_end_matches(',')).unwrap_or(0.0) / 1e3;
+            }
+            ["50%", t] => into.p50_ms.extend(wrk_ms(t)),
+            ["99%", t] => into.p99_ms.extend(wrk_ms(t)),
+            ["Non-2xx", ..] | ["Socket", "errors:", ..] => into.errors.push(line.to_owned()),
+            _ => {}
+        }
+    }
+}
+
+/// Tiles from gazette-log and from nginx under wrk, alternating twice per
+/// connection count; returns the failures (error answers, socket errors).
+fn tiles_wrk(
+    wrk: &Path,
+    server: &Server,
+    nginx: &Nginx,
+    paths: &[Request],
+    connections: &[u64],
+    seconds: u64,
+) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let script = wrk_script(paths, dir.path());
+    let mut failures = 0;
+    for &n in connections {
+        let (mut ours, mut theirs) = (WrkRun::default(), WrkRun::default());
+        for _ in 0..2 {
+            wrk_run(
+                wrk,
+                &script,
+                &server.url,
+                n,
+                seconds,
+                &[server.pid()],
+                &mut ours,
+            );
+            wrk_run(
+                wrk,
+                &script,
+                &nginx.url,
+                n,
+                seconds,
+                &nginx.pids(),
+                &mut theirs,
+            );
+        }
+        println!(
+            "  tiles under wrk, {n} connections, 2 × {seconds} s each, alternating (load average {}):",
+            load_average()
+        );
+        println!("    gazette-log: {}", ours.summary());
+        println!("    nginx:       {}", theirs.summary());
+        println!(
+            "    gazette-log/nginx requests/s: {:.2}",
+            ours.rate() / theirs.rate()
+        );
+        for (who, run) in [("gazette-log", &ours), ("nginx", &theirs)] {
+            if let Some(first) = run.errors.first() {
+                println!("  FAILED {who} under wrk: {first}");
+                failures += run.errors.len();
+            }
+        }
+    }
+    failures
+}
+
+/// The 1-minute load average, as the machine reports it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// Waits until the server's CPU falls under 10 % of a core (its start-up
 /// work done), at most `limit`; returns how long that took.
 fn settle(pid: u32, limit: Duration) -> Duration {
@@ -920,6 +1142,15 @@ fn bench() -> usize {
             "nginx not installed: the tile comparison is skipped \
              (apt-get install -y nginx-light, or nginx)"
         );
+    }
+    let wrk_bin = wrk_binary();
+    if wrk_bin.is_none() {
+        println!(
+            "wrk not installed: only this bench's own client measures tiles (apt-get install -y wrk)"
+        );
+    }
+    if let Ok(mib) = std::env::var("GAZETTE_BENCH_TILE_CACHE_MIB") {
+        set_tile_cache(&data, &mib);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1003,6 +1234,16 @@ fn bench() -> usize {
                         kind("tile/1/"),
                         mean / 1e3
                     );
+                    if let Some(wrk) = &wrk_bin {
+                        failures += tiles_wrk(
+                            wrk,
+                            &server,
+                            &nginx,
+                            &paths,
+                            &tile_connections,
+                            tile_seconds,
+                        );
+                    }
                     failures += runtime.block_on(tiles(
                         &client,
                         &server,
