@@ -59,7 +59,8 @@ fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
     for task in tasks.flatten() {
         let (name, cpu) = stat_cpu(&task.path().join("stat"));
         let group = match name.as_str() {
-            "sequencer" | "committer" | "record-indexer" | "indexer" | "index-merger" => name,
+            "sequencer" | "committer" | "record-indexer" | "indexer" | "index-merger"
+            | "add-verifier" | "pruner" => name,
             n if n.starts_with("tokio") => "HTTP workers (JSON, parse, verify)".into(),
             n if n.starts_with("fjall") => "index background (fjall flush, compaction)".into(),
             _ => "other".into(),
@@ -210,6 +211,66 @@ fn stage_costs(
     ]
 }
 
+/// `/add` closed loop: 64 clients each sending its next fresh record as
+/// soon as the last is answered, for 5 s (or until `records` run out):
+/// how many single-record requests per second the log completes, the
+/// capacity the open-loop rates below are measured against. Returns how
+/// many records it used.
+async fn add_capacity(client: &reqwest::Client, url: &str, records: &[Vec<u8>], pid: u32) -> usize {
+    let records = Arc::new(records.to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu = cpu_seconds(pid);
+    let threads = thread_cpu(pid);
+    let t = Instant::now();
+    let stop = t + Duration::from_secs(5);
+    let clients: Vec<_> = (0..64)
+        .map(|_| {
+            let (client, url, records, next) = (
+                client.clone(),
+                url.to_owned(),
+                records.clone(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                let mut done = 0usize;
+                while Instant::now() < stop {
+                    let Some(body) = records.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let r = client
+                        .post(format!("{url}/add"))
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(r.status().is_success(), "{}", r.status());
+                    let _ = r.bytes().await;
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for c in clients {
+        done += c.await.unwrap();
+    }
+    let elapsed = t.elapsed();
+    println!(
+        "/add closed loop, 64 clients, one fresh record per request: {:.0} records/s ({done} in {elapsed:.1?}); server CPU {:.1} µs/record",
+        per_second(done, elapsed),
+        (cpu_seconds(pid) - cpu) * 1e6 / done.max(1) as f64
+    );
+    for (group, cpu) in thread_cpu(pid) {
+        let before = threads.get(&group).copied().unwrap_or(0.0);
+        println!(
+            "  server thread {group}: {:.1} µs/record",
+            (cpu - before) * 1e6 / done.max(1) as f64
+        );
+    }
+    next.load(Ordering::Relaxed).min(records.len())
+}
+
 /// `/add` of each of `records` at `rate` per second, open loop: request
 /// `i` is due at `start + i / rate` and sent then (or at once, if the
 /// generator is behind); its latency runs from when it was due, not from
@@ -271,7 +332,9 @@ async fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|r| r.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![5_000, 20_000]);
-    let latency_records: usize = rates.iter().map(|r| r * 5).sum();
+    // The closed-loop /add phase sends at most this many records.
+    let closed_loop_records = 150_000;
+    let latency_records: usize = rates.iter().map(|r| r * 5).sum::<usize>() + closed_loop_records;
     let batch = 1_000;
     let connections = env_or("GAZETTE_BENCH_CONNECTIONS", 4);
     println!(
@@ -462,6 +525,13 @@ async fn main() {
         proven_lookups(&client, &url, total).await;
     }
     let mut sent = total;
+    sent += add_capacity(
+        &client,
+        &url,
+        &records[sent..sent + closed_loop_records],
+        pid,
+    )
+    .await;
     for &rate in &rates {
         let count = rate * 5;
         add_latency(&client, &url, &records[sent..sent + count], rate).await;

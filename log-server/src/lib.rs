@@ -24,6 +24,7 @@
 //! | [`witnessing`] | sending checkpoints to witnesses, publishing cosigned ones |
 //! | [`api`] | the HTTP API |
 
+pub mod add_verifier;
 pub mod agencies;
 pub mod api;
 pub mod checkpoints;

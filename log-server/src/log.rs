@@ -11,6 +11,7 @@ use gazette_client::merkle;
 use gazette_client::note::{Signer, Verifier};
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 
+use crate::add_verifier::AddVerifier;
 use crate::agencies::{self, Agency};
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint, latest};
 use crate::config::Config;
@@ -68,6 +69,8 @@ pub struct Log {
     pub tiles: TileCache,
     /// Turns at the write routes, and places for `/add?wait=receipt` waiters.
     pub turns: WriteTurns,
+    /// `/add` records' signatures, checked in batches.
+    pub add_verifier: AddVerifier,
     agencies: Reloaded<Vec<Agency>>,
     names: Reloaded<NamesFile>,
     /// Held open, and so locked, while the log is (a read-only log
@@ -206,6 +209,7 @@ impl Log {
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
             turns: WriteTurns::new(&config),
+            add_verifier: AddVerifier::start(config.limits.max_concurrent_adds),
             config,
             dir: dir.to_owned(),
             storage,
@@ -262,6 +266,7 @@ impl Log {
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
             turns: WriteTurns::new(&config),
+            add_verifier: AddVerifier::start(config.limits.max_concurrent_adds),
             config,
             dir: dir.to_owned(),
             storage,

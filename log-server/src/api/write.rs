@@ -69,8 +69,9 @@ pub async fn add(
         }
     };
     let turn = take_turn(&log.turns.adds).await?;
-    let keys = agency_keys(&log);
-    let signed = tokio::task::spawn_blocking(move || SignedRecord::verify(&body, &keys))
+    let signed = log
+        .add_verifier
+        .verify(body.into(), log.agencies())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     take_quota(&log, &signed.record.issuer, 1)?;
