@@ -70,7 +70,10 @@ fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
     groups
 }
 
+/// Bytes allocated on disk under `path` (what `du` counts: whole blocks,
+/// not the files' apparent lengths).
 fn dir_bytes(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let mut total = 0;
     if let Ok(entries) = std::fs::read_dir(path) {
         for entry in entries.flatten() {
@@ -78,7 +81,7 @@ fn dir_bytes(path: &Path) -> u64 {
             total += if meta.is_dir() {
                 dir_bytes(&entry.path())
             } else {
-                meta.len()
+                meta.blocks() * 512
             };
         }
     }
@@ -554,7 +557,7 @@ async fn main() {
         map as f64 / entries as f64
     );
     println!(
-        "storage: tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead); record index {:.1}, lookup index {:.1} bytes/entry",
+        "storage, allocated on disk (du): tiles {:.1} bytes/entry (records average {mean_len:.0} bytes, so {:.1} bytes of overhead); record index {:.1}, lookup index {:.1} bytes/entry",
         tiles as f64 / entries as f64,
         tiles as f64 / entries as f64 - mean_len,
         index as f64 / entries as f64,
