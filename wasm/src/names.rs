@@ -9,12 +9,15 @@ use crate::objects::{self, object};
 
 /// Parses a names file: `{agency: {<key name>: {en, 'zh-CN'}}, kind:
 /// {<token>: {en, 'zh-CN'}}}`, each language present only when the file
-/// gives it. A bad file throws an `Error` with code `malformed` whose
+/// gives it, the core's built-in kind names beneath the file's (so an empty
+/// file gives those alone: the page has no kind table of its own). A bad file throws an `Error` with code `malformed` whose
 /// message names the line and why (`line 3: "fr": the languages are en
 /// and zh-CN`).
 #[wasm_bindgen(js_name = parseNames)]
 pub fn parse_names(bytes: &[u8]) -> Result<JsValue, JsValue> {
-    let names = DisplayNames::parse(bytes).map_err(|e| fail(Code::Malformed, e))?;
+    let names = DisplayNames::parse(bytes)
+        .map_err(|e| fail(Code::Malformed, e))?
+        .over_built_in();
     let (agency, kind) = (object(), object());
     for (named, token, language, name) in names.iter() {
         let table = match named {

@@ -42,11 +42,25 @@ fn names_come_out_per_agency_and_kind_and_language() {
         Some("不动产权证书")
     );
     assert_eq!(path(&names, &["kind", "title-deed", "en"]), None);
-    // An empty file names nothing.
+    // The core's built-in kind names come beneath the file's.
+    assert_eq!(
+        path(&names, &["kind", "e-invoice", "zh-CN"]).as_deref(),
+        Some("电子发票")
+    );
+    // An empty file names no agency, and the built-in kinds alone.
     let empty = parse_names(b"").unwrap();
     assert_eq!(
         js_sys::Object::keys(&Reflect::get(&empty, &"agency".into()).unwrap().into()).length(),
         0
+    );
+    assert_eq!(
+        path(&empty, &["kind", "revocation", "en"]).as_deref(),
+        Some("Revocation notice")
+    );
+    let own = parse_names(b"kind e-invoice en Tax invoice\n").unwrap();
+    assert_eq!(
+        path(&own, &["kind", "e-invoice", "en"]).as_deref(),
+        Some("Tax invoice")
     );
 }
 

@@ -1091,9 +1091,13 @@ async function loadTrustRoot() {
  */
 async function loadNames() {
   let bytes;
+  // The built-in kind names alone (the core's), when the file is missing
+  // or unusable.
+  const builtIn = () => setNames(wasm.parseNames(new Uint8Array()));
   try {
     bytes = await fetchFrom(new URL(NAMES_FILE, document.baseURI), NAMES_FILE, 'bytes', false);
   } catch (e) {
+    builtIn();
     return e.status === 404 ? {} : { namesProblem: e.message };
   }
   try {
@@ -1101,6 +1105,7 @@ async function loadNames() {
     setNames(names);
     return { names };
   } catch (e) {
+    builtIn();
     return { namesProblem: e.message };
   }
 }

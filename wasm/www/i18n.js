@@ -338,17 +338,6 @@ const zh = {
   'cert.no-qr': '此次核验的链接过长，无法生成二维码：请使用回执文件在线核验此记录。',
 };
 
-/**
- * The kinds of record the demo logs, by name in each language. Any other
- * kind is shown as it was signed.
- */
-const KINDS = {
-  'e-certificate': { en: 'Electronic certificate', 'zh-CN': '电子证照' },
-  'property-registration': { en: 'Property registration', 'zh-CN': '不动产登记' },
-  'e-invoice': { en: 'Electronic invoice', 'zh-CN': '电子发票' },
-  'revocation': { en: 'Revocation notice', 'zh-CN': '撤销通知' },
-};
-
 // Small counts in words: "Three independent witnesses…".
 const NUMBER_WORDS = {
   en: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'],
@@ -412,15 +401,14 @@ const otherLang = () => (lang === 'en' ? 'zh-CN' : 'en');
 export const agencyName = (key) => NAMES.agency[key]?.[lang] ?? NAMES.agency[key]?.[otherLang()] ?? key;
 
 /**
- * A record kind by its name in the current language: the operator's name,
- * else the page's own, else the operator's in the other language; unknown
- * kinds as signed.
+ * A record kind by its name in the current language, else in the other
+ * one (the operator's names over the core's built-in ones, as parsed);
+ * unknown kinds as signed.
  */
-export const kindName = (kind) => NAMES.kind[kind]?.[lang] ?? KINDS[kind]?.[lang]
-  ?? NAMES.kind[kind]?.[otherLang()] ?? kind;
+export const kindName = (kind) => NAMES.kind[kind]?.[lang] ?? NAMES.kind[kind]?.[otherLang()] ?? kind;
 
-/** Every kind with a name: the page's own and the operator's. */
-const namedKinds = () => [...new Set([...Object.keys(KINDS), ...Object.keys(NAMES.kind)])];
+/** Every kind with a name. */
+const namedKinds = () => Object.keys(NAMES.kind);
 
 /** Whether `text` is one of `names`' names, in either language, case aside. */
 const isNameIn = (names, folded) => Object.values(names ?? {}).some((n) => n.toLowerCase() === folded);
@@ -430,7 +418,7 @@ export function kindFromName(text) {
   const wanted = text.trim();
   const folded = wanted.toLowerCase();
   const found = namedKinds()
-    .find((kind) => kind === folded || isNameIn(NAMES.kind[kind], folded) || isNameIn(KINDS[kind], folded));
+    .find((kind) => kind === folded || isNameIn(NAMES.kind[kind], folded));
   return found ?? wanted;
 }
 
