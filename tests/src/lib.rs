@@ -390,3 +390,19 @@ pub fn lookup_proof(answer: &serde_json::Value) -> gazette_client::index::lookup
             .collect(),
     }
 }
+
+/// A document's SHA-256, as its record's `digest` carries it.
+pub fn document_digest(document: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(document).into()
+}
+
+/// Bytes as base64url without padding (RFC 4648, section 5): how the page's
+/// `#receipt=` links and certificates' QR codes carry a receipt.
+pub fn base64url(bytes: &[u8]) -> String {
+    gazette_client::encoding::b64_encode(bytes)
+        .replace('+', "-")
+        .replace('/', "_")
+        .trim_end_matches('=')
+        .to_owned()
+}

@@ -12,11 +12,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use base64::Engine;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::browser::{Browser, artifacts_dir};
-use gazette_tests::{WitnessedLog, add_with_receipt, get_json, run_status};
+use gazette_tests::{
+    WitnessedLog, add_with_receipt, base64url, document_digest, get_json, run_status,
+};
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -81,10 +82,7 @@ async fn a_certificate_s_qr_code_opens_the_page_that_verifies_its_receipt() {
 
     let document = w.join("deed-2026-0042.pdf");
     std::fs::write(&document, b"the deed of parcel 42").unwrap();
-    let digest: [u8; 32] = {
-        use sha2::Digest;
-        sha2::Sha256::digest(std::fs::read(&document).unwrap()).into()
-    };
+    let digest = document_digest(&std::fs::read(&document).unwrap());
     let record = Record::new(
         agency.name(),
         "title-deed",
@@ -175,7 +173,7 @@ async fn a_certificate_s_qr_code_opens_the_page_that_verifies_its_receipt() {
 
     // The QR code holds the page's link with the receipt in the fragment.
     let link = decode_qr(&png);
-    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(receipt.as_bytes());
+    let encoded = base64url(receipt.as_bytes());
     assert_eq!(link, format!("{page}#receipt={encoded}"));
 
     let browser = Browser::start().await;
@@ -187,10 +185,7 @@ async fn a_certificate_s_qr_code_opens_the_page_that_verifies_its_receipt() {
     // A certificate whose receipt was altered (one hash of its inclusion
     // proof changed): the page says Invalid.
     let altered = alter_proof(&receipt);
-    let forged = format!(
-        "{page}#receipt={}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(altered.as_bytes())
-    );
+    let forged = format!("{page}#receipt={}", base64url(altered.as_bytes()));
     browser.client.goto("about:blank").await.unwrap();
     browser.client.goto(&forged).await.unwrap();
     assert_eq!(browser.verdict().await, "invalid");
@@ -236,8 +231,7 @@ async fn a_certificate_s_qr_code_opens_the_page_that_verifies_its_receipt() {
     assert_eq!(made, ["a.pdf", "b.pdf"]);
     let png = render(&certificates.join("b.pdf"), "certificate-batch-b");
     let link = decode_qr(&png);
-    let encoded =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(second_receipt.as_bytes());
+    let encoded = base64url(second_receipt.as_bytes());
     assert_eq!(link, format!("{page}#receipt={encoded}"));
     let text = tool_output("pdftotext", &[p(&certificates.join("b.pdf")), "-"]);
     // A kind without a display name in the file: the built-in names.

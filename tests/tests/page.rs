@@ -14,18 +14,13 @@ use gazette_client::encoding::hex_encode;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::browser::Browser;
-use gazette_tests::{WitnessedLog, add_with_receipt_at, wait_for_lookups};
-use sha2::{Digest, Sha256};
+use gazette_tests::{WitnessedLog, add_with_receipt_at, document_digest, wait_for_lookups};
 
 const ORIGIN: &str = "page.example/log";
 const ISSUER: &str = "registry.example.gov";
 
 fn agency() -> Signer {
     Signer::from_seed(ISSUER, KeyType::Ed25519, [42; 32]).unwrap()
-}
-
-fn digest(document: &[u8]) -> [u8; 32] {
-    Sha256::digest(document).into()
 }
 
 /// Logs a record and returns its index and witnessed receipt.
@@ -61,14 +56,20 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
             ISSUER,
             "e-certificate",
             "C-2026-1",
-            digest(certificate),
+            document_digest(certificate),
             issued,
         ),
     )
     .await;
     add(
         &log,
-        Record::new(ISSUER, "property-registration", "D-7", digest(deed), issued),
+        Record::new(
+            ISSUER,
+            "property-registration",
+            "D-7",
+            document_digest(deed),
+            issued,
+        ),
     )
     .await;
     let (r1, _) = add(
@@ -76,7 +77,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
         Record::revocation(
             ISSUER,
             "R-1",
-            digest(notice),
+            document_digest(notice),
             "2026-11-24T10:00:00Z",
             "property-registration",
             "D-7",
@@ -90,7 +91,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
         Record::revocation(
             ISSUER,
             "R-2",
-            digest(old_notice),
+            document_digest(old_notice),
             "2026-11-24T10:00:00Z",
             "property-registration",
             "D-8",
@@ -103,7 +104,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
             ISSUER,
             "property-registration",
             "D-8",
-            digest(old_deed),
+            document_digest(old_deed),
             issued,
         ),
     )
@@ -127,7 +128,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     assert!(browser.text("#v-id").await.contains("C-2026-1"));
     assert_eq!(
         browser.text("#v-digest").await.trim(),
-        format!("sha256:{}", hex_encode(&digest(certificate)))
+        format!("sha256:{}", hex_encode(&document_digest(certificate)))
     );
     let witnesses = browser.texts("#v-witnesses li").await;
     assert!(witnesses.len() >= 2, "{witnesses:?}");
@@ -204,7 +205,7 @@ async fn the_page_gives_each_verdict_in_the_browser_and_verifies_receipts_offlin
     setup.stop_witness(0);
     setup.stop_witness(1);
     let fresh = b"Invoice 2026-0042: logged while the witnesses are away\n";
-    let record = Record::new(ISSUER, "e-invoice", "I-42", digest(fresh), issued);
+    let record = Record::new(ISSUER, "e-invoice", "I-42", document_digest(fresh), issued);
     let reply = reqwest::Client::new()
         .post(format!("{log}/add"))
         .body(record.sign(&agency()).unwrap().bytes)

@@ -19,12 +19,13 @@ use std::path::Path;
 use std::process::Command;
 
 use fantoccini::wd::{PrintConfiguration, PrintSize};
-use gazette_client::encoding::{b64_encode, hex_encode};
+use gazette_client::encoding::hex_encode;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::browser::Browser;
-use gazette_tests::{WitnessedLog, add_with_receipt_at, wait_for_lookups};
-use sha2::{Digest, Sha256};
+use gazette_tests::{
+    WitnessedLog, add_with_receipt_at, base64url, document_digest, wait_for_lookups,
+};
 
 const ORIGIN: &str = "certificate.example/log";
 const ISSUER: &str = "land.example.gov";
@@ -35,18 +36,6 @@ const NAMES: &str = "agency land.example.gov en Land Registry Bureau\n\
 
 fn agency() -> Signer {
     Signer::from_seed(ISSUER, KeyType::Ed25519, [48; 32]).unwrap()
-}
-
-fn digest(document: &[u8]) -> [u8; 32] {
-    Sha256::digest(document).into()
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    b64_encode(bytes)
-        .replace('+', "-")
-        .replace('/', "_")
-        .trim_end_matches('=')
-        .to_owned()
 }
 
 /// What `zbarimg` reads from the QR code in `png` (exactly one code).
@@ -126,7 +115,7 @@ async fn a_verified_receipt_prints_as_a_bilingual_certificate_whose_qr_code_rech
             ISSUER,
             "title-deed",
             "TD-2026-0042",
-            digest(deed),
+            document_digest(deed),
             issued,
         )),
     )
@@ -137,7 +126,7 @@ async fn a_verified_receipt_prints_as_a_bilingual_certificate_whose_qr_code_rech
             ISSUER,
             "title-deed",
             "TD-2026-0007",
-            digest(other),
+            document_digest(other),
             issued,
         )),
     )
@@ -147,7 +136,7 @@ async fn a_verified_receipt_prints_as_a_bilingual_certificate_whose_qr_code_rech
         sign(Record::revocation(
             ISSUER,
             "R-7",
-            digest(b"revocation of TD-2026-0007"),
+            document_digest(b"revocation of TD-2026-0007"),
             "2026-11-25T10:00:00Z",
             "title-deed",
             "TD-2026-0007",
@@ -160,7 +149,7 @@ async fn a_verified_receipt_prints_as_a_bilingual_certificate_whose_qr_code_rech
         ISSUER,
         "title-deed",
         "TD-2026-0099",
-        digest(b"long"),
+        document_digest(b"long"),
         issued,
     );
     long.fields = (1..=3)
@@ -187,7 +176,7 @@ async fn a_verified_receipt_prints_as_a_bilingual_certificate_whose_qr_code_rech
     browser.client.set_window_size(1000, 2400).await.unwrap();
 
     // A check without a receipt offers no certificate.
-    let fingerprint = format!("sha256:{}", hex_encode(&digest(deed)));
+    let fingerprint = format!("sha256:{}", hex_encode(&document_digest(deed)));
     browser.open(&format!("{log}/")).await;
     browser.type_into("#digest-input", &fingerprint).await;
     browser.click("#check-button").await;

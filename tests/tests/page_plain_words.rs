@@ -11,12 +11,13 @@
 //! revocation. Screenshots in English and Chinese, at desktop and phone
 //! width, are kept in `target/test-artifacts/page-plain-*.png`.
 
-use gazette_client::encoding::{b64_encode, hex_encode};
+use gazette_client::encoding::hex_encode;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
 use gazette_tests::browser::Browser;
-use gazette_tests::{WitnessedLog, add_with_receipt_at, wait_for_lookups};
-use sha2::{Digest, Sha256};
+use gazette_tests::{
+    WitnessedLog, add_with_receipt_at, base64url, document_digest, wait_for_lookups,
+};
 
 const ORIGIN: &str = "plain.example/log";
 const ISSUER: &str = "registry.example.gov";
@@ -24,18 +25,6 @@ const ISSUED: &str = "2026-11-24T09:00:00Z";
 
 fn agency() -> Signer {
     Signer::from_seed(ISSUER, KeyType::Ed25519, [45; 32]).unwrap()
-}
-
-fn digest(document: &[u8]) -> [u8; 32] {
-    Sha256::digest(document).into()
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    b64_encode(bytes)
-        .replace('+', "-")
-        .replace('/', "_")
-        .trim_end_matches('=')
-        .to_owned()
 }
 
 /// Opens `url` as a fresh visit and waits for the check it starts.
@@ -151,7 +140,7 @@ async fn the_page_speaks_plainly_opens_links_searches_by_number_and_headlines_it
             ISSUER,
             "e-certificate",
             "C-2026-7",
-            digest(certificate),
+            document_digest(certificate),
             ISSUED,
         )),
     )
@@ -162,7 +151,7 @@ async fn the_page_speaks_plainly_opens_links_searches_by_number_and_headlines_it
             ISSUER,
             "property-registration",
             "D-3",
-            digest(deed),
+            document_digest(deed),
             ISSUED,
         )),
     )
@@ -172,7 +161,7 @@ async fn the_page_speaks_plainly_opens_links_searches_by_number_and_headlines_it
         sign(Record::revocation(
             ISSUER,
             "R-3",
-            digest(notice),
+            document_digest(notice),
             "2026-11-24T10:00:00Z",
             "property-registration",
             "D-3",
@@ -185,7 +174,7 @@ async fn the_page_speaks_plainly_opens_links_searches_by_number_and_headlines_it
     resaved.push(b'\n'); // one byte more: a re-saved copy
     let resaved_file = write("certificate-resaved.txt", &resaved);
     let receipt_file = write("certificate.tlog-proof", receipt.as_bytes());
-    let fingerprint = format!("sha256:{}", hex_encode(&digest(certificate)));
+    let fingerprint = format!("sha256:{}", hex_encode(&document_digest(certificate)));
 
     let browser = Browser::start().await;
 

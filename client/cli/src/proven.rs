@@ -312,9 +312,9 @@ pub fn matches<'a>(
     })
 }
 
-/// The witnesses' cosignature times of a checkpoint, `name at time`, by
-/// name.
-pub fn cosigned(checkpoint: &VerifiedCheckpoint) -> Vec<String> {
+/// The witnesses' cosignatures on a checkpoint: `(name, RFC 3339 time)`,
+/// by name.
+pub fn cosigned_at(checkpoint: &VerifiedCheckpoint) -> Vec<(String, String)> {
     let by_name: BTreeMap<&str, u64> = checkpoint
         .cosignatures
         .iter()
@@ -322,21 +322,25 @@ pub fn cosigned(checkpoint: &VerifiedCheckpoint) -> Vec<String> {
         .collect();
     by_name
         .into_iter()
-        .map(|(name, t)| format!("{name} at {}", rfc3339(t)))
+        .map(|(name, t)| (name.to_owned(), rfc3339(t)))
+        .collect()
+}
+
+/// The witnesses' cosignature times of a checkpoint, `name at time`, by
+/// name.
+pub fn cosigned(checkpoint: &VerifiedCheckpoint) -> Vec<String> {
+    cosigned_at(checkpoint)
+        .into_iter()
+        .map(|(name, time)| format!("{name} at {time}"))
         .collect()
 }
 
 /// The witnesses' cosignatures on a checkpoint, by name, as JSON:
 /// `[{"witness": name, "time": RFC 3339}]`.
 pub fn cosignatures(checkpoint: &VerifiedCheckpoint) -> Value {
-    let by_name: BTreeMap<&str, u64> = checkpoint
-        .cosignatures
-        .iter()
-        .map(|(name, c)| (name.as_str(), c.timestamp))
-        .collect();
-    by_name
+    cosigned_at(checkpoint)
         .into_iter()
-        .map(|(name, t)| serde_json::json!({ "witness": name, "time": rfc3339(t) }))
+        .map(|(name, time)| serde_json::json!({ "witness": name, "time": time }))
         .collect()
 }
 

@@ -28,7 +28,7 @@ use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
 use gazette_client::receipt::{AgencyCheck, AgencySignature, DocumentCheck, verify_receipt};
 
-use super::proven::rfc3339;
+use super::proven::{cosigned_at, rfc3339};
 use super::record::digest_file;
 use super::verify::{TrustArgs, policy, receipt_failure, with_entry};
 use super::{Exit, Failure, Output, plural, read_file};
@@ -322,12 +322,7 @@ fn certify(
             .to_owned()
     };
     let checkpoint = &verified.checkpoint;
-    let mut witnesses: Vec<(String, String)> = checkpoint
-        .cosignatures
-        .iter()
-        .map(|(name, c)| (name.clone(), rfc3339(c.timestamp)))
-        .collect();
-    witnesses.sort();
+    let witnesses = cosigned_at(checkpoint);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
