@@ -270,7 +270,9 @@ fn batch(args: &Args, setup: &Setup, out: Output) -> Result<(), Failure> {
 /// Renders `facts` and writes the PDF atomically.
 fn write(facts: &Facts, setup: &Setup, path: &Path) -> Result<(), Failure> {
     let bytes = pdf::render(facts, &setup.font).map_err(|e| match e {
-        pdf::PdfError::LinkTooLong(_) => Failure::new(Exit::Malformed, e.to_string()),
+        pdf::PdfError::LinkTooLong(_) | pdf::PdfError::TooLong => {
+            Failure::new(Exit::Malformed, e.to_string())
+        }
         _ => usage(e.to_string()),
     })?;
     gazette_kit::durable::write_file(path, &bytes, None)

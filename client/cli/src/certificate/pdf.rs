@@ -43,8 +43,10 @@ const PAGE_H: f32 = 841.89;
 const MARGIN: f32 = 56.0;
 /// Where values start, right of the labels.
 const VALUE_X: f32 = 196.0;
-/// The QR code's side, quiet zone included (about 67 mm).
+/// The QR code's side, quiet zone included (about 67 mm), when the facts
+/// leave room for it; never less than the second (about 49 mm).
 const QR_SIDE: f32 = 190.0;
+const MIN_QR_SIDE: f32 = 140.0;
 
 /// Why a certificate could not be drawn.
 #[derive(Debug)]
@@ -57,6 +59,9 @@ pub enum PdfError {
     MissingGlyph(PathBuf, char),
     /// The link does not fit in a QR code.
     LinkTooLong(usize),
+    /// The facts (many witnesses, long names) leave no room on one page
+    /// for a QR code large enough to scan.
+    TooLong,
     /// krilla refused the document.
     Pdf(String),
 }
@@ -78,6 +83,10 @@ impl std::fmt::Display for PdfError {
             PdfError::LinkTooLong(n) => write!(
                 f,
                 "the receipt's link is {n} bytes, too long for a QR code (at most 2 953); check the receipt file itself with gazette verify"
+            ),
+            PdfError::TooLong => write!(
+                f,
+                "the record's facts (witnesses, names) leave no room on one page for a readable QR code"
             ),
             PdfError::Pdf(why) => write!(f, "writing the PDF: {why}"),
         }
@@ -308,9 +317,9 @@ impl Pen<'_, '_> {
         label_end.max(value_y) + 9.0
     }
 
-    fn qr(&mut self, code: &QrCode, x: f32, y: f32) {
+    fn qr(&mut self, code: &QrCode, x: f32, y: f32, side: f32) {
         let width = code.width();
-        let module = QR_SIDE / (width + 8) as f32;
+        let module = side / (width + 8) as f32;
         let mut pb = PathBuilder::new();
         for (i, color) in code.to_colors().into_iter().enumerate() {
             if color == Color::Dark {
@@ -442,7 +451,13 @@ pub fn render(facts: &Facts, font: &CertificateFont) -> Result<Vec<u8>, PdfError
     let settings =
         PageSettings::from_wh(PAGE_W, PAGE_H).ok_or(PdfError::Pdf("page size".into()))?;
     let mut page = document.start_page_with(settings);
-    let qr_y = PAGE_H - MARGIN - QR_SIDE - 10.0;
+    // The footer sits on the frame's inner edge, the QR code between the
+    // facts and the footer, as large as the room left allows.
+    let footer_width = PAGE_W - 2.0 * MARGIN;
+    let footer_lines = font.wrap(&facts.receipt_name, 7.0, footer_width).len() as f32;
+    let footer_y = PAGE_H - 38.0 - (footer_lines - 1.0) * 7.0 * 1.35;
+    let qr_side;
+    let qr_y;
     {
         let mut surface = page.surface();
         let mut pen = Pen {
@@ -459,9 +474,14 @@ pub fn render(facts: &Facts, font: &CertificateFont) -> Result<Vec<u8>, PdfError
         for (zh, en, values) in rows(facts) {
             y = pen.row(y, zh, en, &values);
         }
-        pen.rule(qr_y - 6.0, 0.6, ACCENT);
-        pen.qr(&code, MARGIN - 12.0, qr_y);
-        let text_x = MARGIN + QR_SIDE;
+        qr_side = (footer_y - 16.0 - (y + 8.0)).min(QR_SIDE);
+        if qr_side < MIN_QR_SIDE {
+            return Err(PdfError::TooLong);
+        }
+        qr_y = footer_y - 16.0 - qr_side;
+        pen.rule(qr_y - 4.0, 0.6, ACCENT);
+        pen.qr(&code, MARGIN - 12.0, qr_y, qr_side);
+        let text_x = MARGIN + qr_side;
         let width = PAGE_W - MARGIN - text_x;
         let mut y = qr_y + 28.0;
         y = pen.paragraph(text_x, y, width, 10.0, INK, SCAN_ZH);
@@ -470,15 +490,15 @@ pub fn render(facts: &Facts, font: &CertificateFont) -> Result<Vec<u8>, PdfError
         pen.paragraph(text_x, y + 20.0, width, 8.0, GREY, &facts.page);
         pen.paragraph(
             MARGIN,
-            PAGE_H - 40.0,
-            PAGE_W - 2.0 * MARGIN,
+            footer_y,
+            footer_width,
             7.0,
             GREY,
             &facts.receipt_name,
         );
         surface.finish();
     }
-    if let Some(rect) = Rect::from_xywh(MARGIN - 12.0, qr_y, QR_SIDE, QR_SIDE) {
+    if let Some(rect) = Rect::from_xywh(MARGIN - 12.0, qr_y, qr_side, qr_side) {
         page.add_annotation(
             LinkAnnotation::new(
                 rect,
@@ -501,6 +521,46 @@ mod tests {
     fn text_breaks_between_words_and_around_chinese_characters() {
         assert_eq!(units("a bc"), ["a ", "bc"]);
         assert_eq!(units("存证ab"), ["存", "证", "ab"]);
+    }
+
+    fn facts(witnesses: usize) -> Facts {
+        let text = |s: &str| s.to_owned();
+        Facts {
+            issuer: text("land.example.gov"),
+            agency_zh: text("土地登记局"),
+            agency_en: text("Land Registry"),
+            agency_key: text("密钥 Key land.example.gov+01234567"),
+            kind: text("deed"),
+            kind_zh: text("契据"),
+            kind_en: text("Deed"),
+            id: text("D-1"),
+            digest: format!("sha256:{}", "ab".repeat(32)),
+            document: None,
+            issued: text("2026-12-05T00:00:00Z (UTC)"),
+            origin: text("log.example/log"),
+            index: 7,
+            size: 8,
+            root: "A".repeat(44),
+            witnesses: (0..witnesses)
+                .map(|i| (format!("w{i}"), text("2026-12-05T00:00:01Z")))
+                .collect(),
+            checked: vec![text("离线核验通过 Verified offline")],
+            page: text("https://log.example/"),
+            link: format!("https://log.example/#receipt={}", "A".repeat(1500)),
+            receipt_name: text("r.tlog-proof"),
+        }
+    }
+
+    #[test]
+    fn facts_that_leave_no_room_for_a_readable_qr_code_are_refused() {
+        // The font scripts/test installs (Debian's fonts-wqy-microhei), or
+        // whichever the machine has.
+        let Ok(font) = CertificateFont::load(None) else {
+            panic!("no font with Chinese characters: apt-get install fonts-wqy-microhei");
+        };
+        let pdf = render(&facts(3), &font).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(matches!(render(&facts(20), &font), Err(PdfError::TooLong)));
     }
 
     #[test]
