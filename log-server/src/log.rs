@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::index::{Digests, LookupIndex, RecordIndex};
 use crate::indexer::Indexer;
 use crate::map::{Map, MapHandle};
-use crate::names::{self, NamesFile};
+use crate::names;
 use crate::rate::AgencyLimits;
 use crate::reloaded::Reloaded;
 use crate::sequencer::{Batching, Pruner, Sequencer, Writer};
@@ -72,7 +72,7 @@ pub struct Log {
     /// `/add` records' signatures, checked in batches.
     pub add_verifier: AddVerifier,
     agencies: Reloaded<Vec<Agency>>,
-    names: Reloaded<NamesFile>,
+    names: Reloaded<String>,
     /// Held open, and so locked, while the log is (a read-only log
     /// locks nothing: nobody can write there).
     _dir_lock: Option<std::fs::File>,
@@ -314,7 +314,7 @@ impl Log {
 
     /// The display names the log's own page shows, re-read when the file
     /// changed.
-    pub fn names(&self) -> Arc<NamesFile> {
+    pub fn names(&self) -> Arc<String> {
         self.names.get()
     }
 }
@@ -324,7 +324,7 @@ impl Log {
 fn operator_files(
     config: &Config,
     dir: &Path,
-) -> anyhow::Result<(Reloaded<Vec<Agency>>, Reloaded<NamesFile>)> {
+) -> anyhow::Result<(Reloaded<Vec<Agency>>, Reloaded<String>)> {
     let agencies = Reloaded::open(dir.join(&config.agencies_file), "agencies", |path| {
         agencies::load(path).map_err(|e| e.to_string())
     })?;

@@ -65,23 +65,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
 /// the log where it was loaded from. A copy hosted elsewhere, built with
 /// `gazette page build`, keeps its own and never reads this one.
 pub async fn policy(State(log): State<Arc<Log>>) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        log.policy_text.clone(),
-    )
-        .into_response()
+    page_file_text(log.policy_text.clone())
 }
 
 /// `GET /names`: the display names the page served at `/` shows (the
 /// file an independently hosted copy keeps beside its `index.html`); empty
 /// when the log has none.
 pub async fn names(State(log): State<Arc<Log>>) -> Response {
+    page_file_text(log.names().as_ref().clone())
+}
+
+/// A trust-root file of the page as the log serves it: plain text, always
+/// revalidated (the operator may change it while the log runs).
+fn page_file_text(text: String) -> Response {
     (
         [
             (
@@ -90,7 +86,7 @@ pub async fn names(State(log): State<Arc<Log>>) -> Response {
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        log.names().text.clone(),
+        text,
     )
         .into_response()
 }
