@@ -23,6 +23,10 @@ pub struct Config {
     /// The log's signer key file, relative to the data directory.
     #[serde(default = "default_key_file")]
     pub key_file: PathBuf,
+    /// The log's public key (`name+id+base64`): what a replica, which has
+    /// no key file, checks the followed checkpoints with.
+    #[serde(default)]
+    pub log_vkey: Option<String>,
     /// The registered agencies file, relative to the data directory.
     #[serde(default = "default_agencies_file")]
     pub agencies_file: PathBuf,
@@ -41,6 +45,14 @@ pub struct Config {
     /// How tiles are kept.
     #[serde(default)]
     pub storage: StorageConfig,
+    /// Tiles and checkpoints in an S3-compatible bucket instead of the
+    /// data directory (which then holds only the rebuildable indexes).
+    #[serde(default)]
+    pub object_store: Option<ObjectStoreConfig>,
+    /// The store that lets exactly one process sequence: required with
+    /// `[object_store]`, except for a replica.
+    #[serde(default)]
+    pub lock: Option<LockConfig>,
     /// Request limits.
     #[serde(default)]
     pub limits: Limits,
@@ -108,6 +120,57 @@ impl Default for StorageConfig {
         StorageConfig {
             partial_tile_grace_s: default_partial_tile_grace_s(),
         }
+    }
+}
+
+/// An S3-compatible bucket (credentials from the environment:
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectStoreConfig {
+    /// The S3 API of each node (`http://host:port`); a request that fails
+    /// on one is tried on the next.
+    pub endpoints: Vec<String>,
+    /// The bucket.
+    pub bucket: String,
+    /// The region the endpoints expect in signatures.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Objects are stored under this prefix (empty, or ending in `/`).
+    #[serde(default)]
+    pub prefix: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+/// The sequencer's lease and the checkpoint's compare-and-swap, on etcd.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockConfig {
+    /// The client URL of each etcd member (`http://host:2379`).
+    pub etcd_endpoints: Vec<String>,
+    /// Seconds the lease lives without a renewal: how long a standby
+    /// waits after the sequencer died, and how long a paused sequencer
+    /// may go unnoticed (it can never commit after losing the lease).
+    #[serde(default = "default_lease_ttl_s")]
+    pub lease_ttl_s: u64,
+    /// The keys' prefix in etcd; default `gazette/<origin>/`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+fn default_lease_ttl_s() -> u64 {
+    10
+}
+
+impl LockConfig {
+    /// The keys' prefix in etcd for the log `origin`.
+    pub fn prefix(&self, origin: &str) -> String {
+        self.prefix
+            .clone()
+            .unwrap_or_else(|| format!("gazette/{origin}/"))
     }
 }
 
@@ -263,6 +326,55 @@ impl Default for Limits {
     }
 }
 
+/// The `[object_store]` and `[lock]` sections, checked together.
+fn check_distributed(
+    config: &Config,
+    err: &impl Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let urls = |key: &str, urls: &[String]| {
+        if urls.is_empty() {
+            return Err(err(key, "needs at least one URL".into()));
+        }
+        match urls
+            .iter()
+            .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            Some(bad) => Err(err(
+                key,
+                format!("{bad:?} is not an http:// or https:// URL"),
+            )),
+            None => Ok(()),
+        }
+    };
+    if let Some(store) = &config.object_store {
+        urls("object_store.endpoints", &store.endpoints)?;
+        if store.bucket.is_empty() {
+            return Err(err("object_store.bucket", "must name a bucket".into()));
+        }
+        if !(store.prefix.is_empty() || store.prefix.ends_with('/'))
+            || store.prefix.starts_with('/')
+        {
+            return Err(err(
+                "object_store.prefix",
+                "must be empty or end with / (and not start with one)".into(),
+            ));
+        }
+    }
+    if let Some(lock) = &config.lock {
+        if config.object_store.is_none() {
+            return Err(err(
+                "lock",
+                "only a log on [object_store] needs a lock store".into(),
+            ));
+        }
+        urls("lock.etcd_endpoints", &lock.etcd_endpoints)?;
+        if !(2..=300).contains(&lock.lease_ttl_s) {
+            return Err(err("lock.lease_ttl_s", "must be between 2 and 300".into()));
+        }
+    }
+    Ok(())
+}
+
 /// File name of the configuration inside the data directory (the kit's
 /// convention: `<program>.toml`).
 pub const CONFIG_FILE: &str = "gazette-log.toml";
@@ -333,6 +445,7 @@ impl Config {
             ));
         }
         config.connections.check(&path)?;
+        check_distributed(&config, &err)?;
         let limits = &config.rate_limits;
         let default = Quota {
             records_per_second: limits.records_per_second,
@@ -417,6 +530,25 @@ verifiable_index = true
 # itself; the log serves every partial tile, cut from the wider one).
 partial_tile_grace_s = {grace}
 
+# Scale-out: tiles and checkpoints in an S3-compatible bucket (Garage, Ceph
+# RGW, AWS S3, R2, ...) instead of this directory, which then keeps only the
+# configuration, the key and rebuildable indexes. Credentials come from the
+# environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+# [object_store]
+# endpoints = ["http://10.0.0.1:3900", "http://10.0.0.2:3900", "http://10.0.0.3:3900"]
+# bucket = "gazette"
+# region = "garage"
+# prefix = ""
+#
+# Exactly one gazette-log sequences: the one holding a lease on etcd, which
+# also keeps the checkpoint. Others started the same way stand by (serving
+# reads) and take over within lease_ttl_s of its death. Read replicas
+# (`gazette-log serve --replica`) need no [lock] and no key file, only
+# log_vkey = "<the log's verifier key>" at the top of their configuration.
+# [lock]
+# etcd_endpoints = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]
+# lease_ttl_s = 10
+
 [limits]
 # Most records in one POST /add-batch request.
 max_batch_records = {records}
@@ -461,6 +593,52 @@ burst = {burst}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error loading a configuration of `origin = ...` and `extra`.
+    fn error_with(extra: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("origin = \"log.example/x\"\n{extra}");
+        std::fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
+        Config::load(dir.path()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn distributed_settings_are_checked_with_precise_errors() {
+        let store = "[object_store]\nendpoints = [\"http://127.0.0.1:3900\"]\nbucket = \"b\"\n";
+        for (extra, expected) in [
+            (
+                "[lock]\netcd_endpoints = [\"http://e:2379\"]\n",
+                "only a log on [object_store]",
+            ),
+            (
+                "[object_store]\nendpoints = []\nbucket = \"b\"\n",
+                "object_store.endpoints",
+            ),
+            (
+                "[object_store]\nendpoints = [\"127.0.0.1:3900\"]\nbucket = \"b\"\n",
+                "is not an http",
+            ),
+            (
+                "[object_store]\nendpoints = [\"http://h\"]\nbucket = \"\"\n",
+                "object_store.bucket",
+            ),
+            (
+                &format!("{store}prefix = \"logs\"\n"),
+                "object_store.prefix",
+            ),
+            (
+                &format!("{store}[lock]\netcd_endpoints = []\n"),
+                "lock.etcd_endpoints",
+            ),
+            (
+                &format!("{store}[lock]\netcd_endpoints = [\"http://e:2379\"]\nlease_ttl_s = 1\n"),
+                "lock.lease_ttl_s",
+            ),
+        ] {
+            let error = error_with(extra);
+            assert!(error.contains(expected), "{extra}: {error}");
+        }
+    }
 
     #[test]
     fn the_kit_looks_for_the_configuration_where_init_writes_it() {

@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | [`config`] | `gazette-log.toml`, with precise errors |
 //! | [`agencies`] | the registered agency keys |
-//! | [`storage`] | every durable piece of log state, and the fsync discipline |
+//! | [`storage`] | every durable piece of log state: the fsync discipline, the bucket and etcd |
 //! | [`stored`] | reading the committed tree back: proofs, entries, receipts |
 //! | [`tree`] | the in-memory right edge: append, new tiles, root |
 //! | [`checkpoints`] | the committed and the witnessed checkpoint, and their watches |
@@ -19,6 +19,7 @@
 //! | [`index`] | the fjall indexes, rebuildable from the tiles |
 //! | [`indexer`] | the stage behind the committer: record index, then lookup index |
 //! | [`log`] | opening and recovering a log |
+//! | [`follower`] | a replica following the checkpoints in the bucket |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`rate`] | per-agency rate limits |
 //! | [`witnessing`] | sending checkpoints to witnesses, publishing cosigned ones |
@@ -30,6 +31,7 @@ pub mod api;
 pub mod checkpoints;
 mod committer;
 pub mod config;
+pub mod follower;
 pub mod index;
 pub mod indexer;
 pub mod log;

@@ -51,7 +51,8 @@ pub struct Log {
     pub policy_text: String,
     /// The writer.
     pub sequencer: Sequencer,
-    /// The sequencer's duplicate check (not opened read-only).
+    /// The sequencer's duplicate check, also the lookups by name (not
+    /// opened read-only; a replica keeps its own).
     pub index: Option<Arc<RecordIndex>>,
     /// The readers' lookup index (it may trail the tree by a few batches;
     /// not opened read-only).
@@ -170,7 +171,7 @@ impl Log {
         let published = latest(if no_witnesses {
             WitnessedCheckpoint::without_witnesses(&committed)
         } else {
-            witnessed_at_start(storage.as_ref(), &policy, &key, edge.size())?
+            witnessed_at_start(storage.as_ref(), &policy, Some(&key), edge.size())?
         });
         let committed = latest(committed);
         let map = match config.sequencer.verifiable_index {
@@ -235,15 +236,52 @@ impl Log {
     /// them). The serving loop reopens the log in full once `dir` is
     /// writable again.
     pub fn open_read_only(dir: &Path, why: String) -> anyhow::Result<Log> {
-        crate::metrics::handle();
         let config = Config::load(dir)?;
         let storage: Arc<dyn Storage> = Arc::new(FsStorage::open(dir)?);
         let key = read_key(&config, dir)?;
         let verifier = key.verifier();
+        Log::reader(dir, config, storage, &verifier, Some(&key), why, false)
+    }
+
+    /// Opens a replica of the log whose tree is in `storage` (a bucket
+    /// another process writes): it serves the read API from the bucket,
+    /// follows its checkpoints ([`Log::start_following`]) and, with
+    /// `lookups`, keeps its own lookup index in `dir`, built from the
+    /// tiles. Writes are refused with 503 and `why`.
+    pub fn open_replica(
+        dir: &Path,
+        config: Config,
+        storage: Arc<dyn Storage>,
+        why: String,
+        lookups: bool,
+    ) -> anyhow::Result<Log> {
+        let key = read_key(&config, dir).ok();
+        let verifier = match (&key, &config.log_vkey) {
+            (Some(key), _) => key.verifier(),
+            (None, Some(vkey)) => Verifier::parse(vkey)
+                .with_context(|| format!("log_vkey {vkey:?} is not a verifier key"))?,
+            (None, None) => bail!(
+                "a replica needs the log's public key: set log_vkey in {} (the log's key file is not here)",
+                dir.join(crate::config::CONFIG_FILE).display()
+            ),
+        };
+        Log::reader(dir, config, storage, &verifier, key.as_ref(), why, lookups)
+    }
+
+    fn reader(
+        dir: &Path,
+        config: Config,
+        storage: Arc<dyn Storage>,
+        verifier: &Verifier,
+        key: Option<&Signer>,
+        why: String,
+        lookups: bool,
+    ) -> anyhow::Result<Log> {
+        crate::metrics::handle();
         let Some(note) = storage.read(CHECKPOINT)? else {
             bail!("{why}, and the log has no checkpoint yet: there is nothing to serve");
         };
-        let checkpoint = open_checkpoint(&note, &verifier)
+        let checkpoint = open_checkpoint(&note, verifier)
             .context("the stored checkpoint does not verify with the log key")?
             .checkpoint;
         Edge::load(storage.as_ref(), checkpoint.size, &checkpoint.root)
@@ -253,11 +291,32 @@ impl Log {
             root: checkpoint.root,
             note,
         };
-        let (policy, policy_text) = load_policy(&config, dir, &verifier)?;
+        let (policy, policy_text) = load_policy(&config, dir, verifier)?;
         let published = latest(match policy.witnesses().is_empty() {
             true => WitnessedCheckpoint::without_witnesses(&committed),
-            false => witnessed_at_start(storage.as_ref(), &policy, &key, checkpoint.size)?,
+            false => witnessed_at_start(storage.as_ref(), &policy, key, checkpoint.size)?,
         });
+        let committed = latest(committed);
+        // A replica's indexes catch up as it follows (`follower`).
+        let (index, lookup) = match lookups {
+            false => (None, None),
+            true => {
+                let size = committed.borrow().size;
+                let index =
+                    RecordIndex::open_at(&dir.join(RECORD_INDEX_DIR), storage.as_ref(), size, ())
+                        .context("bringing the record index up to the checkpoint")?;
+                // Without the verifiable index (a replica does not build
+                // it yet), documents and revocations are kept here.
+                let lookup = LookupIndex::open_at(
+                    &dir.join(LOOKUP_INDEX_DIR),
+                    storage.as_ref(),
+                    size,
+                    Digests::Kept,
+                )
+                .context("bringing the lookup index up to the checkpoint")?;
+                (Some(Arc::new(index)), Some(Arc::new(lookup)))
+            }
+        };
         let (agencies, names) = operator_files(&config, dir)?;
         Ok(Log {
             _dir_lock: None,
@@ -270,17 +329,23 @@ impl Log {
             config,
             dir: dir.to_owned(),
             storage,
-            committed: latest(committed),
+            committed,
             published,
             policy,
             policy_text,
             sequencer: Sequencer::read_only(why.clone()),
-            index: None,
-            lookup: None,
+            index,
+            lookup,
             read_only: Some(why),
             map: None,
-            verifier,
+            verifier: verifier.clone(),
         })
+    }
+
+    /// Follows the checkpoints another process writes to the store (a
+    /// replica's), on the current tokio runtime, until the log is dropped.
+    pub fn start_following(self: &Arc<Log>) {
+        crate::follower::spawn(Arc::downgrade(self));
     }
 
     /// The newest published checkpoint.
@@ -408,7 +473,7 @@ fn load_policy(config: &Config, dir: &Path, log: &Verifier) -> anyhow::Result<(P
 fn witnessed_at_start(
     storage: &dyn Storage,
     policy: &Policy,
-    key: &Signer,
+    key: Option<&Signer>,
     size: u64,
 ) -> anyhow::Result<WitnessedCheckpoint> {
     let kept = storage.read_witnessed_checkpoint().unwrap_or_else(|e| {
@@ -432,6 +497,12 @@ fn witnessed_at_start(
             }
         }
     }
+    // A replica has no key to sign the empty tree with.
+    let Some(key) = key else {
+        bail!(
+            "the store holds no witnessed checkpoint yet: start the replica once the log has published one"
+        );
+    };
     let empty = Checkpoint {
         origin: key.name().to_owned(),
         size: 0,

@@ -17,7 +17,7 @@ use gazette_kit::{init, serve};
 use gazette_log::config::{Config, DAEMON};
 use gazette_log::index::{Digests, LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
-use gazette_log::storage::{CHECKPOINT, FsStorage, Storage};
+use gazette_log::storage::{CHECKPOINT, FsStorage, ObjectStorage, Storage, object};
 use gazette_log::{agencies, api};
 
 #[derive(Parser)]
@@ -45,6 +45,10 @@ enum Command {
         command: AgencyCommand,
     },
     /// Run the log's HTTP API.
+    ///
+    /// With `[object_store]` and `[lock]` configured, the log sequences
+    /// once it holds the lease on etcd and serves reads from the bucket as
+    /// a standby until then; several may run, one sequences.
     Serve {
         /// The data directory.
         #[arg(long, env = "GAZETTE_LOG_DIR")]
@@ -52,6 +56,11 @@ enum Command {
         /// Listen here instead of the configured address (port 0: any free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Serve the read API of the log in `[object_store]`, following
+        /// the bucket, and never sequence (a read replica; it needs no key
+        /// file, only `log_vkey`).
+        #[arg(long)]
+        replica: bool,
     },
     /// Rebuild the lookup indexes from the tiles.
     Reindex {
@@ -93,7 +102,11 @@ fn main() -> std::process::ExitCode {
         Command::Agency {
             command: AgencyCommand::List { dir },
         } => agency_list(&dir),
-        Command::Serve { dir, listen } => serve(&dir, listen),
+        Command::Serve {
+            dir,
+            listen,
+            replica,
+        } => serve(&dir, listen, replica),
         Command::Reindex { dir } => reindex(&dir),
     };
     serve::exit_code(DAEMON.program, result.map_err(|e| format!("{e:#}")))
@@ -106,8 +119,19 @@ fn init(origin: &str, dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn current_size(dir: &Path) -> anyhow::Result<u64> {
-    let storage = FsStorage::open(dir)?;
+/// The log's tree store, to read: the data directory, or the bucket.
+fn tree_reader(config: &Config, dir: &Path) -> anyhow::Result<Arc<dyn Storage>> {
+    Ok(match &config.object_store {
+        None => Arc::new(FsStorage::open(dir)?),
+        Some(store) => Arc::new(ObjectStorage::open_reader(
+            object::clients(store)?,
+            &store.prefix,
+        )?),
+    })
+}
+
+fn current_size(config: &Config, dir: &Path) -> anyhow::Result<u64> {
+    let storage = tree_reader(config, dir)?;
     Ok(match storage.read(CHECKPOINT)? {
         None => 0,
         Some(note) => {
@@ -122,7 +146,7 @@ fn agency_add(vkey: &str, dir: &Path) -> anyhow::Result<()> {
     let config = Config::load(dir)?;
     let key = Verifier::parse(vkey).with_context(|| format!("{vkey:?} is not a verifier key"))?;
     agencies::check_key(&key).map_err(anyhow::Error::msg)?;
-    let since = current_size(dir)?;
+    let since = current_size(&config, dir)?;
     if agencies::add(&dir.join(&config.agencies_file), &key, since)? {
         println!("registered {} (records from log size {since})", key.name());
     } else {
@@ -147,12 +171,13 @@ fn agency_list(dir: &Path) -> anyhow::Result<()> {
 fn reindex(dir: &Path) -> anyhow::Result<()> {
     let config = Config::load(dir)?;
     let _lock = log::lock_data_dir(dir)?;
-    let storage = FsStorage::open(dir)?;
-    let size = current_size(dir)?;
-    RecordIndex::rebuild(&dir.join(log::RECORD_INDEX_DIR), &storage, size, ())?;
+    let storage = tree_reader(&config, dir)?;
+    let storage = storage.as_ref();
+    let size = current_size(&config, dir)?;
+    RecordIndex::rebuild(&dir.join(log::RECORD_INDEX_DIR), storage, size, ())?;
     LookupIndex::rebuild(
         &dir.join(log::LOOKUP_INDEX_DIR),
-        &storage,
+        storage,
         size,
         Digests::of(&config),
     )?;
@@ -167,7 +192,7 @@ fn reindex(dir: &Path) -> anyhow::Result<()> {
         root: gazette_client::merkle::empty_root(),
         note: Vec::new(),
     });
-    let map = gazette_log::map::Map::open(dir, &storage, size, nobody)?;
+    let map = gazette_log::map::Map::open(dir, storage, size, nobody)?;
     println!(
         "reindexed {size} entries; verifiable index: {} segments (each root checked against the last commitment, if any)",
         map.segments().len()
@@ -175,7 +200,24 @@ fn reindex(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+fn serve(dir: &Path, listen: Option<SocketAddr>, replica: bool) -> anyhow::Result<()> {
+    let config = Config::load(dir)?;
+    match (&config.object_store, &config.lock, replica) {
+        (None, _, true) => anyhow::bail!(
+            "--replica follows a log in a bucket: {} has no [object_store]",
+            dir.join(gazette_log::config::CONFIG_FILE).display()
+        ),
+        (None, _, false) => serve_local(dir, listen),
+        (Some(_), _, true) => serve_replica(dir, config, listen),
+        (Some(_), None, false) => anyhow::bail!(
+            "{}: a log on [object_store] needs [lock] (etcd) to sequence, or --replica to only serve reads",
+            dir.join(gazette_log::config::CONFIG_FILE).display()
+        ),
+        (Some(_), Some(_), false) => serve_distributed(dir, config, listen),
+    }
+}
+
+fn serve_local(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let log = Arc::new(match takeover::read_only(dir) {
         Some(why) => {
             tracing::warn!("{why}; serving reads only");
@@ -207,15 +249,142 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
         drop(log);
         gazette_kit::http::serve_http(listener, router, &connections, serve::shutdown_signal())
             .await;
-        let log = serving.current();
-        // A commit the storage keeps refusing is not retried past a stop.
-        log.sequencer.shut_down();
-        if let Some(index) = &log.index {
-            index.flush()?;
+        close(&serving.current())
+    })
+}
+
+/// What a stop does to the log being served: a commit the storage keeps
+/// refusing is not retried past it, and the indexes are flushed.
+fn close(log: &Log) -> anyhow::Result<()> {
+    log.sequencer.shut_down();
+    if let Some(index) = &log.index {
+        index.flush()?;
+    }
+    if let Some(lookup) = &log.lookup {
+        lookup.flush()?;
+    }
+    Ok(())
+}
+
+/// A read replica of the log in the bucket.
+fn serve_replica(dir: &Path, config: Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let storage = tree_reader(&config, dir)?;
+    let why = "this is a read replica: writes go to the sequencer".to_owned();
+    let log = Arc::new(Log::open_replica(dir, config, storage, why, true)?);
+    let addr = listen.unwrap_or(log.config.listen);
+    serve::serve(DAEMON.program, addr, |listener| async move {
+        tracing::info!(origin = %log.config.origin, size = log.published().size, "serving a replica");
+        log.start_following();
+        let router = api::router(log.clone());
+        let connections = log.config.connections.clone();
+        gazette_kit::http::serve_http(listener, router, &connections, serve::shutdown_signal())
+            .await;
+        close(&log)
+    })
+}
+
+/// A log on the bucket that sequences while it holds the lease on etcd,
+/// serving reads as a standby (a replica without lookups) until then, or
+/// answering 503 while the bucket holds no checkpoint to serve.
+fn serve_distributed(dir: &Path, config: Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let addr = listen.unwrap_or(config.listen);
+    let why = "this log is a standby: another gazette-log holds the sequencer lease".to_owned();
+    let standby = match Log::open_replica(
+        dir,
+        config.clone(),
+        tree_reader(&config, dir)?,
+        why.clone(),
+        false,
+    ) {
+        Ok(log) => Some(Arc::new(log)),
+        Err(e) => {
+            tracing::info!("no reads to serve while standing by: {e:#}");
+            None
         }
-        if let Some(lookup) = &log.lookup {
-            lookup.flush()?;
+    };
+    let holder: Arc<std::sync::OnceLock<Arc<ObjectStorage>>> = Default::default();
+    let connections = config.connections.clone();
+    let dir = dir.to_owned();
+    let held = holder.clone();
+    serve::serve(DAEMON.program, addr, |listener| async move {
+        let sequencing = move || -> anyhow::Result<Log> {
+            let store = config.object_store.as_ref().expect("checked");
+            let lock = config.lock.as_ref().expect("checked");
+            let storage = Arc::new(ObjectStorage::open_sequencer(
+                object::clients(store)?,
+                &store.prefix,
+                (&lock.etcd_endpoints, &lock.prefix(&config.origin)),
+                std::time::Duration::from_secs(lock.lease_ttl_s),
+                |why| {
+                    // Another process may be sequencing now: stop at once,
+                    // before this one's batches go anywhere.
+                    tracing::error!("{why}; stopping");
+                    eprintln!("gazette-log: {why}; stopping");
+                    std::process::exit(3);
+                },
+            )?);
+            let _ = held.set(storage.clone());
+            Log::open_with(&dir, config.clone(), storage)
+        };
+        let router = match &standby {
+            Some(replica) => {
+                replica.start_following();
+                api::router(replica.clone())
+            }
+            None => standby_router(why),
+        };
+        let serving = Takeover::new(Arc::new(standby), router);
+        let takeover = serving.clone();
+        tokio::spawn(async move {
+            match tokio::task::spawn_blocking(sequencing).await {
+                Ok(Ok(log)) => {
+                    log.start_witnessing();
+                    let log = Arc::new(log);
+                    tracing::warn!(
+                        size = log.committed().size,
+                        "holding the sequencer lease: sequencing"
+                    );
+                    takeover.replace(Arc::new(Some(log.clone())), api::router(log));
+                }
+                Ok(Err(e)) => {
+                    tracing::error!("could not become the sequencer: {e:#}");
+                    eprintln!("gazette-log: could not become the sequencer: {e:#}");
+                    std::process::exit(1);
+                }
+                Err(e) => panic!("becoming the sequencer: {e}"),
+            }
+        });
+        gazette_kit::http::serve_http(
+            listener,
+            serving.router(),
+            &connections,
+            serve::shutdown_signal(),
+        )
+        .await;
+        if let Some(log) = serving.current().as_ref() {
+            close(log)?;
+        }
+        // A clean stop hands the lease over at once.
+        if let Some(storage) = holder.get() {
+            storage.release();
         }
         anyhow::Ok(())
     })
+}
+
+/// Every request answered 503 with `why`: a standby with nothing to serve.
+fn standby_router(why: String) -> axum::Router {
+    let answer = move || {
+        let why = why.clone();
+        async move {
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, "2")],
+                axum::Json(serde_json::json!({
+                    "error": format!("{why}, and the bucket holds no checkpoint yet"),
+                })),
+            )
+        }
+    };
+    axum::Router::new().fallback(answer)
 }

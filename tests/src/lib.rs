@@ -9,6 +9,8 @@
 
 pub mod attack;
 pub mod browser;
+pub mod distributed;
+pub mod engines;
 pub mod mount;
 pub mod process;
 

@@ -58,6 +58,10 @@ pub struct Options<'a> {
     pub announce_within: Duration,
     /// Its open-file limit (soft and hard), if not the test's own.
     pub open_files: Option<u64>,
+    /// More arguments after `serve --dir <dir> --listen <listen>`.
+    pub args: &'a [&'a str],
+    /// More environment variables.
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 impl Default for Options<'_> {
@@ -67,6 +71,8 @@ impl Default for Options<'_> {
             rust_log: "warn",
             announce_within: Duration::from_secs(60),
             open_files: None,
+            args: &[],
+            env: &[],
         }
     }
 }
@@ -113,7 +119,9 @@ impl Server {
         let mut child = command
             .args(["serve", "--dir", dir.to_str().expect("a UTF-8 path")])
             .args(["--listen", options.listen])
+            .args(options.args)
             .env("RUST_LOG", options.rust_log)
+            .envs(options.env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -73,6 +73,11 @@ impl<T: Send + Sync + 'static> Takeover<T> {
         }))
     }
 
+    /// Serves `daemon` through `router` from now on.
+    pub fn replace(&self, daemon: Arc<T>, router: Router) {
+        *self.current.write().expect("lock") = (daemon, router);
+    }
+
     /// Checks every [`EVERY`] whether `dir` is writable; once it is,
     /// opens the full daemon with `open` (on the blocking pool), calls
     /// `started` on it, and serves it through `router_of` from then on. A
@@ -97,7 +102,7 @@ impl<T: Send + Sync + 'static> Takeover<T> {
                         started(&daemon);
                         let daemon = Arc::new(daemon);
                         let router = router_of(daemon.clone());
-                        *takeover.current.write().expect("lock") = (daemon, router);
+                        takeover.replace(daemon, router);
                         tracing::warn!("the data directory is writable again: writes resumed");
                         return;
                     }

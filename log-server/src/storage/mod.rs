@@ -11,9 +11,12 @@
 //! the stored checkpoint describes a tree whose tiles are all present. A
 //! failed commit leaves either the old checkpoint or the new one.
 
+pub mod etcd;
 mod fs;
+pub mod object;
 
 pub use fs::{Files, FsStorage, OsFiles};
+pub use object::ObjectStorage;
 
 /// Path of the signed checkpoint.
 pub const CHECKPOINT: &str = "checkpoint";
@@ -57,4 +60,29 @@ pub trait Storage: Send + Sync + 'static {
     /// Durably replaces the witnessed checkpoint with `note`; returns only
     /// when it is durable. A crash leaves the old note or the new one.
     fn write_witnessed_checkpoint(&self, note: &[u8]) -> std::io::Result<()>;
+}
+
+/// Of the tile paths `paths`, the partial tiles superseded by the full
+/// tile at their position, or by a wider partial tile there, sorted.
+pub fn superseded(paths: &[String]) -> Vec<String> {
+    use std::collections::{BTreeMap, HashSet};
+    let present: HashSet<&str> = paths.iter().map(String::as_str).collect();
+    let mut partial: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for path in paths {
+        if let Some((full, width)) = path.rsplit_once(".p/")
+            && let Ok(width) = width.parse()
+        {
+            partial.entry(full).or_default().push(width);
+        }
+    }
+    let mut found = Vec::new();
+    for (full, mut widths) in partial {
+        widths.sort_unstable();
+        if !present.contains(full) {
+            widths.pop();
+        }
+        found.extend(widths.into_iter().map(|w| format!("{full}.p/{w}")));
+    }
+    found.sort();
+    found
 }

@@ -1,0 +1,280 @@
+//! Load generator (not a timed test): the log on local disk beside the log
+//! on the distributed engines (3 Garage nodes, replication factor 3; 3
+//! etcd members holding the lease and the checkpoint), as release
+//! processes on loopback, in one run:
+//!
+//! 1. durable append through `/add-batch`, fresh records, local disk vs
+//!    object store (two rounds each, alternating);
+//! 2. `/add` latency at a fixed offered rate, open loop, each request's
+//!    latency counted from its scheduled send time (no coordinated
+//!    omission), local disk vs object store;
+//! 3. reads (inclusion proofs and tiles at random) from one read replica
+//!    and from two, the client spreading its requests over them.
+//!
+//! `cargo bench -p gazette-tests --bench distributed` (env
+//! `GAZETTE_BENCH_RECORDS`, default 100000 per append round;
+//! `GAZETTE_BENCH_RATE`, default 1000 `/add` per second, 5 s;
+//! `GAZETTE_BENCH_READ_SECONDS`, default 5; `GAZETTE_BENCH_CONNECTIONS`,
+//! default 32 for reads).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gazette_tests::distributed::{Cluster, agency, record, wait_sequencing};
+use gazette_tests::{Server, binary, env_or, line_value, run};
+
+/// Records per `/add-batch` request, and requests in flight.
+const BATCH: usize = 1000;
+const SENDERS: usize = 4;
+
+fn local_log(dir: &Path) -> Server {
+    let d = dir.to_str().unwrap();
+    line_value(
+        &run(
+            "gazette-log",
+            &[
+                "init",
+                "--origin",
+                gazette_tests::distributed::ORIGIN,
+                "--dir",
+                d,
+            ],
+        ),
+        "log verifier key:",
+    );
+    run(
+        "gazette-log",
+        &[
+            "agency",
+            "add",
+            &agency().verifier().to_string(),
+            "--dir",
+            d,
+        ],
+    );
+    Server::start(&binary("gazette-log"), dir, "127.0.0.1:0")
+}
+
+/// Sends `records` through `/add-batch`, `SENDERS` requests at a time;
+/// records per second.
+async fn append(url: &str, records: Arc<Vec<String>>) -> f64 {
+    let client = reqwest::Client::new();
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..SENDERS)
+        .map(|_| {
+            let (client, url, records, next) = (
+                client.clone(),
+                url.to_owned(),
+                records.clone(),
+                next.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let start = next.fetch_add(BATCH as u64, Ordering::SeqCst) as usize;
+                    if start >= records.len() {
+                        return;
+                    }
+                    let chunk = &records[start..(start + BATCH).min(records.len())];
+                    let reply = client
+                        .post(format!("{url}/add-batch"))
+                        .json(&serde_json::json!({ "records": chunk }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(reply.status().is_success(), "{}", reply.status());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    records.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// `/add` at `rate` per second for `seconds`, open loop; latencies (ms)
+/// from each request's scheduled send time, sorted.
+async fn add_latency(url: &str, records: Vec<Vec<u8>>, rate: usize) -> Vec<f64> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let start = Instant::now() + Duration::from_millis(100);
+    let tasks: Vec<_> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let (client, url) = (client.clone(), url.to_owned());
+            let scheduled = start + Duration::from_secs_f64(i as f64 / rate as f64);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(scheduled.into()).await;
+                let reply = client.post(format!("{url}/add")).body(body).send().await;
+                assert!(reply.unwrap().status().is_success());
+                scheduled.elapsed().as_secs_f64() * 1000.0
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        latencies.push(task.await.unwrap());
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Requests per second of inclusion proofs and tiles at random, spread
+/// over `urls`, for `seconds`.
+async fn reads(urls: &[String], size: u64, connections: usize, seconds: u64) -> f64 {
+    let client = reqwest::Client::new();
+    let done = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| {
+            let (client, url, done) = (client.clone(), urls[c % urls.len()].clone(), done.clone());
+            tokio::spawn(async move {
+                let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ c as u64;
+                while Instant::now() < end {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let index = x % size;
+                    let path = match x % 2 {
+                        0 => format!("/proof/inclusion?index={index}&size={size}"),
+                        _ => format!(
+                            "/tile/0/{:03}",
+                            (index >> 8).min((size >> 8).saturating_sub(1))
+                        ),
+                    };
+                    let reply = client.get(format!("{url}{path}")).send().await.unwrap();
+                    assert!(reply.status().is_success(), "{path}: {}", reply.status());
+                    reply.bytes().await.unwrap();
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / seconds as f64
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("distributed: bench");
+        return;
+    }
+    let per_round = env_or("GAZETTE_BENCH_RECORDS", 100_000);
+    let rate = env_or("GAZETTE_BENCH_RATE", 1000);
+    let read_seconds = env_or("GAZETTE_BENCH_READ_SECONDS", 5) as u64;
+    let connections = env_or("GAZETTE_BENCH_CONNECTIONS", 32);
+    println!(
+        "# local disk vs Garage x3 (RF 3) + etcd x3, release processes on loopback; {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start_with(10))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let local = local_log(&dir.path().join("local"));
+    let writer_dir = cluster.node_dir("writer", true);
+    let distributed = cluster.serve(&writer_dir, &[]);
+    assert!(wait_sequencing(&distributed.url, Duration::from_secs(60)));
+
+    // Fresh records for every figure: never sent twice, to either log
+    // (each log gets its own, so each writes every tile).
+    let total = 4 * per_round + 2 * rate * 5;
+    println!("signing {total} fresh records...");
+    let signed: Vec<Vec<u8>> =
+        tokio::task::spawn_blocking(move || (0..total as u64).map(record).collect())
+            .await
+            .unwrap();
+    let mut fresh = signed.into_iter();
+    let mut take = |n: usize| -> Vec<Vec<u8>> { fresh.by_ref().take(n).collect() };
+    let texts = |records: Vec<Vec<u8>>| -> Arc<Vec<String>> {
+        Arc::new(
+            records
+                .into_iter()
+                .map(|r| String::from_utf8(r).unwrap())
+                .collect(),
+        )
+    };
+
+    println!(
+        "\n## Durable append through /add-batch ({per_round} fresh records per round, {SENDERS} requests of {BATCH} in flight)"
+    );
+    println!(
+        "| round | local disk (rec/s) | object store (rec/s) | object / local | load average |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    for round in 1..=2 {
+        let l = append(&local.url, texts(take(per_round))).await;
+        let o = append(&distributed.url, texts(take(per_round))).await;
+        println!(
+            "| {round} | {l:.0} | {o:.0} | {:.2} | {} |",
+            o / l,
+            load_average()
+        );
+    }
+
+    println!(
+        "\n## /add latency at {rate}/s offered for 5 s (open loop, from the scheduled send time)"
+    );
+    println!("| store | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | load average |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (name, url) in [
+        ("local disk", &local.url),
+        ("object store", &distributed.url),
+    ] {
+        let latencies = add_latency(url, take(rate * 5), rate).await;
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.9),
+            percentile(&latencies, 0.99),
+            latencies.last().unwrap(),
+            load_average()
+        );
+    }
+
+    let replica_dirs = [cluster.node_dir("r1", false), cluster.node_dir("r2", false)];
+    let replicas: Vec<Server> = replica_dirs
+        .iter()
+        .map(|d| cluster.serve(d, &["--replica"]))
+        .collect();
+    let size = gazette_tests::checkpoint_size(&distributed.url).await;
+    for replica in &replicas {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while gazette_tests::checkpoint_size(&replica.url).await < size {
+            assert!(Instant::now() < deadline, "a replica did not catch up");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    println!(
+        "\n## Reads from read replicas ({size} entries; inclusion proofs and level-0 tiles at random, {connections} connections, {read_seconds} s)"
+    );
+    println!("| replicas | requests/s | vs one | load average |");
+    println!("| --- | --- | --- | --- |");
+    let one = reads(&[replicas[0].url.clone()], size, connections, read_seconds).await;
+    println!("| 1 | {one:.0} | 1.00 | {} |", load_average());
+    let urls: Vec<String> = replicas.iter().map(|r| r.url.clone()).collect();
+    let two = reads(&urls, size, connections, read_seconds).await;
+    println!("| 2 | {two:.0} | {:.2} | {} |", two / one, load_average());
+}
