@@ -135,12 +135,16 @@ impl Cluster {
             ("AWS_ACCESS_KEY_ID", self.garage.access_key_id()),
             ("AWS_SECRET_ACCESS_KEY", self.garage.secret_access_key()),
         ];
+        // GAZETTE_TEST_RUST_LOG=gazette_log=debug shows, among others, the
+        // time each step of a commit took.
+        let rust_log = std::env::var("GAZETTE_TEST_RUST_LOG").unwrap_or_else(|_| "warn".into());
         Server::start_with(
             &binary("gazette-log"),
             dir,
             &Options {
                 args,
                 env: &env,
+                rust_log: &rust_log,
                 ..Options::default()
             },
         )

@@ -40,6 +40,37 @@ pub enum LeaseError {
     NotEnforced,
 }
 
+/// What a process does once it learns it lost the lease.
+type OnLost = Box<dyn FnOnce(String) + Send>;
+
+/// Whether this process still holds the lease, and what to do once it
+/// learns that it does not (whoever learns it first: the renewals, or a
+/// swap etcd refused).
+struct Holding {
+    alive: AtomicBool,
+    lost: std::sync::Mutex<Option<OnLost>>,
+}
+
+impl Holding {
+    fn alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// The lease is gone: `lost` is called, once.
+    fn lose(&self, why: String) {
+        self.alive.store(false, Ordering::SeqCst);
+        if let Some(lost) = self.lost.lock().expect("lock").take() {
+            lost(why);
+        }
+    }
+
+    /// The lease is given up: nobody is told.
+    fn release(&self) {
+        self.alive.store(false, Ordering::SeqCst);
+        self.lost.lock().expect("lock").take();
+    }
+}
+
 /// The checkpoint etcd holds, with the revision that last changed it
 /// (0: there is none yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +152,7 @@ impl Etcd {
     ) -> Result<Lease, LeaseError> {
         let ttl_s = ttl.as_secs().max(2) as i64;
         let key = self.key("sequencer");
-        let mut lost = Some(lost);
+        let mut lost: Option<OnLost> = Some(Box::new(lost));
         let mut waited_since: Option<Instant> = None;
         loop {
             let mut client = self.client.clone();
@@ -141,19 +172,17 @@ impl Etcd {
             let response = client.txn(claim).await.map_err(|e| self.failed(e))?;
             if response.succeeded() {
                 let claimed = self.holder_revision(&key).await?;
-                let alive = Arc::new(AtomicBool::new(true));
-                self.keep_alive(
-                    lease,
-                    ttl_s,
-                    alive.clone(),
-                    lost.take().expect("claimed once"),
-                );
+                let holding = Arc::new(Holding {
+                    alive: AtomicBool::new(true),
+                    lost: std::sync::Mutex::new(lost.take()),
+                });
+                self.keep_alive(lease, ttl_s, holding.clone());
                 tracing::info!(holder, lease, "holding the sequencer lease");
                 return Ok(Lease {
                     etcd: self.clone(),
                     lease,
                     claimed,
-                    alive,
+                    holding,
                 });
             }
             let _ = client.lease_revoke(lease).await;
@@ -185,21 +214,15 @@ impl Etcd {
 
     /// Renews the lease a third of its time to live; after a whole time to
     /// live without a renewal the lease must be taken as lost.
-    fn keep_alive(
-        &self,
-        lease: i64,
-        ttl_s: i64,
-        alive: Arc<AtomicBool>,
-        lost: impl FnOnce(String) + Send + 'static,
-    ) {
+    fn keep_alive(&self, lease: i64, ttl_s: i64, holding: Arc<Holding>) {
         let etcd = self.clone();
         tokio::spawn(async move {
             let ttl = Duration::from_secs(ttl_s as u64);
             let mut renewed = Instant::now();
             let why = loop {
                 tokio::time::sleep(ttl / 3).await;
-                if !alive.load(Ordering::SeqCst) {
-                    return; // released
+                if !holding.alive() {
+                    return; // released, or found lost by a swap
                 }
                 match etcd.renew(lease).await {
                     Ok(true) => renewed = Instant::now(),
@@ -214,8 +237,7 @@ impl Etcd {
                     }
                 }
             };
-            alive.store(false, Ordering::SeqCst);
-            lost(why);
+            holding.lose(why);
         });
     }
 
@@ -281,7 +303,7 @@ pub struct Lease {
     /// The revision at which this process created the sequencer key: the
     /// key still has it only while this process holds the lease.
     claimed: i64,
-    alive: Arc<AtomicBool>,
+    holding: Arc<Holding>,
 }
 
 impl Lease {
@@ -294,7 +316,7 @@ impl Lease {
     /// `note`, if this process still holds the lease; returns the new
     /// revision. Anything else is [`LeaseError::Lost`].
     pub async fn swap_checkpoint(&self, revision: i64, note: &[u8]) -> Result<i64, LeaseError> {
-        if !self.alive.load(Ordering::SeqCst) {
+        if !self.holding.alive() {
             return Err(LeaseError::Lost("the sequencer lease was lost".into()));
         }
         let etcd = &self.etcd;
@@ -330,16 +352,14 @@ impl Lease {
         {
             return Ok(held.mod_revision());
         }
-        self.alive.store(false, Ordering::SeqCst);
-        Err(LeaseError::Lost(
-            "another gazette-log took the sequencer lease or replaced the checkpoint: this one stops sequencing"
-                .into(),
-        ))
+        let why = "another gazette-log took the sequencer lease or replaced the checkpoint: this one stops sequencing";
+        self.holding.lose(why.into());
+        Err(LeaseError::Lost(why.into()))
     }
 
     /// Gives the lease up (a clean stop), so a standby takes over at once.
     pub async fn release(&self) {
-        self.alive.store(false, Ordering::SeqCst);
+        self.holding.release();
         let _ = self.etcd.client.clone().lease_revoke(self.lease).await;
     }
 }

@@ -44,6 +44,57 @@ const STAGING: &str = "staging/";
 const STAGING_MAGIC: &[u8] = b"gazette staging v1\n";
 /// Objects uploaded at once.
 const UPLOADS: usize = 16;
+/// Bytes of tiles and bundles kept in memory: a tile's path names its
+/// bytes for good (partial ones too: the width is in the path, and only
+/// the winner of a checkpoint swap writes tiles, see the module), and every
+/// proof reads several (a GET to the bucket costs milliseconds, a local
+/// file read microseconds).
+const TILE_CACHE: usize = 64 << 20;
+
+/// Tiles and bundles read lately, oldest dropped first.
+#[derive(Default)]
+struct Tiles {
+    tiles: std::collections::HashMap<String, Arc<Vec<u8>>>,
+    order: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+impl Tiles {
+    /// Whether `path` names an object that never changes once written.
+    fn immutable(path: &str) -> bool {
+        path.starts_with("tile/")
+    }
+
+    fn get(&self, path: &str) -> Option<Arc<Vec<u8>>> {
+        self.tiles.get(path).cloned()
+    }
+
+    /// Forgets `path`, removed from the bucket: a read must then find
+    /// nothing, as on any store.
+    fn forget(&mut self, path: &str) {
+        if let Some(gone) = self.tiles.remove(path) {
+            self.bytes -= gone.len();
+            self.order.retain(|p| p != path);
+        }
+    }
+
+    fn insert(&mut self, path: &str, data: Arc<Vec<u8>>) {
+        if self.tiles.contains_key(path) {
+            return;
+        }
+        self.bytes += data.len();
+        self.tiles.insert(path.to_owned(), data);
+        self.order.push_back(path.to_owned());
+        while self.bytes > TILE_CACHE {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(gone) = self.tiles.remove(&oldest) {
+                self.bytes -= gone.len();
+            }
+        }
+    }
+}
 
 /// The bucket, through one client per endpoint.
 struct Bucket {
@@ -179,6 +230,7 @@ struct Sequencing {
 /// Tiles and checkpoints in an S3-compatible bucket (see the module).
 pub struct ObjectStorage {
     bucket: Arc<Bucket>,
+    tiles: Mutex<Tiles>,
     sequencing: Option<Arc<Sequencing>>,
     /// The store's own runtime: [`Storage`] is called from plain threads
     /// and from the server's runtime alike, and waits here.
@@ -275,6 +327,7 @@ impl ObjectStorage {
                 current: AtomicUsize::new(0),
                 prefix: prefix.to_owned(),
             }),
+            tiles: Mutex::default(),
             sequencing: None,
             runtime: Some(runtime()?),
         })
@@ -428,8 +481,19 @@ fn lost(e: LeaseError) -> io::Error {
 
 impl Storage for ObjectStorage {
     fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        let path = path.to_owned();
-        self.run(|bucket| async move { bucket.get(&path).await })
+        let immutable = Tiles::immutable(path);
+        if immutable && let Some(data) = self.tiles.lock().expect("lock").get(path) {
+            return Ok(Some(data.to_vec()));
+        }
+        let owned = path.to_owned();
+        let found = self.run(|bucket| async move { bucket.get(&owned).await })?;
+        if immutable && let Some(data) = &found {
+            self.tiles
+                .lock()
+                .expect("lock")
+                .insert(path, Arc::new(data.clone()));
+        }
+        Ok(found)
     }
 
     fn commit(&self, objects: &[(String, Vec<u8>)], checkpoint: &[u8]) -> io::Result<()> {
@@ -444,25 +508,28 @@ impl Storage for ObjectStorage {
             let hash: [u8; 32] = Sha256::digest(&note).into();
             let staged = format!("{STAGING}{}", hex(&hash));
             let (revision, last) = *sequencing.last.lock().expect("lock");
+            let started = std::time::Instant::now();
             // A retried commit whose swap already won goes on from step 3.
             if last != hash {
                 if !objects.is_empty() {
-                    bucket
-                        .put(&staged, PutPayload::from(stage(&objects)))
-                        .await?;
+                    bucket.put(&staged, PutPayload::from(stage(&objects))).await?;
                 }
+                let staged_at = started.elapsed();
                 let revision = sequencing
                     .lease
                     .swap_checkpoint(revision, &note)
                     .await
                     .map_err(lost)?;
                 *sequencing.last.lock().expect("lock") = (revision, hash);
+                tracing::debug!(?staged_at, swapped_at = ?started.elapsed(), "commit staged and swapped");
             }
             bucket.put_all(&objects).await?;
             bucket.put(CHECKPOINT, PutPayload::from(note)).await?;
+            let written_at = started.elapsed();
             if !objects.is_empty() {
                 bucket.delete(&staged).await?;
             }
+            tracing::debug!(objects = objects.len(), ?written_at, done_at = ?started.elapsed(), "commit");
             Ok(())
         })
     }
@@ -473,6 +540,7 @@ impl Storage for ObjectStorage {
     }
 
     fn remove(&self, path: &str) -> io::Result<()> {
+        self.tiles.lock().expect("lock").forget(path);
         let path = path.to_owned();
         self.run(|bucket| async move { bucket.delete(&path).await })
     }
@@ -484,7 +552,14 @@ impl Storage for ObjectStorage {
             for path in &found {
                 bucket.delete(path).await?;
             }
-            Ok(found.len())
+            Ok(found)
+        })
+        .map(|found| {
+            let mut tiles = self.tiles.lock().expect("lock");
+            for path in &found {
+                tiles.forget(path);
+            }
+            found.len()
         })
     }
 
