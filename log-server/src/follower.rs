@@ -43,6 +43,11 @@ fn step(log: &Arc<Log>) -> anyhow::Result<()> {
         let checkpoint = open_checkpoint(&note, &log.verifier)?.checkpoint;
         if checkpoint.size > known {
             Edge::load(storage, checkpoint.size, &checkpoint.root)?;
+            // Its index's segments first: proofs against it are asked for
+            // as soon as it is seen.
+            if let Some(map) = &log.map {
+                map.map.follow(storage, checkpoint.size)?;
+            }
             let committed = CommittedCheckpoint {
                 size: checkpoint.size,
                 root: checkpoint.root,
@@ -72,6 +77,11 @@ fn step(log: &Arc<Log>) -> anyhow::Result<()> {
         let size = verified.checkpoint.size;
         if size > log.published().size && size <= log.committed().size {
             Edge::load(storage, size, &verified.checkpoint.root)?;
+            // The proofs readers ask for are against the published
+            // checkpoint: its commitment's segments, kept as a snapshot.
+            if let Some(map) = &log.map {
+                map.map.follow(storage, size)?;
+            }
             log.published.send_replace(Arc::new(WitnessedCheckpoint {
                 size,
                 root: verified.checkpoint.root,

@@ -305,16 +305,30 @@ impl Log {
                 let index =
                     RecordIndex::open_at(&dir.join(RECORD_INDEX_DIR), storage.as_ref(), size, ())
                         .context("bringing the record index up to the checkpoint")?;
-                // Without the verifiable index (a replica does not build
-                // it yet), documents and revocations are kept here.
                 let lookup = LookupIndex::open_at(
                     &dir.join(LOOKUP_INDEX_DIR),
                     storage.as_ref(),
                     size,
-                    Digests::Kept,
+                    Digests::of(&config),
                 )
                 .context("bringing the lookup index up to the checkpoint")?;
                 (Some(Arc::new(index)), Some(Arc::new(lookup)))
+            }
+        };
+        // A replica's verifiable index follows the commitments too: the
+        // page's verdicts and lookups' proofs come from it.
+        let map = match lookups && config.sequencer.verifiable_index {
+            false => None,
+            true => {
+                let map = Map::open(
+                    dir,
+                    storage.as_ref(),
+                    committed.borrow().size,
+                    published.clone(),
+                )
+                .context("opening the verifiable index")?;
+                map.follow(storage.as_ref(), published.borrow().size)?;
+                Some(MapHandle::following(map))
             }
         };
         let (agencies, names) = operator_files(&config, dir)?;
@@ -337,7 +351,7 @@ impl Log {
             index,
             lookup,
             read_only: Some(why),
-            map: None,
+            map,
             verifier: verifier.clone(),
         })
     }

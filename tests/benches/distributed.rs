@@ -165,6 +165,45 @@ async fn reads(urls: &[String], size: u64, connections: usize, seconds: u64) -> 
     done.load(Ordering::Relaxed) as f64 / seconds as f64
 }
 
+/// CPU seconds so far of every process named `garage`, and of every one
+/// named `etcd` (the engines of this run: no others run here).
+fn engines_cpu() -> (f64, f64) {
+    let (mut garage, mut etcd) = (0.0, 0.0);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let (name, cpu) = gazette_tests::process::stat_cpu(&entry.path().join("stat"));
+        match name.as_str() {
+            "garage" => garage += cpu,
+            "etcd" => etcd += cpu,
+            _ => {}
+        }
+    }
+    (garage, etcd)
+}
+
+/// Appends `records` to the log `server`; the rate, and the CPU
+/// microseconds per record of the log, of Garage and of etcd.
+async fn measured_append(
+    server: &Server,
+    records: Arc<Vec<String>>,
+    senders: usize,
+) -> (f64, [f64; 3]) {
+    let n = records.len() as f64;
+    let log_before = gazette_tests::process::cpu_seconds(server.pid());
+    let (garage_before, etcd_before) = engines_cpu();
+    let rate = append(&server.url, records, senders).await;
+    let (garage, etcd) = engines_cpu();
+    let per_record = |seconds: f64| seconds * 1e6 / n;
+    let log = gazette_tests::process::cpu_seconds(server.pid()) - log_before;
+    (
+        rate,
+        [
+            per_record(log),
+            per_record(garage - garage_before),
+            per_record(etcd - etcd_before),
+        ],
+    )
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -234,15 +273,19 @@ async fn main() {
         "\n## Durable append through /add-batch ({per_round} fresh records per run, requests of {BATCH})"
     );
     println!(
-        "| requests in flight | local disk (rec/s) | object store (rec/s) | object / local | load average |"
+        "| requests in flight | local disk (rec/s) | object store (rec/s) | object / local | CPU µs/record, local: gazette-log | object store: gazette-log / Garage / etcd | load average |"
     );
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     for senders in SENDERS {
-        let l = append(&local.url, texts(take(per_round)), senders).await;
-        let o = append(&distributed.url, texts(take(per_round)), senders).await;
+        let (l, l_cpu) = measured_append(&local, texts(take(per_round)), senders).await;
+        let (o, o_cpu) = measured_append(&distributed, texts(take(per_round)), senders).await;
         println!(
-            "| {senders} | {l:.0} | {o:.0} | {:.2} | {} |",
+            "| {senders} | {l:.0} | {o:.0} | {:.2} | {:.1} | {:.1} / {:.1} / {:.1} | {} |",
             o / l,
+            l_cpu[0],
+            o_cpu[0],
+            o_cpu[1],
+            o_cpu[2],
             load_average()
         );
     }

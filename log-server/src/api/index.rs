@@ -70,15 +70,21 @@ pub async fn lookup(
 /// The proven lookup of `key` against the tree of `size` entries (the
 /// published checkpoint's when `None`).
 pub fn prove(log: &Log, key: &LookupKey, size: Option<u64>) -> Result<Value, ApiError> {
-    if log.read_only.is_some() {
-        return Err(ApiError::read_only(
-            log,
-            "proven lookups need the verifiable index",
-        ));
-    }
-    let map = log.map.as_ref().ok_or_else(|| {
-        ApiError::NotFound("this log keeps no verifiable index (sequencer.verifiable_index)".into())
-    })?;
+    // A read-only log has no index; a replica has one that follows.
+    let map = match (&log.map, &log.read_only) {
+        (Some(map), _) => map,
+        (None, Some(_)) => {
+            return Err(ApiError::read_only(
+                log,
+                "proven lookups need the verifiable index",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::NotFound(
+                "this log keeps no verifiable index (sequencer.verifiable_index)".into(),
+            ));
+        }
+    };
     let published = log.published();
     let size = size.unwrap_or(published.size);
     if size > published.size {

@@ -195,10 +195,17 @@ impl Map {
                 .collect(),
         };
         let snapshot = Arc::new(state.live.clone());
-        state.snapshots.insert(commitment_index, snapshot);
-        // Readers prove against the published checkpoint by default, or
-        // against a recent one they hold: the newest SNAPSHOTS, and the
-        // published one however old it is (witnessing may lag).
+        self.keep_snapshot(&mut state, commitment_index, snapshot);
+        self.changed.notify_all();
+        Ok(commitment)
+    }
+
+    /// Keeps `snapshot` as the commitment at `at`'s. Readers prove against
+    /// the published checkpoint by default, or against a recent one they
+    /// hold: the newest SNAPSHOTS are kept, and the published one however
+    /// old it is (witnessing may lag).
+    fn keep_snapshot(&self, state: &mut State, at: u64, snapshot: Arc<Vec<Arc<Segment>>>) {
+        state.snapshots.insert(at, snapshot);
         let published = self.published.borrow().size.checked_sub(1);
         while state.snapshots.len() > SNAPSHOTS {
             let oldest = state
@@ -209,8 +216,56 @@ impl Map {
                 .expect("more than one snapshot");
             state.snapshots.remove(&oldest);
         }
-        self.changed.notify_all();
-        Ok(commitment)
+    }
+
+    /// A replica's map follows the tree another process writes: the
+    /// segments the commitment ending the tree of `size` lists become that
+    /// commitment's snapshot (and the live list, if it is the newest),
+    /// those the map has reused, the others opened from their files or
+    /// rebuilt from the entries, each checked against the committed root.
+    /// Segments dropped from the live list are retired: their files go
+    /// once no snapshot or reader holds them.
+    pub fn follow(&self, storage: &dyn Storage, size: u64) -> Result<(), MapError> {
+        let Some(at) = size.checked_sub(1) else {
+            return Ok(());
+        };
+        let known: Vec<Arc<Segment>> = {
+            let state = self.state.lock().expect("map lock");
+            if state.snapshots.contains_key(&at) {
+                return Ok(());
+            }
+            let snapshots = state.snapshots.values().flat_map(|s| s.iter());
+            state.live.iter().chain(snapshots).cloned().collect()
+        };
+        let Some(commitment) =
+            IndexCommitment::parse(&stored_entry(storage, size, at)?).filter(|c| c.size == at)
+        else {
+            return Ok(()); // a tree that does not end with a commitment
+        };
+        let segments = commitment
+            .segments
+            .iter()
+            .map(|listed| {
+                let same = known
+                    .iter()
+                    .find(|s| (s.start, s.end, s.root) == (listed.start, listed.end, listed.root));
+                match same {
+                    Some(segment) => Ok(segment.clone()),
+                    None => open_or_rebuild(&self.dir, storage, size, listed, at),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut state = self.state.lock().expect("map lock");
+        if segments.last().map_or(0, |s| s.end) >= state.live.last().map_or(0, |s| s.end) {
+            for old in &state.live {
+                if !segments.iter().any(|s| Arc::ptr_eq(s, old)) {
+                    old.retire();
+                }
+            }
+            state.live = segments.clone();
+        }
+        self.keep_snapshot(&mut state, at, Arc::new(segments));
+        Ok(())
     }
 
     /// The segments the commitment at `index` listed, if still kept.
@@ -310,6 +365,15 @@ pub struct MapHandle {
 }
 
 impl MapHandle {
+    /// `map` without mergers: a replica's, which follows the segments the
+    /// sequencer's commitments list ([`Map::follow`]).
+    pub fn following(map: Arc<Map>) -> MapHandle {
+        MapHandle {
+            mergers: Vec::new(),
+            map,
+        }
+    }
+
     /// Starts the mergers over `map`.
     pub fn start(map: Arc<Map>) -> MapHandle {
         MapHandle {
