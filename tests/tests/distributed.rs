@@ -379,3 +379,53 @@ fn read_replicas_keep_up_and_give_the_same_answers() {
 fn size_of(note: &[u8], log_vkey: &str) -> u64 {
     size_and_root(note, log_vkey).0
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_served_by_a_replica_gives_proven_verdicts() {
+    use gazette_client::record::Record;
+    use gazette_tests::browser::Browser;
+    let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+    let log = cluster.serve(&cluster.node_dir("writer", true), &[]);
+    let url = log.url.clone();
+    let sequencing = tokio::task::spawn_blocking(move || wait_sequencing(&url, DEADLINE));
+    assert!(sequencing.await.unwrap(), "the log sequences");
+    let files = tempfile::tempdir().unwrap();
+    let document = b"Building permit BP-2026-0311: parcel 7-12, River Quarter\n";
+    let signed = Record::new(
+        gazette_tests::distributed::agency().name(),
+        "permit",
+        "BP-2026-0311",
+        gazette_tests::document_digest(document),
+        "2026-12-05T09:00:00Z",
+    )
+    .sign(&gazette_tests::distributed::agency())
+    .unwrap();
+    gazette_tests::add_batch(&log.url, vec![signed.bytes]).await;
+    let replica = cluster.serve(&cluster.node_dir("replica", false), &["--replica"]);
+    let size = checkpoint_size(&log.url).await;
+    while checkpoint_size(&replica.url).await < size {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let browser = Browser::start().await;
+    for (name, bytes, expected) in [
+        ("permit.txt", &document[..], "verified"),
+        (
+            "altered.txt",
+            &b"Building permit BP-2026-0311: parcel 7-13\n"[..],
+            "not-found",
+        ),
+    ] {
+        let file = files.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        browser.open(&format!("{}/", replica.url)).await;
+        browser.choose_file("#document-input", &file).await;
+        let verdict = browser.verdict().await;
+        assert_eq!(
+            verdict,
+            expected,
+            "{name}: {}",
+            browser.text("#verdict").await
+        );
+    }
+    browser.close().await;
+}
