@@ -35,18 +35,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use common::engines::{Endpoints, Engines};
+use common::faults::*;
 use common::*;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use gazette_client::checkpoint::Checkpoint;
 use gazette_client::tiles::Tile;
-use gazette_log::config::{Config, ObjectStoreConfig};
+use gazette_log::config::Config;
 use gazette_log::log::Log;
 use gazette_log::storage::etcd::Etcd;
-use gazette_log::storage::object::clients_with;
 use gazette_log::storage::{CHECKPOINT, ObjectStorage, Storage};
-use gazette_tests::engines::{EtcdCluster, GarageCluster};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
@@ -55,12 +55,6 @@ use object_store::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// Records in the tree before the failing commit, in one batch ended by its
-/// commitment (so `BASE + 1` entries): the batch after it completes the
-/// first tile (and bundle) and starts level 1.
-const BASE: u64 = 250;
-/// Records in the failing batch (`BATCH + 1` entries with its commitment).
-const BATCH: u64 = 10;
 /// The sequencer lease's time to live.
 const TTL: Duration = Duration::from_secs(2);
 /// The objects a clean commit of the batch writes besides the checkpoint.
@@ -293,44 +287,9 @@ impl ObjectStore for FaultyStore {
     }
 }
 
-/// Garage and etcd, and the clients a scenario uses.
-struct Engines {
-    _dir: tempfile::TempDir,
-    garage: GarageCluster,
-    etcd: EtcdCluster,
-}
-
-type Endpoints = Vec<(String, Arc<dyn ObjectStore>)>;
 type LostWhy = Arc<Mutex<Option<String>>>;
 
 impl Engines {
-    fn start() -> Engines {
-        let dir = tempfile::tempdir().unwrap();
-        let garage = GarageCluster::start(&dir.path().join("garage"));
-        let etcd = EtcdCluster::start(&dir.path().join("etcd"));
-        Engines {
-            _dir: dir,
-            garage,
-            etcd,
-        }
-    }
-
-    /// A clean client per Garage node.
-    fn clients(&self) -> Endpoints {
-        let config = ObjectStoreConfig {
-            endpoints: self.garage.s3_endpoints(),
-            bucket: self.garage.bucket().to_owned(),
-            region: self.garage.region().to_owned(),
-            prefix: String::new(),
-        };
-        clients_with(
-            &config,
-            self.garage.access_key_id(),
-            self.garage.secret_access_key(),
-        )
-        .unwrap()
-    }
-
     /// A client per Garage node, each through a [`FaultyStore`].
     fn faulty(&self, injector: &Arc<Injector>) -> Endpoints {
         self.clients()
@@ -441,24 +400,6 @@ fn run(scenarios: impl std::future::Future<Output = ()>) {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn base_records() -> Vec<Vec<u8>> {
-    (0..BASE).map(body).collect()
-}
-
-fn batch_records() -> Vec<Vec<u8>> {
-    (BASE..BASE + BATCH).map(body).collect()
-}
-
-/// Where the entries are once the base and the batch are committed.
-fn layout() -> Layout {
-    Layout::of(&[BASE, BATCH])
-}
-
-/// The indexes the batch's records get on top of the base tree.
-fn batch_indexes() -> Vec<u64> {
-    layout().records[BASE as usize..].to_vec()
 }
 
 /// An initialised data directory whose pruner waits an hour: its removals

@@ -9,11 +9,12 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gazette_log::config::ObjectStoreConfig;
-use gazette_log::storage::object::clients_with;
 use gazette_log::storage::{CHECKPOINT, FsStorage, ObjectStorage, Storage};
-use gazette_tests::engines::{EtcdCluster, GarageCluster};
 use object_store::ObjectStore;
+
+mod common;
+
+use common::engines::{Endpoints, Engines};
 
 /// What every backend keeps; `storage` is empty.
 fn contract(storage: &dyn Storage) {
@@ -105,44 +106,16 @@ fn the_filesystem_keeps_the_storage_contract() {
     contract(&FsStorage::open(dir.path()).unwrap());
 }
 
-/// Garage and etcd, and a way to open the store on them.
-struct Engines {
-    _dir: tempfile::TempDir,
-    garage: GarageCluster,
-    etcd: EtcdCluster,
-}
-
+/// The ways the suite opens the store on the engines.
 impl Engines {
-    fn start() -> Engines {
-        let dir = tempfile::tempdir().unwrap();
-        let garage = GarageCluster::start(&dir.path().join("garage"));
-        let etcd = EtcdCluster::start(&dir.path().join("etcd"));
-        Engines {
-            _dir: dir,
-            garage,
-            etcd,
-        }
-    }
-
-    fn clients(
+    fn clients_through(
         &self,
         wrap: &dyn Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
-    ) -> Vec<(String, Arc<dyn ObjectStore>)> {
-        let config = ObjectStoreConfig {
-            endpoints: self.garage.s3_endpoints(),
-            bucket: self.garage.bucket().to_owned(),
-            region: self.garage.region().to_owned(),
-            prefix: String::new(),
-        };
-        clients_with(
-            &config,
-            self.garage.access_key_id(),
-            self.garage.secret_access_key(),
-        )
-        .unwrap()
-        .into_iter()
-        .map(|(endpoint, store)| (endpoint, wrap(store)))
-        .collect()
+    ) -> Endpoints {
+        self.clients()
+            .into_iter()
+            .map(|(endpoint, store)| (endpoint, wrap(store)))
+            .collect()
     }
 
     /// A sequencer under `prefix` (in the bucket and in etcd); `lost`
@@ -162,7 +135,7 @@ impl Engines {
         wrap: &dyn Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
     ) -> anyhow::Result<ObjectStorage> {
         ObjectStorage::open_sequencer(
-            self.clients(wrap),
+            self.clients_through(wrap),
             prefix,
             (&self.etcd.client_endpoints(), prefix),
             Duration::from_secs(2),
@@ -171,7 +144,7 @@ impl Engines {
     }
 
     fn reader(&self, prefix: &str) -> ObjectStorage {
-        ObjectStorage::open_reader(self.clients(&|store| store), prefix).unwrap()
+        ObjectStorage::open_reader(self.clients(), prefix).unwrap()
     }
 }
 

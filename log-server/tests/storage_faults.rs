@@ -25,19 +25,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
+use common::faults::*;
 use common::*;
 use gazette_client::tiles::Tile;
 use gazette_log::config::Config;
 use gazette_log::log::Log;
 use gazette_log::storage::{Files, FsStorage, OsFiles};
 use serde_json::json;
-
-/// Records in the tree before the failing commit, in one batch ended by its
-/// commitment (so `BASE + 1` entries): the batch after it completes the
-/// first tile (and bundle) and starts level 1.
-const BASE: u64 = 250;
-/// Records in the failing batch (`BATCH + 1` entries with its commitment).
-const BATCH: u64 = 10;
 
 /// One step of a commit: one call of the [`Files`] seam.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,24 +143,6 @@ impl Files for FaultyFiles {
         self.injector.step(CommitStep::SyncDir, dir, &self.root)?;
         OsFiles.sync_dir(dir)
     }
-}
-
-fn base_records() -> Vec<Vec<u8>> {
-    (0..BASE).map(body).collect()
-}
-
-fn batch_records() -> Vec<Vec<u8>> {
-    (BASE..BASE + BATCH).map(body).collect()
-}
-
-/// Where the entries are once the base and the batch are committed.
-fn layout() -> Layout {
-    Layout::of(&[BASE, BATCH])
-}
-
-/// The indexes the batch's records get on top of the base tree.
-fn batch_indexes() -> Vec<u64> {
-    layout().records[BASE as usize..].to_vec()
 }
 
 /// A log in a fresh directory on a store with the injector's files, holding

@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+pub mod engines;
+pub mod faults;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
