@@ -97,13 +97,21 @@ fn contract(storage: &dyn Storage) {
         assert!(storage.read(bad).is_err(), "read {bad:?}");
         assert!(storage.remove(bad).is_err(), "remove {bad:?}");
     }
+    assert!(storage.remove_partial_tiles("../x").is_err());
     assert_eq!(storage.remove_temporaries("").unwrap(), 0);
 }
 
 #[test]
 fn the_filesystem_keeps_the_storage_contract() {
     let dir = tempfile::tempdir().unwrap();
-    contract(&FsStorage::open(dir.path()).unwrap());
+    let storage = FsStorage::open(dir.path()).unwrap();
+    contract(&storage);
+    // Partial tiles live in `<full>.p/`: the last one removed takes the
+    // directory along, by either way of removing.
+    assert!(!dir.path().join("tile/0/000.p").exists());
+    assert!(dir.path().join("tile/0/001.p").exists());
+    storage.remove("tile/entries/000.p/2").unwrap();
+    assert!(!dir.path().join("tile/entries/000.p").exists());
 }
 
 /// The ways the suite opens the store on the engines.

@@ -359,52 +359,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn superseded_partial_tiles_are_found_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = FsStorage::open(dir.path()).unwrap();
-        let objects: Vec<(String, Vec<u8>)> = [
-            "tile/0/000.p/1",
-            "tile/0/000.p/2",
-            "tile/0/000",
-            "tile/entries/000.p/2",
-            "tile/entries/000",
-            "tile/0/x001/002.p/9",
-            "tile/0/x001/002",
-            "tile/0/001.p/3",
-            "tile/0/001.p/4",
-        ]
-        .iter()
-        .map(|p| (p.to_string(), vec![1]))
-        .collect();
-        storage.commit(&objects, b"checkpoint\n").unwrap();
-        // Beside a full tile, every partial one; at the right edge, all but
-        // the widest.
-        assert_eq!(
-            storage.superseded_partial_tiles().unwrap(),
-            [
-                "tile/0/000.p/1",
-                "tile/0/000.p/2",
-                "tile/0/001.p/3",
-                "tile/0/x001/002.p/9",
-                "tile/entries/000.p/2",
-            ]
-        );
-        assert_eq!(storage.remove_partial_tiles("tile/0/000").unwrap(), 2);
-        assert_eq!(storage.remove_partial_tiles("tile/0/000").unwrap(), 0);
-        assert_eq!(
-            storage.read("tile/0/000").unwrap().as_deref(),
-            Some(&[1u8][..])
-        );
-        assert!(!dir.path().join("tile/0/000.p").exists());
-        assert!(storage.remove_partial_tiles("../x").is_err());
-        // One at a time: the last one takes its directory along.
-        storage.remove("tile/entries/000.p/2").unwrap();
-        assert!(!dir.path().join("tile/entries/000.p").exists());
-        storage.remove("tile/0/001.p/3").unwrap();
-        assert!(storage.read("tile/0/001.p/4").unwrap().is_some());
-    }
-
-    #[test]
     fn the_witnessed_checkpoint_is_kept_beside_the_tree_and_replaced_whole() {
         let dir = tempfile::tempdir().unwrap();
         let storage = FsStorage::open(dir.path()).unwrap();
