@@ -87,7 +87,16 @@ Ctrl-C stops everything.",
         standby.url,
         replica.url,
     );
-    loop {
-        std::thread::park();
-    }
+    // Dropping the handles stops the logs; the engines die with this
+    // process in any case.
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    });
+    println!("\n==> stopping");
 }
