@@ -331,7 +331,7 @@ fn serve_distributed(dir: &Path, config: Config, listen: Option<SocketAddr>) -> 
                 replica.start_following();
                 api::router(replica.clone())
             }
-            None => standby_router(why),
+            None => api::unavailable(format!("{why}, and the bucket holds no checkpoint yet")),
         };
         let serving = Takeover::new(Arc::new(standby), router);
         let takeover = serving.clone();
@@ -370,21 +370,4 @@ fn serve_distributed(dir: &Path, config: Config, listen: Option<SocketAddr>) -> 
         }
         anyhow::Ok(())
     })
-}
-
-/// Every request answered 503 with `why`: a standby with nothing to serve.
-fn standby_router(why: String) -> axum::Router {
-    let answer = move || {
-        let why = why.clone();
-        async move {
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                [(axum::http::header::RETRY_AFTER, "2")],
-                axum::Json(serde_json::json!({
-                    "error": format!("{why}, and the bucket holds no checkpoint yet"),
-                })),
-            )
-        }
-    };
-    axum::Router::new().fallback(answer)
 }

@@ -93,6 +93,14 @@ impl Share {
         Some(data)
     }
 
+    fn remove(&self, path: &str) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(gone) = g.new.remove(path) {
+            g.new_bytes -= cost(path, &gone);
+        }
+        g.old.remove(path);
+    }
+
     /// Whether a tile of `len` bytes at `path` could be kept: it must fit
     /// in one generation.
     fn fits(&self, path: &str, len: usize) -> bool {
@@ -169,6 +177,11 @@ impl TileCache {
     /// Keeps the tile of `level` at `path`.
     pub fn insert(&self, level: TileLevel, path: &str, data: Bytes) {
         self.share(level).insert(path, data);
+    }
+
+    /// Forgets the tile of `level` at `path` (removed from the store).
+    pub fn remove(&self, level: TileLevel, path: &str) {
+        self.share(level).remove(path);
     }
 
     /// The gzip encoding of the entry bundle at `path`, if held.

@@ -18,13 +18,12 @@
 //! `GAZETTE_BENCH_READ_SECONDS`, default 5; `GAZETTE_BENCH_CONNECTIONS`,
 //! default 32 for reads).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gazette_tests::distributed::{Cluster, agency, record, wait_sequencing};
-use gazette_tests::{Server, binary, env_or, run};
+use gazette_tests::{Server, binary, env_or, init_log};
 
 /// Records per `/add-batch` request.
 const BATCH: usize = 1000;
@@ -32,30 +31,6 @@ const BATCH: usize = 1000;
 /// takes several round trips whatever its size, so its rate grows with the
 /// records waiting to be committed together.
 const SENDERS: [usize; 2] = [4, 16];
-
-fn init_local_log(dir: &Path) {
-    let d = dir.to_str().unwrap();
-    run(
-        "gazette-log",
-        &[
-            "init",
-            "--origin",
-            gazette_tests::distributed::ORIGIN,
-            "--dir",
-            d,
-        ],
-    );
-    run(
-        "gazette-log",
-        &[
-            "agency",
-            "add",
-            &agency().verifier().to_string(),
-            "--dir",
-            d,
-        ],
-    );
-}
 
 /// Sends `records` through `/add-batch`, `senders` requests at a time;
 /// records per second.
@@ -233,7 +208,11 @@ async fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let local_dir = dir.path().join("local");
-    init_local_log(&local_dir);
+    init_log(
+        &local_dir,
+        gazette_tests::distributed::ORIGIN,
+        &agency().verifier(),
+    );
     let writer_dir = cluster.node_dir("writer", true);
     // Every request comes from 127.0.0.1: the default cap per address
     // would close connections rather than measure latency.

@@ -12,7 +12,7 @@ use gazette_client::record::Record;
 
 use crate::engines::{EtcdCluster, GarageCluster};
 use crate::process::{Options, Server};
-use crate::{binary, line_value, run};
+use crate::{binary, init_log};
 
 /// The log's origin.
 pub const ORIGIN: &str = "distributed.example/log";
@@ -67,21 +67,7 @@ impl Cluster {
         let garage = GarageCluster::start(&dir.path().join("garage"));
         let etcd = EtcdCluster::start(&dir.path().join("etcd"));
         let template = dir.path().join("template");
-        let t = template.to_str().expect("UTF-8");
-        let log_vkey = line_value(
-            &run("gazette-log", &["init", "--origin", ORIGIN, "--dir", t]),
-            "log verifier key:",
-        );
-        run(
-            "gazette-log",
-            &[
-                "agency",
-                "add",
-                &agency().verifier().to_string(),
-                "--dir",
-                t,
-            ],
-        );
+        let log_vkey = init_log(&template, ORIGIN, &agency().verifier());
         Cluster {
             garage,
             etcd,

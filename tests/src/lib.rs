@@ -82,6 +82,21 @@ pub fn line_value(output: &str, prefix: &str) -> String {
         .to_owned()
 }
 
+/// Creates a log named `origin` in `dir` (`gazette-log init`) accepting
+/// records of `agency`; returns the log's verifier key.
+pub fn init_log(dir: &Path, origin: &str, agency: &gazette_client::note::Verifier) -> String {
+    let d = dir.to_str().expect("a UTF-8 path");
+    let log_vkey = line_value(
+        &run("gazette-log", &["init", "--origin", origin, "--dir", d]),
+        "log verifier key:",
+    );
+    run(
+        "gazette-log",
+        &["agency", "add", &agency.to_string(), "--dir", d],
+    );
+    log_vkey
+}
+
 /// A log and its witnesses as real processes on loopback: the log's
 /// policy asks for `quorum` cosignatures of the witnesses.
 pub struct WitnessedLog {
@@ -108,15 +123,7 @@ impl WitnessedLog {
     ) -> WitnessedLog {
         let dir = tempfile::tempdir().expect("a temp dir");
         let log_dir = dir.path().join("log");
-        let l = log_dir.to_str().unwrap();
-        let log_vkey = line_value(
-            &run("gazette-log", &["init", "--origin", origin, "--dir", l]),
-            "log verifier key:",
-        );
-        run(
-            "gazette-log",
-            &["agency", "add", &agency.to_string(), "--dir", l],
-        );
+        let log_vkey = init_log(&log_dir, origin, agency);
         let mut policy = String::new();
         let (mut witnesses, mut witness_dirs, mut witness_addrs) =
             (Vec::new(), Vec::new(), Vec::new());

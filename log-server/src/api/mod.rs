@@ -26,6 +26,23 @@ pub use write::{ADD_BATCH_BODY_LIMIT, ADD_BODY_LIMIT};
 
 use crate::log::Log;
 
+/// A router answering every request 503 with `message` (and CORS, so a
+/// page on another origin can read why): a log with nothing to serve yet.
+pub fn unavailable(message: String) -> Router {
+    let answer = move || {
+        let message = message.clone();
+        async move {
+            ApiError::Overloaded {
+                message,
+                retry_after: 2,
+            }
+        }
+    };
+    Router::new()
+        .fallback(answer)
+        .layer(CorsLayer::new().allow_origin(Any))
+}
+
 /// The router: write and read routes, each with its body limit; bodies
 /// read whole (in time, within a budget) before writes take their turn,
 /// limited in concurrency; CORS so a page on any origin can read and

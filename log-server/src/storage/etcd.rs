@@ -24,12 +24,13 @@ use etcd_client::{
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
     /// etcd did not answer, or answered with an error.
-    #[error("etcd at {endpoints}: {source}")]
+    // (Not a `source`: the message says it once, an error chain again.)
+    #[error("etcd at {endpoints}: {error}")]
     Etcd {
         /// The endpoints tried.
         endpoints: String,
         /// What failed.
-        source: etcd_client::Error,
+        error: etcd_client::Error,
     },
     /// Another process holds the sequencer lease now, or replaced the
     /// checkpoint: this one must stop sequencing.
@@ -99,9 +100,9 @@ impl Etcd {
         let joined = endpoints.join(",");
         let client = Client::connect(endpoints, Some(options))
             .await
-            .map_err(|source| LeaseError::Etcd {
+            .map_err(|error| LeaseError::Etcd {
                 endpoints: joined.clone(),
-                source,
+                error,
             })?;
         Ok(Etcd {
             client,
@@ -114,10 +115,10 @@ impl Etcd {
         format!("{}{name}", self.prefix)
     }
 
-    fn failed(&self, source: etcd_client::Error) -> LeaseError {
+    fn failed(&self, error: etcd_client::Error) -> LeaseError {
         LeaseError::Etcd {
             endpoints: self.endpoints.clone(),
-            source,
+            error,
         }
     }
 

@@ -82,17 +82,7 @@ impl<F: Files> FsStorage<F> {
     }
 
     fn path_of(&self, object: &str) -> io::Result<PathBuf> {
-        // Object paths come from our own formatting, but refuse anything
-        // that could leave the root all the same.
-        if object.is_empty()
-            || object.starts_with('/')
-            || object.split('/').any(|p| p == ".." || p.is_empty())
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("bad object path {object:?}"),
-            ));
-        }
+        super::check_path(object)?;
         Ok(self.root.join(object))
     }
 

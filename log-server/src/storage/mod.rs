@@ -62,6 +62,24 @@ pub trait Storage: Send + Sync + 'static {
     fn write_witnessed_checkpoint(&self, note: &[u8]) -> std::io::Result<()>;
 }
 
+/// Checks an object path: relative, no empty, `.` or `..` segment. Paths
+/// come from the log's own formatting; anything else is refused all the
+/// same, so that no store is ever asked for a path outside it.
+pub fn check_path(path: &str) -> std::io::Result<()> {
+    if path.is_empty()
+        || path.starts_with('/')
+        || path
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("bad object path {path:?}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Of the tile paths `paths`, the partial tiles superseded by the full
 /// tile at their position, or by a wider partial tile there, sorted.
 pub fn superseded(paths: &[String]) -> Vec<String> {

@@ -28,15 +28,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
+use gazette_client::encoding::hex_encode;
+use gazette_client::tiles::Tile;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use sha2::{Digest, Sha256};
 
 use super::etcd::{Etcd, Lease, LeaseError};
-use super::{CHECKPOINT, Storage, WITNESSED_CHECKPOINT};
+use super::{CHECKPOINT, Storage, WITNESSED_CHECKPOINT, check_path};
 use crate::config::ObjectStoreConfig;
+use crate::tile_cache::TileCache;
 
 /// Where a commit's objects wait until its checkpoint is swapped in.
 const STAGING: &str = "staging/";
@@ -44,57 +48,12 @@ const STAGING: &str = "staging/";
 const STAGING_MAGIC: &[u8] = b"gazette staging v1\n";
 /// Objects uploaded at once.
 const UPLOADS: usize = 16;
-/// Bytes of tiles and bundles kept in memory: a tile's path names its
-/// bytes for good (partial ones too: the width is in the path, and only
-/// the winner of a checkpoint swap writes tiles, see the module), and every
-/// proof reads several (a GET to the bucket costs milliseconds, a local
-/// file read microseconds).
+/// Bytes of tiles and bundles kept in memory: every proof reads several,
+/// and a GET to the bucket costs milliseconds where a local file read costs
+/// microseconds. A tile's path names its bytes for good (partial ones too:
+/// the width is in the path, and only the winner of a checkpoint swap
+/// writes tiles, see the module), so the log's own [`TileCache`] holds them.
 const TILE_CACHE: usize = 64 << 20;
-
-/// Tiles and bundles read lately, oldest dropped first.
-#[derive(Default)]
-struct Tiles {
-    tiles: std::collections::HashMap<String, Arc<Vec<u8>>>,
-    order: std::collections::VecDeque<String>,
-    bytes: usize,
-}
-
-impl Tiles {
-    /// Whether `path` names an object that never changes once written.
-    fn immutable(path: &str) -> bool {
-        path.starts_with("tile/")
-    }
-
-    fn get(&self, path: &str) -> Option<Arc<Vec<u8>>> {
-        self.tiles.get(path).cloned()
-    }
-
-    /// Forgets `path`, removed from the bucket: a read must then find
-    /// nothing, as on any store.
-    fn forget(&mut self, path: &str) {
-        if let Some(gone) = self.tiles.remove(path) {
-            self.bytes -= gone.len();
-            self.order.retain(|p| p != path);
-        }
-    }
-
-    fn insert(&mut self, path: &str, data: Arc<Vec<u8>>) {
-        if self.tiles.contains_key(path) {
-            return;
-        }
-        self.bytes += data.len();
-        self.tiles.insert(path.to_owned(), data);
-        self.order.push_back(path.to_owned());
-        while self.bytes > TILE_CACHE {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(gone) = self.tiles.remove(&oldest) {
-                self.bytes -= gone.len();
-            }
-        }
-    }
-}
 
 /// The bucket, through one client per endpoint.
 struct Bucket {
@@ -106,20 +65,7 @@ struct Bucket {
 
 impl Bucket {
     fn path(&self, path: &str) -> io::Result<ObjectPath> {
-        // Paths come from our own formatting; refuse any other all the
-        // same, as the filesystem store does.
-        if path.is_empty()
-            || path.starts_with('/')
-            || path
-                .trim_end_matches('/')
-                .split('/')
-                .any(|p| p == ".." || p == "." || p.is_empty())
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("bad object path {path:?}"),
-            ));
-        }
+        check_path(path)?;
         ObjectPath::parse(format!("{}{path}", self.prefix))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{path:?}: {e}")))
     }
@@ -178,9 +124,11 @@ impl Bucket {
         .map(|_| ())
     }
 
-    async fn put_all(&self, objects: &[(String, Vec<u8>)]) -> io::Result<()> {
+    /// Writes `objects`, [`UPLOADS`] at a time (their bytes shared, not
+    /// copied: a retried upload sends the same buffer).
+    async fn put_all(&self, objects: &[(String, Bytes)]) -> io::Result<()> {
         futures_util::stream::iter(objects.iter().cloned())
-            .map(|(path, data)| async move { self.put(&path, PutPayload::from(data)).await })
+            .map(|(path, data)| async move { self.put(&path, PutPayload::from_bytes(data)).await })
             .buffer_unordered(UPLOADS)
             .try_collect::<Vec<()>>()
             .await
@@ -230,7 +178,7 @@ struct Sequencing {
 /// Tiles and checkpoints in an S3-compatible bucket (see the module).
 pub struct ObjectStorage {
     bucket: Arc<Bucket>,
-    tiles: Mutex<Tiles>,
+    tiles: TileCache,
     sequencing: Option<Arc<Sequencing>>,
     /// The store's own runtime: [`Storage`] is called from plain threads
     /// and from the server's runtime alike, and waits here.
@@ -327,7 +275,7 @@ impl ObjectStorage {
                 current: AtomicUsize::new(0),
                 prefix: prefix.to_owned(),
             }),
-            tiles: Mutex::default(),
+            tiles: TileCache::new(TILE_CACHE),
             sequencing: None,
             runtime: Some(runtime()?),
         })
@@ -387,6 +335,14 @@ impl ObjectStorage {
         self.block_on(work(self.bucket.clone()))?
     }
 
+    /// Forgets the tile at `path`, removed from the bucket: a read must
+    /// then find nothing, as on any store.
+    fn forget(&self, path: &str) {
+        if let Ok(tile) = Tile::parse_path(path) {
+            self.tiles.remove(tile.level, path);
+        }
+    }
+
     /// Gives the sequencer lease up, so that a standby takes over at once.
     pub fn release(&self) {
         if let Some(sequencing) = self.sequencing.clone() {
@@ -410,7 +366,7 @@ async fn finish_interrupted(bucket: &Bucket, lease: &Lease) -> anyhow::Result<(i
         }
         (Some(note), in_bucket) => {
             if in_bucket.as_deref() != Some(&note[..]) {
-                let staged = format!("{STAGING}{}", hex(&Sha256::digest(&note)));
+                let staged = format!("{STAGING}{}", hex_encode(&Sha256::digest(&note)));
                 if let Some(bundle) = bucket.get(&staged).await? {
                     let objects = unstage(&bundle)
                         .map_err(|e| anyhow::anyhow!("the staging object {staged}: {e}"))?;
@@ -418,7 +374,7 @@ async fn finish_interrupted(bucket: &Bucket, lease: &Lease) -> anyhow::Result<(i
                         objects = objects.len(),
                         "finishing the commit a stopped sequencer left half done"
                     );
-                    bucket.put_all(&objects).await?;
+                    bucket.put_all(&shared(objects)).await?;
                 }
                 bucket
                     .put(CHECKPOINT, PutPayload::from(note.clone()))
@@ -433,13 +389,9 @@ async fn finish_interrupted(bucket: &Bucket, lease: &Lease) -> anyhow::Result<(i
     Ok((revision, Sha256::digest(&note).into()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The staging object of `objects`: the magic line, then per object its
 /// path's length (2 bytes), path, data's length (4 bytes), data.
-fn stage(objects: &[(String, Vec<u8>)]) -> Vec<u8> {
+fn stage(objects: &[(String, Bytes)]) -> Vec<u8> {
     let size: usize = objects.iter().map(|(p, d)| 6 + p.len() + d.len()).sum();
     let mut out = Vec::with_capacity(STAGING_MAGIC.len() + size);
     out.extend_from_slice(STAGING_MAGIC);
@@ -450,6 +402,14 @@ fn stage(objects: &[(String, Vec<u8>)]) -> Vec<u8> {
         out.extend_from_slice(data);
     }
     out
+}
+
+/// `objects` with their bytes shareable.
+fn shared(objects: Vec<(String, Vec<u8>)>) -> Vec<(String, Bytes)> {
+    objects
+        .into_iter()
+        .map(|(path, data)| (path, Bytes::from(data)))
+        .collect()
 }
 
 /// Reads a staging object back; every length is checked against the bytes.
@@ -481,17 +441,17 @@ fn lost(e: LeaseError) -> io::Error {
 
 impl Storage for ObjectStorage {
     fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        let immutable = Tiles::immutable(path);
-        if immutable && let Some(data) = self.tiles.lock().expect("lock").get(path) {
+        let tile = Tile::parse_path(path).ok();
+        if let Some(tile) = &tile
+            && let Some(data) = self.tiles.get(tile.level, path)
+        {
             return Ok(Some(data.to_vec()));
         }
         let owned = path.to_owned();
         let found = self.run(|bucket| async move { bucket.get(&owned).await })?;
-        if immutable && let Some(data) = &found {
+        if let (Some(tile), Some(data)) = (&tile, &found) {
             self.tiles
-                .lock()
-                .expect("lock")
-                .insert(path, Arc::new(data.clone()));
+                .insert(tile.level, path, Bytes::copy_from_slice(data));
         }
         Ok(found)
     }
@@ -503,10 +463,11 @@ impl Storage for ObjectStorage {
                 "this log reads the bucket only (a replica): it does not hold the sequencer lease",
             ));
         };
-        let (objects, note) = (objects.to_vec(), checkpoint.to_vec());
+        // Copied once, to outlive this call on the store's runtime.
+        let (objects, note) = (shared(objects.to_vec()), checkpoint.to_vec());
         self.run(|bucket| async move {
             let hash: [u8; 32] = Sha256::digest(&note).into();
-            let staged = format!("{STAGING}{}", hex(&hash));
+            let staged = format!("{STAGING}{}", hex_encode(&hash));
             let (revision, last) = *sequencing.last.lock().expect("lock");
             let started = std::time::Instant::now();
             // A retried commit whose swap already won goes on from step 3.
@@ -540,7 +501,7 @@ impl Storage for ObjectStorage {
     }
 
     fn remove(&self, path: &str) -> io::Result<()> {
-        self.tiles.lock().expect("lock").forget(path);
+        self.forget(path);
         let path = path.to_owned();
         self.run(|bucket| async move { bucket.delete(&path).await })
     }
@@ -555,10 +516,7 @@ impl Storage for ObjectStorage {
             Ok(found)
         })
         .map(|found| {
-            let mut tiles = self.tiles.lock().expect("lock");
-            for path in &found {
-                tiles.forget(path);
-            }
+            found.iter().for_each(|path| self.forget(path));
             found.len()
         })
     }
@@ -605,7 +563,7 @@ mod tests {
             ("tile/entries/000.p/3".to_owned(), b"abc".to_vec()),
             ("tile/1/000.p/1".to_owned(), Vec::new()),
         ];
-        let bytes = stage(&objects);
+        let bytes = stage(&shared(objects.clone()));
         assert_eq!(unstage(&bytes).unwrap(), objects);
         for cut in [1, 5, bytes.len() - 1] {
             assert!(unstage(&bytes[..bytes.len() - cut]).is_err(), "cut {cut}");
