@@ -18,6 +18,7 @@
 //! | [`encoding`] | the canonical text encodings every format shares (base64, decimal, hex) |
 //! | [`names`] | display names of agencies and kinds (`en`, `zh-CN`), for pages and certificates |
 //! | [`record`] | Gazette records (`gazette.record/v1`) and revocations |
+//! | [`registry`] | the agency registry (`gazette.agency/v1`): agency keys' registrations, retirements and compromises as log entries, and the windows they give |
 //! | [`index`] | the verifiable index (`gazette.index/v1`, `docs/INDEX.md`): keys, map proofs, commitments, record status |
 //! | [`receipt`] | verifying a Gazette receipt (a tlog-proof carrying a record) offline: one rule set for every client |
 //! | [`trust`] | advancing a trusted checkpoint without accepting a rollback or fork |
@@ -32,6 +33,7 @@ pub mod note;
 pub mod policy;
 pub mod receipt;
 pub mod record;
+pub mod registry;
 mod signature_type;
 pub mod tiles;
 pub mod tlog_proof;

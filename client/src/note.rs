@@ -219,6 +219,12 @@ impl Verifier {
         self.key.is_weak()
     }
 
+    /// Whether the key's 32 bytes are the one (canonical) encoding of its
+    /// point: a decoder following RFC 8032 strictly refuses the others.
+    pub fn is_canonical(&self) -> bool {
+        self.key.to_edwards().compress().to_bytes() == self.public_key()
+    }
+
     /// Whether `signature` (the bytes after the key ID) signs the note text
     /// `msg` under this key. Cosignature keys check `cosignature/v1`.
     pub fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {

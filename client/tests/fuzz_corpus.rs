@@ -108,3 +108,26 @@ fn corpus_has_no_directory_without_a_target() {
         );
     }
 }
+
+/// The `registry_entry` seeds are what their names say: every `hand-valid-*`
+/// parses (so the target's round trip and fold run on it) and no
+/// `hand-bad-*` does. They were written once by a throwaway program with
+/// the keys of `client/tests/registry.rs` (the log's is the one the target
+/// folds under).
+#[test]
+fn registry_entry_seeds_parse_as_their_names_say() {
+    use gazette_client::registry::SignedRegistryEntry;
+    let files = corpus_files("registry_entry");
+    let (mut valid, mut bad) = (0, 0);
+    for (name, data) in &files {
+        let parsed = SignedRegistryEntry::parse(data);
+        if name.starts_with("hand-valid-") {
+            assert!(parsed.is_ok(), "{name}: {parsed:?}");
+            valid += 1;
+        } else if name.starts_with("hand-bad-") {
+            assert!(parsed.is_err(), "{name} parses");
+            bad += 1;
+        }
+    }
+    assert!(valid >= 5 && bad >= 5, "{valid} valid, {bad} bad seeds");
+}

@@ -36,7 +36,11 @@ fn revocation(issuer: &Signer, id: &str) -> SignedRecord {
 }
 
 fn list(records: Vec<(u64, SignedRecord)>) -> ProvenList {
-    ProvenList { size: 100, records }
+    ProvenList {
+        size: 100,
+        records,
+        registry: Vec::new(),
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Known-answer and must-reject tests for the verifiable index
-//! (`docs/INDEX.md`): `tests/vectors/index.json` holds keys, list values,
+//! (`docs/INDEX.md`): `tests/vectors/index.json` holds keys (document,
+//! name and agency keys), list values,
 //! trees built from raw keys and the segments of a small log, their roots
 //! and proofs, commitments, whole lookups against a checkpoint, and
 //! proofs, commitments and lookups that must be refused. The file is checked
@@ -21,13 +22,17 @@ use gazette_client::index::commitment::{IndexCommitment, Segment};
 use gazette_client::index::lookup::{ListedEntry, LookupKey, LookupProof, verify_lookup};
 use gazette_client::index::proof::{MapProof, MapProofError, Terminal};
 use gazette_client::index::tree::{Position, StoredNode, prove, update};
-use gazette_client::index::{ListValue, document_key, keys_of_entry, name_key};
+use gazette_client::index::{ListValue, agency_key, document_key, keys_of_entry, name_key};
 use gazette_client::merkle::{leaf_hash, prove_inclusion, stored_hashes_for_leaf, tree_hash};
-use gazette_client::note::{KeyType, Signer};
+use gazette_client::note::{self, KeyType, Note, NoteSignature, Signer, Verifier};
 use gazette_client::record::Record;
+use gazette_client::registry::{Action, RegistryEntry};
 use serde_json::{Value, json};
 
 const FILE: &str = "index.json";
+
+/// The agencies whose agency keys are known answers.
+const AGENCY_NAMES: [&str; 2] = ["land-registry.example.gov", "土地登记.example"];
 
 fn hex(bytes: &[u8]) -> String {
     gazette_client::encoding::hex_encode(bytes)
@@ -97,10 +102,97 @@ fn agencies() -> Agencies {
     }
 }
 
+/// The key of the log whose registry entries the small log holds.
+fn log_key() -> Signer {
+    Signer::from_seed("gazette.example.gov/log", KeyType::Ed25519, [3; 32]).unwrap()
+}
+
+/// A vkey of `name` for the raw Ed25519 key `point` (given in hex).
+fn ed25519_vkey(name: &str, point: &str) -> String {
+    let point: [u8; 32] = unhex(point).try_into().unwrap();
+    let mut key = vec![KeyType::Ed25519.type_byte()];
+    key.extend_from_slice(&point);
+    let id = note::key_id(name, KeyType::Ed25519, &point);
+    format!(
+        "{name}+{id:08x}+{}",
+        gazette_client::encoding::b64_encode(&key)
+    )
+}
+
+/// A vkey of `name` for an Ed25519 point of order 8 (canonically encoded).
+fn small_order_vkey(name: &str) -> String {
+    let vkey = ed25519_vkey(
+        name,
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    );
+    assert!(Verifier::parse(&vkey).unwrap().is_weak());
+    vkey
+}
+
+/// A vkey of `name` for the point with y = 3, of full order, encoded not
+/// canonically but as y = 3 + p (p = 2^255 - 19), which decoders reducing
+/// y accept.
+fn non_canonical_vkey(name: &str) -> String {
+    let vkey = ed25519_vkey(
+        name,
+        "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    );
+    let key = Verifier::parse(&vkey).unwrap();
+    assert!(!key.is_weak() && !key.is_canonical());
+    vkey
+}
+
+/// Agency registry entries (`gazette.agency/v1`): the land registry's
+/// first key and a second one (backdated, co-signed), both filed under its
+/// agency key; a registration of a small-order key, an entry with nine
+/// signatures and a registration of a key not in its canonical encoding,
+/// none a registry entry, so filed nowhere.
+fn registry_entries() -> Vec<Vec<u8>> {
+    let Agencies { land, city } = agencies();
+    let log = log_key();
+    let second = Signer::from_seed(land.name(), KeyType::Ed25519, [4; 32]).unwrap();
+    let register = |key: &Signer, from| RegistryEntry {
+        log: log.name().to_owned(),
+        agency: key.name().to_owned(),
+        action: Action::Register,
+        key: key.verifier(),
+        from,
+        time: "2026-09-01T00:00:00Z".to_owned(),
+    };
+    let first = register(&land, None).sign(&[&log]).unwrap();
+    let weak_text = register(&city, None)
+        .to_text()
+        .unwrap()
+        .replace(&city.verifier().to_string(), &small_order_vkey(city.name()));
+    let non_canonical_text = register(&city, None).to_text().unwrap().replace(
+        &city.verifier().to_string(),
+        &non_canonical_vkey(city.name()),
+    );
+    let mut nine = Note::parse(&first.bytes).unwrap();
+    nine.signatures.extend((0..8u32).map(|i| NoteSignature {
+        name: format!("witness-{i}.example"),
+        key_id: i,
+        signature: vec![7; 64],
+    }));
+    vec![
+        first.bytes,
+        register(&second, Some(2))
+            .sign(&[&log, &land])
+            .unwrap()
+            .bytes,
+        note::sign(&weak_text, &[&log]).unwrap().into_bytes(),
+        nine.to_bytes(),
+        note::sign(&non_canonical_text, &[&log])
+            .unwrap()
+            .into_bytes(),
+    ]
+}
+
 /// A small log: a revocation before its record, a record, another
 /// agency's "revocation" of the same kind and id (which revokes nothing,
 /// yet is filed under its own issuer's name for it), a second document, a
-/// commitment entry and a non-record (both filed nowhere).
+/// commitment entry and a non-record (both filed nowhere), a record
+/// signed twice, and the [`registry_entries`].
 fn entries() -> Vec<Vec<u8>> {
     let Agencies { land, city } = agencies();
     let deed = Record::new(
@@ -141,7 +233,7 @@ fn entries() -> Vec<Vec<u8>> {
             root: Hash([9; 32]),
         }],
     };
-    vec![
+    let mut entries = vec![
         revocation.sign(&land).unwrap().bytes,
         deed.sign(&land).unwrap().bytes,
         stranger.sign(&city).unwrap().bytes,
@@ -149,7 +241,9 @@ fn entries() -> Vec<Vec<u8>> {
         commitment.to_bytes(),
         b"not a record\n".to_vec(),
         signed_twice(&certificate.sign(&city).unwrap().bytes, &land),
-    ]
+    ];
+    entries.extend(registry_entries());
+    entries
 }
 
 /// A signed record with a second signature line: not a record (a record
@@ -192,7 +286,7 @@ fn segment(entries: &[Vec<u8>], start: u64, end: u64) -> (Store, Segment) {
     (store, Segment { start, end, root })
 }
 
-/// The small log with its commitment appended: two segments, 0..3 and 3..7.
+/// The small log with its commitment appended: two segments, 0..3 and 3..12.
 fn committed_log() -> (Vec<Vec<u8>>, IndexCommitment) {
     let mut entries = entries();
     let size = entries.len() as u64;
@@ -250,6 +344,7 @@ fn lookups() -> Vec<Value> {
         .map(|s| segment(&entries, s.start, s.end).0)
         .collect();
     let land = "land-registry.example.gov";
+    let city = "city.example.gov";
     let cases: Vec<LookupCase> = vec![
         // (name, key json, map key, listed indexes, commitment index, proofs, valid)
         (
@@ -313,6 +408,60 @@ fn lookups() -> Vec<Value> {
             vec![],
             size - 1,
             1,
+            false,
+        ),
+        (
+            "an agency's registry entries",
+            json!({"agency": land}),
+            agency_key(land),
+            vec![7, 8],
+            size - 1,
+            2,
+            true,
+        ),
+        (
+            "an agency whose only entries have a small-order or a non-canonical key",
+            json!({"agency": city}),
+            agency_key(city),
+            vec![],
+            size - 1,
+            2,
+            true,
+        ),
+        (
+            "a registry entry omitted",
+            json!({"agency": land}),
+            agency_key(land),
+            vec![7],
+            size - 1,
+            2,
+            false,
+        ),
+        (
+            "a record listed under an agency",
+            json!({"agency": land}),
+            agency_key(land),
+            vec![1, 7, 8],
+            size - 1,
+            2,
+            false,
+        ),
+        (
+            "an entry with a small-order key listed under its agency",
+            json!({"agency": city}),
+            agency_key(city),
+            vec![9],
+            size - 1,
+            2,
+            false,
+        ),
+        (
+            "an entry with a key not in its canonical encoding listed under its agency",
+            json!({"agency": city}),
+            agency_key(city),
+            vec![11],
+            size - 1,
+            2,
             false,
         ),
     ];
@@ -481,6 +630,7 @@ fn generate() -> Value {
         "source": "generated by client/tests/index_vectors.rs (GAZETTE_WRITE_VECTORS=1) from docs/INDEX.md; checked by verify_index_vectors.py",
         "document_keys": digests.iter().map(|d| json!({"digest": hex(d), "key": hex(&document_key(d).0)})).collect::<Vec<_>>(),
         "name_keys": names.iter().map(|(i, k, id)| json!({"issuer": i, "kind": k, "id": id, "key": hex(&name_key(i, k, id).0)})).collect::<Vec<_>>(),
+        "agency_keys": AGENCY_NAMES.iter().map(|a| json!({"agency": a, "key": hex(&agency_key(a).0)})).collect::<Vec<_>>(),
         "list_values": list_values.iter().map(|list| json!({
             "list": list.iter().map(|(i, h)| json!([i, hex(&h.0)])).collect::<Vec<_>>(),
             "value": hex(&value_of(list).0.0),
@@ -636,6 +786,26 @@ fn list_of(v: &Value) -> Vec<(u64, Hash)> {
 }
 
 #[test]
+fn agency_keys_are_the_known_answers() {
+    let v = vectors();
+    let keys = items(&v, "agency_keys");
+    assert_eq!(keys.len(), AGENCY_NAMES.len());
+    for k in keys {
+        assert_eq!(agency_key(s(k, "agency")), hash(s(k, "key")));
+    }
+}
+
+#[test]
+fn registry_entries_are_filed_under_their_agency_key_or_nowhere() {
+    let filed: Vec<Vec<_>> = registry_entries()
+        .iter()
+        .map(|e| keys_of_entry(e))
+        .collect();
+    let land = agency_key("land-registry.example.gov");
+    assert_eq!(filed, vec![vec![land], vec![land], vec![], vec![], vec![]]);
+}
+
+#[test]
 fn document_and_name_keys_are_the_known_answers() {
     let v = vectors();
     for k in items(&v, "document_keys") {
@@ -763,9 +933,14 @@ fn listed(v: &Value) -> ListedEntry {
 fn whole_lookups_verify_and_forged_ones_are_refused() {
     let v = vectors();
     for l in items(&v, "lookups") {
-        let key = match (&l["key"]["document"], &l["key"]["name"]) {
-            (Value::String(d), _) => LookupKey::Document(unhex(d).try_into().unwrap()),
-            (_, n) => LookupKey::Name {
+        let key = match (
+            &l["key"]["document"],
+            &l["key"]["agency"],
+            &l["key"]["name"],
+        ) {
+            (Value::String(d), _, _) => LookupKey::Document(unhex(d).try_into().unwrap()),
+            (_, Value::String(a), _) => LookupKey::Agency(a.clone()),
+            (_, _, n) => LookupKey::Name {
                 issuer: s(n, "issuer").into(),
                 kind: s(n, "kind").into(),
                 id: s(n, "id").into(),
@@ -788,7 +963,16 @@ fn whole_lookups_verify_and_forged_ones_are_refused() {
         match result {
             Ok(found) => {
                 assert!(l["valid"].as_bool().unwrap(), "accepted: {}", s(l, "name"));
-                let indexes: Vec<u64> = found.records.iter().map(|(i, _)| *i).collect();
+                let indexes: Vec<u64> = match key {
+                    LookupKey::Agency(_) => {
+                        assert!(found.records.is_empty());
+                        found.registry.iter().map(|(i, _)| *i).collect()
+                    }
+                    _ => {
+                        assert!(found.registry.is_empty());
+                        found.records.iter().map(|(i, _)| *i).collect()
+                    }
+                };
                 let expected: Vec<u64> = proof.entries.iter().map(|e| e.index).collect();
                 assert_eq!(indexes, expected);
             }

@@ -7,6 +7,7 @@
 //! commit. Nothing goes back to the sequencer: it learns what the record
 //! index holds from the size the record indexer publishes.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedChe
 use crate::indexer::RecordIndexer;
 use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
 use crate::pruner::Pruner;
+use crate::registry::{self, RegistryOutcome, RegistryWatch};
 use crate::storage::Storage;
 
 /// What the committer works with.
@@ -34,6 +36,10 @@ pub(crate) struct Committer {
     /// Told of every full tile made durable: the partial tiles beside it
     /// are superseded.
     pub(crate) pruner: Pruner,
+    /// Where each durable registry change is published.
+    pub(crate) registry_view: RegistryWatch,
+    /// The agencies file, rewritten as a view of each durable change.
+    pub(crate) agencies_file: PathBuf,
 }
 
 impl Committer {
@@ -56,18 +62,39 @@ impl Committer {
             // However this batch ends, it no longer holds the sequencer back.
             let _done = self.in_flight.done_on_drop();
             if let Some(reason) = self.failure.reason() {
-                Job::fail_all(commit.jobs, &reason);
+                commit.fail(&reason);
                 continue;
             }
-            if let Some(write) = commit.write {
+            let Commit {
+                jobs,
+                outcomes,
+                write,
+                indexed,
+                registry,
+            } = commit;
+            if let Some(write) = write {
                 if let Err(reason) = self.commit_retrying(write) {
                     self.failure.set(&reason);
-                    Job::fail_all(commit.jobs, &reason);
+                    Job::fail_all(jobs, &reason);
+                    if let Some(reply) = registry.and_then(|change| change.reply) {
+                        let _ = reply.send(Err(crate::pipeline::SubmitError::Failed(reason)));
+                    }
                     continue;
                 }
-                self.records.send(commit.indexed);
+                self.records.send(indexed);
             }
-            for (job, outcome) in commit.jobs.into_iter().zip(commit.outcomes) {
+            if let Some(change) = registry {
+                if let Err(e) = registry::write_view(&self.agencies_file, &change.state) {
+                    tracing::warn!(file = %self.agencies_file.display(), error = %e, "could not rewrite the agencies file (a view of the registry)");
+                }
+                self.registry_view.send_replace(change.state);
+                if let Some(reply) = change.reply {
+                    let _ = reply.send(Ok(RegistryOutcome::Logged {
+                        index: change.index,
+                    }));
+                }
+            }
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
                 job.answer(Ok(outcome));
             }
         }

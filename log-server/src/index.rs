@@ -22,6 +22,7 @@ use std::path::Path;
 
 use gazette_client::merkle::Hash;
 use gazette_client::record::SignedRecord;
+use gazette_client::registry::SignedRegistryEntry;
 use gazette_client::tiles::HEIGHT;
 
 use fjall::{
@@ -95,6 +96,8 @@ pub struct IndexBatch {
     /// revocation's issuer, so only an issuer revokes its own records), and
     /// the revocation's index. The revoked record need not be logged yet.
     pub revocations: Vec<(Vec<u8>, u64)>,
+    /// Its registry entries (`gazette.agency/v1`), with their indexes.
+    pub registry: Vec<(u64, Vec<u8>)>,
 }
 
 impl IndexBatch {
@@ -107,13 +110,17 @@ impl IndexBatch {
             count: entries.len() as u64,
             items: Vec::with_capacity(entries.len()),
             revocations: Vec::new(),
+            registry: Vec::new(),
         };
         for (i, entry) in entries.iter().enumerate() {
-            let Ok(signed) = SignedRecord::parse(entry) else {
-                continue;
-            };
             let index = first + i as u64;
-            batch.push(&signed, index);
+            match SignedRecord::parse(entry) {
+                Ok(signed) => batch.push(&signed, index),
+                Err(_) if SignedRegistryEntry::parse(entry).is_ok() => {
+                    batch.registry.push((index, entry.to_vec()))
+                }
+                Err(_) => {}
+            }
         }
         batch
     }
@@ -166,6 +173,8 @@ pub type LookupIndex = Index<Lookups>;
 /// The trees of [`RecordIndex`].
 pub struct Records {
     record: Keyspace,
+    /// index → a registry entry's bytes: the log's registry, folded at start.
+    registry: Keyspace,
 }
 
 impl Trees for Records {
@@ -174,16 +183,21 @@ impl Trees for Records {
     fn open(db: &Database, (): ()) -> Result<Self, IndexError> {
         Ok(Records {
             record: keyspace(db, "record")?,
+            registry: keyspace(db, "registry")?,
         })
     }
 
     fn layout(&self) -> &'static [u8] {
-        b""
+        // Indexes from before the registry are rebuilt, to hold it.
+        b"registry"
     }
 
     fn write(&self, batch: &IndexBatch, write: &mut WriteBatch) {
         for (key, slot) in &batch.items {
             write.insert(&self.record, key.as_slice(), slot.to_bytes());
+        }
+        for (index, bytes) in &batch.registry {
+            write.insert(&self.registry, index.to_be_bytes(), bytes.as_slice());
         }
     }
 }
@@ -330,6 +344,19 @@ pub fn record_key(issuer: &str, kind: &str, id: &str) -> Vec<u8> {
 }
 
 impl Index<Records> {
+    /// Every registry entry it covers, `(index, bytes)` in index order.
+    pub fn registry_entries(&self) -> Result<Vec<(u64, Vec<u8>)>, IndexError> {
+        self.trees
+            .registry
+            .iter()
+            .map(|item| {
+                let (key, value) = item.into_inner()?;
+                let index = <[u8; 8]>::try_from(key.as_ref()).map_or(u64::MAX, u64::from_be_bytes);
+                Ok((index, value.to_vec()))
+            })
+            .collect()
+    }
+
     /// The record logged under this key, if any.
     pub fn record(&self, key: &[u8]) -> Result<Option<RecordSlot>, IndexError> {
         Ok(self

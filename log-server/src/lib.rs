@@ -7,7 +7,8 @@
 //! | module | what it is |
 //! | --- | --- |
 //! | [`config`] | `gazette-log.toml`, with precise errors |
-//! | [`agencies`] | the registered agency keys |
+//! | [`agencies`] | the agencies file: read for the migration, written as the registry's view |
+//! | [`registry`] | the agency registry the log keeps: folded at start, changed by the sequencer |
 //! | [`storage`] | every durable piece of log state: the fsync discipline, the bucket and etcd |
 //! | [`stored`] | reading the committed tree back: proofs, entries, receipts |
 //! | [`tree`] | the in-memory right edge: append, new tiles, root |
@@ -41,6 +42,7 @@ pub mod names;
 mod pipeline;
 mod pruner;
 pub mod rate;
+pub mod registry;
 pub mod reloaded;
 pub mod sequencer;
 pub mod storage;

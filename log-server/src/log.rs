@@ -12,7 +12,7 @@ use gazette_client::note::{Signer, Verifier};
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
 
 use crate::add_verifier::AddVerifier;
-use crate::agencies::{self, Agency};
+use crate::agencies::Agency;
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint, latest};
 use crate::config::Config;
 use crate::index::{Digests, LookupIndex, RecordIndex};
@@ -20,13 +20,14 @@ use crate::indexer::Indexer;
 use crate::map::{Map, MapHandle};
 use crate::names;
 use crate::rate::AgencyLimits;
+use crate::registry::{RegistryJob, RegistryState};
 use crate::reloaded::Reloaded;
 use crate::sequencer::{Batching, Pruner, Sequencer, Writer};
 use crate::storage::{CHECKPOINT, FsStorage, Storage};
 use crate::tile_cache::TileCache;
 use crate::tree::Edge;
 use gazette_client::policy::Policy;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 /// The record index's database, under the data directory.
 pub const RECORD_INDEX_DIR: &str = "index";
@@ -72,7 +73,8 @@ pub struct Log {
     pub turns: WriteTurns,
     /// `/add` records' signatures, checked in batches.
     pub add_verifier: AddVerifier,
-    agencies: Reloaded<Vec<Agency>>,
+    /// The agency registry as of the newest durable change.
+    registry: RegistrySource,
     names: Reloaded<String>,
     /// Held open, and so locked, while the log is (a read-only log
     /// locks nothing: nobody can write there).
@@ -158,7 +160,20 @@ impl Log {
             )
             .context("bringing the lookup index up to the checkpoint")?,
         );
-        let (agencies, names) = operator_files(&config, dir)?;
+        let names = display_names(&config, dir)?;
+        let registry = crate::registry::fold(&verifier, &index.registry_entries()?);
+        let agencies_file = dir.join(&config.agencies_file);
+        let migration = crate::registry::migration(&agencies_file, &key, &registry, edge.size())
+            .context("logging the agencies file's keys in the registry")?;
+        let (at_start, answers): (Vec<_>, Vec<_>) =
+            migration.into_iter().map(RegistryJob::new).unzip();
+        let state = Arc::new(RegistryState::new(registry.clone()));
+        if at_start.is_empty()
+            && let Err(e) = crate::registry::write_view(&agencies_file, &state)
+        {
+            tracing::warn!(file = %agencies_file.display(), error = %e, "could not rewrite the agencies file (a view of the registry)");
+        }
+        let (registry_view, registry_rx) = watch::channel(state);
         let committed = CommittedCheckpoint {
             size: edge.size(),
             root: edge.root(),
@@ -200,12 +215,17 @@ impl Log {
                     storage.clone(),
                     Duration::from_secs(config.storage.partial_tile_grace_s),
                 ),
+                registry,
+                registry_view,
+                agencies_file,
+                at_start,
             },
             batching,
         );
+        crate::registry::wait_at_start(answers)?;
         Ok(Log {
             _dir_lock: Some(dir_lock),
-            agencies,
+            registry: RegistrySource::Sequencer(registry_rx),
             names,
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
@@ -331,10 +351,27 @@ impl Log {
                 Some(MapHandle::following(map))
             }
         };
-        let (agencies, names) = operator_files(&config, dir)?;
+        let names = display_names(&config, dir)?;
+        // A reader's registry: as its record index holds it (a replica's
+        // follows the bucket), or none without one.
+        let registry = match &index {
+            Some(index) => RegistrySource::Index(Box::new(IndexedRegistry {
+                index: index.clone(),
+                log: verifier.clone(),
+                seen: std::sync::RwLock::new((
+                    u64::MAX,
+                    Arc::new(RegistryState::new(gazette_client::registry::Registry::new(
+                        verifier.clone(),
+                    ))),
+                )),
+            })),
+            None => RegistrySource::None(Arc::new(RegistryState::new(
+                gazette_client::registry::Registry::new(verifier.clone()),
+            ))),
+        };
         Ok(Log {
             _dir_lock: None,
-            agencies,
+            registry,
             names,
             limits: AgencyLimits::new(config.rate_limits.clone()),
             tiles: TileCache::new(config.limits.tile_cache_mib << 20),
@@ -385,10 +422,38 @@ impl Log {
         }
     }
 
-    /// The registered agencies, re-read when the file changed, so that
-    /// `gazette-log agency add` takes effect without a restart.
+    /// The agencies' current keys, as of the newest durable registry change.
     pub fn agencies(&self) -> Arc<Vec<Agency>> {
-        self.agencies.get()
+        self.registry().agencies.clone()
+    }
+
+    /// The agency registry, as of the newest durable change (a reader's:
+    /// as its record index holds it).
+    pub fn registry(&self) -> Arc<RegistryState> {
+        match &self.registry {
+            RegistrySource::Sequencer(rx) => rx.borrow().clone(),
+            RegistrySource::None(state) => state.clone(),
+            RegistrySource::Index(source) => {
+                let IndexedRegistry { index, log, seen } = source.as_ref();
+                let covered = index.covered().unwrap_or(0);
+                let (at, state) = seen.read().expect("lock").clone();
+                if at == covered {
+                    return state;
+                }
+                match index.registry_entries() {
+                    Ok(entries) => {
+                        let fresh =
+                            Arc::new(RegistryState::new(crate::registry::fold(log, &entries)));
+                        *seen.write().expect("lock") = (covered, fresh.clone());
+                        fresh
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the registry from the record index");
+                        state
+                    }
+                }
+            }
+        }
     }
 
     /// The display names the log's own page shows, re-read when the file
@@ -398,17 +463,28 @@ impl Log {
     }
 }
 
-/// The files the operator edits while the log runs: the agencies and the
-/// display names.
-fn operator_files(
-    config: &Config,
-    dir: &Path,
-) -> anyhow::Result<(Reloaded<Vec<Agency>>, Reloaded<String>)> {
-    let agencies = Reloaded::open(dir.join(&config.agencies_file), "agencies", |path| {
-        agencies::load(path).map_err(|e| e.to_string())
-    })?;
-    let names = Reloaded::open(dir.join(&config.names_file), "display names", names::load)?;
-    Ok((agencies, names))
+/// Where a log's registry comes from.
+enum RegistrySource {
+    /// The sequencer's, published by the committer.
+    Sequencer(watch::Receiver<Arc<RegistryState>>),
+    /// A reader's record index (a replica's follows the bucket): folded
+    /// again when the size it covers changed.
+    Index(Box<IndexedRegistry>),
+    /// None: a reader without a record index.
+    None(Arc<RegistryState>),
+}
+
+/// A reader's registry, from its record index.
+struct IndexedRegistry {
+    index: Arc<RecordIndex>,
+    log: Verifier,
+    /// The covered size it was last folded at, and the result.
+    seen: std::sync::RwLock<(u64, Arc<RegistryState>)>,
+}
+
+/// The display names, a file the operator edits while the log runs.
+fn display_names(config: &Config, dir: &Path) -> anyhow::Result<Reloaded<String>> {
+    Reloaded::open(dir.join(&config.names_file), "display names", names::load)
 }
 
 /// Reads the stored checkpoint, checks the tiles against it, and removes

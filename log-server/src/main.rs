@@ -12,11 +12,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gazette_client::note::Verifier;
+use gazette_client::registry::{Action, RegistryEntry, SignedRegistryEntry};
 use gazette_kit::takeover::{self, Takeover};
 use gazette_kit::{init, serve};
 use gazette_log::config::{Config, DAEMON};
 use gazette_log::index::{Digests, LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
+use gazette_log::registry::{self, RegistryOutcome};
 use gazette_log::storage::{CHECKPOINT, FsStorage, ObjectStorage, Storage, object};
 use gazette_log::{agencies, api};
 
@@ -39,7 +41,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
-    /// Register or list the agencies whose records the log accepts.
+    /// Register, retire or list the agencies' keys: each change is logged
+    /// as a registry entry, for anyone to verify.
     Agency {
         #[command(subcommand)]
         command: AgencyCommand,
@@ -72,20 +75,56 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AgencyCommand {
-    /// Register an agency's record-signing verifier key.
+    /// Register an agency's record-signing key. An agency that has a
+    /// current key registers another (a rotation) with a request it
+    /// signed with that key (`--request`).
     Add {
-        /// The agency's vkey (`name+keyid+base64`).
-        vkey: String,
-        /// The data directory.
-        #[arg(long, env = "GAZETTE_LOG_DIR")]
-        dir: PathBuf,
+        #[command(flatten)]
+        change: Change,
     },
-    /// List the registered agencies.
+    /// Retire an agency key: records it signs from now on are refused and
+    /// invalid; earlier ones stay valid. Needs a request the agency signed
+    /// with one of its current keys (`--request`).
+    Retire {
+        #[command(flatten)]
+        change: Change,
+    },
+    /// Declare an agency key compromised: records it signed from `--from`
+    /// on (default: now) are invalid, earlier ones stay valid. The log's
+    /// signature suffices: the agency may have lost its keys.
+    Compromised {
+        #[command(flatten)]
+        change: Change,
+        /// The first log index whose records under the key are not to be
+        /// trusted (at most the log's size).
+        #[arg(long)]
+        from: Option<u64>,
+    },
+    /// List the agencies' current keys.
     List {
         /// The data directory.
         #[arg(long, env = "GAZETTE_LOG_DIR")]
         dir: PathBuf,
     },
+}
+
+/// One registry change: the key, or the agency's signed request naming it.
+#[derive(clap::Args)]
+struct Change {
+    /// The agency key's vkey (`name+keyid+base64`).
+    #[arg(required_unless_present = "request", conflicts_with = "request")]
+    vkey: Option<String>,
+    /// The change as the agency signed it (a `gazette.agency/v1` note,
+    /// made with `gazette agency-request`); the log adds its signature.
+    #[arg(long)]
+    request: Option<PathBuf>,
+    /// The running log's URL, when it does not listen where its
+    /// configuration says (a port chosen at start, another machine).
+    #[arg(long)]
+    url: Option<String>,
+    /// The data directory.
+    #[arg(long, env = "GAZETTE_LOG_DIR")]
+    dir: PathBuf,
 }
 
 fn main() -> std::process::ExitCode {
@@ -97,8 +136,14 @@ fn main() -> std::process::ExitCode {
             listen,
         } => init(&origin, &dir, listen),
         Command::Agency {
-            command: AgencyCommand::Add { vkey, dir },
-        } => agency_add(&vkey, &dir),
+            command: AgencyCommand::Add { change },
+        } => registry_change(&change, Action::Register, None),
+        Command::Agency {
+            command: AgencyCommand::Retire { change },
+        } => registry_change(&change, Action::Retire, None),
+        Command::Agency {
+            command: AgencyCommand::Compromised { change, from },
+        } => registry_change(&change, Action::Compromised, from),
         Command::Agency {
             command: AgencyCommand::List { dir },
         } => agency_list(&dir),
@@ -142,17 +187,151 @@ fn current_size(config: &Config, dir: &Path) -> anyhow::Result<u64> {
     })
 }
 
-fn agency_add(vkey: &str, dir: &Path) -> anyhow::Result<()> {
+/// Logs one registry change, signed with the log's key: through the
+/// running log, or, when none runs on the data directory, by opening the
+/// log here for as long as it takes.
+fn registry_change(change: &Change, action: Action, from: Option<u64>) -> anyhow::Result<()> {
+    let dir = &change.dir;
     let config = Config::load(dir)?;
-    let key = Verifier::parse(vkey).with_context(|| format!("{vkey:?} is not a verifier key"))?;
-    agencies::check_key(&key).map_err(anyhow::Error::msg)?;
-    let since = current_size(&config, dir)?;
-    if agencies::add(&dir.join(&config.agencies_file), &key, since)? {
-        println!("registered {} (records from log size {since})", key.name());
-    } else {
-        println!("{} is already registered", key.name());
+    let key = log::read_key(&config, dir)?;
+    let signed = match (&change.vkey, &change.request) {
+        (Some(vkey), _) => {
+            let agency_key =
+                Verifier::parse(vkey).with_context(|| format!("{vkey:?} is not a verifier key"))?;
+            agencies::check_key(&agency_key).map_err(anyhow::Error::msg)?;
+            RegistryEntry {
+                log: config.origin.clone(),
+                agency: agency_key.name().to_owned(),
+                action,
+                key: agency_key,
+                from,
+                time: registry::now(),
+            }
+            .sign(&[&key])?
+        }
+        (None, Some(path)) => signed_request(path, &key, action, from)?,
+        (None, None) => anyhow::bail!("name the key, or give the agency's --request"),
+    };
+    let e = &signed.entry;
+    let answer = match (change.url.as_deref(), log::lock_data_dir(dir)) {
+        (None, Ok(lock)) => {
+            drop(lock);
+            if config.object_store.is_some() {
+                anyhow::bail!(
+                    "this log keeps its tree in a bucket: start it (gazette-log serve) and give its --url"
+                );
+            }
+            log_here(dir, signed.clone())?
+        }
+        (url, _) => {
+            let url = match url {
+                Some(url) => url.trim_end_matches('/').to_owned(),
+                None if config.listen.port() == 0 => {
+                    anyhow::bail!("the log runs, on a port chosen at its start: give its --url")
+                }
+                None => format!("http://{}", loopback(config.listen)),
+            };
+            post_registry(&url, &signed)?
+        }
+    };
+    let key_label = format!("{}+{:08x}", e.key.name(), e.key.key_id());
+    match answer {
+        RegistryOutcome::Logged { index } => {
+            println!(
+                "logged at index {index}: {} {} {key_label}{}",
+                e.agency,
+                e.action.word(),
+                e.from
+                    .map(|f| format!(" from index {f}"))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+        RegistryOutcome::Refused(why) => anyhow::bail!("refused: {why}"),
     }
-    Ok(())
+}
+
+/// The change the agency signed (`path`), with the log's signature added
+/// after checking it says what the command does.
+fn signed_request(
+    path: &Path,
+    key: &gazette_client::note::Signer,
+    action: Action,
+    from: Option<u64>,
+) -> anyhow::Result<SignedRegistryEntry> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let request = SignedRegistryEntry::parse(&bytes)
+        .with_context(|| format!("{} is not a signed registry entry", path.display()))?;
+    let e = &request.entry;
+    if e.action != action || e.log != key.name() || (from.is_some() && e.from != from) {
+        anyhow::bail!(
+            "{} asks to {} {} in log {}{}: not what this command does",
+            path.display(),
+            e.action.word(),
+            e.key,
+            e.log,
+            e.from.map(|f| format!(" from {f}")).unwrap_or_default()
+        );
+    }
+    let signature = key.sign_text(&request.text)?;
+    request
+        .with_signature(signature)
+        .ok_or_else(|| anyhow::anyhow!("{} is signed by the log's key already", path.display()))
+}
+
+/// The address to reach a server listening on `addr` from this machine.
+fn loopback(addr: SocketAddr) -> SocketAddr {
+    match addr.ip().is_unspecified() {
+        true => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
+        false => addr,
+    }
+}
+
+/// Logs `signed` by opening the log in `dir` (no other process has it).
+fn log_here(dir: &Path, signed: SignedRegistryEntry) -> anyhow::Result<RegistryOutcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let log = Log::open(dir)?;
+        let answer = log.sequencer.submit_registry(signed).await;
+        close(&log)?;
+        Ok(answer?)
+    })
+}
+
+/// Logs `signed` through the log running at `url`.
+fn post_registry(url: &str, signed: &SignedRegistryEntry) -> anyhow::Result<RegistryOutcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        let response = client
+            .post(format!("{url}/registry"))
+            .body(signed.bytes.clone())
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "sending the change to the log at {url} (a log runs on this data directory: give its --url if it listens elsewhere)"
+                )
+            })?;
+        let status = response.status();
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .with_context(|| format!("the log at {url} answered {status} without JSON"))?;
+        match (status.as_u16(), body["index"].as_u64()) {
+            (200, Some(index)) => Ok(RegistryOutcome::Logged { index }),
+            _ => anyhow::bail!(
+                "the log at {url} answered {status}: {}",
+                body["error"].as_str().unwrap_or("(no reason given)")
+            ),
+        }
+    })
 }
 
 fn agency_list(dir: &Path) -> anyhow::Result<()> {

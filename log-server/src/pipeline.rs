@@ -29,6 +29,24 @@ pub enum Outcome {
         /// Index of the record already logged.
         existing: u64,
     },
+    /// The record's key may no longer sign: it was retired or declared
+    /// compromised after the record was admitted, before its index.
+    KeyCutOff {
+        /// The signing key's ID.
+        key_id: u32,
+        /// The registry entry that cut it off.
+        at: u64,
+        /// The first index it may not sign at.
+        from: u64,
+        /// Declared compromised (else retired).
+        compromised: bool,
+    },
+    /// The record's key is not registered to its issuer (a race with a
+    /// registry change the handler could not see).
+    KeyUnknown {
+        /// The signing key's ID.
+        key_id: u32,
+    },
 }
 
 /// Why a submission was not sequenced.
@@ -118,6 +136,32 @@ pub(crate) struct Commit {
     pub(crate) write: Option<Write>,
     /// Its new records, for the indexes once durable.
     pub(crate) indexed: IndexBatch,
+    /// A registry change it logs: published, and its job answered, once
+    /// durable.
+    pub(crate) registry: Option<RegistryCommit>,
+}
+
+impl Commit {
+    /// Answers everyone waiting on a batch that will not be committed.
+    pub(crate) fn fail(self, reason: &str) {
+        Job::fail_all(self.jobs, reason);
+        if let Some(change) = self.registry
+            && let Some(reply) = change.reply
+        {
+            let _ = reply.send(Err(SubmitError::Failed(reason.to_owned())));
+        }
+    }
+}
+
+/// A registry entry a batch logs.
+pub(crate) struct RegistryCommit {
+    /// The registry with the change.
+    pub(crate) state: Arc<crate::registry::RegistryState>,
+    /// Its index.
+    pub(crate) index: u64,
+    /// Who sent it (none for the entries the log logs at start).
+    pub(crate) reply:
+        Option<oneshot::Sender<Result<crate::registry::RegistryOutcome, SubmitError>>>,
 }
 
 /// What one batch writes.

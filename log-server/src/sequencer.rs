@@ -19,6 +19,7 @@
 //! any of this: they read the published checkpoint and the immutable tiles.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use gazette_client::checkpoint::Checkpoint;
 use gazette_client::note::Signer;
 use gazette_client::record::SignedRecord;
+use gazette_client::registry::{KeyError, Registry, SignedRegistryEntry};
 use tokio::sync::{Semaphore, oneshot, watch};
 
 use crate::checkpoints::{Committed, Witnessed};
@@ -34,9 +36,10 @@ use crate::committer::Committer;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
 use crate::map::{List, Map};
-use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
+use crate::pipeline::{Commit, Failure, InFlight, Job, RegistryCommit, Write};
 pub use crate::pipeline::{Outcome, StorageTrouble, SubmitError};
 pub use crate::pruner::Pruner;
+use crate::registry::{RegistryJob, RegistryOutcome, RegistryState, RegistryWatch};
 use crate::storage::Storage;
 use crate::tree::Edge;
 use gazette_client::merkle::Hash;
@@ -74,12 +77,23 @@ pub struct Writer {
     pub witnessed: Option<Witnessed>,
     /// Removes the partial tiles each commit supersedes.
     pub pruner: Pruner,
+    /// The agency registry as of the edge: every new record's key is
+    /// checked against it at the record's index.
+    pub registry: Registry,
+    /// Where each durable registry change is published.
+    pub registry_view: RegistryWatch,
+    /// The agencies file, rewritten as a view of each durable change.
+    pub agencies_file: PathBuf,
+    /// Registry changes logged before anything else (a migration).
+    pub at_start: Vec<RegistryJob>,
 }
 
 /// What reaches the sequencer thread.
 enum Input {
     /// Records from a handler.
     Job(Job),
+    /// A registry change, logged in a batch of its own.
+    Registry(Box<RegistryJob>),
     /// The log is being dropped: finish and stop.
     Stop,
 }
@@ -216,6 +230,30 @@ impl Sequencer {
         }
         answer.await.unwrap_or_else(|_| Err(stopped()))
     }
+
+    /// Logs a registry change, in a batch of its own, if it keeps the
+    /// registry's rules at the index it gets; answers once it is durable
+    /// (a refusal at once).
+    pub async fn submit_registry(
+        &self,
+        entry: SignedRegistryEntry,
+    ) -> Result<RegistryOutcome, SubmitError> {
+        if let Some(reason) = self.failure() {
+            return Err(SubmitError::Failed(reason));
+        }
+        if let Some(trouble) = self.failure.trouble() {
+            return Err(SubmitError::Storage(trouble));
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = RegistryJob { entry, reply };
+        let stopped = || SubmitError::Failed("the sequencer has stopped".into());
+        if self.stopped.load(Ordering::SeqCst)
+            || self.tx.send(Input::Registry(Box::new(job))).is_err()
+        {
+            return Err(stopped());
+        }
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
 }
 
 impl Drop for Sequencer {
@@ -270,6 +308,10 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         committed,
         witnessed,
         pruner,
+        mut registry,
+        registry_view,
+        agencies_file,
+        at_start,
     } = writer;
     let (indexed, indexed_rx) = watch::channel(edge.size());
     let records = RecordIndexer::start(index.clone(), indexed, indexer, failure.clone());
@@ -283,18 +325,48 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         failure: failure.clone(),
         in_flight: in_flight.clone(),
         pruner,
+        registry_view,
+        agencies_file,
     }
     .start(commits);
+    let hand_on = HandOn {
+        to_commit,
+        in_flight,
+        failure: failure.clone(),
+    };
+    // Logs one registry change in a batch of its own.
+    let registry_batch = |edge: &mut Edge, registry: &mut Registry, job: RegistryJob| {
+        if let Some(reason) = failure.reason() {
+            let _ = job.reply.send(Err(SubmitError::Failed(reason)));
+            return;
+        }
+        let reply = Some(job.reply);
+        match sequence_registry(edge, map.as_deref(), &key, registry, job.entry, reply) {
+            Ok(Some(commit)) => hand_on.send(commit),
+            Ok(None) => {}
+            Err(reason) => failure.set(&reason),
+        }
+    };
     let mut pending = Pending {
         slots: HashMap::new(),
         indexed: indexed_rx,
     };
+    for job in at_start {
+        registry_batch(&mut edge, &mut registry, job);
+    }
     let mut stopping = false;
     while !stopping {
         let first = match rx.recv() {
             Ok(Input::Job(job)) => job,
+            Ok(Input::Registry(job)) => {
+                registry_batch(&mut edge, &mut registry, *job);
+                continue;
+            }
             Ok(Input::Stop) | Err(_) => break,
         };
+        // A registry change closes the batch: the records before it are
+        // sequenced first, then it, in a batch of its own.
+        let mut deferred = None;
         // Group commit: the batch closes when full, or once its interval has
         // passed and the committer is free; while the committer is busy the
         // batch keeps growing, so a loaded log writes fewer, larger batches.
@@ -305,7 +377,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
             let now = Instant::now();
             let wait = if now < deadline {
                 deadline - now
-            } else if in_flight.any() {
+            } else if hand_on.in_flight.any() {
                 Duration::from_micros(500)
             } else {
                 break;
@@ -314,6 +386,10 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
                 Ok(Input::Job(job)) => {
                     count += job.records.len();
                     jobs.push(job);
+                }
+                Ok(Input::Registry(job)) => {
+                    deferred = Some(*job);
+                    break;
                 }
                 Ok(Input::Stop) => {
                     stopping = true;
@@ -325,35 +401,127 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         }
         if let Some(reason) = failure.reason() {
             Job::fail_all(jobs, &reason);
-            continue;
-        }
-        pending.prune();
-        let commit = match sequence(&mut edge, &index, map.as_deref(), &key, &mut pending, jobs) {
-            Ok(commit) => commit,
-            Err((jobs, reason)) => {
-                failure.set(&reason);
-                Job::fail_all(jobs, &reason);
-                continue;
+        } else {
+            pending.prune();
+            let sequenced = sequence(
+                &mut edge,
+                &index,
+                map.as_deref(),
+                &key,
+                &registry,
+                &mut pending,
+                jobs,
+            );
+            match sequenced {
+                Ok(commit) => hand_on.send(commit),
+                Err((jobs, reason)) => {
+                    failure.set(&reason);
+                    Job::fail_all(jobs, &reason);
+                }
             }
-        };
-        // Counted in before the send, so the committer can never count it
-        // out first; a batch that never reached it is counted out here.
-        in_flight.add();
-        if let Err(mpsc::SendError(commit)) = to_commit.send(commit) {
-            drop(in_flight.done_on_drop());
-            let reason = "the committer has stopped";
-            failure.set(reason);
-            Job::fail_all(commit.jobs, reason);
+        }
+        if let Some(job) = deferred {
+            registry_batch(&mut edge, &mut registry, job);
         }
     }
     // Let the committer finish (and the indexers behind it).
-    drop(to_commit);
+    drop(hand_on);
     let _ = committer.join();
+    let down = || SubmitError::Failed("the log is shutting down".into());
     while let Ok(input) = rx.try_recv() {
-        if let Input::Job(job) = input {
-            job.answer(Err(SubmitError::Failed("the log is shutting down".into())))
+        match input {
+            Input::Job(job) => job.answer(Err(down())),
+            Input::Registry(job) => {
+                let _ = job.reply.send(Err(down()));
+            }
+            Input::Stop => {}
         }
     }
+}
+
+/// The way to the committer.
+struct HandOn {
+    to_commit: mpsc::SyncSender<Commit>,
+    in_flight: InFlight,
+    failure: Failure,
+}
+
+impl HandOn {
+    /// Hands a sequenced batch to the committer.
+    fn send(&self, commit: Commit) {
+        // Counted in before the send, so the committer can never count it
+        // out first; a batch that never reached it is counted out here.
+        self.in_flight.add();
+        if let Err(mpsc::SendError(commit)) = self.to_commit.send(commit) {
+            drop(self.in_flight.done_on_drop());
+            let reason = "the committer has stopped";
+            self.failure.set(reason);
+            commit.fail(reason);
+        }
+    }
+}
+
+/// Prepares the commit of one registry change at the edge's end, or
+/// answers its refusal (`Ok(None)`): the registry's rules decide at the
+/// index it would get. On error the edge and registry are unchanged and
+/// the reply has been told.
+fn sequence_registry(
+    edge: &mut Edge,
+    map: Option<&Map>,
+    key: &Signer,
+    registry: &mut Registry,
+    entry: SignedRegistryEntry,
+    reply: Option<oneshot::Sender<Result<RegistryOutcome, SubmitError>>>,
+) -> Result<Option<Commit>, String> {
+    let index = edge.size();
+    let mut changed = registry.clone();
+    if let Err(why) = changed.apply(index, &entry) {
+        if let Some(reply) = reply {
+            let _ = reply.send(Ok(RegistryOutcome::Refused(why)));
+        }
+        return Ok(None);
+    }
+    let leaf = gazette_client::merkle::leaf_hash(&entry.bytes);
+    let filings = vec![(
+        gazette_client::index::agency_key(&entry.entry.agency),
+        index,
+        leaf,
+    )];
+    let mut entries = vec![entry.bytes.clone()];
+    let write = match seal(edge, map, key, index, &mut entries, filings) {
+        Ok(write) => write,
+        Err(reason) => {
+            if let Some(reply) = reply {
+                let _ = reply.send(Err(SubmitError::Failed(reason.clone())));
+            }
+            return Err(reason);
+        }
+    };
+    tracing::info!(
+        index,
+        agency = %entry.entry.agency,
+        action = entry.entry.action.word(),
+        key = %entry.entry.key,
+        "sequenced a registry change"
+    );
+    *registry = changed;
+    Ok(Some(Commit {
+        jobs: Vec::new(),
+        outcomes: Vec::new(),
+        write,
+        indexed: IndexBatch {
+            first: index,
+            count: entries.len() as u64,
+            items: Vec::new(),
+            revocations: Vec::new(),
+            registry: vec![(index, entry.bytes)],
+        },
+        registry: Some(RegistryCommit {
+            state: Arc::new(RegistryState::new(registry.clone())),
+            index,
+            reply,
+        }),
+    }))
 }
 
 /// Assigns indexes to one batch and prepares its commit. On error the edge
@@ -363,6 +531,7 @@ fn sequence(
     index: &RecordIndex,
     map: Option<&Map>,
     key: &Signer,
+    registry: &Registry,
     pending: &mut Pending,
     mut jobs: Vec<Job>,
 ) -> Result<Commit, (Vec<Job>, String)> {
@@ -375,6 +544,7 @@ fn sequence(
         count: 0,
         items: Vec::new(),
         revocations: Vec::new(),
+        registry: Vec::new(),
     };
     // (key, index, leaf hash) of every new record, for the batch's segment.
     let mut filings: Vec<(Hash, u64, Hash)> = Vec::new();
@@ -408,6 +578,25 @@ fn sequence(
                 },
                 None => {
                     let index = first + entries.len() as u64;
+                    let key_id = signed.signature.key_id;
+                    // Admitted under the keys of a moment ago: the key
+                    // may have been cut off since.
+                    match registry.key_for(&r.issuer, key_id, index) {
+                        Ok(_) => {}
+                        Err(KeyError::CutOff { cutoff, .. }) => {
+                            job_outcomes.push(Outcome::KeyCutOff {
+                                key_id,
+                                at: cutoff.at,
+                                from: cutoff.from,
+                                compromised: cutoff.compromised,
+                            });
+                            continue;
+                        }
+                        Err(_) => {
+                            job_outcomes.push(Outcome::KeyUnknown { key_id });
+                            continue;
+                        }
+                    }
                     indexed.push(signed, index);
                     if map.is_some() {
                         filings.extend(keys.iter().map(|key| (*key, index, leaf_hash)));
@@ -434,42 +623,10 @@ fn sequence(
         outcomes.push(job_outcomes);
         job.records = Vec::new();
     }
-    // The batch ends with the commitment to the index of everything before.
-    if let Some(map) = map
-        && !entries.is_empty()
-    {
-        let at = first + entries.len() as u64;
-        filings.sort_unstable_by_key(|(key, index, _)| (*key, *index));
-        match map.add_batch(at, group_by_key(&filings)) {
-            Ok(commitment) => entries.push(commitment.to_bytes()),
-            Err(e) => return Err((jobs, e.to_string())),
-        }
-    }
-    let mut write = None;
-    if !entries.is_empty() {
-        let mut grown = edge.clone();
-        let objects = match grown.append(&entries) {
-            Ok(objects) => objects,
-            Err(e) => return Err((jobs, e.to_string())),
-        };
-        let checkpoint = Checkpoint {
-            origin: key.name().to_owned(),
-            size: grown.size(),
-            root: grown.root(),
-            extensions: Vec::new(),
-        };
-        let note = match checkpoint.sign(key) {
-            Ok(note) => note,
-            Err(e) => return Err((jobs, e.to_string())),
-        };
-        write = Some(Write {
-            objects,
-            note: note.into_bytes(),
-            size: grown.size(),
-            root: grown.root(),
-        });
-        *edge = grown;
-    }
+    let write = match seal(edge, map, key, first, &mut entries, filings) {
+        Ok(write) => write,
+        Err(reason) => return Err((jobs, reason)),
+    };
     let records = outcomes.iter().map(Vec::len).sum::<usize>();
     metrics::histogram!(crate::metrics::BATCH_RECORDS).record(records as f64);
     tracing::debug!(
@@ -485,7 +642,50 @@ fn sequence(
         outcomes,
         write,
         indexed,
+        registry: None,
     })
+}
+
+/// Ends a batch of `entries` (the first at `first`) with the commitment
+/// to the index of everything before, appends them to the edge and signs
+/// the new checkpoint: what the committer writes (`None` for a batch that
+/// adds nothing). On error the edge is unchanged.
+fn seal(
+    edge: &mut Edge,
+    map: Option<&Map>,
+    key: &Signer,
+    first: u64,
+    entries: &mut Vec<Vec<u8>>,
+    mut filings: Vec<(Hash, u64, Hash)>,
+) -> Result<Option<Write>, String> {
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    if let Some(map) = map {
+        let at = first + entries.len() as u64;
+        filings.sort_unstable_by_key(|(key, index, _)| (*key, *index));
+        let commitment = map
+            .add_batch(at, group_by_key(&filings))
+            .map_err(|e| e.to_string())?;
+        entries.push(commitment.to_bytes());
+    }
+    let mut grown = edge.clone();
+    let objects = grown.append(entries).map_err(|e| e.to_string())?;
+    let checkpoint = Checkpoint {
+        origin: key.name().to_owned(),
+        size: grown.size(),
+        root: grown.root(),
+        extensions: Vec::new(),
+    };
+    let note = checkpoint.sign(key).map_err(|e| e.to_string())?;
+    let write = Write {
+        objects,
+        note: note.into_bytes(),
+        size: grown.size(),
+        root: grown.root(),
+    };
+    *edge = grown;
+    Ok(Some(write))
 }
 
 /// The lists of sorted `(key, index, leaf hash)` filings, key by key.
@@ -525,6 +725,7 @@ mod tests {
             count: 1,
             items: vec![(b"a".to_vec(), slot(0))],
             revocations: Vec::new(),
+            registry: Vec::new(),
         };
         index.add(&batch).unwrap();
         pending.prune();

@@ -14,6 +14,7 @@ use axum::http::{Method, Request, StatusCode};
 use common::*;
 use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note;
+use gazette_client::registry::Action;
 use gazette_client::tiles::{
     HEIGHT, Tile, TileHashReader, TileLevel, check_bundle_against_tile, parse_entry_bundle,
 };
@@ -35,15 +36,16 @@ async fn add_answers_index_and_base64_leaf_hash_of_the_exact_body() {
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.header("content-type").starts_with("application/json"));
     let json = reply.json();
-    assert_eq!(json["index"], json!(0));
+    // The first record comes after the log's opening entries.
+    assert_eq!(json["index"], json!(FIRST));
     assert_eq!(json["leaf_hash"], json!(base64(&leaf_hash(&record).0)));
     assert_eq!(json.as_object().unwrap().len(), 2, "{json}");
     // Acknowledged means published: the checkpoint already covers it, and
     // the commitment that ends its batch.
-    assert_eq!(size(&app).await, 2);
-    let entries = served_entries(&app, 2).await;
-    assert_eq!(entries[0], record);
-    check_commitment(&entries, 1);
+    assert_eq!(size(&app).await, FIRST + 2);
+    let entries = served_entries(&app, FIRST + 2).await;
+    assert_eq!(entries[FIRST as usize], record);
+    check_commitment(&entries, FIRST + 1);
 }
 
 #[tokio::test]
@@ -53,7 +55,7 @@ async fn add_of_the_same_record_again_answers_the_same_index() {
     let app = api(&log);
     add_ok(&app, &body(0)).await;
     let first = add(&app, &body(1)).await.json();
-    let layout = Layout::of(&[1, 1]);
+    let layout = Layout::opened(&[1, 1]);
     assert_eq!(size(&app).await, layout.size());
     let again = add(&app, &body(1)).await;
     assert_eq!(again.status, StatusCode::OK);
@@ -85,7 +87,7 @@ async fn add_of_the_same_document_re_signed_answers_the_existing_index() {
         first,
         "the index and leaf of the logged record"
     );
-    assert_eq!(size(&app).await, Layout::of(&[1]).size());
+    assert_eq!(size(&app).await, Layout::opened(&[1]).size());
 }
 
 #[tokio::test]
@@ -95,7 +97,7 @@ async fn add_gives_consecutive_records_consecutive_indexes() {
     let app = api(&log);
     // Each /add is a batch of its own: its record takes the next index,
     // right after the commitment that ended the batch before.
-    let mut layout = Layout::default();
+    let mut layout = Layout::opened(&[]);
     for n in 0..6 {
         layout.batch(1);
         assert_eq!(
@@ -112,7 +114,7 @@ async fn add_gives_consecutive_records_consecutive_indexes() {
         (first..first + 6).collect::<Vec<_>>()
     );
     assert_eq!(size(&app).await, layout.size());
-    assert_eq!(layout.size(), 2 * 6 + 7);
+    assert_eq!(layout.size(), FIRST + 2 * 6 + 7);
 }
 
 #[tokio::test]
@@ -147,7 +149,7 @@ async fn add_of_a_malformed_record_is_400_and_changes_nothing() {
     assert_eq!(after, before, "a rejected record must change nothing");
     assert_eq!(
         add_ok(&app, &body(1)).await,
-        Layout::of(&[1, 1]).records[1],
+        Layout::opened(&[1, 1]).records[1],
         "the next index is unused"
     );
 }
@@ -169,7 +171,7 @@ async fn add_signed_by_an_unregistered_key_is_403() {
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{what}");
         assert_eq!(reply.json()["status"], json!(403), "{what}");
     }
-    assert_eq!(size(&app).await, 0);
+    assert_eq!(size(&app).await, FIRST);
 }
 
 #[tokio::test]
@@ -207,7 +209,7 @@ async fn add_with_a_tampered_signature_or_text_is_403() {
             reply.json()
         );
     }
-    assert_eq!(size(&app).await, 0);
+    assert_eq!(size(&app).await, FIRST);
 }
 
 #[tokio::test]
@@ -224,7 +226,7 @@ async fn add_of_the_same_issuer_kind_id_with_another_digest_is_409_naming_the_ex
     let json = reply.json();
     assert_eq!(json["index"], json!(existing));
     assert_eq!(json["status"], json!(409));
-    assert_eq!(size(&app).await, Layout::of(&[1, 1]).size());
+    assert_eq!(size(&app).await, Layout::opened(&[1, 1]).size());
 }
 
 #[tokio::test]
@@ -247,7 +249,7 @@ async fn add_of_a_body_over_the_limit_is_413() {
     let reply = add(&app, big.as_bytes()).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.json()["status"], json!(413));
-    assert_eq!(size(&app).await, 0);
+    assert_eq!(size(&app).await, FIRST);
 }
 
 /// Holds every commit of a storage until opened (or for at most the test
@@ -398,7 +400,7 @@ async fn add_when_the_queue_is_full_is_503_with_retry_after() {
         .iter()
         .map(|r| r["index"].as_u64().unwrap())
         .collect();
-    let mut layout = Layout::of(&[5]);
+    let mut layout = Layout::opened(&[5]);
     assert_eq!(indexes, layout.records);
     layout.batch(1);
     assert_eq!(
@@ -433,12 +435,13 @@ async fn add_batch_answers_each_record_in_order() {
     let dir = new_log_dir();
     let log = open(dir.path());
     let app = api(&log);
-    // Two batches of one record, each ended by its commitment (at 1, 3);
-    // then the batch below, with two new records (4, 5; commitment at 6).
-    let layout = Layout::of(&[1, 1, 2]);
-    assert_eq!(layout.records, [0, 2, 4, 5]);
+    // After the opening entries, two batches of one record, each ended by
+    // its commitment (at FIRST + 1, FIRST + 3); then the batch below, with
+    // two new records (FIRST + 4, FIRST + 5; commitment at FIRST + 6).
+    let layout = Layout::opened(&[1, 1, 2]);
+    assert_eq!(layout.records, [0, 2, 4, 5].map(|i| FIRST + i));
     let logged = body(0);
-    assert_eq!(add_ok(&app, &logged).await, 0);
+    assert_eq!(add_ok(&app, &logged).await, layout.records[0]);
     // (agency, kind, PR-2026-000001)
     assert_eq!(add_ok(&app, &body(1)).await, layout.records[1]);
 
@@ -450,14 +453,14 @@ async fn add_batch_answers_each_record_in_order() {
     in_batch_conflict.digest = digest(98);
     let in_batch_conflict = in_batch_conflict.sign(&agency()).unwrap().bytes;
     let records = vec![
-        body(2),                  // new: 4
-        logged.clone(),           // duplicate of 0
+        body(2),                  // new: FIRST + 4
+        logged.clone(),           // duplicate of FIRST
         b"not a record".to_vec(), // 400
         forbidden,                // 403
-        conflicting,              // 409 against 2
-        body(4),                  // new: 5
-        body(2),                  // duplicate within the batch: 4
-        in_batch_conflict,        // 409 against 5, within the batch
+        conflicting,              // 409 against FIRST + 2
+        body(4),                  // new: FIRST + 5
+        body(2),                  // duplicate within the batch: FIRST + 4
+        in_batch_conflict,        // 409 against FIRST + 5, within the batch
     ];
     let results = add_batch_ok(&app, &records).await;
     assert_eq!(results.len(), records.len());
@@ -469,7 +472,7 @@ async fn add_batch_answers_each_record_in_order() {
         );
     };
     ok(0, layout.records[2]);
-    ok(1, 0);
+    ok(1, layout.records[0]);
     assert_eq!(results[2]["status"], json!(400), "{}", results[2]);
     assert!(results[2]["error"].is_string());
     assert_eq!(results[3]["status"], json!(403), "{}", results[3]);
@@ -480,8 +483,8 @@ async fn add_batch_answers_each_record_in_order() {
     assert_eq!(results[7]["status"], json!(409), "{}", results[7]);
     assert_eq!(results[7]["index"], json!(layout.records[3]));
     assert_eq!(size(&app).await, layout.size());
-    // The entries are the new records in order, each batch ended by its
-    // commitment.
+    // The entries are the opening ones, then the new records in order,
+    // each batch ended by its commitment.
     let entries = served_entries(&app, layout.size()).await;
     let expected = expected_entries(
         &[
@@ -504,10 +507,10 @@ async fn add_batch_over_max_batch_records_is_413_and_changes_nothing() {
     let reply = post(&app, "/add-batch", batch_body(&four)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.json()["status"], json!(413));
-    assert_eq!(size(&app).await, 0);
+    assert_eq!(size(&app).await, FIRST);
     let results = add_batch_ok(&app, &four[..3]).await;
     assert_eq!(results.len(), 3);
-    assert_eq!(size(&app).await, Layout::of(&[3]).size());
+    assert_eq!(size(&app).await, Layout::opened(&[3]).size());
 }
 
 #[tokio::test]
@@ -523,7 +526,7 @@ async fn add_batch_takes_bodies_beyond_the_single_add_limit() {
         .iter()
         .map(|r| r["index"].as_u64().unwrap())
         .collect();
-    assert_eq!(indexes, (0..300).collect::<Vec<u64>>());
+    assert_eq!(indexes, (FIRST..FIRST + 300).collect::<Vec<u64>>());
 }
 
 /// Every error answer has the one JSON shape, those the framework makes
@@ -546,7 +549,7 @@ async fn every_error_is_json_and_add_batch_must_be_typed_json() {
             .unwrap()
             .contains("application/json")
     );
-    assert_eq!(size(&app).await, 0);
+    assert_eq!(size(&app).await, FIRST);
 
     let wrong_method = Request::builder()
         .method(Method::GET)
@@ -598,7 +601,7 @@ async fn add_batch_with_malformed_json_is_400() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{case}");
         assert_eq!(reply.json()["status"], json!(400), "{case}");
     }
-    assert_eq!(size(&app).await, 0);
+    assert_eq!(size(&app).await, FIRST);
     assert!(add_batch_ok(&app, &[]).await.is_empty());
 }
 
@@ -613,11 +616,18 @@ async fn checkpoint_is_uncached_text_signed_by_the_log_and_grows_with_adds() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("cache-control"), "no-cache");
     assert!(reply.header("content-type").starts_with("text/plain"));
-    let (empty, note) = checkpoint(&app).await;
+    // A fresh log holds only its opening entries (the agency's
+    // registration and its commitment).
+    let (opened, note) = checkpoint(&app).await;
     assert_eq!(note, reply.body);
-    assert_eq!(empty.origin, ORIGIN);
-    assert_eq!(empty.size, 0);
-    assert_eq!(empty.root, merkle::empty_root());
+    assert_eq!(opened.origin, ORIGIN);
+    assert_eq!(opened.size, FIRST);
+    let opening = start_entries(&served_entries(&app, FIRST).await);
+    assert_eq!(
+        opened.root,
+        Reference::of(opening.iter().map(Vec::as_slice)).root()
+    );
+    assert_ne!(opened.root, merkle::empty_root());
 
     let records: Vec<Vec<u8>> = (0..3).map(body).collect();
     let mut batches: Vec<&[Vec<u8>]> = Vec::new();
@@ -626,7 +636,7 @@ async fn checkpoint_is_uncached_text_signed_by_the_log_and_grows_with_adds() {
         batches.push(std::slice::from_ref(r));
         // Each add grows the tree by its record and its commitment.
         let (grown, _) = checkpoint(&app).await;
-        assert_eq!(grown.size, Layout::of(&vec![1; batches.len()]).size());
+        assert_eq!(grown.size, Layout::opened(&vec![1; batches.len()]).size());
         let entries = served_entries(&app, grown.size).await;
         let expected = expected_entries(&batches, &entries);
         assert!(entries == expected);
@@ -646,19 +656,22 @@ async fn tiles_and_bundles_are_served_immutable_as_octet_streams() {
     let app = api(&log);
     let records: Vec<Vec<u8>> = (0..300).map(body).collect();
     add_batch_ok(&app, &records).await;
-    // 300 records and the commitment ending their batch.
-    let size = Layout::of(&[300]).size();
-    assert_eq!(size, 301);
+    // The opening entries, 300 records and the commitment ending their
+    // batch: one full tile and a partial one of `size - 256`.
+    let size = Layout::opened(&[300]).size();
+    assert_eq!(size, FIRST + 301);
     let expected = expected_entries(&[&records], &served_entries(&app, size).await);
     let reference = Reference::of(expected.iter().map(Vec::as_slice));
     assert_eq!(checkpoint(&app).await.0.root, reference.root());
+    let partial = size - 256;
     for path in [
-        "/tile/0/000",
-        "/tile/0/001.p/45",
-        "/tile/1/000.p/1",
-        "/tile/entries/000",
-        "/tile/entries/001.p/45",
+        "/tile/0/000".to_owned(),
+        format!("/tile/0/001.p/{partial}"),
+        "/tile/1/000.p/1".to_owned(),
+        "/tile/entries/000".to_owned(),
+        format!("/tile/entries/001.p/{partial}"),
     ] {
+        let path = path.as_str();
         let reply = get(&app, path).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         assert_eq!(
@@ -715,22 +728,26 @@ async fn tiles_beyond_the_tree_are_404() {
     let log = open(dir.path());
     let app = api(&log);
     add_batch_ok(&app, &(0..300).map(body).collect::<Vec<_>>()).await;
-    // 300 records and their batch's commitment: 301 entries.
-    assert_eq!(size(&app).await, 301);
+    // The opening entries, 300 records and their batch's commitment.
+    let size = size(&app).await;
+    assert_eq!(size, FIRST + 301);
+    // One past the partial tile's width.
+    let wider = size - 256 + 1;
     for path in [
-        "/tile/0/001",
-        "/tile/0/002",
-        "/tile/0/001.p/46",
-        "/tile/0/001.p/255",
-        "/tile/1/000",
-        "/tile/1/000.p/2",
-        "/tile/2/000.p/1",
-        "/tile/63/000.p/1",
-        "/tile/entries/001",
-        "/tile/entries/001.p/46",
-        "/tile/entries/x999/x999/x999/x999/x999/999",
-        "/tile/0/x018/x446/x744/x073/x709/x551/615",
+        "/tile/0/001".to_owned(),
+        "/tile/0/002".to_owned(),
+        format!("/tile/0/001.p/{wider}"),
+        "/tile/0/001.p/255".to_owned(),
+        "/tile/1/000".to_owned(),
+        "/tile/1/000.p/2".to_owned(),
+        "/tile/2/000.p/1".to_owned(),
+        "/tile/63/000.p/1".to_owned(),
+        "/tile/entries/001".to_owned(),
+        format!("/tile/entries/001.p/{wider}"),
+        "/tile/entries/x999/x999/x999/x999/x999/999".to_owned(),
+        "/tile/0/x018/x446/x744/x073/x709/x551/615".to_owned(),
     ] {
+        let path = path.as_str();
         let reply = get(&app, path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
     }
@@ -828,10 +845,10 @@ async fn every_record_is_provably_included_under_the_served_checkpoint() {
     }
     assert_eq!(next, 600);
     // Each batch ended with its commitment.
-    let layout = Layout::of(&lens.map(|l| l as u64));
+    let layout = Layout::opened(&lens.map(|l| l as u64));
     let (checkpoint, _) = checkpoint(&app).await;
     assert_eq!(checkpoint.size, layout.size());
-    assert_eq!(checkpoint.size, 606);
+    assert_eq!(checkpoint.size, FIRST + 606);
     let size = checkpoint.size;
     let root = checkpoint.root;
     let fetched = fetch_tree(&app, size).await;
@@ -847,8 +864,9 @@ async fn every_record_is_provably_included_under_the_served_checkpoint() {
             .unwrap_or_else(|e| panic!("record {index} is not included: {e}"));
     }
 
-    // The entries are the records where the log said, and between the
-    // batches their commitments; every commitment is included too.
+    // The entries are the opening ones, the records where the log said,
+    // and between the batches their commitments; every commitment (the
+    // opening one too) is included.
     let served = served_entries(&app, size).await;
     let expected = expected_entries(&batches, &served);
     assert!(served == expected);
@@ -905,9 +923,12 @@ async fn restart_keeps_the_checkpoint_and_catches_the_index_up_from_the_tiles() 
     indexes.extend(indexes_of(&add_batch_ok(&app, &records[100..290]).await));
     let (checkpoint_before, note) = checkpoint(&app).await;
     // Each batch ended with its commitment.
-    let layout = Layout::of(&[100, 190]);
+    let layout = Layout::opened(&[100, 190]);
     assert_eq!(indexes, layout.records);
-    assert_eq!((first_size, checkpoint_before.size), (101, layout.size()));
+    assert_eq!(
+        (first_size, checkpoint_before.size),
+        (FIRST + 101, layout.size())
+    );
     drop(app);
     let dir_path = close(log);
 
@@ -929,8 +950,10 @@ async fn restart_keeps_the_checkpoint_and_catches_the_index_up_from_the_tiles() 
     let (_, reopened) = checkpoint(&app).await;
     assert_eq!(reopened, note, "the same checkpoint after a restart");
     // Records on both sides of the batches' and the first tile's edges
-    // (records 254 and 255 sit at 255 and 256, after the commitment at 100).
-    for n in [0usize, 99, 100, 254, 255, 289] {
+    // (records 252 and 253 sit at 255 and 256, after the opening entries
+    // and the commitment at FIRST + 100).
+    assert_eq!((indexes[252], indexes[253]), (255, 256));
+    for n in [0usize, 99, 100, 252, 253, 289] {
         assert_eq!(add_ok(&app, &records[n]).await, indexes[n], "duplicate {n}");
     }
     let mut conflicting = record(200);
@@ -951,7 +974,7 @@ async fn a_deleted_index_is_rebuilt_from_the_tiles() {
     let mut indexes = indexes_of(&add_batch_ok(&app, &records[..150]).await);
     indexes.extend(indexes_of(&add_batch_ok(&app, &records[150..270]).await));
     // Each batch ended with its commitment.
-    let layout = Layout::of(&[150, 120]);
+    let layout = Layout::opened(&[150, 120]);
     assert_eq!(indexes, layout.records);
     let (_, note) = checkpoint(&app).await;
     drop(app);
@@ -966,8 +989,10 @@ async fn a_deleted_index_is_rebuilt_from_the_tiles() {
         layout.size()
     );
     // Records on both sides of the batches' and the first tile's edges
-    // (records 254 and 255 sit at 255 and 256, after the commitment at 150).
-    for n in [0usize, 149, 150, 254, 255, 269] {
+    // (records 252 and 253 sit at 255 and 256, after the opening entries
+    // and the commitment at FIRST + 150).
+    assert_eq!((indexes[252], indexes[253]), (255, 256));
+    for n in [0usize, 149, 150, 252, 253, 269] {
         assert_eq!(add_ok(&app, &records[n]).await, indexes[n], "duplicate {n}");
     }
     // A re-signed copy of a record in the partial bundle is found by key.
@@ -1029,7 +1054,7 @@ async fn a_duplicate_is_not_answered_before_its_original_is_durable() {
 }
 
 #[tokio::test]
-async fn an_agency_registered_while_the_log_runs_is_accepted_without_a_restart() {
+async fn an_agency_registered_through_post_registry_is_accepted_without_a_restart() {
     let dir = new_log_dir();
     let log = open(dir.path());
     let app = api(&log);
@@ -1038,12 +1063,20 @@ async fn an_agency_registered_while_the_log_runs_is_accepted_without_a_restart()
     first.issuer = newcomer.name().to_owned();
     let bytes = first.sign(&newcomer).unwrap().bytes;
     assert_eq!(add(&app, &bytes).await.status, StatusCode::FORBIDDEN);
-    register(dir.path(), &newcomer.verifier());
+    // A new agency (no current key): the log's signature suffices.
+    let registered = registry_ok(
+        &app,
+        &registry_entry(Action::Register, &newcomer.verifier(), None, &[]),
+    )
+    .await;
+    let reply = add(&app, &bytes).await;
     assert_eq!(
-        add(&app, &bytes).await.status,
+        reply.status,
         StatusCode::OK,
-        "the running log did not pick up the new agency"
+        "the running log did not pick up the new agency: {:?}",
+        reply.json()
     );
+    assert!(reply.json()["index"].as_u64().unwrap() > registered);
 }
 
 #[tokio::test]

@@ -75,12 +75,17 @@ fn monitor(url: &str, work: &Path) -> (i32, String) {
 
 #[tokio::test]
 async fn a_monitor_catches_a_commitment_that_leaves_a_revocation_out() {
-    // The honest log: a record, then its revocation, each in its own batch
-    // (entries: record 0, commitment 1, revocation 2, commitment 3).
+    // The honest log: after its opening entries (the agency's registration
+    // and its commitment), a record, then its revocation, each in its own
+    // batch (entries: record FIRST, commitment FIRST + 1, revocation
+    // FIRST + 2, commitment FIRST + 3).
+    let (logged, commitment_at) = (FIRST, FIRST + 3);
+    let revoked_at = FIRST + 2;
+    let size = FIRST + 4;
     let dir = new_log_dir();
     let log = open(dir.path());
     let app = api(&log);
-    assert_eq!(add_ok(&app, &body(0)).await, 0);
+    assert_eq!(add_ok(&app, &body(0)).await, logged);
     let r0 = record(0);
     let revocation = Record::revocation(
         AGENCY,
@@ -93,14 +98,16 @@ async fn a_monitor_catches_a_commitment_that_leaves_a_revocation_out() {
     .sign(&agency())
     .unwrap()
     .bytes;
-    assert_eq!(add_ok(&app, &revocation).await, 2);
+    assert_eq!(add_ok(&app, &revocation).await, revoked_at);
+    assert_eq!(common::size(&app).await, size);
     drop(app);
     let data = close(log);
     let storage = FsStorage::open(&data).unwrap();
     let mut entries = Vec::new();
-    for_each_entry(&storage, 4, 0, 4, |_, e| entries.push(e.to_vec())).unwrap();
-    let honest = IndexCommitment::parse(&entries[3]).expect("entry 3 is the commitment");
-    assert_eq!(honest.size, 3);
+    for_each_entry(&storage, size, 0, size, |_, e| entries.push(e.to_vec())).unwrap();
+    let honest = IndexCommitment::parse(&entries[commitment_at as usize])
+        .expect("the last entry is the commitment");
+    assert_eq!(honest.size, commitment_at);
 
     // The lie: the segment holding the revocation, rooted as if it were not
     // there. A lookup of record 0's name against it proves "not revoked".
@@ -108,16 +115,16 @@ async fn a_monitor_catches_a_commitment_that_leaves_a_revocation_out() {
     let segment = forged
         .segments
         .iter_mut()
-        .find(|s| s.covers(2))
+        .find(|s| s.covers(revoked_at))
         .expect("a segment covers the revocation");
     let without: Vec<(u64, &[u8])> = (segment.start..segment.end)
-        .filter(|&i| i != 2)
+        .filter(|&i| i != revoked_at)
         .map(|i| (i, entries[i as usize].as_slice()))
         .collect();
     segment.root = segment_root(without);
     assert_ne!(forged, honest);
     let mut lying = entries.clone();
-    lying[3] = forged.to_bytes();
+    lying[commitment_at as usize] = forged.to_bytes();
 
     let root = tempfile::tempdir().unwrap();
     for (name, entries, lies) in [("honest", &entries, false), ("liar", &lying, true)] {
@@ -144,15 +151,15 @@ async fn a_monitor_catches_a_commitment_that_leaves_a_revocation_out() {
             &std::fs::read(work.join("monitor.index-evidence.json")).unwrap(),
         )
         .unwrap();
-        assert_eq!(evidence["commitment_index"], 3);
+        assert_eq!(evidence["commitment_index"], commitment_at);
         assert_eq!(
             evidence["commitment"],
             String::from_utf8(forged.to_bytes()).unwrap()
         );
         let committed = evidence["committed_root"].as_str().unwrap();
         let rebuilt = evidence["root_from_entries"].as_str().unwrap();
-        assert_eq!(committed, segment_root_of(&forged, 2).to_base64());
-        assert_eq!(rebuilt, segment_root_of(&honest, 2).to_base64());
+        assert_eq!(committed, segment_root_of(&forged, revoked_at).to_base64());
+        assert_eq!(rebuilt, segment_root_of(&honest, revoked_at).to_base64());
         // The log's own server refuses to run on such a tree.
         for file in ["gazette-log.toml", "log.key", "agencies.txt"] {
             std::fs::copy(data.join(file), served.join(file)).unwrap();
@@ -161,7 +168,7 @@ async fn a_monitor_catches_a_commitment_that_leaves_a_revocation_out() {
             .err()
             .expect("the liar's tree is refused");
         assert!(
-            format!("{refused:#}").contains("but the commitment at 3 says"),
+            format!("{refused:#}").contains(&format!("but the commitment at {commitment_at} says")),
             "{refused:#}"
         );
     }

@@ -80,7 +80,7 @@ proptest! {
             let records = RecordIndex::open(&dir.path().join("index"), ()).unwrap();
             let lookups = LookupIndex::open(&dir.path().join("lookup"), Digests::Kept).unwrap();
             let first = logged.len() as u64;
-            let mut write = IndexBatch { first, count: 0, items: vec![], revocations: vec![] };
+            let mut write = IndexBatch { first, count: 0, items: vec![], revocations: vec![], registry: vec![] };
             for &e in batch {
                 let s = signed(logged.len(), e);
                 write.push(&s, logged.len() as u64);
@@ -183,6 +183,7 @@ fn lookups_hold_across_tables_and_reopening() {
                         _ => None,
                     })
                     .collect(),
+                registry: Vec::new(),
             };
             records.add(&batch).unwrap();
             lookups.add(&batch).unwrap();

@@ -34,13 +34,15 @@ async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
     let records: Vec<Vec<u8>> = (0..300).map(body).collect();
     let mut indexes = indexes_of(&add_batch_ok(&app, &records[..200]).await);
     indexes.extend(indexes_of(&add_batch_ok(&app, &records[200..]).await));
-    // Each batch ended with its commitment (at 200 and 301).
-    let layout = Layout::of(&[200, 100]);
+    // After the opening entries, each batch ended with its commitment (at
+    // FIRST + 200 and FIRST + 301).
+    let layout = Layout::opened(&[200, 100]);
     assert_eq!(indexes, layout.records);
     let size = layout.size();
     wait_for_lookup(&log, size);
-    // Records 254 and 255 sit at 255 and 256, on both sides of a tile edge.
-    for n in [0usize, 199, 200, 254, 255, 299] {
+    // Records 252 and 253 sit at 255 and 256, on both sides of a tile edge.
+    assert_eq!((indexes[252], indexes[253]), (255, 256));
+    for n in [0usize, 199, 200, 252, 253, 299] {
         assert_eq!(
             log.lookup
                 .as_ref()
@@ -58,7 +60,8 @@ async fn the_lookup_index_follows_the_writer_and_is_rebuilt_when_lost() {
             .unwrap(),
         None
     );
-    // The commitments are entries, not records: not looked up.
+    // The commitments (the opening one too) are entries, not records: not
+    // looked up.
     let entries = served_entries(&app, size).await;
     let commitments: Vec<Vec<u8>> = layout
         .commitments
@@ -113,8 +116,8 @@ async fn an_index_left_in_sled_or_half_created_is_rebuilt() {
     let records: Vec<Vec<u8>> = (0..40).map(body).collect();
     let indexes = indexes_of(&add_batch_ok(&api(&log), &records).await);
     let dir_path = close(log);
-    // 40 records and their batch's commitment.
-    let size = Layout::of(&[40]).size();
+    // The opening entries, 40 records and their batch's commitment.
+    let size = Layout::opened(&[40]).size();
 
     make_sled_directory(&dir_path.join("index"));
     // A creation cut short: a journal but no `version` file yet.
@@ -142,8 +145,9 @@ async fn an_index_ahead_of_a_tree_restored_from_backup_is_built_anew() {
     let records: Vec<Vec<u8>> = (0..40).map(body).collect();
     let indexes = indexes_of(&add_batch_ok(&api(&log), &records[..20]).await);
     let dir_path = close(log);
-    // Each batch ends with its commitment: 21 entries, then 42.
-    let layout = Layout::of(&[20, 20]);
+    // After the opening entries, each batch ends with its commitment:
+    // FIRST + 21 entries, then FIRST + 42.
+    let layout = Layout::opened(&[20, 20]);
     let backup = tempfile::tempdir().unwrap();
     copy_dir(&dir_path.join("tile"), &backup.path().join("tile"));
     std::fs::copy(
@@ -166,7 +170,7 @@ async fn an_index_ahead_of_a_tree_restored_from_backup_is_built_anew() {
     .unwrap();
 
     let log = open(&dir_path);
-    let restored = Layout::of(&[20]).size();
+    let restored = Layout::opened(&[20]).size();
     assert_eq!(log.index.as_ref().unwrap().covered().unwrap(), restored);
     assert_eq!(log.lookup.as_ref().unwrap().covered().unwrap(), restored);
     assert_eq!(
@@ -234,24 +238,26 @@ async fn the_indexer_reads_back_from_the_tiles_what_it_was_not_handed() {
     let records: Vec<Vec<u8>> = (0..300).map(body).collect();
     let indexes = indexes_of(&add_batch_ok(&app, &records).await);
     let (root, note) = (log.published().root, log.published().note.clone());
-    // The records, and the commitment that ends their batch.
-    let size = Layout::of(&[300]).size();
+    // The opening entries, the records, and the commitment that ends their
+    // batch.
+    let size = Layout::opened(&[300]).size();
     assert_eq!(log.published().size, size);
     drop(app);
     let dir_path = close(log);
 
-    // A fresh lookup index, handed only the end of the tree (entries
-    // 290..301: the last records and the commitment).
+    // A fresh lookup index, handed only the end of the tree (from record
+    // 290's entry on: the last records and the commitment).
     let fresh = tempfile::tempdir().unwrap();
     let index = Arc::new(LookupIndex::open(fresh.path(), Digests::Kept).unwrap());
     let storage = Arc::new(FsStorage::open(&dir_path).unwrap());
     let committed = latest(CommittedCheckpoint { size, root, note });
     let indexer = Indexer::start(index.clone(), storage, committed);
     indexer.offer(IndexBatch {
-        first: 290,
-        count: size - 290,
+        first: indexes[290],
+        count: size - indexes[290],
         items: Vec::new(),
         revocations: Vec::new(),
+        registry: Vec::new(),
     });
     drop(indexer); // waits for the thread
     assert_eq!(index.covered().unwrap(), size);

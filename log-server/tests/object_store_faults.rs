@@ -60,10 +60,10 @@ const TTL: Duration = Duration::from_secs(2);
 /// The objects a clean commit of the batch writes besides the checkpoint.
 const BATCH_TILES: [&str; 5] = [
     "tile/0/000",
-    "tile/0/001.p/6",
+    "tile/0/001.p/8",
     "tile/1/000.p/1",
     "tile/entries/000",
-    "tile/entries/001.p/6",
+    "tile/entries/001.p/8",
 ];
 
 /// A call that changes the bucket.
@@ -76,6 +76,21 @@ enum Op {
 /// One step of a commit: a change of one object, by its path under the
 /// scenario's prefix.
 type Step = (Op, String);
+
+/// Whether `a` and `b` are the same step of a commit of the batch. The
+/// staging object is named by the hash of the commit's checkpoint, which
+/// differs from log to log (each log's registration, logged at its first
+/// start, carries the time of it): in each scenario the batch's commit
+/// stages under its own name, the one staging object of that commit.
+fn same_step(a: &Step, b: &Step) -> bool {
+    let staging = |s: &Step| s.1.starts_with("staging/");
+    a.0 == b.0 && (a.1 == b.1 || (staging(a) && staging(b)))
+}
+
+/// The staging object of the commit whose checkpoint is `note`.
+fn staging_of(note: &[u8]) -> String {
+    format!("staging/{}", hex(&Sha256::digest(note)))
+}
 
 /// What the injector does at the chosen step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,9 +155,12 @@ impl Injector {
         let refused = match &*self.fail.lock().unwrap() {
             None => false,
             Some((target, Fault::Once)) => {
-                *target == step && calls.iter().filter(|c| c.refused).count() < self.endpoints
+                same_step(target, &step)
+                    && calls.iter().filter(|c| c.refused).count() < self.endpoints
             }
-            Some((target, Fault::Stays)) => *target == step || calls.iter().any(|c| c.refused),
+            Some((target, Fault::Stays)) => {
+                same_step(target, &step) || calls.iter().any(|c| c.refused)
+            }
         };
         calls.push(Call {
             endpoint,
@@ -416,8 +434,9 @@ fn open_log(dir: &Path, storage: Arc<dyn Storage>) -> Arc<Log> {
 }
 
 /// A log in a fresh directory, sequencing under `prefix` through
-/// `endpoints`, holding the base tree (committed with the injector
-/// disarmed); the base tree's checkpoint.
+/// `endpoints`, holding the agency's registration (logged at the first
+/// start) and the base tree, both committed with the injector disarmed;
+/// the base tree's checkpoint.
 async fn log_with_base(
     engines: &Engines,
     prefix: &str,
@@ -428,10 +447,14 @@ async fn log_with_base(
     let dir = log_dir();
     let storage = engines.sequencer(prefix, endpoints, ttl, lost);
     let log = open_log(dir.path(), Arc::new(storage));
+    // Opening logged the registration (durably) before it returned.
+    check_bucket(engines, prefix, &[], "the first start").await;
     let app = api(&log);
     let results = add_batch_ok(&app, &base_records()).await;
-    assert_eq!(indexes_of(&results), Layout::of(&[BASE]).records);
+    assert_eq!(indexes_of(&results), base_layout().records);
     let (_, note) = checkpoint(&app).await;
+    let (stored, _) = check_bucket(engines, prefix, &[&base_records()], "the base tree").await;
+    assert_eq!(stored.size, base_layout().size());
     (dir, log, note)
 }
 
@@ -464,8 +487,9 @@ async fn until_unhealthy(app: &axum::Router) -> Reply {
 
 /// The tree in the bucket under `prefix`, read through clean clients:
 /// the checkpoint verifies, etcd holds the same one, every tile it implies
-/// verifies against its root, its entries are `batches` (with their
-/// commitments), and no tile lies beyond it. The checkpoint and its note.
+/// verifies against its root, its entries are the agency's registration
+/// then `batches` (with their commitments), and no tile lies beyond it.
+/// The checkpoint and its note.
 async fn check_bucket(
     engines: &Engines,
     prefix: &str,
@@ -480,6 +504,10 @@ async fn check_bucket(
         String::from_utf8_lossy(&note)
     );
     let (checkpoint, entries) = verify_stored_tree(&reader);
+    assert!(
+        checkpoint.size >= FIRST && start_entries(&entries).len() as u64 == FIRST,
+        "{what}: the tree does not start with the registration"
+    );
     let expected = expected_entries(batches, &entries);
     assert!(entries == expected, "{what}: the stored entries differ");
     for path in engines.list(prefix, "tile/").await {
@@ -525,7 +553,7 @@ async fn clean_commit_steps(engines: &Engines) -> Vec<Step> {
 
     let steps: Vec<Step> = calls.iter().map(|c| c.step.clone()).collect();
     assert!(calls.iter().all(|c| !c.refused), "{calls:?}");
-    let staged = format!("staging/{}", hex(&Sha256::digest(&note)));
+    let staged = staging_of(&note);
     let n = steps.len();
     assert!(n == BATCH_TILES.len() + 3, "{steps:?}");
     assert_eq!(steps[0], (Op::Put, staged.clone()), "{steps:?}");
@@ -559,7 +587,7 @@ async fn fail_commit_once_at(engines: &Engines, k: usize, steps: &[Step]) {
     assert_eq!(indexes_of(&results), batch_indexes(), "{what}");
     injector.disarm();
     let calls = injector.calls();
-    let at = |s: &Step| calls.iter().filter(|c| c.step == *s).count();
+    let at = |s: &Step| calls.iter().filter(|c| same_step(&c.step, s)).count();
     // Every endpoint refused it, then the committer's next attempt did it.
     let refused: Vec<usize> = calls
         .iter()
@@ -573,7 +601,16 @@ async fn fail_commit_once_at(engines: &Engines, k: usize, steps: &[Step]) {
     if phase(step) > 0 {
         assert_eq!(at(&steps[0]), 1, "{what}: staged again: {calls:?}");
     }
-    assert_ne!(checkpoint(&app).await.1, old_note, "{what}");
+    let (_, note) = checkpoint(&app).await;
+    assert_ne!(note, old_note, "{what}");
+    // The batch was staged under the hash of its checkpoint, only.
+    let staged = staging_of(&note);
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.step.1.starts_with("staging/") || c.step.1 == staged),
+        "{what}: {calls:?}"
+    );
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK, "{what}");
     let layout = next_record_follows_the_batch(&app, &what).await;
     let (stored, _) = check_bucket(
@@ -624,7 +661,13 @@ async fn fail_commit_at(engines: &Engines, k: usize, steps: &[Step]) {
     // The commit went no further than the refused step's part of it.
     let calls = injector.calls();
     let first = calls.iter().position(|c| c.refused).unwrap();
-    assert_eq!(calls[first].step, *step, "{what}");
+    assert!(same_step(&calls[first].step, step), "{what}: {calls:?}");
+    // The batch's staging object: its commit's first change.
+    let staged = calls[0].step.1.clone();
+    assert!(
+        same_step(&calls[0].step, &steps[0]),
+        "{what}: the commit did not stage first: {calls:?}"
+    );
     assert!(
         calls.iter().all(|c| phase(&c.step) <= phase(step)),
         "{what}: the commit went on after the fault: {calls:?}"
@@ -645,13 +688,16 @@ async fn fail_commit_at(engines: &Engines, k: usize, steps: &[Step]) {
     // the batch is staged, and the bucket's checkpoint is the new one only
     // if its PUT went through.
     let swapped = phase(step) > 0;
-    let staged = steps[0].1.clone();
     let before = engines.reader(&prefix).read(CHECKPOINT).unwrap().unwrap();
     assert_eq!(before != old_note, phase(step) == 3, "{what}");
     let staging = engines.list(&prefix, "staging/").await;
     assert_eq!(
         staging,
-        if swapped { vec![staged] } else { vec![] },
+        if swapped {
+            vec![staged.clone()]
+        } else {
+            vec![]
+        },
         "{what}"
     );
 
@@ -670,11 +716,14 @@ async fn fail_commit_at(engines: &Engines, k: usize, steps: &[Step]) {
         swapped,
         "{what}: waited {waited:?} for the lease"
     );
-    let sizes = if swapped {
-        layout()
-    } else {
-        Layout::of(&[BASE])
-    };
+    if swapped {
+        assert_eq!(
+            staged,
+            staging_of(&note),
+            "{what}: staged under another name"
+        );
+    }
+    let sizes = if swapped { layout() } else { base_layout() };
     assert_eq!(stored.size, sizes.size(), "{what}");
     assert_eq!(
         engines.list(&prefix, "staging/").await,

@@ -58,6 +58,22 @@ fn limited_log(clock: &ManualClock) -> (tempfile::TempDir, Arc<Log>) {
     (dir, Arc::new(log))
 }
 
+/// The layout of the log behind `app` before its first record: it opens
+/// with the registrations of the keys of its agencies file, both agencies'
+/// here, each in a batch of its own ended by its commitment.
+async fn opening_layout(app: &axum::Router) -> Layout {
+    let layout = Layout {
+        records: Vec::new(),
+        commitments: vec![FIRST - 1, 2 * FIRST - 1],
+    };
+    assert_eq!(
+        size(app).await,
+        layout.size(),
+        "two registrations, each ended by its commitment"
+    );
+    layout
+}
+
 /// The statuses of an `/add-batch` answer's results.
 fn statuses(reply: &Reply) -> Vec<u64> {
     reply.json()["results"]
@@ -73,6 +89,7 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
     let clock = ManualClock::default();
     let (_dir, log) = limited_log(&clock);
     let app = api(&log);
+    let mut layout = opening_layout(&app).await;
     // More than the burst at once never fits; a full bucket takes 5 s.
     let reply = post(
         &app,
@@ -85,12 +102,15 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
     let results = reply.json()["results"].as_array().unwrap().clone();
     assert!(results[0]["error"].as_str().unwrap().contains("burst 50"));
     assert_eq!(reply.header("retry-after"), "5");
-    assert_eq!(size(&app).await, 0, "refused records change nothing");
+    assert_eq!(
+        size(&app).await,
+        layout.size(),
+        "refused records change nothing"
+    );
 
     // 40 fit; then 20 more do not, all or none (10 are missing: 1 s); a
     // single one still fits. Every batch of new records ends with the
     // index's commitment, which counts against no quota.
-    let mut layout = Layout::default();
     assert_eq!(
         add_batch_ok(&app, &(0..40).map(body).collect::<Vec<_>>())
             .await
@@ -148,9 +168,10 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
     layout.batch(10);
     let reply = add(&app, &body(80)).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
-    // 161 records in 14 batches, each ended by its commitment.
+    // After the opening entries, 161 records in 14 batches, each ended by
+    // its commitment.
     assert_eq!(layout.records.len(), 161);
-    assert_eq!(size(&app).await, 161 + 14);
+    assert_eq!(size(&app).await, 2 * FIRST + 161 + 14);
     assert_eq!(size(&app).await, layout.size());
 }
 
@@ -158,9 +179,12 @@ async fn an_agency_over_its_quota_gets_429_with_retry_after_while_another_goes_o
 async fn metrics_are_prometheus_text_and_requests_carry_an_id() {
     let (_dir, log) = limited_log(&ManualClock::default());
     let app = api(&log);
+    let mut layout = opening_layout(&app).await;
     add_batch_ok(&app, &(0..5).map(body).collect::<Vec<_>>()).await;
-    // The tree holds the five records and their batch's commitment.
-    let tree_size = format!("gazette_tree_size {}", Layout::of(&[5]).size());
+    // The tree holds the opening entries, the five records and their
+    // batch's commitment.
+    layout.batch(5);
+    let tree_size = format!("gazette_tree_size {}", layout.size());
     let _ = post(
         &app,
         "/add-batch",

@@ -41,7 +41,7 @@ async fn log_with(n: u64) -> Filled {
     let log = open(dir.path());
     let app = api(&log);
     let mut next = 0;
-    let mut layout = Layout::default();
+    let mut layout = Layout::opened(&[]);
     let mut batches = Vec::new();
     for step in [1u64, 2, 255, 3, 300, 17].iter().cycle() {
         if next >= n {
@@ -123,9 +123,10 @@ async fn entry_is_the_exact_leaf_and_bad_indexes_are_4xx() {
         ..
     } = log_with(300).await;
     // The first record, the two on both sides of the first bundle's edge
-    // (records 253 and 254, at 255 and 256: after two commitments), the last.
-    assert_eq!(layout.records[253..255], [255, 256]);
-    for n in [0u64, 253, 254, 299] {
+    // (records 251 and 252, at 255 and 256: after the opening entries and
+    // two commitments), the last.
+    assert_eq!(layout.records[251..253], [255, 256]);
+    for n in [0u64, 251, 252, 299] {
         let index = layout.records[n as usize];
         let reply = get(&app, &format!("/entry/{index}")).await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -133,9 +134,10 @@ async fn entry_is_the_exact_leaf_and_bad_indexes_are_4xx() {
         assert_eq!(reply.header("content-type"), "application/octet-stream");
         assert!(reply.header("cache-control").contains("immutable"));
     }
-    // Entries 255 and 256, on both sides of the first bundle's edge, and
-    // every commitment: each exactly the entry in the bundles.
-    let mut indexes = vec![255, 256];
+    // The registration at 0, entries 255 and 256, on both sides of the
+    // first bundle's edge, and every commitment (the opening one too):
+    // each exactly the entry in the bundles.
+    let mut indexes = vec![0, 255, 256];
     indexes.extend(&layout.commitments);
     for index in indexes {
         let reply = get(&app, &format!("/entry/{index}")).await;
@@ -225,9 +227,10 @@ async fn malformed_or_out_of_range_proof_queries_are_precise_4xx() {
     let Filled {
         _dir, app, layout, ..
     } = log_with(20).await;
-    // 20 records in three batches, each ended by its commitment.
+    // The opening entries, then 20 records in three batches, each ended by
+    // its commitment.
     let size = layout.size();
-    assert_eq!(size, 23);
+    assert_eq!(size, FIRST + 23);
     let bad_requests = [
         "/proof/inclusion",
         "/proof/inclusion?index=1",
@@ -285,9 +288,9 @@ async fn receipts_verify_offline_under_the_policy_from_info() {
     } = log_with(300).await;
     let info = get(&app, "/info").await.json();
     let policy = Policy::parse(info["policy"].as_str().unwrap().as_bytes()).unwrap();
-    // Record 254 is the first entry of the second bundle.
-    assert_eq!(layout.records[254], 256);
-    for n in [0u64, 150, 254, 299] {
+    // Record 252 is the first entry of the second bundle.
+    assert_eq!(layout.records[252], 256);
+    for n in [0u64, 150, 252, 299] {
         let index = layout.records[n as usize];
         let reply = get(&app, &format!("/receipt/{index}")).await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -333,8 +336,9 @@ async fn info_names_the_log_its_key_and_its_agencies() {
     let info = reply.json();
     assert_eq!(info["origin"], json!(ORIGIN));
     assert_eq!(info["vkey"], json!(log_signer().verifier().to_string()));
-    // Three records in two batches, each ended by its commitment.
-    assert_eq!(info["size"], json!(5));
+    // The opening entries, then three records in two batches, each ended
+    // by its commitment.
+    assert_eq!(info["size"], json!(FIRST + 5));
     assert_eq!(info["size"], json!(layout.size()));
     assert_eq!(
         info["agencies"],
@@ -706,14 +710,21 @@ async fn with_witnesses_reads_follow_the_committed_tree_and_the_store_keeps_the_
     let records: Vec<Vec<u8>> = (0..3).map(body).collect();
     add_batch_ok(&app, &records).await;
     assert_eq!(checkpoint(&app).await.0.size, 0);
-    // The records and the commitment that ends their batch.
-    assert_eq!(log.committed().size, Layout::of(&[3]).size());
-    assert_eq!(get(&app, "/entry/2").await.body, records[2]);
-    let commitment = get(&app, "/entry/3").await.body;
-    let mut entries = records.clone();
+    // The opening entries, the records and the commitment that ends their
+    // batch.
+    assert_eq!(log.committed().size, Layout::opened(&[3]).size());
+    let mut opening = Vec::new();
+    for index in 0..FIRST {
+        opening.push(get(&app, &format!("/entry/{index}")).await.body);
+    }
+    let mut entries = start_entries(&opening);
+    let last = FIRST + 2;
+    assert_eq!(get(&app, &format!("/entry/{last}")).await.body, records[2]);
+    let commitment = get(&app, &format!("/entry/{}", last + 1)).await.body;
+    entries.extend(records.iter().cloned());
     entries.push(commitment);
-    check_commitment(&entries, 3);
-    let reply = get(&app, "/receipt/2").await;
+    check_commitment(&entries, last + 1);
+    let reply = get(&app, &format!("/receipt/{last}")).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(
         String::from_utf8_lossy(&reply.body).contains("not yet in a witnessed checkpoint"),
@@ -741,7 +752,10 @@ async fn with_witnesses_reads_follow_the_committed_tree_and_the_store_keeps_the_
     let log = Arc::new(Log::open_with(&dir_path, config, Arc::new(storage)).unwrap());
     let app = api(&log);
     assert_eq!(checkpoint(&app).await.1, cosigned);
-    assert_eq!(get(&app, "/receipt/2").await.status, StatusCode::OK);
+    assert_eq!(
+        get(&app, &format!("/receipt/{last}")).await.status,
+        StatusCode::OK
+    );
     assert!(!dir_path.join("witnessed-checkpoint").exists());
 }
 

@@ -123,11 +123,14 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
 
     let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
     let url = server.url.clone();
-    // Where the log put each record: every batch of new records ends with
-    // the verifiable index's commitment, so a batch starts one entry after
-    // the last one's records.
+    // Where the log put each record: after its opening entries (the
+    // agency's registration, logged from the agencies file at the first
+    // start, and the commitment ending that batch), every batch of new
+    // records ends with the verifiable index's commitment, so a batch
+    // starts one entry after the last one's records.
     let mut indexes = Vec::new();
-    let mut size = 0;
+    let mut size = gazette_tests::checkpoint_size(&url).await;
+    assert_eq!(size, 2, "the registration and its commitment");
     for chunk in (0..COUNT).collect::<Vec<_>>().chunks(70) {
         let records: Vec<String> = chunk
             .iter()
@@ -179,7 +182,8 @@ async fn receipts_verify_offline_after_a_restart_and_after_reindex() {
     // After reindex: both indexes rebuilt from nothing, even a damaged one.
     std::fs::write(data.join("lookup/version"), b"damaged").unwrap();
     let out = run(&["reindex", "--dir", d]);
-    // Every entry: the records and their batches' commitments.
+    // Every entry: the opening ones, the records and their batches'
+    // commitments.
     assert!(out.contains(&format!("reindexed {size} entries")), "{out}");
     let server = Server::start(gazette_log(), &data, "127.0.0.1:0");
     let url = server.url.clone();

@@ -10,6 +10,11 @@
 //!   a clean store the stored checkpoint must be exactly the old one or the
 //!   new one, every tile it implies must verify against its root, nothing
 //!   beyond it may remain, and the log must accept writes again.
+//! - The first start commits too (the empty tree's checkpoint, then the
+//!   agency's registration, durable before the log opens): faulted at each
+//!   of its steps, a start fails or is held until the storage works, and a
+//!   restart from what a crash leaves holds the registration exactly once.
+//!   (The scenarios above arm their faults only after that commit.)
 //!
 //! The faults come from [`FaultyFiles`], which decorates the operating
 //! system's files ([`OsFiles`]) under the filesystem store: the steps of
@@ -27,6 +32,8 @@ use std::sync::{Arc, Mutex};
 use axum::http::StatusCode;
 use common::faults::*;
 use common::*;
+use gazette_client::checkpoint::open_checkpoint;
+use gazette_client::registry::SignedRegistryEntry;
 use gazette_client::tiles::Tile;
 use gazette_log::config::Config;
 use gazette_log::log::Log;
@@ -145,25 +152,36 @@ impl Files for FaultyFiles {
     }
 }
 
-/// A log in a fresh directory on a store with the injector's files, holding
-/// the base tree (committed with the hook disarmed).
-async fn log_with_base(injector: &Arc<Injector>) -> (tempfile::TempDir, Arc<Log>, Vec<u8>) {
-    let dir = new_log_dir();
+/// Opens the log in `dir` on a store with the injector's files; why not,
+/// if it does not open.
+fn open_faulty(dir: &Path, injector: &Arc<Injector>) -> Result<Log, String> {
     let files = FaultyFiles {
         injector: injector.clone(),
-        root: dir.path().to_owned(),
+        root: dir.to_owned(),
     };
-    let storage = FsStorage::open_with(dir.path(), files).unwrap();
-    let config = Config::load(dir.path()).unwrap();
-    let log = Arc::new(Log::open_with(dir.path(), config, Arc::new(storage)).unwrap());
+    let storage = FsStorage::open_with(dir, files).map_err(|e| e.to_string())?;
+    let config = Config::load(dir).map_err(|e| format!("{e:#}"))?;
+    Log::open_with(dir, config, Arc::new(storage)).map_err(|e| format!("{e:#}"))
+}
+
+/// A log in a fresh directory on a store with the injector's files, holding
+/// the agency's registration (logged at the first start) and the base tree,
+/// both committed with the hook disarmed.
+async fn log_with_base(injector: &Arc<Injector>) -> (tempfile::TempDir, Arc<Log>, Vec<u8>) {
+    let dir = new_log_dir();
+    let log = Arc::new(open_faulty(dir.path(), injector).unwrap());
+    // Opening logged the registration (durably) before it returned.
+    let (stored, entries) = verify_stored_tree(log.storage.as_ref());
+    assert_eq!(stored.size, FIRST);
+    assert!(entries == expected_entries(&[], &entries));
     let app = api(&log);
     let base = base_records();
     let results = add_batch_ok(&app, &base).await;
-    assert_eq!(indexes_of(&results), Layout::of(&[BASE]).records);
+    assert_eq!(indexes_of(&results), base_layout().records);
     let (_, note) = checkpoint(&app).await;
-    // The base records and their batch's commitment.
+    // The registration, the base records and their batch's commitment.
     let (stored, entries) = verify_stored_tree(log.storage.as_ref());
-    assert_eq!(stored.size, BASE + 1);
+    assert_eq!(stored.size, base_layout().size());
     let expected = expected_entries(&[&base], &entries);
     assert!(entries == expected);
     assert_eq!(
@@ -399,13 +417,14 @@ async fn fail_commit_at(k: usize, fault: Fault, steps: &[(CommitStep, String)]) 
 async fn a_commit_makes_every_tile_durable_before_writing_the_checkpoint() {
     let steps = clean_commit_steps().await;
     let paths: Vec<&str> = steps.iter().map(|(_, p)| p.as_str()).collect();
-    // The new tree: the base's 251 entries, the batch's 11.
-    assert_eq!(layout().size(), 256 + 6);
+    // The new tree: the registration's 2 entries, the base's 251, the
+    // batch's 11.
+    assert_eq!(layout().size(), 256 + 8);
     for tile in [
         "tile/0/000",
-        "tile/0/001.p/6",
+        "tile/0/001.p/8",
         "tile/entries/000",
-        "tile/entries/001.p/6",
+        "tile/entries/001.p/8",
         "tile/1/000.p/1",
     ] {
         assert!(
@@ -547,10 +566,8 @@ async fn writes_resume_by_themselves_once_the_storage_works_again() {
     assert_eq!(reply.status, StatusCode::INSUFFICIENT_STORAGE);
     // Reads go on, from the last published checkpoint.
     assert_eq!(checkpoint(&app).await.1, old_note);
-    assert_eq!(
-        get(&app, "/tile/entries/000.p/251").await.status,
-        StatusCode::OK
-    );
+    let bundle = format!("/tile/entries/000.p/{}", base_layout().size());
+    assert_eq!(get(&app, &bundle).await.status, StatusCode::OK);
     assert!(
         !held.is_finished(),
         "a write was answered before it was durable"
@@ -559,16 +576,284 @@ async fn writes_resume_by_themselves_once_the_storage_works_again() {
     // The storage works again: the held write is logged, new ones follow.
     injector.stays.store(false, Ordering::SeqCst);
     injector.armed.store(false, Ordering::SeqCst);
-    let layout = Layout::of(&[BASE, 1]);
+    let layout = Layout::opened(&[BASE, 1]);
     let reply = held.await.unwrap();
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
     assert_eq!(reply.json()["index"], json!(layout.records[BASE as usize]));
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
-    assert_eq!(add_ok(&app, &body(0)).await, 0);
+    assert_eq!(add_ok(&app, &body(0)).await, layout.records[0]);
     let next = add_ok(&app, &body(BASE + 1)).await;
     assert!(next > layout.records[BASE as usize]);
     drop(app);
     let log = reopen(log);
     let (checkpoint, _) = verify_stored_tree(log.storage.as_ref());
     assert_eq!(checkpoint.size, size(&api(&log)).await);
+}
+
+// The first start: opening a fresh log writes the empty tree's checkpoint,
+// then commits the agency's registration (logged from the agencies file)
+// and returns once that is durable. Faults there must leave a log that
+// starts again and holds the registration exactly once.
+
+/// The four steps of the checkpoint's own write, which end every commit.
+const CHECKPOINT_STEPS: [CommitStep; 4] = [
+    CommitStep::WriteTemp,
+    CommitStep::SyncFile,
+    CommitStep::Rename,
+    CommitStep::SyncDir,
+];
+
+/// The steps of the empty tree's checkpoint, written by the first start
+/// before the sequencer runs (a fault there fails the start).
+const EMPTY_CHECKPOINT: usize = CHECKPOINT_STEPS.len();
+
+/// Checks the stored tree of a log just through its first start: the
+/// agency's registration and the commitment ending its batch, once.
+fn check_registered(log: &Log, what: &str) {
+    let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
+    assert_eq!(checkpoint.size, FIRST, "{what}");
+    assert!(
+        entries == expected_entries(&[], &entries),
+        "{what}: the stored entries differ"
+    );
+    let registration = SignedRegistryEntry::parse(&entries[0]).unwrap();
+    assert_eq!(registration.entry.key, agency().verifier(), "{what}");
+}
+
+/// The temporary files under `dir`, outside the indexes.
+fn temporaries(dir: &Path, what: &str) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|f| !f.starts_with("index/") && is_temp(f))
+        .map(|f| format!("{what}: {f}"))
+        .collect()
+}
+
+/// After its first start: the first record takes index [`FIRST`], and a
+/// restart logs nothing again (the tree is the registration and the
+/// record, with their commitments). The temporary files left behind.
+async fn records_follow_the_registration(log: Arc<Log>, what: &str) -> Vec<String> {
+    let app = api(&log);
+    let layout = Layout::opened(&[1]);
+    assert_eq!(add_ok(&app, &body(0)).await, layout.records[0], "{what}");
+    drop(app);
+    let log = reopen(log);
+    let (checkpoint, entries) = verify_stored_tree(log.storage.as_ref());
+    assert_eq!(checkpoint.size, layout.size(), "{what}");
+    let expected = expected_entries(&[&[body(0)]], &entries);
+    assert!(entries == expected, "{what}: the stored entries differ");
+    assert_eq!(size(&api(&log)).await, layout.size(), "{what}");
+    temporaries(&close(log), what)
+}
+
+/// The steps of a clean first start, checked: the empty tree's checkpoint,
+/// then the registration's commit (its tiles, then its checkpoint).
+async fn first_start_steps() -> Vec<(CommitStep, String)> {
+    let injector = Arc::new(Injector::default());
+    injector.armed.store(true, Ordering::SeqCst);
+    let dir = new_log_dir();
+    let log = Arc::new(open_faulty(dir.path(), &injector).unwrap());
+    let steps = injector.calls();
+    injector.armed.store(false, Ordering::SeqCst);
+    check_registered(&log, "a clean first start");
+    close(log);
+    let kinds: Vec<CommitStep> = steps.iter().map(|(s, _)| *s).collect();
+    let paths: Vec<&str> = steps.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(kinds[..EMPTY_CHECKPOINT], CHECKPOINT_STEPS, "{steps:?}");
+    assert_eq!(
+        paths[..EMPTY_CHECKPOINT],
+        ["checkpoint", "checkpoint", "checkpoint", ""],
+        "{steps:?}"
+    );
+    let n = steps.len();
+    assert_eq!(kinds[n - 4..], CHECKPOINT_STEPS, "{steps:?}");
+    assert_eq!(
+        paths[n - 4..],
+        ["checkpoint", "checkpoint", "checkpoint", ""],
+        "{steps:?}"
+    );
+    for tile in ["tile/0/000.p/2", "tile/entries/000.p/2"] {
+        assert!(
+            paths[EMPTY_CHECKPOINT..n - 4].contains(&tile),
+            "the registration's commit does not write {tile}: {steps:?}"
+        );
+    }
+    steps
+}
+
+/// Copies the data directory of a running log as a crash leaves it
+/// (temporary files may come and go meanwhile).
+fn crash_copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => crash_copy(&entry.path(), &target),
+            Ok(_) => match std::fs::copy(entry.path(), &target) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                copied => {
+                    copied.unwrap();
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => panic!("{}: {e}", entry.path().display()),
+        }
+    }
+}
+
+/// Fails step `k` of a first start with `fault` once: a fault in the empty
+/// tree's checkpoint fails the start, and the next start goes through; one
+/// in the registration's commit is retried, and the start goes through.
+/// Either way the registration is logged once. The temporary files left.
+async fn fail_first_start_once_at(
+    k: usize,
+    fault: Fault,
+    steps: &[(CommitStep, String)],
+) -> Vec<String> {
+    let what = format!(
+        "{fault:?} once at step {k} of the first start ({:?} {})",
+        steps[k].0, steps[k].1
+    );
+    let injector = Arc::new(Injector::default());
+    *injector.fail.lock().unwrap() = Some((k, fault));
+    injector.armed.store(true, Ordering::SeqCst);
+    let dir = new_log_dir();
+    let log = match open_faulty(dir.path(), &injector) {
+        Ok(log) => {
+            assert!(k >= EMPTY_CHECKPOINT, "{what}: the start did not fail");
+            assert!(injector.calls().len() > steps.len(), "{what}: no retry");
+            log
+        }
+        Err(why) => {
+            assert!(k < EMPTY_CHECKPOINT, "{what}: the start failed: {why}");
+            assert!(why.contains("injected"), "{what}: {why}");
+            injector.armed.store(false, Ordering::SeqCst);
+            open_faulty(dir.path(), &injector)
+                .unwrap_or_else(|why| panic!("{what}: the next start failed: {why}"))
+        }
+    };
+    injector.armed.store(false, Ordering::SeqCst);
+    let log = Arc::new(log);
+    check_registered(&log, &what);
+    let leftovers = records_follow_the_registration(log, &what).await;
+    drop(dir);
+    leftovers
+}
+
+/// Fails step `k` of a first start with `fault`, and every step after it.
+/// A fault in the empty tree's checkpoint fails the start; one in the
+/// registration's commit holds the start while the committer retries.
+/// The data directory is then copied as a crash would leave it: its
+/// checkpoint is none, the empty tree's or the registration's (only once
+/// that checkpoint's rename went through), and a start from the copy
+/// verifies, cleans up and holds the registration exactly once. The held
+/// start itself completes once the storage works again. The temporary
+/// files left behind, after the restarts.
+async fn fail_first_start_at(
+    k: usize,
+    fault: Fault,
+    steps: &[(CommitStep, String)],
+) -> Vec<String> {
+    let what = format!(
+        "{fault:?} at step {k} of the first start ({:?} {})",
+        steps[k].0, steps[k].1
+    );
+    let injector = Arc::new(Injector::default());
+    *injector.fail.lock().unwrap() = Some((k, fault));
+    injector.stays.store(true, Ordering::SeqCst);
+    injector.armed.store(true, Ordering::SeqCst);
+    let dir = new_log_dir();
+    let opening = std::thread::spawn({
+        let (dir, injector) = (dir.path().to_owned(), injector.clone());
+        move || open_faulty(&dir, &injector)
+    });
+    let start = std::time::Instant::now();
+    while !opening.is_finished() && injector.calls().len() <= k {
+        assert!(start.elapsed() < DEADLINE, "{what}: the fault was not met");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    // The crash, as it leaves the data directory.
+    let crashed = tempfile::tempdir().unwrap();
+    crash_copy(dir.path(), crashed.path());
+    let held = !opening.is_finished();
+    injector.stays.store(false, Ordering::SeqCst);
+    injector.armed.store(false, Ordering::SeqCst);
+    let mut leftovers = Vec::new();
+    match opening.join().unwrap() {
+        Ok(log) => {
+            assert!(k >= EMPTY_CHECKPOINT, "{what}: the start did not fail");
+            assert!(held, "{what}: the start was not held while it failed");
+            let log = Arc::new(log);
+            check_registered(&log, &format!("{what}, held"));
+            leftovers.extend(records_follow_the_registration(log, &what).await);
+        }
+        Err(why) => {
+            assert!(k < EMPTY_CHECKPOINT, "{what}: the start failed: {why}");
+            assert!(why.contains("injected"), "{what}: {why}");
+        }
+    }
+    drop(dir);
+
+    // What the crash left: no checkpoint before the empty tree's was
+    // renamed into place, the empty tree's until the registration's was.
+    let renamed: Vec<usize> = (0..k)
+        .filter(|&i| steps[i] == (CommitStep::Rename, "checkpoint".to_owned()))
+        .collect();
+    let stored = std::fs::read(crashed.path().join("checkpoint")).ok();
+    let stored_size = stored.as_ref().map(|note| {
+        open_checkpoint(note, &log_signer().verifier())
+            .unwrap_or_else(|e| panic!("{what}: the stored checkpoint does not verify: {e}"))
+            .checkpoint
+            .size
+    });
+    let expected_size = match renamed.len() {
+        0 => None,
+        1 => Some(0),
+        _ => Some(FIRST),
+    };
+    assert_eq!(stored_size, expected_size, "{what}");
+
+    // A start from it: the registration once, nothing stray, and records
+    // follow it.
+    let log = open(crashed.path());
+    check_registered(&log, &format!("{what}, restarted"));
+    for file in files_under(crashed.path()) {
+        if file.starts_with("index/") {
+            continue;
+        }
+        if is_temp(&file) {
+            leftovers.push(format!("{what}, restarted: {file}"));
+        } else if file.starts_with("tile/") {
+            let tile = Tile::parse_path(&file)
+                .unwrap_or_else(|e| panic!("{what}: stray file {file}: {e}"));
+            assert!(
+                tile.leaf_range().1 <= FIRST,
+                "{what}: {file} lies beyond the registration's tree"
+            );
+        }
+    }
+    leftovers.extend(records_follow_the_registration(log, &format!("{what}, restarted")).await);
+    drop(crashed);
+    leftovers
+}
+
+#[tokio::test]
+async fn a_first_start_refused_once_at_any_step_logs_the_registration_once() {
+    let steps = first_start_steps().await;
+    let mut leftovers = Vec::new();
+    for (k, fault) in every_fault(&steps) {
+        leftovers.extend(fail_first_start_once_at(k, fault, &steps).await);
+    }
+    assert!(leftovers.is_empty(), "{}", leftovers.join("\n"));
+}
+
+#[tokio::test]
+async fn a_first_start_failing_at_any_step_recovers_with_the_registration_once() {
+    let steps = first_start_steps().await;
+    let mut leftovers = Vec::new();
+    for (k, fault) in every_fault(&steps) {
+        leftovers.extend(fail_first_start_at(k, fault, &steps).await);
+    }
+    assert!(leftovers.is_empty(), "{}", leftovers.join("\n"));
 }

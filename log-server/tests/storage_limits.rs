@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
+use gazette_client::registry::{Action, SignedRegistryEntry};
 use gazette_tests::mount::{ReadOnlyView, Tmpfs};
 use gazette_tests::process::{self, Server};
 
@@ -277,6 +278,13 @@ async fn a_read_only_directory_is_served_and_takes_writes_once_writable() {
         .timeout(DEADLINE)
         .build()
         .unwrap();
+    // The log opens with the agency's registration (from the agencies
+    // file, at its first start) and the commitment ending that batch.
+    let opened = gazette_tests::checkpoint_size(&server.url).await;
+    let opening = gazette_tests::read_entries(&server.url, opened).await;
+    let registration = SignedRegistryEntry::parse(&opening[0]).expect("a registration first");
+    assert_eq!(registration.entry.action, Action::Register);
+    assert_eq!(registration.entry.key, agency().verifier());
     let logged = records(0, 300);
     let reply = post_batch(&client, &server.url, logged.clone()).await;
     assert_eq!(reply.status(), 200);
@@ -292,11 +300,18 @@ async fn a_read_only_directory_is_served_and_takes_writes_once_writable() {
     // Read-only: the tree is served, writes and lookups are refused.
     let server = Server::start(gazette_log(), view.path(), "127.0.0.1:0");
     let url = server.url.clone();
-    // The batch, and the verifiable index's commitment after it.
+    // The opening entries, the batch, and the verifiable index's
+    // commitment after it.
     let size = gazette_tests::checkpoint_size(&url).await;
-    assert_eq!(size, 301);
+    assert_eq!(size, opened + 301);
     let entries = gazette_tests::read_entries(&url, size).await;
-    assert!(entries.iter().zip(&logged).all(|(e, r)| e == r.as_bytes()));
+    assert_eq!(entries[..opening.len()], opening);
+    assert!(
+        entries[opened as usize..]
+            .iter()
+            .zip(&logged)
+            .all(|(e, r)| e == r.as_bytes())
+    );
     let proof = client
         .get(format!("{url}/proof/consistency?old=100&size=300"))
         .send()

@@ -25,6 +25,7 @@ fn query(key: &LookupKey) -> String {
         LookupKey::Name { issuer, kind, id } => {
             format!("/index/lookup?issuer={issuer}&kind={kind}&id={id}")
         }
+        LookupKey::Agency(agency) => format!("/index/lookup?agency={agency}"),
     }
 }
 
@@ -88,7 +89,10 @@ async fn revocations_in_either_order_and_absence_are_proven_against_the_checkpoi
     let dir = new_log_dir();
     let log = open(dir.path());
     let app = api(&log);
-    // One batch: records 0-3, and a revocation of 3 placed before it.
+    // After the opening entries (the agency's registration and its
+    // commitment), one batch: records 0-3, and a revocation of 3 placed
+    // before it.
+    assert_eq!(size(&app).await, FIRST);
     let r3 = record(3);
     let results = add_batch_ok(
         &app,
@@ -101,7 +105,9 @@ async fn revocations_in_either_order_and_absence_are_proven_against_the_checkpoi
         ],
     )
     .await;
-    let first_commitment = results.len() as u64;
+    let indexes = indexes_of(&results);
+    assert_eq!(indexes, (FIRST..FIRST + 5).collect::<Vec<_>>());
+    let first_commitment = FIRST + results.len() as u64;
     // Across batches: a revocation of record 5 first, then record 5; record
     // 1 revoked after it, in its own batch.
     let r5 = record(5);
@@ -121,10 +127,15 @@ async fn revocations_in_either_order_and_absence_are_proven_against_the_checkpoi
     assert_eq!(proven_status(&app, &record(2)).await, Status::Valid);
     assert_eq!(proven_status(&app, &record(6)).await, Status::Valid);
     // Revoked from before (same batch, across batches) and from after.
-    assert_eq!(proven_status(&app, &r3).await, Status::Revoked { by: 2 });
+    assert_eq!(
+        proven_status(&app, &r3).await,
+        Status::Revoked { by: indexes[2] }
+    );
     let rev5 = proven(&app, &name_of(&r5)).await.records[0].0;
     assert_eq!(proven_status(&app, &r5).await, Status::Revoked { by: rev5 });
-    assert!(matches!(proven_status(&app, &record(1)).await, Status::Revoked { by } if by > 1));
+    assert!(
+        matches!(proven_status(&app, &record(1)).await, Status::Revoked { by } if by > indexes[1])
+    );
 
     // A document: its record and the revocation naming it (which carries
     // the revoked document's digest).
@@ -249,8 +260,16 @@ async fn a_log_that_gains_the_index_late_commits_to_all_its_entries() {
     set_config(dir.path(), "verifiable_index", "false");
     let log = open(dir.path());
     let app = api(&log);
-    fill(&app, 0, 3, 5).await;
-    add_ok(&app, &revocation_of(&record(4), "REV-4")).await;
+    // Without the index, the log opens with the agency's registration
+    // alone: no commitment ends its batch. Record n sits at `opened + n`.
+    let opened = size(&app).await;
+    assert_eq!(opened, FIRST - 1, "the registration, and no commitment");
+    assert_eq!(fill(&app, 0, 3, 5).await, opened + 14);
+    let revoked_by = opened + 15;
+    assert_eq!(
+        add_ok(&app, &revocation_of(&record(4), "REV-4")).await,
+        revoked_by
+    );
     assert_eq!(
         get(&app, &query(&LookupKey::Document(digest(0))))
             .await
@@ -263,26 +282,37 @@ async fn a_log_that_gains_the_index_late_commits_to_all_its_entries() {
     let log = open(dir.path());
     let app = api(&log);
     let last = add_ok(&app, &body(100)).await;
-    assert_eq!(last, 16, "no commitment before: records and a revocation");
+    assert_eq!(
+        last,
+        opened + 16,
+        "no commitment before: the registration, records and a revocation"
+    );
     published(&app, last + 2).await;
     assert_eq!(proven_status(&app, &record(0)).await, Status::Valid);
     assert_eq!(
         proven_status(&app, &record(4)).await,
-        Status::Revoked { by: 15 }
+        Status::Revoked { by: revoked_by }
     );
     assert_eq!(proven_status(&app, &record(100)).await, Status::Valid);
     // `/lookup` (the record, and the revocation carrying its digest) answers
     // the same from the map as from the lookup index it
     // replaces, and from that index again once the map is turned off (the
     // lookup index is rebuilt when what it keeps changes).
-    assert_eq!(plain_lookup(&app, 4).await, vec![(4, Some(15)), (15, None)]);
+    let record4 = opened + 4;
+    assert_eq!(
+        plain_lookup(&app, 4).await,
+        vec![(record4, Some(revoked_by)), (revoked_by, None)]
+    );
     drop(app);
     close(log);
     set_config(dir.path(), "verifiable_index", "false");
     let log = open(dir.path());
     let app = api(&log);
-    assert_eq!(plain_lookup(&app, 4).await, vec![(4, Some(15)), (15, None)]);
-    assert_eq!(plain_lookup(&app, 100).await, vec![(16, None)]);
+    assert_eq!(
+        plain_lookup(&app, 4).await,
+        vec![(record4, Some(revoked_by)), (revoked_by, None)]
+    );
+    assert_eq!(plain_lookup(&app, 100).await, vec![(last, None)]);
     assert_eq!(plain_lookup(&app, 101).await, vec![]);
 }
 

@@ -56,7 +56,8 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts Garage and etcd and sets up the log (key, agency).
+    /// Starts Garage and etcd and sets up the log (key, agency): the
+    /// template's log is on its own disk, the nodes' in the bucket.
     pub fn start() -> Cluster {
         Cluster::start_with(LEASE_TTL_S)
     }
@@ -81,6 +82,12 @@ impl Cluster {
     /// A new node's data directory `name`: the template's files, and the
     /// configuration pointing at the engines. A replica (`with_key`
     /// false) gets no key file, only the log's public key.
+    ///
+    /// The template's agencies file lists the agency's key (the view the
+    /// template's own registration left): the first node to sequence logs
+    /// it in the bucket's registry (the migration of a log from before the
+    /// registry), and every later node finds it there. Once the bucket's
+    /// log runs, changes go through it (`gazette-log agency ... --url`).
     pub fn node_dir(&self, name: &str, with_key: bool) -> PathBuf {
         let node = self.dir.path().join(name);
         std::fs::create_dir_all(&node).expect("a node dir");

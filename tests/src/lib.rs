@@ -83,7 +83,11 @@ pub fn line_value(output: &str, prefix: &str) -> String {
 }
 
 /// Creates a log named `origin` in `dir` (`gazette-log init`) accepting
-/// records of `agency`; returns the log's verifier key.
+/// records of `agency`; returns the log's verifier key. The agency's key
+/// is registered in the log itself (`gazette-log agency add`, which opens
+/// the log in-process): so the log does not start empty, its first
+/// entries are the registration and the verifiable index's commitment
+/// ending that batch ([`stored_size`] says how many).
 pub fn init_log(dir: &Path, origin: &str, agency: &gazette_client::note::Verifier) -> String {
     let d = dir.to_str().expect("a UTF-8 path");
     let log_vkey = line_value(
@@ -97,11 +101,57 @@ pub fn init_log(dir: &Path, origin: &str, agency: &gazette_client::note::Verifie
     log_vkey
 }
 
+/// The size of the tree a log on the filesystem keeps in `dir`, as its
+/// stored (committed, maybe not yet published) checkpoint says; 0 without
+/// one. Signature not checked.
+pub fn stored_size(dir: &Path) -> u64 {
+    let Ok(note) = std::fs::read(dir.join("checkpoint")) else {
+        return 0;
+    };
+    let text = gazette_client::note::Note::parse(&note)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&note)))
+        .text;
+    gazette_client::checkpoint::Checkpoint::parse(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
+        .size
+}
+
+/// Checks that entries `0 .. size` of the log at `url` are what a log
+/// holds before any record: registry entries (`gazette.agency/v1`) and
+/// the verifiable index's commitments ending their batches, at least one
+/// registration among them.
+pub async fn assert_registry_only(url: &str, size: u64) {
+    use gazette_client::index::commitment::IndexCommitment;
+    use gazette_client::registry::SignedRegistryEntry;
+    let entries = read_entries(url, size).await;
+    let mut registrations = 0;
+    for (index, entry) in (0u64..).zip(&entries) {
+        if SignedRegistryEntry::parse(entry).is_ok() {
+            registrations += 1;
+            continue;
+        }
+        assert_eq!(
+            IndexCommitment::parse(entry).map(|c| c.size),
+            Some(index),
+            "entry {index} is neither a registry entry nor a commitment at its index: {}",
+            String::from_utf8_lossy(entry)
+        );
+    }
+    assert!(
+        registrations > 0 || size == 0,
+        "no registry entry below {size}"
+    );
+}
+
 /// A log and its witnesses as real processes on loopback: the log's
 /// policy asks for `quorum` cosignatures of the witnesses.
 pub struct WitnessedLog {
     /// The log.
     pub log: Server,
+    /// The log's size before any record: the registration of its agency
+    /// and the index commitment after it ([`init_log`]). The first record
+    /// sent gets this index.
+    pub records_from: u64,
     /// The witnesses (`None` while stopped), in policy order `w1, w2, ...`.
     pub witnesses: Vec<Option<Server>>,
     /// The log's data directory.
@@ -124,6 +174,7 @@ impl WitnessedLog {
         let dir = tempfile::tempdir().expect("a temp dir");
         let log_dir = dir.path().join("log");
         let log_vkey = init_log(&log_dir, origin, agency);
+        let records_from = stored_size(&log_dir);
         let mut policy = String::new();
         let (mut witnesses, mut witness_dirs, mut witness_addrs) =
             (Vec::new(), Vec::new(), Vec::new());
@@ -167,6 +218,7 @@ impl WitnessedLog {
         let log = Server::start(&binary("gazette-log"), &log_dir, "127.0.0.1:0");
         WitnessedLog {
             log,
+            records_from,
             witnesses,
             log_dir,
             witness_dirs,

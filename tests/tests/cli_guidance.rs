@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use gazette_client::index::commitment::IndexCommitment;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::{Record, is_rfc3339_utc};
-use gazette_tests::{WitnessedLog, binary, get_json, read_entries};
+use gazette_tests::{WitnessedLog, assert_registry_only, binary, get_json, read_entries};
 use serde_json::Value;
 
 /// Long enough for any honest run here; a hang fails instead of blocking.
@@ -365,14 +365,20 @@ async fn ctrl_c_during_a_submit_says_where_and_the_same_command_finishes_it_once
     let out = work.ok(&args);
     assert_eq!(out, "600 logged, 0 refused\n");
 
-    // Each record logged once; every other entry is a commitment.
+    // Each record logged once; after the agency's registration, every
+    // other entry is a commitment.
     let size = gazette_tests::checkpoint_size(&url).await;
     let entries = read_entries(&url, size).await;
+    assert_registry_only(&url, setup.records_from).await;
     for record in &submitted {
         let times = entries.iter().filter(|e| *e == record).count();
         assert_eq!(times, 1, "{}", String::from_utf8_lossy(record));
     }
-    for entry in entries.iter().filter(|e| !submitted.contains(e)) {
+    for entry in entries
+        .iter()
+        .skip(setup.records_from as usize)
+        .filter(|e| !submitted.contains(e))
+    {
         assert!(IndexCommitment::parse(entry).is_some(), "a stray entry");
     }
     // Nothing in the working directory but the manifest.

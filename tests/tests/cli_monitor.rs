@@ -1,9 +1,11 @@
 //! `gazette monitor` against a real log: it reads every entry through the
 //! tiles, checks each bundle against the tree and each record's signature
-//! against the agency keys in `/info`, reports per issuer, goes on from
-//! where it stopped, and exits 12 when it finds records by a key the log
-//! no longer lists. The verifiable index's commitment that ends each batch
-//! is read like any entry but counted as no record and flagged as nothing.
+//! against the agency registry the log's own entries give, reports per
+//! issuer, goes on from where it stopped, and exits 12 when it finds
+//! records under a key the registry declared compromised from before them.
+//! The registry's entries, and the verifiable index's commitment that ends
+//! each batch, are read like any entry but counted as no record and flagged
+//! as nothing.
 
 use std::path::Path;
 
@@ -21,7 +23,7 @@ fn p(path: &Path) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
+async fn monitor_reports_per_issuer_resumes_and_flags_compromised_keys() {
     let (land, tax) = (agency("land.example.gov", 1), agency("tax.example.gov", 2));
     let setup = WitnessedLog::start("monitor.example/log", &land.verifier(), 0, 0);
     let url = setup.log.url.clone();
@@ -106,22 +108,25 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
     assert_eq!(report["issuers"]["land.example.gov"]["revocations"], 2);
     assert_eq!(report["not_a_record"], serde_json::json!([]), "{report}");
 
-    // A second agency is registered and adds records; the monitor goes on
+    // A second agency is registered (a registry entry the running log
+    // logs, in a batch of its own) and adds records; the monitor goes on
     // from entry `size`.
-    gazette_tests::run(
-        "gazette-log",
-        &[
-            "agency",
-            "add",
-            &tax.verifier().to_string(),
-            "--dir",
-            p(&setup.log_dir),
-        ],
-    );
+    let registry_change = |args: &[&str]| -> u64 {
+        let mut all = vec!["agency"];
+        all.extend_from_slice(args);
+        all.extend(["--dir", p(&setup.log_dir), "--url", &url]);
+        let out = gazette_tests::run("gazette-log", &all);
+        let at = gazette_tests::line_value(&out, "logged at index ");
+        at.split(':').next().unwrap().parse().unwrap()
+    };
+    let tax_vkey = tax.verifier().to_string();
+    let registered = registry_change(&["add", &tax_vkey]);
+    assert_eq!(registered, size, "the registration follows the commitment");
     let invoices = add_batch(&url, records(&tax, "invoice", 0..3)).await;
     assert_eq!(
-        invoices[0], size,
-        "the next batch starts after the commitment"
+        invoices[0],
+        registered + 2,
+        "the next batch starts after the registration's commitment"
     );
     let (code, out, err) = monitor(&progress);
     assert_eq!(code, 0, "{err}");
@@ -131,22 +136,24 @@ async fn monitor_reports_per_issuer_resumes_and_flags_unknown_keys() {
     assert_eq!(report["issuers"]["tax.example.gov"]["records"], 3);
     assert_eq!(report["not_a_record"], serde_json::json!([]), "{report}");
 
-    // The log stops listing that agency: a fresh monitor flags its records.
-    let agencies = setup.log_dir.join("agencies.txt");
-    let kept: String = std::fs::read_to_string(&agencies)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("tax.example.gov+"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&agencies, kept).unwrap();
+    // The log declares that agency's key compromised from its registration
+    // on: a fresh monitor flags its records as outside the key's window.
+    let from = registered.to_string();
+    registry_change(&["compromised", &tax_vkey, "--from", &from]);
+    let listed = get_json(&format!("{url}/info")).await;
+    assert!(
+        !listed["agencies"].to_string().contains(&tax_vkey),
+        "{listed}"
+    );
     let (code, out, err) = monitor(&w.join("fresh.json"));
     assert_eq!(code, 12, "{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
-        report["unknown_key"],
+        report["outside_window"],
         serde_json::json!(invoices),
         "{report}"
     );
+    assert_eq!(report["unknown_key"], serde_json::json!([]), "{report}");
     assert_eq!(report["not_a_record"], serde_json::json!([]), "{report}");
+    assert_eq!(report["bad_registry"], serde_json::json!([]), "{report}");
 }

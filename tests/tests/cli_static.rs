@@ -3,8 +3,9 @@
 //! `http.server` serves, with no Gazette server involved. With
 //! `--tiles-only`, `checkpoint`, `inclusion --index`, `consistency` and
 //! `monitor` work from `/checkpoint` and `/tile/...` alone (proofs from the
-//! tiles, entries from their bundles); what needs a Gazette route says
-//! which; without `--tiles-only`, a proof route missing is a failure.
+//! tiles, entries from their bundles, the agencies' keys from the log's
+//! registry entries); what needs a Gazette route says which; without
+//! `--tiles-only`, a proof route missing is a failure.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -65,9 +66,10 @@ async fn mirror(log: &WitnessedLog, into: &Path) {
     std::fs::write(into.join("checkpoint"), checkpoint).unwrap();
 }
 
-/// Logs `range` in one batch; returns the size once the witnessed
-/// checkpoint covers it (the records and the index commitment after them).
-async fn log_batch(log: &WitnessedLog, range: std::ops::Range<u64>) -> u64 {
+/// Logs `range` in one batch; returns the records' indexes and the size
+/// once the witnessed checkpoint covers it (the records and the index
+/// commitment after them).
+async fn log_batch(log: &WitnessedLog, range: std::ops::Range<u64>) -> (Vec<u64>, u64) {
     let indexes = add_batch(&log.log.url, range.map(record).collect()).await;
     let size = indexes.last().unwrap() + 2;
     let start = Instant::now();
@@ -75,7 +77,7 @@ async fn log_batch(log: &WitnessedLog, range: std::ops::Range<u64>) -> u64 {
         assert!(start.elapsed() < Duration::from_secs(60), "never witnessed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    size
+    (indexes, size)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +86,10 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let public: PathBuf = w.join("public");
-    let first = log_batch(&log, 0..300).await;
+    // The records follow the agency's registration (`records_from`).
+    let (records, first) = log_batch(&log, 0..300).await;
+    assert_eq!(records[0], log.records_from);
+    let last = records[299];
     mirror(&log, &public).await;
     let server = StaticServer::start(&public);
     let info = get_json(&format!("{}/info", log.log.url)).await;
@@ -116,9 +121,10 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
     assert!(out.contains(&format!("\"size\":{first}")), "{out}");
     std::fs::copy(&trusted, &old_checkpoint).unwrap();
     let receipt_file = w.join("r3.tlog-proof");
-    std::fs::write(&receipt_file, receipt(&log.log.url, 3).await).unwrap();
+    std::fs::write(&receipt_file, receipt(&log.log.url, records[3]).await).unwrap();
     // Entries in a full bundle and in the partial one at the right edge.
-    for index in [3, 255, 299] {
+    assert!(last > 255);
+    for index in [records[3], 255, last] {
         let (code, _, err) = gazette(
             "inclusion",
             &["--index", &index.to_string(), "--tiles-only"],
@@ -141,7 +147,7 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
 
     // The log grows; the mirror follows; the trusted checkpoint advances by
     // a consistency proof computed from the tiles.
-    let second = log_batch(&log, 300..700).await;
+    let (_, second) = log_batch(&log, 300..700).await;
     mirror(&log, &public).await;
     let (code, out, err) = gazette("checkpoint", &["--tiles-only", "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -162,7 +168,7 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
         &[
             "inclusion",
             "--index",
-            "299",
+            &last.to_string(),
             "--tiles-only",
             "--json",
             "--log",
@@ -218,9 +224,29 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
+    // Without --agency too: the agencies' keys come from the log's own
+    // registry entries, in the tiles.
+    let (code, out, err) = gazette(
+        "monitor",
+        &[
+            "--once",
+            "--tiles-only",
+            "--progress",
+            p(&w.join("m2.json")),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["scanned"], second, "{report}");
+    assert_eq!(
+        report["issuers"][agency().name()]["records"],
+        700,
+        "{report}"
+    );
 
     // What needs a Gazette route says which.
-    let (one, m2) = (w.join("one.record"), w.join("m2.json"));
+    let one = w.join("one.record");
     std::fs::write(&one, record(1)).unwrap();
     let record_file = p(&one);
     for (command, extra, route) in [
@@ -239,7 +265,6 @@ async fn online_commands_work_against_a_static_c2sp_log_with_tiles_only() {
             ],
             "/index/lookup",
         ),
-        ("monitor", vec!["--once", "--progress", p(&m2)], "/info"),
     ] {
         let mut args = extra.clone();
         args.push("--tiles-only");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use gazette_client::index::commitment::IndexCommitment;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::Record;
-use gazette_tests::{WitnessedLog, binary, read_entries, run_status};
+use gazette_tests::{WitnessedLog, assert_registry_only, binary, read_entries, run_status};
 
 const RECORDS: u64 = 100_000;
 
@@ -102,18 +102,21 @@ async fn an_interrupted_bulk_upload_resumes_with_no_duplicates_and_no_gaps() {
     assert_eq!(state["state"], "done");
     assert_eq!(state["done"].as_array().unwrap().len(), 100);
 
-    // Exactly the records, once each: every record of the manifest is one
-    // entry of the tree, and every other entry is a commitment at its own
-    // index; the tree ends with one. Every id (sampled) is found at one index.
+    // Exactly the records, once each: after the agency's registration (and
+    // its batch's commitment), every record of the manifest is one entry of
+    // the tree, and every other entry is a commitment at its own index; the
+    // tree ends with one. Every id (sampled) is found at one index.
     let client = reqwest::Client::new();
     let size = gazette_tests::checkpoint_size(&setup.log.url).await;
+    let start = setup.records_from;
+    assert_registry_only(&setup.log.url, start).await;
     let mut logged: HashMap<&[u8], Vec<u64>> = submitted
         .iter()
         .map(|r| (r.as_slice(), Vec::new()))
         .collect();
     let entries = read_entries(&setup.log.url, size).await;
     let mut commitments = 0u64;
-    for (index, entry) in (0u64..).zip(&entries) {
+    for (index, entry) in (0u64..).zip(&entries).skip(start as usize) {
         if let Some(at) = logged.get_mut(entry.as_slice()) {
             at.push(index);
             continue;
@@ -134,7 +137,7 @@ async fn an_interrupted_bulk_upload_resumes_with_no_duplicates_and_no_gaps() {
             String::from_utf8_lossy(record)
         );
     }
-    assert_eq!(size, RECORDS + commitments);
+    assert_eq!(size, start + RECORDS + commitments);
     let last = entries.last().expect("entries");
     assert_eq!(IndexCommitment::parse(last).map(|c| c.size), Some(size - 1));
     for n in [0u64, 1, 999, 1000, 55_555, 99_999] {

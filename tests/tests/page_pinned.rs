@@ -17,8 +17,7 @@ use gazette_client::record::Record;
 use gazette_tests::browser::Browser;
 use gazette_tests::process::StaticServer;
 use gazette_tests::{
-    Server, WitnessedLog, add_with_receipt_at, binary, get_json, init_log, line_value, run,
-    wait_for_lookups,
+    Server, WitnessedLog, add_with_receipt_at, binary, get_json, line_value, run, wait_for_lookups,
 };
 use sha2::{Digest, Sha256};
 
@@ -40,9 +39,22 @@ async fn check(browser: &Browser, page: &str, input: &str, file: &Path) -> (Stri
 /// other records, and a witness of the operator's own as the only one its
 /// policy (and so its `/info`) names. Returns the log and the witness.
 fn start_fork(log_dir: &Path, log_vkey: &str, listen: &str, dir: &Path) -> (Server, Server) {
+    // The log's key before anything is logged: the fork's first entry, the
+    // agency's registration, is signed with it too.
     let fork = dir.join("fork");
-    init_log(&fork, ORIGIN, &agency().verifier());
+    let f = fork.to_str().unwrap();
+    run("gazette-log", &["init", "--origin", ORIGIN, "--dir", f]);
     std::fs::copy(log_dir.join("log.key"), fork.join("log.key")).unwrap();
+    run(
+        "gazette-log",
+        &[
+            "agency",
+            "add",
+            &agency().verifier().to_string(),
+            "--dir",
+            f,
+        ],
+    );
     let wdir = dir.join("rogue-witness");
     let w = wdir.to_str().unwrap();
     let out = run(

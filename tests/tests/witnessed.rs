@@ -59,10 +59,11 @@ fn check_receipt(receipt: &str, n: u64, policy: &Policy) -> usize {
 }
 
 /// Notes the index the log gave a record sent alone: its batch follows the
-/// previous one, which ended with the verifiable index's commitment.
-fn logged_at(indexes: &mut Vec<u64>, answer: &serde_json::Value) -> u64 {
+/// previous one, which ended with the verifiable index's commitment (the
+/// first record follows the agency's registration, `records_from`).
+fn logged_at(indexes: &mut Vec<u64>, records_from: u64, answer: &serde_json::Value) -> u64 {
     let index = answer["index"].as_u64().expect("an index");
-    let expected = indexes.last().map_or(0, |previous| previous + 2);
+    let expected = indexes.last().map_or(records_from, |previous| previous + 2);
     assert_eq!(index, expected, "{answer}");
     indexes.push(index);
     index
@@ -92,7 +93,7 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     for n in 0..5 {
         let (status, answer) = add(&client, &log, n, true).await;
         assert_eq!(status, 200, "{answer}");
-        logged_at(&mut indexes, &answer);
+        logged_at(&mut indexes, setup.records_from, &answer);
         let cosigned = check_receipt(answer["receipt"].as_str().unwrap(), n, &verifier_policy);
         assert!(cosigned >= 2, "record {n}: {cosigned} cosignatures");
     }
@@ -102,7 +103,7 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     for n in 5..10 {
         let (status, answer) = add(&client, &log, n, true).await;
         assert_eq!(status, 200, "{answer}");
-        logged_at(&mut indexes, &answer);
+        logged_at(&mut indexes, setup.records_from, &answer);
         assert_eq!(
             check_receipt(answer["receipt"].as_str().unwrap(), n, &verifier_policy),
             2
@@ -117,7 +118,7 @@ async fn two_of_three_witnesses_publish_and_publication_waits_for_a_quorum() {
     for n in 10..20 {
         let (status, answer) = add(&client, &log, n, false).await;
         assert_eq!(status, 200, "{answer}");
-        logged_at(&mut indexes, &answer);
+        logged_at(&mut indexes, setup.records_from, &answer);
     }
     let committed = indexes[19] + 2;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -16,6 +16,17 @@ pub enum Code {
     /// A record whose agency signature does not verify, or whose issuer is
     /// not a registered agency.
     BadSignature,
+    /// A record under a key that was retired or declared compromised from
+    /// before its index (or not yet registered at it): not its issuer's
+    /// record. The error's `key` is the key, with its `cutoff`.
+    KeyCutOff,
+    /// A record under a key the log's operator registered for its issuer
+    /// that is not one of the keys the page pins. The error's `key` says
+    /// when it was registered, and whether an agency key co-signed that.
+    UntrustedKey,
+    /// No key to check a record's agency signature with: the page pins
+    /// none and the issuer's key history is not proven past the record.
+    NoAgencyKeys,
     /// The log showed an older checkpoint than one already trusted.
     Rollback,
     /// The log showed two checkpoints that contradict each other.
@@ -40,6 +51,9 @@ impl Code {
             Code::Untrusted => "untrusted",
             Code::NotIncluded => "not-included",
             Code::BadSignature => "bad-signature",
+            Code::KeyCutOff => "key-cut-off",
+            Code::UntrustedKey => "untrusted-key",
+            Code::NoAgencyKeys => "no-agency-keys",
             Code::Rollback => "rollback",
             Code::Fork => "fork",
             Code::BadTiles => "bad-tiles",

@@ -9,14 +9,19 @@
 //! | binding | what it does |
 //! | --- | --- |
 //! | [`DocumentHasher`] | SHA-256 of a document fed in chunks (never uploaded) |
-//! | [`LogVerifier`] | checkpoints under the witness policy, receipts, records, inclusion, advancing the trusted checkpoint, and proven verdicts from the verifiable index (`provenDocument`, `provenName`, `provenStatus`) |
+//! | [`LogVerifier`] | checkpoints under the witness policy, receipts, records, inclusion, advancing the trusted checkpoint, agencies' key histories proven from the log's registry (`provenAgency`), and proven verdicts from the verifiable index (`provenDocument`, `provenName`, `provenStatus`) |
 //! | [`TileProofPlan`] | inclusion and consistency proofs computed from the log's tiles |
 //! | [`parse_names`] (`parseNames`) | the operator's display names for agencies and kinds ([`gazette_client::names`]) |
 //! | [`qr_svg`] (`qrSvg`) | a QR code as SVG, for the page's printable certificate |
 //!
+//! Records are checked as their issuers' under the keys the page pins (its
+//! `agencies` file) and the agencies' key histories the log proves
+//! (`docs/INDEX.md`, section 8), never under keys the log merely announces.
+//!
 //! Failures are JavaScript `Error`s with a `code` (see [`failure`]) so the
 //! page can give a verdict without parsing messages.
 
+mod agency;
 mod failure;
 mod hasher;
 mod index;

@@ -185,7 +185,7 @@ fn receipt_verifies_offline_with_record_checkpoint_and_witness_times() {
 
 #[wasm_bindgen_test]
 fn bad_receipts_fail_with_the_code_of_their_fault() {
-    let log = TestLog::new(20);
+    let mut log = TestLog::new(20);
     let verifier = log.verifier();
     let good = String::from_utf8(log.receipt(5, 20)).unwrap();
 
@@ -209,7 +209,8 @@ fn bad_receipts_fail_with_the_code_of_their_fault() {
         .unwrap_err();
     assert_eq!(code(e), "untrusted");
 
-    // A record signed by a key that is not the registered agency's.
+    // A record signed by a key that is not the pinned agency's, logged
+    // and proven like any other.
     let impostor = signer("land.test", KeyType::Ed25519, 9);
     let forged = Record::new(
         "land.test",
@@ -220,11 +221,8 @@ fn bad_receipts_fail_with_the_code_of_their_fault() {
     )
     .sign(&impostor)
     .unwrap();
-    let mut wrong = TlogProof::parse(good.as_bytes()).unwrap();
-    wrong.extra = Some(forged.bytes.clone());
-    let e = verifier
-        .verify_receipt(wrong.to_text().as_bytes())
-        .unwrap_err();
+    log.append(forged);
+    let e = verifier.verify_receipt(&log.receipt(20, 21)).unwrap_err();
     assert_eq!(code(e), "bad-signature");
 }
 
@@ -354,11 +352,23 @@ fn a_revocation_by_the_issuer_revokes_and_others_do_not() {
         );
         String::from_utf8(revocation.sign(&log.agency).unwrap().bytes.clone()).unwrap()
     };
-    assert!(verifier.is_revoked_by(&record, &revoke("deed-1")).unwrap());
-    assert!(!verifier.is_revoked_by(&record, &revoke("deed-2")).unwrap());
-    let checked = verifier.verify_record(&revoke("deed-1")).unwrap();
+    assert!(
+        verifier
+            .is_revoked_by(&record, &revoke("deed-1"), 3.0)
+            .unwrap()
+    );
+    assert!(
+        !verifier
+            .is_revoked_by(&record, &revoke("deed-2"), 3.0)
+            .unwrap()
+    );
+    let checked = verifier.verify_record(&revoke("deed-1"), 3.0).unwrap();
     assert_eq!(get(&checked, "revokes.id").as_string().unwrap(), "deed-1");
-    let e = verifier.verify_record("gazette.record/v1\n").unwrap_err();
+    // Checked under the page's pinned key alone: no history was proven.
+    assert_eq!(get(&checked, "agency").as_string().unwrap(), "pinned");
+    let e = verifier
+        .verify_record("gazette.record/v1\n", 3.0)
+        .unwrap_err();
     assert_eq!(code(e), "malformed");
 }
 

@@ -19,6 +19,9 @@ const INFO_KEY = 'gazette.info';
 // and optionally the agencies' keys, one per line. Never taken from the log.
 const POLICY_FILE = 'policy';
 const AGENCIES_FILE = 'agencies';
+// The agencies' keys are never taken from the log's word (/info): the page
+// pins them (AGENCIES_FILE) or proves each agency's key history from the
+// log's own registry entries (`index/lookup?agency=`).
 // Display names for agencies and kinds (gazette_client::names), beside
 // index.html too; cosmetic, so a missing or damaged file never stops a check.
 const NAMES_FILE = 'names';
@@ -29,10 +32,12 @@ const LINK_RECEIPT_MAX = 64 * 1024;
 const $ = (id) => document.getElementById(id);
 
 let wasm = null;       // the bundle's exports, once loaded
-let verifier = null;   // LogVerifier for this log's policy and agencies
+let verifier = null;   // LogVerifier for this log's policy and the page's pinned agency keys
 let logBase = null;    // URL the log's routes are under
 let announced = null;  // the policy the log's /info announces, when it differs from ours
-let startProblem = null; // a result shown instead of checking (no bundle, no info)
+let startProblem = null; // a result shown instead of checking (no bundle, no policy)
+// Each agency's key history as last proven (provenAgency's description), by name.
+const provenAgencies = new Map();
 let runId = 0;         // the latest check; older ones finishing late are ignored
 // The chosen files; `linked`: the receipt came from the page's address.
 const chosen = { document: null, receipt: null, linked: false };
@@ -48,6 +53,15 @@ const store = {
   get(key) { try { return localStorage.getItem(key); } catch { return null; } },
   set(key, value) { try { localStorage.setItem(key, value); } catch { /* not kept */ } },
   remove(key) { try { localStorage.removeItem(key); } catch { /* nothing kept */ } },
+  /** The keys kept that start with `prefix`. */
+  keys(prefix) {
+    try {
+      return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i))
+        .filter((key) => key?.startsWith(prefix));
+    } catch {
+      return [];
+    }
+  },
 };
 
 // ---------------------------------------------------------------- errors
@@ -135,6 +149,8 @@ async function proofFromTiles(plan, root, trace) {
 const trustedKey = () => `gazette.trusted.${verifier.origin()}`;
 const evidenceKey = () => `gazette.evidence.${verifier.origin()}`;
 const announcedKey = () => `gazette.announced.${verifier.origin()}`;
+const agencyPrefix = () => `gazette.agency.${verifier.origin()}.`;
+const agencyKey = (agency) => `${agencyPrefix()}${agency}`;
 
 /** `verifier.advance`, keeping the evidence of a rollback or fork. */
 function advance(trustedNote, offeredNote, proof) {
@@ -274,13 +290,128 @@ function noteCheckpoint(trace, checkpoint) {
 /** A failure as a verdict: red "invalid", or grey "could not check". */
 function fromError(e, trace) {
   const known = ['untrusted', 'bad-signature', 'not-included', 'bad-tiles', 'malformed',
-    'rollback', 'fork', 'bad-index-proof', 'wrong-digest', 'unreachable'];
+    'rollback', 'fork', 'bad-index-proof', 'wrong-digest', 'unreachable', 'no-agency-keys'];
   const code = known.includes(e.code) ? e.code : 'unexpected';
   trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
   if (e.code === 'rollback' || e.code === 'fork') trace.evidence = e.evidence || e.message;
-  const verdict = code === 'unreachable' ? 'unavailable' : 'invalid';
+  if (e.code === 'key-cut-off' || e.code === 'untrusted-key') return keyResult(e, trace);
+  const verdict = ['unreachable', 'no-agency-keys'].includes(code) ? 'unavailable' : 'invalid';
   const reason = code === 'untrusted' && announced ? 'reason.policy-changed' : `reason.${code}`;
   return result(verdict, reason, {}, trace, { digest: trace.digest });
+}
+
+// ---------------------------------------------------------------- agencies' keys
+
+// A record that is not its agency's under the keys this page trusts: said
+// as such, never softened to "could not check".
+const NOT_THE_AGENCYS = ['bad-signature', 'key-cut-off', 'untrusted-key'];
+// The log's misbehaviour, proven: evidence decides the verdict.
+const MISBEHAVIOUR = ['rollback', 'fork', 'bad-index-proof'];
+
+/** Keeps an agency's proven key history for the expert view. */
+function noteAgency(trace, history) {
+  trace.registry = { ...trace.registry, [history.agency]: history };
+  return history;
+}
+
+/**
+ * The key history of `agency`, proven from the log's own registry entries
+ * (`index/lookup?agency=`): verified in WebAssembly against its checkpoint
+ * under the policy and folded under the policy's log key, kept by the
+ * verifier for the record checks that follow; its checkpoint must be the
+ * same history as the trusted one. Fetched once per trusted checkpoint
+ * (again for a lookup proven against a newer one), and kept in this
+ * browser for checking receipts while the log is unreachable.
+ */
+async function proveAgency(agency, trusted, size, trace) {
+  const known = provenAgencies.get(agency);
+  if (known && known.checkpoint.size >= Math.max(trusted.size, size)) return noteAgency(trace, known);
+  const answer = await get(`index/lookup?${new URLSearchParams({ agency })}`, 'json');
+  const history = verifier.provenAgency(answer, agency);
+  try {
+    await checkSameHistory(history.checkpoint, trusted, trace);
+  } catch (e) {
+    verifier.forgetAgency(agency);
+    provenAgencies.delete(agency);
+    throw e;
+  }
+  if (!known || history.checkpoint.size >= known.checkpoint.size) {
+    provenAgencies.set(agency, history);
+    store.set(agencyKey(agency), JSON.stringify(answer));
+  }
+  return noteAgency(trace, provenAgencies.get(agency));
+}
+
+/** The key histories of the issuers an index answer lists, proven in turn. */
+async function proveAgencies(answer, trusted, trace) {
+  for (const agency of verifier.listedIssuers(answer)) {
+    await proveAgency(agency, trusted, answer.size, trace);
+  }
+}
+
+/**
+ * The agencies' key histories this browser proved on earlier visits (kept
+ * in localStorage), verified again and handed to the verifier: a receipt
+ * checked while the log is unreachable is checked under them. One that no
+ * longer verifies (the page's policy changed since) is dropped.
+ */
+function loadSavedAgencies() {
+  for (const key of store.keys(agencyPrefix())) {
+    const agency = key.slice(agencyPrefix().length);
+    try {
+      provenAgencies.set(agency, verifier.provenAgency(JSON.parse(store.get(key)), agency));
+    } catch {
+      store.remove(key);
+    }
+  }
+}
+
+/**
+ * A receipt verified offline. One the keys at hand refuse (the page's
+ * pinned keys, a history proven earlier) is refused again once the
+ * agency's current history is proven, when the log can be reached, so the
+ * verdict says precisely why (a key the operator registered, or one cut
+ * off); unreachable, the first refusal stands.
+ */
+async function receiptChecked(bytes, trace) {
+  try {
+    return verifier.verifyReceipt(bytes);
+  } catch (e) {
+    if (!NOT_THE_AGENCYS.includes(e.code) || !e.record) throw e;
+    try {
+      const trusted = await freshCheckpoint(trace);
+      await proveAgency(e.record.issuer, trusted, e.index + 1, trace);
+    } catch (online) {
+      throw MISBEHAVIOUR.includes(online.code) ? online : e;
+    }
+    return verifier.verifyReceipt(bytes);
+  }
+}
+
+/**
+ * A record that is not its agency's under the keys this page trusts
+ * (`key-cut-off`, `untrusted-key`): invalid, saying whose key it is, who
+ * registered it and when, or when it was cut off.
+ */
+function keyResult(e, trace) {
+  const r = e.record || {};
+  const facts = {
+    issuer: r.issuer, kind: r.kind, id: r.id, issued: r.issued, digest: r.digest ?? trace.digest,
+    index: e.index, key: e.key,
+  };
+  const k = e.key;
+  const params = { issuer: r.issuer, index: e.index };
+  if (e.code === 'untrusted-key' && k) {
+    const reason = k.cosignedBy ? 'reason.untrusted-key-cosigned' : 'reason.untrusted-key';
+    return result('invalid', reason, { ...params, key: k.label, at: k.registeredAt, time: k.time, by: k.cosignedBy },
+      trace, facts);
+  }
+  if (k?.cutoff) {
+    const { at, from, time, compromised } = k.cutoff;
+    return result('invalid', compromised ? 'reason.key-compromised' : 'reason.key-retired',
+      { ...params, key: k.label, at, from, time }, trace, facts);
+  }
+  return result('invalid', 'reason.bad-signature', params, trace, facts);
 }
 
 // ---------------------------------------------------------------- proven status
@@ -299,6 +430,7 @@ async function provenStatus(record, index, trusted, trace) {
   const answer = await get(`index/lookup?${new URLSearchParams({ issuer, kind, id })}`, 'json');
   trace.indexProof = answer;
   if (index >= answer.size) return null;
+  await proveAgencies(answer, trusted, trace);
   const status = verifier.provenStatus(answer, issuer, kind, id, index);
   await checkSameHistory(status.checkpoint, trusted, trace);
   return status;
@@ -306,8 +438,12 @@ async function provenStatus(record, index, trusted, trace) {
 
 /** The verdict of a record whose proven status is known. */
 function statusResult(found, status, reason, trace, revokedReason = 'reason.revoked') {
-  // The register as it was when the status was proven.
-  const facts = { ...found, size: status.checkpoint.size, witnesses: status.checkpoint.witnesses };
+  // The register as it was when the status was proven, and the record's
+  // key as its agency's history (or the page's pinned keys) proved it.
+  const facts = {
+    ...found, size: status.checkpoint.size, witnesses: status.checkpoint.witnesses,
+    key: status.key ?? found.key, agency: status.agency,
+  };
   if (status.status === 'revoked') {
     const revocation = { index: status.revokedBy, issued: status.revocation.issued, proven: true };
     return result('revoked', revokedReason, { issuer: facts.issuer, index: status.revokedBy },
@@ -319,14 +455,15 @@ function statusResult(found, status, reason, trace, revokedReason = 'reason.revo
 // ---------------------------------------------------------------- flows
 
 /**
- * Flow 1: a receipt proves inclusion offline. Online, the record's status
- * (revoked, by an entry before or after it, or not) is proven from the
- * verifiable index.
+ * Flow 1: a receipt proves inclusion offline. Online, its record's key is
+ * checked against the agency's key history as the log proves it, and the
+ * record's status (revoked, by an entry before or after it, or not) is
+ * proven from the verifiable index.
  */
 async function checkReceipt(file, digest, trace, share) {
   const bytes = new Uint8Array(await file.arrayBuffer());
   share.receipt = bytes;
-  const r = verifier.verifyReceipt(bytes);
+  const r = await receiptChecked(bytes, trace);
   noteCheckpoint(trace, r.checkpoint); // the checkpoint that proves inclusion
   trace.inclusion = r.proof;
   trace.fields = r.record.fields;
@@ -338,27 +475,65 @@ async function checkReceipt(file, digest, trace, share) {
     return result('invalid', reason, {}, trace, { digest: digest.value }, { note: 'note.one-byte-receipt' });
   }
   const issuer = { issuer: r.record.issuer };
+  let trusted;
   try {
-    const trusted = await freshCheckpoint(trace);
+    trusted = await freshCheckpoint(trace);
     trace.latest = trusted.note;
     await checkSameHistory(r.checkpoint, trusted, trace);
+    await proveAgency(r.record.issuer, trusted, r.index + 1, trace);
+  } catch (e) {
+    // Evidence against this history decides; any other online failure
+    // leaves what the receipt proves offline.
+    if (MISBEHAVIOUR.includes(e.code)) throw e;
+    trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
+    // The log now shows a checkpoint the witnesses this page trusts did not
+    // cosign: it may be showing another history, so the receipt's record
+    // cannot be called current.
+    if (e.code === 'untrusted') return result('unavailable', 'reason.untrusted-now', issuer, trace, facts);
+    return offlineReceipt(r, trace, facts);
+  }
+  let checked;
+  try {
+    checked = verifier.verifyRecord(r.signedRecord, r.index);
+  } catch (e) {
+    // The log has not indexed the agency's keys that far yet.
+    if (e.code !== 'no-agency-keys') throw e;
+    trace.error = `${e.code}: ${e.message}`;
+    return result('unavailable', 'reason.agency-unindexed', issuer, trace, facts);
+  }
+  Object.assign(facts, { key: checked.key, agency: checked.agency });
+  try {
     const status = await provenStatus(r.record, r.index, trusted, trace);
     if (!status) {
       return result('verified', 'reason.verified-unindexed', issuer, trace, facts, { caveat: 'unindexed' });
     }
     return statusResult(facts, status, 'reason.verified-receipt', trace);
   } catch (e) {
-    // Evidence against this history or the log's index decides; any other
-    // online failure leaves what the receipt proved offline, and says that
-    // revocation could not be checked.
-    if (['rollback', 'fork', 'bad-index-proof'].includes(e.code)) throw e;
+    if (MISBEHAVIOUR.includes(e.code) || NOT_THE_AGENCYS.includes(e.code)) throw e;
     trace.error = e.code ? `${e.code}: ${e.message}` : String(e.stack || e);
-    // The log now shows a checkpoint the witnesses this page trusts did not
-    // cosign: it may be showing another history, so the receipt's record
-    // cannot be called current.
-    if (e.code === 'untrusted') return result('unavailable', 'reason.untrusted-now', issuer, trace, facts);
     return result('verified', 'reason.verified-offline', issuer, trace, facts, { caveat: 'offline' });
   }
+}
+
+/**
+ * A receipt while the log cannot be asked: its record's key is checked
+ * under the agency's key history this browser proved last time and the
+ * keys the page pins. With neither, the agency's key cannot be checked at
+ * all, and the page says so rather than "verified".
+ */
+function offlineReceipt(r, trace, facts) {
+  const issuer = { issuer: r.record.issuer };
+  const saved = provenAgencies.get(r.record.issuer);
+  if (saved) noteAgency(trace, saved);
+  let checked;
+  try {
+    checked = verifier.verifyRecord(r.signedRecord, r.index);
+  } catch (e) {
+    if (e.code !== 'no-agency-keys') throw e;
+    return result('unavailable', 'reason.agency-unchecked', issuer, trace, facts);
+  }
+  return result('verified', 'reason.verified-offline', issuer, trace,
+    { ...facts, key: checked.key, agency: checked.agency }, { caveat: 'offline' });
 }
 
 /**
@@ -371,13 +546,15 @@ async function checkDigest(digest, trace) {
   noteCheckpoint(trace, trusted);
   const answer = await get(`index/lookup?digest=${encodeURIComponent(digest)}`, 'json');
   trace.indexProof = answer;
+  await proveAgencies(answer, trusted, trace);
   const found = verifier.provenDocument(answer, digest);
   await checkSameHistory(found.checkpoint, trusted, trace);
   const checkpointFacts = { digest, size: found.checkpoint.size, witnesses: found.checkpoint.witnesses };
   // The document's own registrations (a revocation notice carries the
-  // revoked document's digest too), the most recent first.
+  // revoked document's digest too): those still under their key's window
+  // first, the most recent first.
   const registrations = found.records.filter((m) => m.record.kind !== 'revocation')
-    .sort((a, b) => b.index - a.index);
+    .sort((a, b) => Number(Boolean(a.cutOff)) - Number(Boolean(b.cutOff)) || b.index - a.index);
   if (registrations.length === 0) {
     // Proven absent as of the witnessed checkpoint; the log may already
     // hold it in a newer one the witnesses have not signed yet.
@@ -392,7 +569,7 @@ async function checkDigest(digest, trace) {
   trace.others = others.map((m) => ({ index: m.index, ...m.record }));
   trace.fields = match.record.fields;
   if (match.record.digest !== digest) throw failure('wrong-digest', `entry ${match.index} has digest ${match.record.digest}`);
-  const facts = recordFacts(match.record, match.index, found.checkpoint);
+  const facts = { ...recordFacts(match.record, match.index, found.checkpoint), key: match.key };
   const status = await provenStatus(match.record, match.index, found.checkpoint, trace);
   if (!status) return result('unavailable', 'reason.pending', {}, trace, checkpointFacts);
   return statusResult(facts, status, 'reason.verified', trace);
@@ -411,6 +588,7 @@ async function checkName(name, trace) {
   const query = new URLSearchParams({ issuer, kind, id });
   const answer = await get(`index/lookup?${query}`, 'json');
   trace.indexProof = answer;
+  await proveAgencies(answer, trusted, trace);
   const found = verifier.provenName(answer, issuer, kind, id);
   await checkSameHistory(found.checkpoint, trusted, trace);
   const registrations = found.records
@@ -556,6 +734,7 @@ function renderFacts(f = {}) {
   setFact('v-digest', f.digest);
   setFact('v-revoked', f.revoked &&
     t('revoked.value', { index: formatCount(f.revoked.index), issued: formatIssued(f.revoked.issued) }));
+  setFact('v-key', keyText(f));
   const witnesses = f.witnesses || [];
   const newest = Math.max(...witnesses.map((w) => w.time));
   setFact('v-age', witnesses.length ? formatAge(newest) : '');
@@ -573,6 +752,47 @@ function renderFacts(f = {}) {
   list.closest('div').hidden = witnesses.length === 0;
 }
 
+/**
+ * Who registered the record's key and when, in words: by the register's
+ * operator (every registry entry is), confirmed by the agency's key when
+ * one co-signed; how the key's window ended, if it did. Without a proven
+ * history, whether the page's pinned keys checked it.
+ */
+function keyText(f) {
+  const k = f.key;
+  if (!k) return f.agency === 'pinned' ? t('key.pinned') : '';
+  const at = formatCount(k.registeredAt);
+  const parts = [k.cosignedBy
+    ? t('key.registered-cosigned', { key: k.label, at, time: formatIssued(k.time), by: k.cosignedBy })
+    : t('key.registered', { key: k.label, at, time: formatIssued(k.time) })];
+  if (k.pinned) parts.push(t('key.also-pinned'));
+  if (k.cutoff) {
+    parts.push(t(k.cutoff.compromised ? 'key.compromised' : 'key.retired',
+      { from: formatCount(k.cutoff.from), time: formatIssued(k.cutoff.time) }));
+  }
+  return parts.join(' ');
+}
+
+/** A registered key for the expert view: its vkey and window, verbatim. */
+function keyLines(k) {
+  return [
+    k.vkey,
+    t('details.key-registered', { at: k.registeredAt, time: k.time, from: k.validFrom }),
+    k.cosignedBy ? t('details.key-cosigned', { by: k.cosignedBy }) : t('details.key-operator'),
+    k.pinned && t('details.key-pinned'),
+    k.cutoff && t(k.cutoff.compromised ? 'details.key-compromised' : 'details.key-retired', k.cutoff),
+  ].filter(Boolean).join('\n');
+}
+
+/** The agencies' key histories a check proved, for the expert view. */
+function registryLines(registry = {}) {
+  return Object.values(registry).map((h) => [
+    `${h.agency} (${plural('size', h.checkpoint.size)})`,
+    ...h.keys.map((k) => keyLines(k).replace(/^/gm, '  ')),
+    ...h.problems.map((p) => `  ${t('details.registry-problem', { index: p.index, message: p.message })}`),
+  ].join('\n')).join('\n\n');
+}
+
 /** The "For experts" view: every input to the verdict, verbatim. */
 function renderDetails(trace = {}, f = {}) {
   const rows = [
@@ -583,6 +803,7 @@ function renderDetails(trace = {}, f = {}) {
     ['details.index', f.index != null && String(f.index)],
     ['details.revoked', f.revoked && `${f.revoked.index} ${f.revoked.issued}`],
     ['details.size', f.size != null && String(f.size)],
+    ['details.key', f.key && keyLines(f.key)],
     ['details.cosignatures', f.witnesses?.map((w) =>
       `${w.name} ${w.time} (${new Date(w.time * 1000).toISOString()})`).join('\n')],
     ['details.note', trace.note],
@@ -594,6 +815,7 @@ function renderDetails(trace = {}, f = {}) {
     ['details.tiles', trace.tiles?.join('\n')],
     ['details.fields', trace.fields?.map(([k, v]) => `${k}: ${v}`).join('\n')],
     ['details.others', trace.others?.map((m) => `#${m.index} ${m.issuer} ${m.kind} ${m.id} ${m.issued}`).join('\n')],
+    ['details.registry', registryLines(trace.registry)],
     ['details.index-proof', trace.indexProof && JSON.stringify(trace.indexProof, null, 1)],
     ['details.error', trace.error],
     ['details.replaced', trace.replaced],
@@ -617,7 +839,8 @@ function renderDetails(trace = {}, f = {}) {
 function localParams(params = {}) {
   const out = { ...params };
   if (typeof out.entries === 'number') out.entries = plural('size', out.entries);
-  if (typeof out.index === 'number') out.index = formatCount(out.index);
+  for (const key of ['index', 'at', 'from']) if (typeof out[key] === 'number') out[key] = formatCount(out[key]);
+  if (out.time) out.time = formatIssued(out.time);
   if (out.kind) out.kind = kindName(out.kind);
   if (out.issuer) out.issuer = agencyName(out.issuer);
   for (const key of ['bytes', 'max']) if (typeof out[key] === 'number') out[key] = formatBytes(out[key]);
@@ -1069,8 +1292,8 @@ let trustRoot = null;
 
 /**
  * The page's trust root: the policy beside index.html (required) and the
- * agencies' keys beside it (optional; without them, the agencies the log
- * announces are used).
+ * agencies' keys beside it (optional; without them, each agency's keys
+ * come from its key history as the log proves it).
  */
 async function loadTrustRoot() {
   const policy = await pageFile(POLICY_FILE);
@@ -1168,20 +1391,20 @@ async function start() {
   } catch (e) {
     return unable('reason.no-policy', e.message);
   }
-  // /info is only needed for the agencies' keys when the page has none of
-  // its own; the policy it announces is compared, never used.
+  // /info is never trusted: the policy it announces is compared, and its
+  // agencies' names are suggested in the search form (when the page pins
+  // none); without it, nothing else is missing.
   let info = null;
   let saved = false;
   try {
     ({ info, saved } = await loadInfo());
-  } catch (e) {
-    if (!trust.agencies) return unable('reason.no-info', e.message);
-  }
+  } catch { /* unreachable and nothing kept: no suggestions */ }
   try {
-    const agencies = trust.agencies || info.agencies.map((a) => a.vkey);
-    verifier = new wasm.LogVerifier(trust.policy, agencies);
+    verifier = new wasm.LogVerifier(trust.policy, trust.agencies || []);
+    loadSavedAgencies();
     // A verifier key is `name+id+key`: its name is what records carry.
-    renderSuggestions(agencies.map((vkey) => vkey.split('+')[0]));
+    const names = (trust.agencies || info?.agencies.map((a) => a.vkey) || []).map((vkey) => vkey.split('+')[0]);
+    renderSuggestions([...new Set(names)]);
     trustRoot = { ...trust, saved: saved && !trust.agencies };
     compareAnnounced(info, trust);
     renderFooter(trustRoot, trustRoot.saved);

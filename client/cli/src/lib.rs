@@ -11,6 +11,7 @@
 //! `checkpoint`, `inclusion`, `consistency`, `lookup`, `monitor`,
 //! `certificate`, `page build`, `completions` and `man`.
 
+mod agency_request;
 mod certificate;
 mod docs;
 mod http;
@@ -194,6 +195,9 @@ enum Command {
     Keygen(keygen::Args),
     /// Hash a document locally and write a signed record of it.
     Record(record::Args),
+    /// Sign a request to register another key of your agency, or retire
+    /// one, in a log's registry (the log's operator logs it).
+    AgencyRequest(agency_request::Args),
     /// Fetch the log's newest checkpoint, verify it and trust it.
     Checkpoint(online::CheckpointArgs),
     /// Prove that an entry (or a record file) is in the trusted tree.
@@ -250,6 +254,7 @@ async fn run(command: Command, out: Output) -> Result<(), Failure> {
     match command {
         Command::Keygen(args) => keygen::run(&args, out),
         Command::Record(args) => record::run(&args, out),
+        Command::AgencyRequest(args) => agency_request::run(&args, out),
         Command::Verify(args) => verify::run(&args, out).await,
         Command::Submit(args) => submit::run(&args, out).await,
         Command::Checkpoint(args) => online::checkpoint(&args, out).await,

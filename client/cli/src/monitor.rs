@@ -1,11 +1,21 @@
 //! `gazette monitor`: follows a log through its tiles. Every new checkpoint
 //! must verify under the policy and extend the trusted one (else exit 10
-//! with the evidence); every entry bundle is checked against the tree;
-//! every record's signature against the agency keys the log lists in
-//! `/info`; every index commitment's segment roots against the entries
-//! (rebuilt here). It reports per issuer: records, revocations, and,
-//! log-wide, entries signed by unknown keys, bad signatures and conflicting
-//! ids; a wrong index root exits 10 with the evidence.
+//! with the evidence); every entry bundle is checked against the tree; the
+//! agency registry is folded from the log's own registry entries
+//! (`gazette_client::registry`), and every record is checked against it:
+//! a key registered to its issuer whose window covers the record's index,
+//! and a signature that verifies under it; every index commitment's
+//! segment roots against the entries (rebuilt here). It reports per
+//! issuer: records, revocations, and, log-wide, entries signed by unknown
+//! keys or outside their key's window, bad signatures, conflicting ids and
+//! registry entries breaking the registry's rules; a wrong index root exits
+//! 10 with the evidence.
+//!
+//! An agency watches its own name (`--agency <name or vkey>`): every
+//! registry change under it is reported, and registering a key it did not
+//! give, declaring one of its keys compromised, retiring one without its
+//! signature, and any record under a key it did not give, are findings;
+//! `--on-finding` runs a command on them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -17,7 +27,8 @@ use gazette_client::index::commitment::{IndexCommitment, Segment};
 use gazette_client::index::segment_root;
 use gazette_client::merkle::Hash;
 use gazette_client::note::Verifier;
-use gazette_client::record::{RecordError, SignedRecord};
+use gazette_client::record::SignedRecord;
+use gazette_client::registry::{Action, KeyError, Registry, SignedRegistryEntry};
 use gazette_client::tiles::{
     HEIGHT, Tile, TileLevel, TilePlan, check_bundle_against_tile, parse_entry_bundle,
     tile_hash_indexes,
@@ -41,10 +52,59 @@ pub struct Args {
     /// Seconds between checks when following.
     #[arg(long, default_value_t = 10)]
     interval: u64,
-    /// An agency's verifier key (repeatable): records are checked against
-    /// these. Without any, the keys the log registers (`/info`).
+    /// An agency to watch (repeatable): its name, or one of its keys
+    /// (a vkey; the name is the key's). Every registry change under a
+    /// watched name is reported; registering a key not given here,
+    /// declaring a key compromised, retiring one without a given key's
+    /// signature, and records under a key not given here, are findings.
     #[arg(long)]
     agency: Vec<String>,
+    /// A command to run (`sh -c`) when a check makes new findings; they
+    /// are in its environment as JSON, `GAZETTE_FINDINGS`.
+    #[arg(long)]
+    on_finding: Option<String>,
+}
+
+/// The agencies watched, each with the keys it gave (maybe none).
+struct Watched(BTreeMap<String, Vec<Verifier>>);
+
+impl Watched {
+    fn parse(given: &[String]) -> Result<Watched, Failure> {
+        let mut watched: BTreeMap<String, Vec<Verifier>> = BTreeMap::new();
+        for value in given {
+            match Verifier::parse(value) {
+                Ok(key) => watched.entry(key.name().to_owned()).or_default().push(key),
+                Err(_) if gazette_client::note::is_valid_key_name(value) => {
+                    watched.entry(value.clone()).or_default();
+                }
+                Err(e) => {
+                    return Err(Failure::new(
+                        Exit::Usage,
+                        format!("--agency {value:?} is neither a key name nor a vkey: {e}"),
+                    ));
+                }
+            }
+        }
+        Ok(Watched(watched))
+    }
+
+    /// Why a registry change is a finding for the agency it concerns, if
+    /// it is one.
+    fn registry_finding(&self, entry: &SignedRegistryEntry) -> Option<String> {
+        let given = self.0.get(&entry.entry.agency)?;
+        let e = &entry.entry;
+        let key = format!("{}+{:08x}", e.key.name(), e.key.key_id());
+        match e.action {
+            Action::Register if !given.contains(&e.key) => {
+                Some(format!("a key you did not give was registered: {key}"))
+            }
+            Action::Compromised => Some(format!("{key} was declared compromised")),
+            Action::Retire if !given.iter().any(|k| entry.signed_by(k)) => Some(format!(
+                "{key} was retired without the signature of a key you gave"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// What the monitor has read and found.
@@ -56,8 +116,30 @@ struct Progress {
     bad_signature: Vec<u64>,
     not_a_record: Vec<u64>,
     conflicts: Vec<(u64, u64)>,
+    /// Records under a key registered to their issuer, outside its window.
+    outside_window: Vec<u64>,
+    /// Records of a watched agency under a key it did not give.
+    unannounced: Vec<u64>,
+    /// Registry entries breaking the registry's rules: `(index, why)`.
+    bad_registry: Vec<(u64, String)>,
+    /// Registry changes of watched agencies: `(index, what, finding)`.
+    changes: Vec<(u64, String, Option<String>)>,
+    /// Every registry entry read: `(index, text)`, folded on each run.
+    registry: Vec<(u64, String)>,
     /// The segments of the last index commitment checked.
     index: Vec<Segment>,
+}
+
+/// `[[index, "text"], ...]`.
+fn pairs(value: &Value) -> Vec<(u64, String)> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| Some((p[0].as_u64()?, p[1].as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Progress {
@@ -102,6 +184,24 @@ impl Progress {
                         .collect()
                 })
                 .unwrap_or_default(),
+            outside_window: list("outside_window"),
+            unannounced: list("unannounced_key"),
+            bad_registry: pairs(&value["bad_registry"]),
+            changes: value["registry_changes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| {
+                            Some((
+                                c["index"].as_u64()?,
+                                c["change"].as_str()?.to_owned(),
+                                c["finding"].as_str().map(str::to_owned),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            registry: pairs(&value["registry_entries"]),
             index: value["index_segments"]
                 .as_array()
                 .map(|a| {
@@ -138,6 +238,15 @@ impl Progress {
             "bad_signature": self.bad_signature,
             "not_a_record": self.not_a_record,
             "conflicts": self.conflicts.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
+            "outside_window": self.outside_window,
+            "unannounced_key": self.unannounced,
+            "bad_registry": self.bad_registry.iter().map(|(i, w)| json!([i, w])).collect::<Vec<_>>(),
+            "registry_changes": self
+                .changes
+                .iter()
+                .map(|(i, c, f)| json!({ "index": i, "change": c, "finding": f }))
+                .collect::<Vec<_>>(),
+            "registry_entries": self.registry.iter().map(|(i, t)| json!([i, t])).collect::<Vec<_>>(),
             "index_segments": self
                 .index
                 .iter()
@@ -151,6 +260,21 @@ impl Progress {
             + self.bad_signature.len()
             + self.not_a_record.len()
             + self.conflicts.len()
+            + self.outside_window.len()
+            + self.unannounced.len()
+            + self.bad_registry.len()
+            + self.changes.iter().filter(|(_, _, f)| f.is_some()).count()
+    }
+
+    /// The registry the registry entries read so far give, under the log's key.
+    fn fold_registry(&self, log: &Verifier) -> Registry {
+        let mut registry = Registry::new(log.clone());
+        for (index, text) in &self.registry {
+            if let Ok(entry) = SignedRegistryEntry::parse(text.as_bytes()) {
+                let _ = registry.apply(*index, &entry);
+            }
+        }
+        registry
     }
 }
 
@@ -281,11 +405,20 @@ async fn check_once(
 ) -> Result<usize, Failure> {
     let verified = session.trusted_checkpoint().await?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
-    let agencies: Vec<Verifier> = match args.agency.is_empty() {
-        true => session.registered_agencies().await?,
-        false => crate::agency_keys(&args.agency)?,
-    };
+    let watched = Watched::parse(&args.agency)?;
+    let log_key = session
+        .policy()
+        .logs()
+        .iter()
+        .find(|l| l.verifier.name() == verified.checkpoint.origin)
+        .map(|l| l.verifier.clone())
+        .ok_or_else(|| Failure::new(Exit::Untrusted, "the policy names no key for this log"))?;
     let mut progress = Progress::load(&progress_path.to_path_buf());
+    let mut registry = progress.fold_registry(&log_key);
+    let before_changes = progress.changes.len();
+    // Cut-offs reaching back before their entry: `(from, at, issuer, key ID)`;
+    // the records already read in that range are looked at again below.
+    let mut retroactive: Vec<(u64, u64, String, u32)> = Vec::new();
     let before = progress.findings();
     let from = progress.scanned;
     if progress.scanned > size {
@@ -309,12 +442,65 @@ async fn check_once(
             if let Some(c) = IndexCommitment::parse(entry).filter(|c| c.size == index) {
                 return commitments.push((index, entry.to_vec(), c));
             }
-            let parsed = match SignedRecord::verify(entry, &agencies) {
-                Ok(signed) => signed,
-                Err(RecordError::UnknownIssuer { .. }) => return progress.unknown_key.push(index),
-                Err(RecordError::BadSignature { .. }) => return progress.bad_signature.push(index),
-                Err(_) => return progress.not_a_record.push(index),
+            // A registry change: into the registry before the records after it.
+            if let Ok(change) = SignedRegistryEntry::parse(entry) {
+                let text = String::from_utf8_lossy(entry).into_owned();
+                progress.registry.push((index, text));
+                if let Err(why) = registry.apply(index, &change) {
+                    return progress.bad_registry.push((index, why.to_string()));
+                }
+                let e = &change.entry;
+                if e.action != Action::Register
+                    && let Some(from) = e.from.filter(|&from| from < index)
+                {
+                    retroactive.push((from, index, e.agency.clone(), e.key.key_id()));
+                }
+                if watched.0.contains_key(&change.entry.agency) {
+                    let e = &change.entry;
+                    let what = format!(
+                        "{} {} {}+{:08x}{}",
+                        e.agency,
+                        e.action.word(),
+                        e.key.name(),
+                        e.key.key_id(),
+                        e.from
+                            .map(|f| format!(" from index {f}"))
+                            .unwrap_or_default()
+                    );
+                    progress
+                        .changes
+                        .push((index, what, watched.registry_finding(&change)));
+                }
+                return;
+            }
+            let Ok(parsed) = SignedRecord::parse(entry) else {
+                return progress.not_a_record.push(index);
             };
+            let key_id = parsed.signature.key_id;
+            match registry
+                .agencies
+                .get(&parsed.record.issuer)
+                .ok_or(KeyError::Unregistered {
+                    issuer: parsed.record.issuer.clone(),
+                    key_id,
+                })
+                .and_then(|history| history.verify_record(&parsed, index))
+            {
+                Ok(k) => {
+                    if watched
+                        .0
+                        .get(&parsed.record.issuer)
+                        .is_some_and(|given| !given.is_empty() && !given.contains(&k.key))
+                    {
+                        progress.unannounced.push(index);
+                    }
+                }
+                Err(KeyError::Unregistered { .. }) => return progress.unknown_key.push(index),
+                Err(KeyError::BadSignature { .. }) => return progress.bad_signature.push(index),
+                Err(KeyError::NotYetRegistered { .. } | KeyError::CutOff { .. }) => {
+                    return progress.outside_window.push(index);
+                }
+            }
             let r = &parsed.record;
             let counts = progress.issuers.entry(r.issuer.clone()).or_default();
             counts.0 += 1;
@@ -334,6 +520,25 @@ async fn check_once(
         },
     )
     .await?;
+    // Records a later cut-off reached back to: now outside their key's window.
+    for (from, at, issuer, key_id) in retroactive {
+        let mut hit = Vec::new();
+        read_entries(session, (size, root), from, at, |index, entry| {
+            if let Ok(signed) = SignedRecord::parse(entry)
+                && signed.record.issuer == issuer
+                && signed.signature.key_id == key_id
+            {
+                hit.push(index);
+            }
+        })
+        .await?;
+        for index in hit {
+            if !progress.outside_window.contains(&index) {
+                progress.outside_window.push(index);
+            }
+        }
+    }
+    progress.outside_window.sort_unstable();
     check_index(
         session,
         (size, root),
@@ -346,6 +551,14 @@ async fn check_once(
     let report = progress.to_json(size);
     state::write(progress_path, report.to_string().as_bytes())?;
     out.json(&report);
+    for (index, change, finding) in &progress.changes[before_changes..] {
+        match finding {
+            Some(why) => out.line(format!(
+                "registry change at entry {index}: {change} — FINDING: {why}"
+            )),
+            None => out.line(format!("registry change at entry {index}: {change}")),
+        }
+    }
     for (issuer, (records, revocations)) in &progress.issuers {
         out.line(format!(
             "{issuer}: {}, {}",
@@ -379,6 +592,45 @@ async fn check_once(
                 format!("{:?}", progress.not_a_record),
             ),
             list(
+                progress.outside_window.len(),
+                "outside their key's window",
+                format!("{:?}", progress.outside_window),
+            ),
+            list(
+                progress.unannounced.len(),
+                "under keys you did not give",
+                format!("{:?}", progress.unannounced),
+            ),
+            list(
+                progress.bad_registry.len(),
+                "registry entries breaking its rules",
+                format!(
+                    "{:?}",
+                    progress
+                        .bad_registry
+                        .iter()
+                        .map(|(i, _)| i)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            list(
+                progress
+                    .changes
+                    .iter()
+                    .filter(|(_, _, f)| f.is_some())
+                    .count(),
+                "registry changes to review",
+                format!(
+                    "{:?}",
+                    progress
+                        .changes
+                        .iter()
+                        .filter(|(_, _, f)| f.is_some())
+                        .map(|(i, _, _)| i)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            list(
                 progress.conflicts.len(),
                 if progress.conflicts.len() == 1 {
                     "conflicting id"
@@ -410,12 +662,32 @@ async fn check_once(
             ),
         }
     ));
+    if new > 0
+        && let Some(command) = &args.on_finding
+    {
+        run_hook(command, &report)?;
+    }
     out.detail(format!("progress kept in {}", progress_path.display()));
     out.detail(format!(
         "trusted checkpoint kept in {}",
         session.state.display()
     ));
     Ok(new)
+}
+
+/// Runs the `--on-finding` command with the report in its environment;
+/// waits for it (bounded by the command itself), and says if it failed.
+fn run_hook(command: &str, report: &Value) -> Result<(), Failure> {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("GAZETTE_FINDINGS", report.to_string())
+        .status()
+        .map_err(|e| Failure::new(Exit::Io, format!("running --on-finding: {e}")))?;
+    if !status.success() {
+        eprintln!("gazette: --on-finding {command:?} ended with {status}");
+    }
+    Ok(())
 }
 
 pub async fn run(args: &Args, out: Output) -> Result<(), Failure> {

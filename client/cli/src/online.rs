@@ -20,6 +20,7 @@ use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note::Verifier;
 use gazette_client::policy::Policy;
 use gazette_client::record::REVOCATION;
+use gazette_client::registry::TrustedKeys;
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel, TileProof, parse_entry_bundle};
 use gazette_client::trust::{TrustError, check_advance};
 
@@ -518,8 +519,10 @@ pub struct LookupArgs {
     /// The agency's id of the record.
     #[arg(long)]
     id: Option<String>,
-    /// An agency's verifier key (repeatable): a revocation counts only when
-    /// signed by one. Without any, the keys the log registers (`/info`).
+    /// An agency's verifier key (repeatable): a record counts only when
+    /// signed by one (and inside that key's window in the agency's
+    /// history, which the log proves from its registry entries). Without
+    /// any, the keys of that proven history.
     #[arg(long)]
     agency: Vec<String>,
 }
@@ -556,11 +559,6 @@ pub async fn lookup(args: &LookupArgs, out: Output) -> Result<(), Failure> {
         }
     };
     let agencies = crate::agency_keys(&args.agency)?;
-    let keys = if agencies.is_empty() {
-        session.registered_agencies().await?
-    } else {
-        agencies
-    };
     let unchecked = |f: Failure| match f.exit {
         Exit::Unchecked => Failure::new(
             Exit::Unchecked,
@@ -586,28 +584,40 @@ pub async fn lookup(args: &LookupArgs, out: Output) -> Result<(), Failure> {
             ),
         ));
     }
+    // Each issuer's keys as the log proves its history (and, given, the
+    // --agency keys too).
+    let histories = session
+        .agency_histories(found.iter().map(|(_, s)| s.record.issuer.as_str()))
+        .await
+        .map_err(unchecked)?;
     let mut matches = Vec::with_capacity(found.len());
     for (index, signed) in found {
         let r = &signed.record;
-        let issuer_keys: Vec<Verifier> = keys
+        let issuer_keys: Vec<Verifier> = agencies
             .iter()
             .filter(|k| k.name() == r.issuer)
             .cloned()
             .collect();
-        let status = if r.kind == REVOCATION {
-            Some(None)
-        } else if issuer_keys.is_empty() {
-            None
+        let trusted = TrustedKeys {
+            pinned: &issuer_keys,
+            histories: Some(&histories),
+        };
+        let status = if let Err(why) = trusted.check(signed, *index) {
+            Err(why.to_string())
+        } else if r.kind == REVOCATION {
+            Ok(None)
         } else {
             let name = proven::name_of(r);
             let status = if name == key {
-                session.status(&proven, *index, &issuer_keys)?
+                session.status(&proven, *index, &trusted)?
             } else {
                 let list = session.proven_lookup(&name).await.map_err(unchecked)?;
-                session.status(&list, *index, &issuer_keys)?
+                session.status(&list, *index, &trusted)?
             };
-            Some(status)
+            Ok(status)
         };
+        let invalid = status.as_ref().err().cloned();
+        let status = status.ok();
         let revoked_by = match status {
             Some(Some(Status::Revoked { by })) => Some(by),
             _ => None,
@@ -624,9 +634,10 @@ pub async fn lookup(args: &LookupArgs, out: Output) -> Result<(), Failure> {
                 Some(Some(Status::Valid)) => "valid",
                 Some(Some(Status::Revoked { .. })) => "revoked",
                 Some(None) => "revocation",
-                None => "unchecked",
+                None => "invalid",
             },
-            "proven": status.is_some(),
+            "invalid": invalid,
+            "proven": true,
         }));
     }
     out.json(&json!({ "size": size, "proven": true, "matches": matches }));
@@ -640,9 +651,10 @@ pub async fn lookup(args: &LookupArgs, out: Output) -> Result<(), Failure> {
                     m["revokes"]["kind"].as_str().unwrap_or_default(),
                     m["revokes"]["id"].as_str().unwrap_or_default()
                 ),
-                (Some("unchecked"), _) => {
-                    ", status not checked (no key for its issuer: give it with --agency)".to_owned()
-                }
+                (Some("invalid"), _) => format!(
+                    ", NOT the agency's record: {}",
+                    m["invalid"].as_str().unwrap_or_default()
+                ),
                 (other, _) => format!(", status {}", other.unwrap_or_default()),
             };
             println!(

@@ -49,8 +49,10 @@ pub struct BuildArgs {
     /// The log's URL; needed unless the policy's `log` line has one.
     #[arg(long)]
     log: Option<String>,
-    /// The agencies' verifier keys, one per line (`#` comments). Without
-    /// them the page uses the agencies the log announces.
+    /// The agencies' verifier keys, one per line (`#` comments): the page
+    /// then accepts records only under these (and inside their window in
+    /// the agency's proven key history). Without them, the keys of that
+    /// proven history.
     #[arg(long)]
     agencies: Option<PathBuf>,
     /// Display names for agencies and kinds (`agency|kind <key name or
@@ -168,7 +170,9 @@ fn build(args: &BuildArgs, out: Output) -> Result<(), Failure> {
     ));
     match &agencies {
         Some(keys) => out.line(format!("  agencies pinned: {}", keys.len())),
-        None => out.line("  agencies: as the log announces them (give --agencies to pin)"),
+        None => out.line(
+            "  agencies: each one's key history, as the log proves it (give --agencies to pin)",
+        ),
     }
     match &names {
         Some((_, count)) => out.line(format!("  display names: {count}")),

@@ -20,10 +20,10 @@ use gazette_client::index::lookup::{
     ListedEntry, LookupKey, LookupProof, ProvenList, verify_lookup,
 };
 use gazette_client::index::proof::MapProof;
-use gazette_client::index::status::{Status, StatusError, proven_status};
+use gazette_client::index::status::{Status, StatusError, proven_status_under};
 use gazette_client::merkle::Hash;
-use gazette_client::note::Verifier;
 use gazette_client::record::Record;
+use gazette_client::registry::{AgencyHistory, TrustedKeys};
 
 use super::http::escape;
 use super::online::Session;
@@ -61,6 +61,7 @@ pub fn query(key: &LookupKey) -> String {
             escape(kind),
             escape(id)
         ),
+        LookupKey::Agency(agency) => format!("/index/lookup?agency={}", escape(agency)),
     }
 }
 
@@ -81,6 +82,7 @@ pub fn describe(key: &LookupKey) -> String {
             gazette_client::encoding::hex_encode(digest)
         ),
         LookupKey::Name { issuer, kind, id } => format!("{issuer} {kind} {id}"),
+        LookupKey::Agency(agency) => format!("the registry entries of {agency}"),
     }
 }
 
@@ -229,26 +231,49 @@ impl Session {
         }
     }
 
-    /// The agency keys the log registers (`/info`): what vouches for an
-    /// issuer when no `--agency` key is given.
-    pub async fn registered_agencies(&self) -> Result<Vec<Verifier>, Failure> {
-        self.needs("/info", "the agencies' keys (give them with --agency)")?;
-        let info = self.http.get_json("/info").await?;
-        info["agencies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|a| {
-                let vkey = a["vkey"].as_str().unwrap_or_default();
-                Verifier::parse(vkey).map_err(|e| {
-                    Failure::new(Exit::Malformed, format!("/info: agency key {vkey:?}: {e}"))
-                })
-            })
-            .collect()
+    /// An agency's key history as the log proves it: its registry entries,
+    /// looked up with proofs against the trusted tree, folded by the
+    /// registry's rules under the log's key (the policy's, never the
+    /// log's word).
+    pub async fn agency_history(&self, agency: &str) -> Result<AgencyHistory, Failure> {
+        let proven = self
+            .proven_lookup(&LookupKey::Agency(agency.to_owned()))
+            .await?;
+        let origin = &proven.checkpoint.checkpoint.origin;
+        let log = self
+            .policy()
+            .logs()
+            .iter()
+            .find(|l| l.verifier.name() == origin)
+            .map(|l| l.verifier.clone())
+            .ok_or_else(|| Failure::new(Exit::Untrusted, "the policy names no key for this log"))?;
+        Ok(AgencyHistory::fold(
+            &log,
+            agency,
+            proven
+                .list
+                .registry
+                .iter()
+                .map(|(i, e)| (*i, e.bytes.as_slice())),
+        ))
+    }
+
+    /// The proven histories of `agencies`, by name.
+    pub async fn agency_histories(
+        &self,
+        agencies: impl IntoIterator<Item = &str>,
+    ) -> Result<BTreeMap<String, AgencyHistory>, Failure> {
+        let mut histories = BTreeMap::new();
+        for agency in agencies {
+            if !histories.contains_key(agency) {
+                histories.insert(agency.to_owned(), self.agency_history(agency).await?);
+            }
+        }
+        Ok(histories)
     }
 
     /// The proven status of the record at `index` from its name's proven
-    /// list, counting records signed by `keys` only: `None` for a
+    /// list, counting records that are their issuer's under `trusted` only: `None` for a
     /// revocation (it has no status of its own). A forged entry, two
     /// documents under one name, or the record missing from its own list
     /// is misbehaviour, its evidence kept.
@@ -256,7 +281,7 @@ impl Session {
         &self,
         proven: &Proven,
         index: u64,
-        keys: &[Verifier],
+        trusted: &TrustedKeys<'_>,
     ) -> Result<Option<Status>, Failure> {
         let size = proven.checkpoint.checkpoint.size;
         let evidence = |e: &StatusError| {
@@ -275,7 +300,7 @@ impl Session {
             out.push_str(&format!("answer:\n{}\n", proven.answer));
             out
         };
-        match proven_status(&proven.list, index, keys) {
+        match proven_status_under(&proven.list, index, trusted) {
             Ok(status) => Ok(Some(status)),
             Err(StatusError::IsRevocation) => Ok(None),
             Err(e @ StatusError::Forged { index: forged, .. }) => Err(self.misbehaved(
@@ -309,6 +334,7 @@ pub fn matches<'a>(
             let r = &signed.record;
             (&r.issuer, &r.kind, &r.id) == (issuer, kind, id)
         }
+        LookupKey::Agency(_) => false,
     })
 }
 
@@ -346,23 +372,7 @@ pub fn cosignatures(checkpoint: &VerifiedCheckpoint) -> Value {
 
 /// A Unix time as RFC 3339 UTC, to the second.
 pub fn rfc3339(unix: u64) -> String {
-    let (days, secs) = (unix / 86_400, unix % 86_400);
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    gazette_client::encoding::rfc3339_utc(unix)
 }
 
 #[cfg(test)]

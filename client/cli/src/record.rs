@@ -3,7 +3,7 @@
 //! leaves the machine, and only when the record is submitted.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -75,6 +75,18 @@ fn now_rfc3339() -> String {
     crate::proven::rfc3339(secs)
 }
 
+/// An agency's private key, from its key file.
+pub(crate) fn read_signer(path: &Path) -> Result<Signer, Failure> {
+    let text = String::from_utf8(read_file(path, "agency key")?)
+        .map_err(|_| Failure::new(Exit::Usage, format!("{} is not a key file", path.display())))?;
+    Signer::parse(text.trim()).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("{}: not a private key: {e}", path.display()),
+        )
+    })
+}
+
 pub fn run(args: &Args, out: Output) -> Result<(), Failure> {
     if out.json && args.out.is_none() {
         return Err(Failure::new(
@@ -82,18 +94,7 @@ pub fn run(args: &Args, out: Output) -> Result<(), Failure> {
             "--json needs --out <file>: without it the record itself goes to standard output",
         ));
     }
-    let text = String::from_utf8(read_file(&args.key, "agency key")?).map_err(|_| {
-        Failure::new(
-            Exit::Usage,
-            format!("{} is not a key file", args.key.display()),
-        )
-    })?;
-    let key = Signer::parse(text.trim()).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
-            format!("{}: not a private key: {e}", args.key.display()),
-        )
-    })?;
+    let key = read_signer(&args.key)?;
     let digest = digest_file(&args.document)?;
     let issued = args.issued.clone().unwrap_or_else(now_rfc3339);
     let mut record = match &args.revokes {

@@ -10,7 +10,10 @@
 //! verifiable index proves its name's whole list against the log's
 //! published checkpoint (trusted as every online command trusts one, and
 //! proven to extend the receipt's), and the status is computed from that
-//! list (`proven_status`). Nothing the log merely says decides it: a log
+//! list (`proven_status_under`), counting only records under a key whose
+//! window in the issuer's proven key history (its registry entries, looked
+//! up with proofs) covers their index; the receipt's record must be one
+//! (else exit 7). Nothing the log merely says decides it: a log
 //! that cannot prove gives no verdict (exit 15), one whose proof fails has
 //! misbehaved (exit 10).
 
@@ -28,6 +31,7 @@ use gazette_client::receipt::{
     verify_receipt,
 };
 use gazette_client::record::RecordError;
+use gazette_client::registry::TrustedKeys;
 use gazette_client::tlog_proof::TlogProof;
 
 use super::http::LogUrl;
@@ -58,9 +62,10 @@ pub struct Args {
     /// issuer revoked the record (a revocation logged before or after it):
     /// exit 14 if so, 0 if the record is proven not revoked as of the
     /// log's checkpoint, 15 if the log cannot prove either (it keeps no
-    /// index, or not now), 10 if its proof fails. Revocations count only
-    /// when signed by an --agency key (without one, by a key the log
-    /// registers for the issuer).
+    /// index, or not now), 10 if its proof fails. Records count only under
+    /// a key whose window in the issuer's key history, proven from the
+    /// log's registry, covers them (and, given, an --agency key); a
+    /// receipt's record outside its key's window exits 7.
     #[arg(long, requires = "log")]
     online: bool,
     /// The log's URL, for --online.
@@ -398,10 +403,10 @@ impl Online {
 /// Proves the record's status with the log's verifiable index: its name's
 /// whole list (the record and every revocation naming it, logged before or
 /// after it) against the log's published checkpoint, which must extend
-/// both the trusted checkpoint and the receipt's. Revocations count only
-/// when signed by `agencies` (or, without any, by the keys the log
-/// registers). A log that cannot prove is [`Exit::Unchecked`]; a proof
-/// that fails is misbehaviour.
+/// both the trusted checkpoint and the receipt's. Records count only under
+/// the issuer's proven key history (and `agencies`, when given). A log
+/// that cannot prove is [`Exit::Unchecked`]; a proof that fails is
+/// misbehaviour.
 async fn check_online(
     url: &LogUrl,
     policy: Policy,
@@ -430,10 +435,11 @@ async fn check_online(
             ),
         ));
     }
-    let keys = if agencies.is_empty() {
-        session.registered_agencies().await?
-    } else {
-        agencies.to_vec()
+    let issuer = &verified.record.record.issuer;
+    let histories = session.agency_histories([issuer.as_str()]).await?;
+    let trusted = TrustedKeys {
+        pinned: agencies,
+        histories: Some(&histories),
     };
     let proven = session
         .proven_lookup(&name_of(&verified.record.record))
@@ -443,7 +449,18 @@ async fn check_online(
     session
         .consistent(&verified.checkpoint, &proven.checkpoint)
         .await?;
-    let status = session.status(&proven, verified.index, &keys)?;
+    // The record itself: its key's window, as the log proves the agency's
+    // history, must cover its index.
+    if let Err(why) = trusted.check(&verified.record, verified.index) {
+        return Err(Failure::new(
+            Exit::BadRecordSignature,
+            format!(
+                "the record at index {} is not {issuer}'s as of the log's tree of size {}: {why}",
+                verified.index, proven.checkpoint.checkpoint.size
+            ),
+        ));
+    }
+    let status = session.status(&proven, verified.index, &trusted)?;
     let cosigned = cosigned(&proven.checkpoint);
     Ok(Online {
         status,

@@ -3,14 +3,17 @@
 //! untrusted bytes and, where parsing succeeds, checks that formatting the
 //! result and parsing it again gives the same value. They must never panic.
 
+use std::sync::OnceLock;
+
 use gazette_client::checkpoint::Checkpoint;
 use gazette_client::cosignature::Cosignature;
 use gazette_client::index::commitment::IndexCommitment;
 use gazette_client::index::proof::MapProof;
-use gazette_client::index::{ListValue, document_key};
-use gazette_client::note::{self, Note};
+use gazette_client::index::{ListValue, agency_key, document_key, keys_of_entry};
+use gazette_client::note::{self, KeyType, Note, Signer, Verifier};
 use gazette_client::policy::Policy;
 use gazette_client::record::SignedRecord;
+use gazette_client::registry::{AgencyHistory, RegistryEntry, SignedRegistryEntry};
 use gazette_client::tiles::Tile;
 use gazette_client::tlog_proof::TlogProof;
 use gazette_client::witness_protocol::AddCheckpointRequest;
@@ -30,6 +33,7 @@ pub const TARGETS: &[(&str, FuzzTarget)] = &[
     ("add_checkpoint", add_checkpoint),
     ("map_proof", map_proof),
     ("index_commitment", index_commitment),
+    ("registry_entry", registry_entry),
 ];
 
 /// Signed-note parsing and opening with no known keys.
@@ -125,4 +129,51 @@ pub fn index_commitment(data: &[u8]) {
     if let Some(parsed) = IndexCommitment::parse(data) {
         assert_eq!(parsed.to_bytes(), data);
     }
+}
+
+/// Agency registry entry parsing (one text form), as a signed note and as
+/// bare text; what parses is filed under its agency's key and folds into
+/// a history without panicking.
+pub fn registry_entry(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(entry) = RegistryEntry::parse_text(text)
+    {
+        assert_eq!(entry.to_text().as_deref(), Ok(text));
+    }
+    let Ok(parsed) = SignedRegistryEntry::parse(data) else {
+        return;
+    };
+    assert_eq!(parsed.entry.to_text().as_deref(), Ok(parsed.text.as_str()));
+    assert_eq!(
+        RegistryEntry::parse_text(&parsed.text).as_ref(),
+        Ok(&parsed.entry)
+    );
+    let rebuilt = Note {
+        text: parsed.text.clone(),
+        signatures: parsed.signatures.clone(),
+    }
+    .to_bytes();
+    let again = SignedRegistryEntry::parse(&rebuilt).expect("a parsed entry re-encodes");
+    assert_eq!(
+        (&again.entry, &again.text, &again.signatures),
+        (&parsed.entry, &parsed.text, &parsed.signatures)
+    );
+    assert_eq!(keys_of_entry(data), vec![agency_key(&parsed.entry.agency)]);
+    // Logged twice by the seeds' log: at most the first one changes the
+    // history, every entry is either applied or reported.
+    let history = AgencyHistory::fold(registry_log(), &parsed.entry.agency, [(0, data), (1, data)]);
+    assert!(history.changes.len() <= 1);
+    assert_eq!(history.changes.len() + history.problems.len(), 2);
+}
+
+/// The key of the log whose registry entries are in the seed corpus
+/// (`gazette.example.gov/log`, seed `[0x4c; 32]`), so that seeds and their
+/// mutations with intact signatures reach the rules.
+fn registry_log() -> &'static Verifier {
+    static LOG: OnceLock<Verifier> = OnceLock::new();
+    LOG.get_or_init(|| {
+        Signer::from_seed("gazette.example.gov/log", KeyType::Ed25519, [0x4c; 32])
+            .expect("a valid key name")
+            .verifier()
+    })
 }

@@ -4,10 +4,11 @@
 
 use crate::merkle::{Hash, MerkleError, leaf_hash, verify_inclusion};
 use crate::record::SignedRecord;
+use crate::registry::SignedRegistryEntry;
 
 use super::commitment::IndexCommitment;
 use super::proof::{MapProof, MapProofError};
-use super::{ListValue, document_key, keys_of, name_key};
+use super::{ListValue, agency_key, document_key, keys_of, name_key};
 
 /// What is looked up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub enum LookupKey {
         /// The agency's identifier.
         id: String,
     },
+    /// An agency's registry entries: its keys' history.
+    Agency(String),
 }
 
 impl LookupKey {
@@ -31,6 +34,7 @@ impl LookupKey {
         match self {
             LookupKey::Document(digest) => document_key(digest),
             LookupKey::Name { issuer, kind, id } => name_key(issuer, kind, id),
+            LookupKey::Agency(agency) => agency_key(agency),
         }
     }
 }
@@ -63,8 +67,12 @@ pub struct LookupProof {
 pub struct ProvenList {
     /// The tree size it holds for.
     pub size: u64,
-    /// The records, with their indexes, in index order.
+    /// The records, with their indexes, in index order (a document's or a
+    /// name's lookup).
     pub records: Vec<(u64, SignedRecord)>,
+    /// The registry entries, with their indexes, in index order (an
+    /// agency's lookup).
+    pub registry: Vec<(u64, SignedRegistryEntry)>,
 }
 
 /// Why a lookup's proofs were refused: the log's answer is not evidence.
@@ -145,21 +153,34 @@ pub fn verify_lookup(
         });
     }
     let map_key = key.key();
-    let mut records = Vec::with_capacity(proof.entries.len());
-    let mut leaves = Vec::with_capacity(proof.entries.len());
+    let mut records = Vec::new();
+    let mut registry = Vec::new();
+    let mut leaves: Vec<(u64, Hash)> = Vec::with_capacity(proof.entries.len());
     for entry in &proof.entries {
-        let in_order = records
+        let in_order = leaves
             .last()
             .is_none_or(|(previous, _)| *previous < entry.index);
         if !in_order || entry.index >= commitment.size {
             return Err(LookupError::BadOrder { index: entry.index });
         }
-        let signed = SignedRecord::parse(&entry.bytes)
-            .ok()
-            .filter(|signed| keys_of(&signed.record).contains(&map_key))
-            .ok_or(LookupError::NotFiled { index: entry.index })?;
+        let not_filed = LookupError::NotFiled { index: entry.index };
+        match key {
+            LookupKey::Agency(agency) => {
+                let signed = SignedRegistryEntry::parse(&entry.bytes)
+                    .ok()
+                    .filter(|signed| &signed.entry.agency == agency)
+                    .ok_or(not_filed)?;
+                registry.push((entry.index, signed));
+            }
+            LookupKey::Document(_) | LookupKey::Name { .. } => {
+                let signed = SignedRecord::parse(&entry.bytes)
+                    .ok()
+                    .filter(|signed| keys_of(&signed.record).contains(&map_key))
+                    .ok_or(not_filed)?;
+                records.push((entry.index, signed));
+            }
+        }
         leaves.push((entry.index, included(entry, size, root)?));
-        records.push((entry.index, signed));
     }
     for (segment, map_proof) in commitment.segments.iter().zip(&proof.map_proofs) {
         let part: Vec<(u64, &Hash)> = leaves
@@ -176,7 +197,11 @@ pub fn verify_lookup(
                 source,
             })?;
     }
-    Ok(ProvenList { size, records })
+    Ok(ProvenList {
+        size,
+        records,
+        registry,
+    })
 }
 
 /// The entry's leaf hash, once its inclusion is verified.

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 use crate::merkle::{Hash, leaf_hash};
 use crate::record::{REVOCATION, Record, SignedRecord};
+use crate::registry::SignedRegistryEntry;
 
 /// The first byte of a list value's hash input (after the map's leaf and
 /// node prefixes, none of them RFC 6962's).
@@ -58,6 +59,15 @@ pub fn name_key(issuer: &str, kind: &str, id: &str) -> Hash {
     Hash(h.finalize().into())
 }
 
+/// The key an agency's registry entries are filed under:
+/// `SHA-256("gazette.index/v1 agency " || agency)`.
+pub fn agency_key(agency: &str) -> Hash {
+    let mut h = Sha256::new();
+    h.update(b"gazette.index/v1 agency ");
+    h.update(agency.as_bytes());
+    Hash(h.finalize().into())
+}
+
 /// Every key a record is filed under: its document, its name, and for a
 /// revocation the name it revokes (an entry is filed once per key: a
 /// revocation's own kind is `revocation`, the kind it revokes is not).
@@ -74,12 +84,17 @@ pub fn keys_of(record: &Record) -> Vec<Hash> {
     keys
 }
 
-/// The keys a log entry is filed under: none unless it parses as a record
+/// The keys a log entry is filed under: a record's ([`keys_of`]), a
+/// registry entry's agency ([`agency_key`]), none for anything else
 /// (signatures are not checked: the map is a function of the entries alone).
 pub fn keys_of_entry(entry: &[u8]) -> Vec<Hash> {
-    SignedRecord::parse(entry)
-        .map(|signed| keys_of(&signed.record))
-        .unwrap_or_default()
+    if let Ok(signed) = SignedRecord::parse(entry) {
+        return keys_of(&signed.record);
+    }
+    match SignedRegistryEntry::parse(entry) {
+        Ok(signed) => vec![agency_key(&signed.entry.agency)],
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The value of a key in a segment: the hash of its part of the list,
@@ -106,8 +121,8 @@ impl ListValue {
 pub type Lists = BTreeMap<Hash, Vec<(u64, Hash)>>;
 
 /// Adds the keys `entry`, logged at `index`, is filed under to `lists`
-/// (`docs/INDEX.md`, section 1); an entry that is not a record files
-/// nothing. Entries must come in index order.
+/// (`docs/INDEX.md`, section 1); an entry that is neither a record nor a
+/// registry entry files nothing. Entries must come in index order.
 pub fn file_entry(lists: &mut Lists, index: u64, entry: &[u8]) {
     let keys = keys_of_entry(entry);
     if keys.is_empty() {

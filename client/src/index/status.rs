@@ -8,7 +8,8 @@
 //! index. Otherwise it is **valid** as of the tree the list covers.
 
 use crate::note::Verifier;
-use crate::record::{REVOCATION, Record, RecordError};
+use crate::record::{REVOCATION, Record};
+use crate::registry::{TrustedKeys, Untrusted};
 
 use super::lookup::ProvenList;
 
@@ -102,30 +103,61 @@ pub fn proven_status(
     index: u64,
     keys: &[Verifier],
 ) -> Result<Status, StatusError> {
+    let trusted = TrustedKeys {
+        pinned: keys,
+        histories: None,
+    };
+    proven_status_under(list, index, &trusted)
+}
+
+/// [`proven_status`] under the keys a verifier trusts: pinned ones, the
+/// agencies' proven histories (each record inside its key's window), or
+/// both.
+pub fn proven_status_under(
+    list: &ProvenList,
+    index: u64,
+    trusted: &TrustedKeys,
+) -> Result<Status, StatusError> {
     let record = list
         .records
         .iter()
         .find(|(i, _)| *i == index)
         .map(|(_, signed)| &signed.record)
         .ok_or(StatusError::NotOnList { index })?;
-    signed_by(list, keys)?;
-    status(
-        record,
-        index,
-        list.records.iter().map(|(i, signed)| (*i, &signed.record)),
-    )
+    let counted = signed_under(list, trusted)?;
+    status(record, index, counted)
 }
 
 /// Checks that every record on `list` is signed by one of `keys`: a record
 /// that is not is a forgery the log holds, reported with its index.
 pub fn signed_by(list: &ProvenList, keys: &[Verifier]) -> Result<(), StatusError> {
+    let trusted = TrustedKeys {
+        pinned: keys,
+        histories: None,
+    };
+    signed_under(list, &trusted).map(|_| ())
+}
+
+/// The records on `list` that are their issuer's under `trusted`, and
+/// count: a record whose signature does not verify is a forgery the log
+/// holds, reported with its index; one under a key since cut off is left
+/// out.
+pub fn signed_under<'a>(
+    list: &'a ProvenList,
+    trusted: &TrustedKeys,
+) -> Result<Vec<(u64, &'a Record)>, StatusError> {
+    let mut counted = Vec::with_capacity(list.records.len());
     for (index, signed) in &list.records {
-        signed
-            .verify_signature(keys)
-            .map_err(|e: RecordError| StatusError::Forged {
-                index: *index,
-                reason: e.to_string(),
-            })?;
+        match trusted.check(signed, *index) {
+            Ok(()) => counted.push((*index, &signed.record)),
+            Err(Untrusted::OutsideWindow(_)) => {}
+            Err(Untrusted::Invalid(reason)) => {
+                return Err(StatusError::Forged {
+                    index: *index,
+                    reason,
+                });
+            }
+        }
     }
-    Ok(())
+    Ok(counted)
 }

@@ -11,8 +11,10 @@ commitment); the vector schema changed with it, and this script follows the
 new one.
 
 Implements, section by section:
-  1. document key, name key, parsing a signed record entry and filing it under
-     its keys, a key's list and the value of its part in a segment;
+  1. document key, name key, agency key, parsing a signed record entry and
+     filing it under its keys, parsing an agency registry entry and filing it
+     under its agency's key, a key's list and the value of its part in a
+     segment;
   2. a segment's tree root (recursive over sorted 256-bit keys);
   3. map proofs: generation, encoding, strict decoding (every must-reject rule),
      verification of presence and absence;
@@ -24,7 +26,14 @@ Usage:
     python3 verify_index_vectors.py [vectors.json]   # default: index.json next to this file
     python3 verify_index_vectors.py --selftest       # checks of this implementation alone
 
-Vector file sections: document_keys, name_keys, list_values, raw_maps (pairs,
+The agency key and the registry entry (`gazette.agency/v1`) are not in
+docs/INDEX.md yet: that part was added later, following the module
+documentation of client/src/registry.rs (the entry's format) and of
+client/src/index/mod.rs (`agency_key`), c2sp.org/signed-note for vkeys and
+RFC 8032 for Ed25519 point decoding, by someone who had read the Rust code
+(so it is less independent than the rest).
+
+Vector file sections: document_keys, name_keys, agency_keys, list_values, raw_maps (pairs,
 root, proofs), log (entries, segments with start/end/root/filed/proofs),
 lookups (checkpoint size/root, commitment, entries with inclusion proofs,
 map_proofs, valid), commitments (text, size, segments), reject_commitments,
@@ -260,12 +269,158 @@ def parse_record(entry):
     return {"issuer": issuer, "kind": kind, "id": id_, "digest": bytes.fromhex(digest[7:]), "revokes": rev}
 
 
+def agency_key(agency):
+    """The key an agency's registry entries are filed under:
+    SHA-256("gazette.index/v1 agency " || agency)."""
+    return H(b"gazette.index/v1 agency " + agency.encode("utf-8"))
+
+
+# Ed25519 (RFC 8032 section 5.1), just enough to decode a public key and tell
+# a point of small order (whose signatures prove nothing) from one of full order.
+ED_P = 2 ** 255 - 19
+ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
+ED_SQRT_M1 = pow(2, (ED_P - 1) // 4, ED_P)
+
+
+def ed_decode(b):
+    """The affine point (x, y) a 32-byte public key encodes, or None.
+    Reading: y is taken modulo p and x = 0 with the sign bit set is accepted,
+    as curve25519-dalek's decompression does (RFC 8032 would refuse both);
+    an agency key must moreover be canonical (ed_encode of its point gives
+    its bytes back), which refuses both."""
+    n = int.from_bytes(b, "little")
+    sign = n >> 255
+    y = (n & ((1 << 255) - 1)) % ED_P
+    u = (y * y - 1) % ED_P
+    v = (ED_D * y * y + 1) % ED_P
+    x = u * pow(v, 3, ED_P) * pow(u * pow(v, 7, ED_P), (ED_P - 5) // 8, ED_P) % ED_P
+    if (v * x * x - u) % ED_P != 0:
+        x = x * ED_SQRT_M1 % ED_P
+        if (v * x * x - u) % ED_P != 0:
+            return None
+    if (x & 1) != sign:
+        x = (ED_P - x) % ED_P
+    return x, y
+
+
+def ed_encode(pt):
+    """The canonical 32-byte encoding of the point (x, y): y (< p) little
+    endian, with the low bit of x as the top bit (RFC 8032, 5.1.2)."""
+    x, y = pt
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def ed_add(a, b):
+    (x1, y1), (x2, y2) = a, b
+    t = ED_D * x1 * x2 * y1 * y2 % ED_P
+    x3 = (x1 * y2 + x2 * y1) * pow(1 + t, ED_P - 2, ED_P) % ED_P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, ED_P - 2, ED_P) % ED_P
+    return x3, y3
+
+
+def ed_small_order(pt):
+    """[8]P is the identity."""
+    for _ in range(3):
+        pt = ed_add(pt, pt)
+    return pt == (0, 1)
+
+
+MAX_REGISTRY_ENTRY_LEN = 16 * 1024
+MAX_REGISTRY_SIGNATURES = 8
+REGISTRY_ACTIONS = ("register", "retire", "compromised")
+
+
+def registry_key_name(name):
+    """a key name as registry.rs validates it: a signed-note key name of at
+    most 255 bytes."""
+    return valid_key_name(name) and len(name.encode("utf-8")) <= 255
+
+
+def parse_agency_vkey(vkey, agency):
+    """An agency key: "<name>+<8 lowercase hex key ID>+<base64(0x01 || key)>"
+    (c2sp.org/signed-note), named as the agency, the key ID the first 4 bytes
+    of SHA-256(name || "\n" || 0x01 || key), canonical padded base64, a
+    32-byte key decoding to an Ed25519 point not of small order, and those
+    32 bytes the canonical encoding of the point (not y + p for y < 19)."""
+    name, sp1, rest = vkey.partition("+")
+    id_hex, sp2, key64 = rest.partition("+")
+    if not sp1 or not sp2 or not registry_key_name(name):
+        raise ValueError("not name+keyid+key")
+    if name != agency:
+        raise ValueError("key not named as the agency")
+    if len(id_hex) != 8 or any(c not in HEX_LOWER for c in id_hex):
+        raise ValueError("key ID not 8 lowercase hex digits")
+    key = b64_strict(key64)
+    if base64.b64encode(key).decode("ascii") != key64:
+        raise ValueError("key base64 not canonical")
+    if len(key) != 33 or key[0] != 0x01:
+        raise ValueError("not an Ed25519 (type 0x01) key of 32 bytes")
+    if H(name.encode("utf-8") + b"\n" + key)[:4].hex() != id_hex:
+        raise ValueError("key ID is not the key's")
+    pt = ed_decode(key[1:])
+    if pt is None:
+        raise ValueError("not an Ed25519 point")
+    if ed_small_order(pt):
+        raise ValueError("a point of small order")
+    if ed_encode(pt) != key[1:]:
+        raise ValueError("the key is not in its canonical encoding")
+    return name
+
+
+def parse_registry_entry(entry):
+    """Parse entry bytes as an agency registry entry (`gazette.agency/v1`,
+    client/src/registry.rs): at most 16 KiB, a signed note with 1 to 8
+    signature lines (not verified: filing is a function of the bytes), whose
+    text is exactly the lines
+        gazette.agency/v1
+        log <key name>
+        agency <key name>
+        <register|retire|compromised> <the agency key's vkey>
+        [from <canonical decimal u64>]
+        time <RFC 3339 UTC>
+    Returns the agency name or raises ValueError."""
+    if len(entry) > MAX_REGISTRY_ENTRY_LEN:
+        raise ValueError("registry entry over 16 KiB")
+    text, signers = note_text(entry)
+    if len(signers) > MAX_REGISTRY_SIGNATURES:
+        raise ValueError("more than 8 signature lines")
+    lines = text[:-1].split("\n")
+    if lines[0] != "gazette.agency/v1":
+        raise ValueError("no gazette.agency/v1 header")
+    if len(lines) == 6:
+        if not lines[4].startswith("from "):
+            raise ValueError("a line between the key and the time that is not from")
+        _decimal(lines[4][5:].encode("utf-8"), "from")
+        del lines[4]
+    if len(lines) != 5:
+        raise ValueError("not 5 or 6 lines")
+    fields = []
+    for line, key in zip((lines[1], lines[2], lines[4]), ("log", "agency", "time")):
+        if not line.startswith(key + " "):
+            raise ValueError("expected %s line" % key)
+        fields.append(line[len(key) + 1:])
+    log, agency, time = fields
+    if not registry_key_name(log) or not registry_key_name(agency):
+        raise ValueError("log or agency is not a key name")
+    action, sp, vkey = lines[3].partition(" ")
+    if not sp or action not in REGISTRY_ACTIONS:
+        raise ValueError("unknown action")
+    parse_agency_vkey(vkey, agency)
+    if not valid_rfc3339_utc(time):
+        raise ValueError("bad time")
+    return agency
+
+
 def entry_keys(entry):
-    """The keys an entry is filed under (section 1), [] if it is not a record."""
+    """The keys an entry is filed under (section 1): a record's, a registry
+    entry's agency key, [] for anything else."""
     try:
         r = parse_record(entry)
     except ValueError:
-        return []
+        try:
+            return [agency_key(parse_registry_entry(entry))]
+        except ValueError:
+            return []
     keys = [document_key(r["digest"]), name_key(r["issuer"], r["kind"], r["id"])]
     if r["revokes"] is not None:
         keys.append(name_key(r["issuer"], r["revokes"][0], r["revokes"][1]))
@@ -735,6 +890,10 @@ def check_vectors(path):
         check(got == it["key"], "name_keys[%d] (%r,%r,%r): key %s, vector %s" % (
             j, it["issuer"], it["kind"], it["id"], got, it["key"]))
     counts["name_keys"] = len(vec.get("name_keys", []))
+    for j, it in enumerate(vec.get("agency_keys", [])):
+        got = agency_key(it["agency"]).hex()
+        check(got == it["key"], "agency_keys[%d] (%r): key %s, vector %s" % (j, it["agency"], got, it["key"]))
+    counts["agency_keys"] = len(vec.get("agency_keys", []))
     for j, it in enumerate(vec.get("list_values", [])):
         try:
             got = list_value(parse_list(it["list"])).hex()
@@ -807,6 +966,8 @@ def check_vectors(path):
             if "name" in it["key"]:
                 nm = it["key"]["name"]
                 key = name_key(nm["issuer"], nm["kind"], nm["id"])
+            elif "agency" in it["key"]:
+                key = agency_key(it["key"]["agency"])
             else:
                 key = document_key(unhex(it["key"]["document"], 32))
             c = it["commitment"]
@@ -843,7 +1004,7 @@ def check_vectors(path):
         except ValueError:
             check(True, "")
     counts["reject_commitments"] = len(vec.get("reject_commitments", []))
-    unknown = set(vec) - {"source", "document_keys", "name_keys", "list_values", "raw_maps", "log", "lookups",
+    unknown = set(vec) - {"source", "document_keys", "name_keys", "agency_keys", "list_values", "raw_maps", "log", "lookups",
                           "commitments", "reject_commitments", "reject_proofs"}
     check(not unknown, "vector sections this checker does not know: %s" % sorted(unknown))
     for j, it in enumerate(vec.get("reject_proofs", [])):
@@ -1136,6 +1297,103 @@ def selftest():
         check(True, "")
     except ValueError as e:
         check(False, "valid record rejected: %s" % e)
+
+    # section 1: agency registry entries and the agency key
+    check(agency_key("a") == H(b"gazette.index/v1 agency a"), "agency key")
+    check(agency_key("a") not in (name_key("a", "", ""), document_key(H(b"a"))), "agency key apart")
+    base = bytes.fromhex("58" + "66" * 31)  # the Ed25519 base point: full order
+    check(ed_decode(base) is not None and not ed_small_order(ed_decode(base)), "base point is of full order")
+    small = [bytes([1]) + bytes(31), bytes(32), bytes.fromhex("ec" + "ff" * 30 + "7f"),
+             bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+             bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")]
+    check(all(ed_decode(b) is not None and ed_small_order(ed_decode(b)) for b in small), "small-order points")
+    off = next(y for y in range(2, 100) if ed_decode(y.to_bytes(32, "little")) is None)
+    check(ed_decode(off.to_bytes(32, "little")) is None, "a y off the curve")
+    # y = 3 is on the curve, of full order; y = 3 + p decodes to the same point.
+    y3 = (3).to_bytes(32, "little")
+    y3p = (3 + ED_P).to_bytes(32, "little")
+    check(ed_decode(y3) is not None and not ed_small_order(ed_decode(y3)), "y = 3 is of full order")
+    check(ed_decode(y3p) == ed_decode(y3) and ed_encode(ed_decode(y3p)) == y3, "y = 3 + p is y = 3")
+    check(all(ed_encode(ed_decode(b)) == b for b in [base, y3] + small), "canonical round trips")
+
+    def vkey(name, pub=base, t=1, kid=None):
+        key = bytes([t]) + pub
+        kid = H(name.encode() + b"\n" + key)[:4].hex() if kid is None else kid
+        return "%s+%s+%s" % (name, kid, base64.b64encode(key).decode())
+
+    def reg(lines, nsigs=1):
+        text = "".join(l + "\n" for l in lines)
+        sig = base64.b64encode(b"\x01\x02\x03\x04" + b"s" * 64).decode()
+        return (text + "\n" + "".join("\u2014 log.example %s\n" % sig for _ in range(nsigs))).encode()
+    ag = "agency.example"
+    good_r = ["gazette.agency/v1", "log log.example", "agency " + ag, "register " + vkey(ag),
+              "from 7", "time 2026-01-01T00:00:00Z"]
+    for why, lines, nsigs in [("with from", good_r, 1), ("without from", good_r[:4] + good_r[5:], 1),
+                              ("y = 3", good_r[:3] + ["register " + vkey(ag, pub=y3)] + good_r[4:], 1),
+                              ("retire", good_r[:3] + ["retire " + vkey(ag)] + good_r[4:], 8),
+                              ("compromised", good_r[:3] + ["compromised " + vkey(ag)] + good_r[4:], 2),
+                              ("from 0", good_r[:4] + ["from 0"] + good_r[5:], 1),
+                              ("from u64 max", good_r[:4] + ["from %d" % ((1 << 64) - 1)] + good_r[5:], 1)]:
+        try:
+            check(parse_registry_entry(reg(lines, nsigs)) == ag, "registry entry agency: " + why)
+            check(entry_keys(reg(lines, nsigs)) == [agency_key(ag)], "registry entry filed: " + why)
+        except ValueError as e:
+            check(False, "valid registry entry rejected (%s): %s" % (why, e))
+
+    def with_line(n, line):
+        l = list(good_r)
+        l[n] = line
+        return l
+    kid = vkey(ag).split("+")[1]
+    bad_kid = "%08x" % (int(kid, 16) ^ 1)
+    bad_r = [
+        ("another version", with_line(0, "gazette.agency/v2"), 1),
+        ("log and agency swapped", [good_r[0], good_r[2], good_r[1]] + good_r[3:], 1),
+        ("log not a key name", with_line(1, "log a b"), 1),
+        ("log name over 255 bytes", with_line(1, "log " + "l" * 256), 1),
+        ("unknown action", with_line(3, "revoke " + vkey(ag)), 1),
+        ("two spaces before the key", with_line(3, "register  " + vkey(ag)), 1),
+        ("key named otherwise", with_line(3, "register " + vkey("other.example")), 1),
+        ("cosignature key", with_line(3, "register " + vkey(ag, t=4)), 1),
+        ("small-order key", with_line(3, "register " + vkey(ag, pub=small[3])), 1),
+        ("identity key", with_line(3, "register " + vkey(ag, pub=small[0])), 1),
+        ("key off the curve", with_line(3, "register " + vkey(ag, pub=off.to_bytes(32, "little"))), 1),
+        ("key not canonical (y = 3 + p)", with_line(3, "register " + vkey(ag, pub=y3p)), 1),
+        ("key not canonical (x = 0, sign bit set)",
+         with_line(3, "register " + vkey(ag, pub=bytes([1]) + bytes(30) + b"\x80")), 1),
+        ("key ID not the key's", with_line(3, "register " + vkey(ag, kid=bad_kid)), 1),
+        ("key ID in capitals", with_line(3, "register " + vkey(ag, kid=kid.upper())), 1),
+        ("from leading zero", with_line(4, "from 07"), 1),
+        ("from sign", with_line(4, "from +7"), 1),
+        ("from overflow", with_line(4, "from %d" % (1 << 64)), 1),
+        ("from empty", with_line(4, "from "), 1),
+        ("time before from", good_r[:4] + [good_r[5], good_r[4]], 1),
+        ("from twice", good_r[:5] + good_r[4:], 1),
+        ("time missing", good_r[:5], 1),
+        ("a line after the time", good_r + ["x y"], 1),
+        ("an empty line after the time", good_r + [""], 1),
+        ("time not UTC", with_line(5, "time 2026-01-01T00:00:00+01:00"), 1),
+        ("no such day", with_line(5, "time 2026-02-29T00:00:00Z"), 1),
+        ("nine signatures", good_r, 9),
+        ("no signature", good_r, 0),
+    ]
+    for why, lines, nsigs in bad_r:
+        try:
+            parse_registry_entry(reg(lines, nsigs))
+            check(False, "must-reject registry entry parses: " + why)
+        except ValueError:
+            check(entry_keys(reg(lines, nsigs)) == [], "must-reject registry entry filed: " + why)
+    check(kid != kid.upper(), "the key ID has a letter to capitalise")
+    big = reg(good_r).split(b"\n\n")[0] + ("\n\n\u2014 log.example %s\n" % base64.b64encode(b"s" * 12300).decode()).encode()
+    check(len(big) > 16384, "oversized registry entry is oversized")
+    under = big.replace(b"c3Nz" * 100, b"", 1)  # 300 signature bytes fewer: under 16 KiB
+    check(len(under) <= 16384 and parse_registry_entry(under) == ag, "a registry entry just under 16 KiB parses")
+    try:
+        parse_registry_entry(big)
+        check(False, "must-reject registry entry parses: over 16 KiB")
+    except ValueError:
+        check(True, "")
+    check(entry_keys(reg(good_r).replace(b"\n", b"\r\n", 1)) == [], "a CR: filed nowhere")
 
     # section 4: commitments
     r = rnd32()

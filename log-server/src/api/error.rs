@@ -29,6 +29,9 @@ pub enum ApiError {
         /// Index of the record already logged.
         existing: u64,
     },
+    /// 409: a registry change that breaks the registry's rules.
+    #[error("{0}")]
+    Refused(String),
     /// 413: the body or a record is too large.
     #[error("{0}")]
     TooLarge(String),
@@ -66,7 +69,7 @@ impl ApiError {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

@@ -1,5 +1,6 @@
 //! `GET /index/lookup` (`docs/INDEX.md`, section 5): everything the log
-//! holds under a document digest or a record name, proven against the
+//! holds under a document digest, a record name or an agency (its registry
+//! entries), proven against the
 //! published checkpoint: the commitment that ends it, every listed entry
 //! with its inclusion proof, and one map proof per segment. A verifier
 //! needs nothing else and trusts nothing the log says.
@@ -24,15 +25,18 @@ use crate::stored;
 pub const MAX_PROVEN_ENTRIES: u64 = 1000;
 
 fn key(query: &Query) -> Result<LookupKey, ApiError> {
+    let usable = |v: &str| !v.is_empty() && !v.contains(['\n', '\0']);
     match (
         query.get("digest"),
         (query.get("issuer"), query.get("kind"), query.get("id")),
+        query.get("agency"),
     ) {
-        (Some(digest), (None, None, None)) => Ok(LookupKey::Document(parse_digest(digest)?)),
-        (None, (Some(issuer), Some(kind), Some(id)))
-            if [issuer, kind, id]
-                .iter()
-                .all(|v| !v.is_empty() && !v.contains(['\n', '\0'])) =>
+        (Some(digest), (None, None, None), None) => Ok(LookupKey::Document(parse_digest(digest)?)),
+        (None, (None, None, None), Some(agency)) if usable(agency) => {
+            Ok(LookupKey::Agency(agency.to_owned()))
+        }
+        (None, (Some(issuer), Some(kind), Some(id)), None)
+            if [issuer, kind, id].iter().all(|v| usable(v)) =>
         {
             Ok(LookupKey::Name {
                 issuer: issuer.to_owned(),
@@ -41,14 +45,15 @@ fn key(query: &Query) -> Result<LookupKey, ApiError> {
             })
         }
         _ => Err(ApiError::Malformed(
-            "look up by exactly one of: digest=sha256:<hex>, or issuer=<name>&kind=<kind>&id=<id> \
-             (non-empty, without newline or NUL)"
+            "look up by exactly one of: digest=sha256:<hex>, issuer=<name>&kind=<kind>&id=<id>, \
+             or agency=<name> (non-empty, without newline or NUL)"
                 .into(),
         )),
     }
 }
 
-/// `GET /index/lookup?digest=sha256:<hex>` or `?issuer=..&kind=..&id=..`,
+/// `GET /index/lookup?digest=sha256:<hex>`, `?issuer=..&kind=..&id=..` or
+/// `?agency=..` (its registry entries),
 /// optionally `&size=<S>`: `{"checkpoint","size","commitment":{"index",
 /// "entry","inclusion"},"entries":[{"index","entry","inclusion"}],
 /// "map_proofs":[base64]}`. Against the published checkpoint, or the tree
@@ -58,7 +63,10 @@ pub async fn lookup(
     State(log): State<Arc<Log>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let query = Query::parse(raw.as_deref(), &["digest", "issuer", "kind", "id", "size"])?;
+    let query = Query::parse(
+        raw.as_deref(),
+        &["digest", "issuer", "kind", "id", "agency", "size"],
+    )?;
     let key = key(&query)?;
     let size = query.get("size").map(|v| decimal("size", v)).transpose()?;
     tokio::task::spawn_blocking(move || prove(&log, &key, size))

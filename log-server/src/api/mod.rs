@@ -8,6 +8,7 @@ mod page;
 mod proofs;
 mod query;
 mod read;
+mod registry;
 mod write;
 
 use std::sync::Arc;
@@ -68,6 +69,7 @@ pub fn router(log: Arc<Log>) -> Router {
             "/add-batch",
             post(write::add_batch).layer(DefaultBodyLimit::max(ADD_BATCH_BODY_LIMIT)),
         )
+        .route("/registry", post(registry::submit))
         .route("/checkpoint", get(read::checkpoint))
         .route("/tile/{*rest}", get(read::tile))
         .route("/entry/{index}", get(proofs::entry))

@@ -14,7 +14,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gazette_client::note::Verifier;
-use gazette_client::record::SignedRecord;
+use gazette_client::record::{RecordError, SignedRecord};
+use gazette_client::registry::Registry;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -32,6 +33,31 @@ fn agency_keys(log: &Log) -> Vec<Verifier> {
     log.agencies().iter().map(|a| a.key.clone()).collect()
 }
 
+/// The answer to a record refused at admission: a key the registry
+/// retired or declared compromised is named as such, not as unknown.
+fn refusal(registry: &Registry, e: RecordError) -> ApiError {
+    if let RecordError::UnknownIssuer { issuer, key_id } = &e
+        && let Some(k) = registry
+            .agencies
+            .get(issuer)
+            .and_then(|history| history.keys.iter().find(|k| k.key.key_id() == *key_id))
+        && let Some(cutoff) = &k.cutoff
+    {
+        return ApiError::Forbidden(format!(
+            "{issuer}'s key {} was {} from index {} (registry entry {}): records signed with it are refused; sign with a current key of {issuer}",
+            k.key,
+            if cutoff.compromised {
+                "declared compromised"
+            } else {
+                "retired"
+            },
+            cutoff.from,
+            cutoff.at
+        ));
+    }
+    ApiError::from(e)
+}
+
 fn outcome_json(outcome: &Outcome) -> Result<Value, ApiError> {
     match *outcome {
         Outcome::Logged {
@@ -43,6 +69,22 @@ fn outcome_json(outcome: &Outcome) -> Result<Value, ApiError> {
             ),
             existing,
         }),
+        Outcome::KeyCutOff {
+            key_id,
+            at,
+            from,
+            compromised,
+        } => Err(ApiError::Forbidden(format!(
+            "the signing key (key ID {key_id:08x}) was {} from index {from} (registry entry {at}): sign with a current key",
+            if compromised {
+                "declared compromised"
+            } else {
+                "retired"
+            }
+        ))),
+        Outcome::KeyUnknown { key_id } => Err(ApiError::Forbidden(format!(
+            "the signing key (key ID {key_id:08x}) is not registered to the issuer"
+        ))),
     }
 }
 
@@ -68,12 +110,14 @@ pub async fn add(
             )));
         }
     };
+    refuse_if_read_only(&log)?;
     let turn = take_turn(&log.turns.adds).await?;
     let signed = log
         .add_verifier
         .verify(body.into(), log.agencies())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| refusal(&log.registry().registry, e))?;
     take_quota(&log, &signed.record.issuer, 1)?;
     let outcomes = log.sequencer.submit(vec![signed]).await?;
     drop(turn);
@@ -115,6 +159,16 @@ pub async fn add(
     Ok(Json(answer).into_response())
 }
 
+/// 503 for a log that only serves reads (a read-only data directory, a
+/// replica, a standby): it has no registry to check signatures with, and
+/// the answer is "retry later", never "unknown key".
+pub(super) fn refuse_if_read_only(log: &Log) -> Result<(), ApiError> {
+    match log.read_only {
+        Some(_) => Err(ApiError::read_only(log, "this log takes no writes now")),
+        None => Ok(()),
+    }
+}
+
 /// A turn at a write route, waited for.
 async fn take_turn(
     turns: &tokio::sync::Semaphore,
@@ -150,6 +204,7 @@ pub async fn add_batch(
             "an add-batch body is JSON: send it with Content-Type: application/json".into(),
         ));
     }
+    refuse_if_read_only(&log)?;
     let _turn = take_turn(&log.turns.batches).await?;
     // Decoded off the async workers (a big body takes tens of ms). The
     // body goes once decoded (JSON never grows a string), and each
@@ -166,6 +221,7 @@ pub async fn add_batch(
         )));
     }
     let keys = agency_keys(&log);
+    let registry = log.registry();
     let checked: Vec<Result<SignedRecord, ApiError>> = tokio::task::spawn_blocking(move || {
         let records = request
             .records
@@ -179,7 +235,7 @@ pub async fn add_batch(
                     signed.forget_fields();
                     signed
                 })
-                .map_err(ApiError::from)
+                .map_err(|e| refusal(&registry.registry, e))
             })
             .collect()
     })

@@ -22,6 +22,7 @@ use gazette_client::index::commitment::IndexCommitment;
 use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::record::{Record, SignedRecord};
+use gazette_client::registry::{Action, RegistryEntry, SignedRegistryEntry};
 use gazette_client::tiles::{
     HEIGHT, Tile, TileLevel, check_bundle_against_tile, parse_entry_bundle, read_tile_data,
     tiles_for_size,
@@ -70,10 +71,46 @@ pub fn init_log(dir: &Path) {
     register(dir, &agency().verifier());
 }
 
-/// Registers an agency key in the log in `dir` at the log's current size.
+/// Lists an agency key in the agencies file of the log in `dir`, before
+/// its first start: the log registers it then (its first entries).
 pub fn register(dir: &Path, key: &Verifier) {
     let config = Config::load(dir).unwrap();
     gazette_log::agencies::add(&dir.join(&config.agencies_file), key, 0).unwrap();
+}
+
+/// The entries a fresh test log starts with: the agency's registration
+/// (logged from the agencies file at the first start) and the index
+/// commitment ending its batch. The first record gets this index.
+pub const FIRST: u64 = 2;
+
+/// A registry entry of the test log: `action` on `key` (of its agency),
+/// signed by the log and by `cosigners`.
+pub fn registry_entry(
+    action: Action,
+    key: &Verifier,
+    from: Option<u64>,
+    cosigners: &[&Signer],
+) -> SignedRegistryEntry {
+    let log = log_signer();
+    let mut signers = vec![&log];
+    signers.extend_from_slice(cosigners);
+    RegistryEntry {
+        log: ORIGIN.to_owned(),
+        agency: key.name().to_owned(),
+        action,
+        key: key.clone(),
+        from,
+        time: "2026-12-05T10:00:00Z".to_owned(),
+    }
+    .sign(&signers)
+    .unwrap()
+}
+
+/// `POST /registry` of `entry`, which must be logged; returns its index.
+pub async fn registry_ok(app: &Router, entry: &SignedRegistryEntry) -> u64 {
+    let reply = post(app, "/registry", entry.bytes.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
+    reply.json()["index"].as_u64().unwrap()
 }
 
 /// Sets `key = value` in the configuration (the template has every key on
@@ -328,6 +365,20 @@ impl Layout {
         layout
     }
 
+    /// The layout of a freshly opened test log (its first [`FIRST`]
+    /// entries: the agency's registration, then the commitment ending its
+    /// batch) after batches of `batches[i]` new records each.
+    pub fn opened(batches: &[u64]) -> Layout {
+        let mut layout = Layout {
+            records: Vec::new(),
+            commitments: vec![FIRST - 1],
+        };
+        for &k in batches {
+            layout.batch(k);
+        }
+        layout
+    }
+
     /// Appends a batch of `k` new records.
     pub fn batch(&mut self, k: u64) {
         if k == 0 {
@@ -375,13 +426,50 @@ pub fn check_commitment(entries: &[Vec<u8>], index: u64) -> IndexCommitment {
     commitment
 }
 
-/// The entries a log holds after `batches` (each batch's new records, in
-/// order): each non-empty batch's records, then its commitment, taken from
-/// `stored` (what the log stores or serves) and checked with
-/// [`check_commitment`]. Compare it with `stored` to check that the
-/// records sit where the layout puts them.
-pub fn expected_entries(batches: &[&[Vec<u8>]], stored: &[Vec<u8>]) -> Vec<Vec<u8>> {
+/// The entries a log logged at its first start, taken from `stored` (what
+/// the log stores or serves) and checked: its leading run of registry
+/// entries, each the registration (from index 0, signed by the log) of a
+/// key of the agencies file, then the commitment ending their batch
+/// (checked with [`check_commitment`]). Empty if `stored` does not start
+/// with a registry entry.
+pub fn start_entries(stored: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut entries: Vec<Vec<u8>> = Vec::new();
+    while let Some(registration) = stored
+        .get(entries.len())
+        .and_then(|e| SignedRegistryEntry::parse(e).ok())
+    {
+        let at = entries.len();
+        let entry = &registration.entry;
+        assert_eq!(entry.log, ORIGIN, "the registration at {at}");
+        assert_eq!(entry.action, Action::Register, "the registration at {at}");
+        assert_eq!(entry.agency, entry.key.name(), "the registration at {at}");
+        assert_eq!(entry.from, Some(0), "the registration at {at}");
+        assert!(
+            registration.signed_by(&log_signer().verifier()),
+            "the registration at {at} is not signed by the log"
+        );
+        entries.push(stored[at].clone());
+    }
+    if !entries.is_empty() {
+        let at = entries.len();
+        let commitment = stored
+            .get(at)
+            .unwrap_or_else(|| panic!("no entry {at} for the commitment ending the registrations"));
+        entries.push(commitment.clone());
+        check_commitment(&entries, at as u64);
+    }
+    entries
+}
+
+/// The entries a log holds after `batches` (each batch's new records, in
+/// order): the registrations it logged at its first start and their
+/// commitment if `stored` starts with them ([`start_entries`]; a test log
+/// does: [`FIRST`] entries), then each non-empty batch's records, then its
+/// commitment, taken from `stored` (what the log stores or serves) and
+/// checked with [`check_commitment`]. Compare it with `stored` to check
+/// that the records sit where the layout puts them.
+pub fn expected_entries(batches: &[&[Vec<u8>]], stored: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut entries = start_entries(stored);
     for batch in batches.iter().filter(|b| !b.is_empty()) {
         entries.extend(batch.iter().cloned());
         let at = entries.len();
