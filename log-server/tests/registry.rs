@@ -8,8 +8,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use gazette_client::checkpoint::open_checkpoint;
-use gazette_client::index::lookup::{LookupKey, verify_lookup};
+use gazette_client::index::lookup::LookupKey;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::registry::{Action, AgencyHistory, KeyError, SignedRegistryEntry};
 use gazette_log::sequencer::Outcome;
@@ -27,24 +26,9 @@ fn body_by(n: u64, key: &Signer) -> Vec<u8> {
 /// The agency's history as a verifier gets it: a proven lookup of its
 /// registry entries against the served checkpoint, folded.
 async fn proven_history(app: &axum::Router) -> AgencyHistory {
-    let reply = get(app, &format!("/index/lookup?agency={AGENCY}")).await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
-    let v = reply.json();
-    let checkpoint = open_checkpoint(
-        v["checkpoint"].as_str().unwrap().as_bytes(),
-        &log_signer().verifier(),
-    )
-    .unwrap()
-    .checkpoint;
-    let proof = gazette_tests::lookup_proof(&v);
-    let key = LookupKey::Agency(AGENCY.to_owned());
-    let list = verify_lookup(&key, &proof, checkpoint.size, &checkpoint.root).unwrap();
+    let list = proven(app, &LookupKey::Agency(AGENCY.to_owned())).await;
     assert!(list.records.is_empty());
-    let entries: Vec<(u64, &[u8])> = list
-        .registry
-        .iter()
-        .map(|(i, e)| (*i, e.bytes.as_slice()))
-        .collect();
+    let entries = list.registry.iter().map(|(i, e)| (*i, e.bytes.as_slice()));
     AgencyHistory::fold(&log_signer().verifier(), AGENCY, entries)
 }
 
@@ -225,4 +209,46 @@ async fn registry_changes_not_signed_by_the_log_or_malformed_are_refused_and_cha
     let reply = post(&app, "/registry", retire.bytes.clone()).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(size(&app).await, start);
+}
+
+#[tokio::test]
+async fn a_log_from_before_the_registry_logs_its_agencies_once_and_its_old_records_stay_valid() {
+    // A log as an older version left it: records in the tree (no
+    // registry entry, no index commitment), its agency in the agencies file.
+    let dir = tempfile::tempdir().unwrap();
+    init_log(dir.path());
+    let old: Vec<Vec<u8>> = (1..=3).map(body).collect();
+    let mut edge = gazette_log::tree::Edge::empty();
+    let objects = edge.append(&old).unwrap();
+    let checkpoint = gazette_client::checkpoint::Checkpoint {
+        origin: ORIGIN.to_owned(),
+        size: edge.size(),
+        root: edge.root(),
+        extensions: Vec::new(),
+    }
+    .sign(&log_signer())
+    .unwrap();
+    let storage = gazette_log::storage::FsStorage::open(dir.path()).unwrap();
+    gazette_log::storage::Storage::commit(&storage, &objects, checkpoint.as_bytes()).unwrap();
+    drop(storage);
+
+    let log = open(dir.path());
+    let app = api(&log);
+    // The registration follows the old records, valid from size 0.
+    let entry = get(&app, "/entry/3").await;
+    let registration = SignedRegistryEntry::parse(&entry.body).unwrap();
+    assert_eq!(registration.entry.from, Some(0));
+    let history = proven_history(&app).await;
+    for (index, bytes) in old.iter().enumerate() {
+        let signed = gazette_client::record::SignedRecord::parse(bytes).unwrap();
+        assert!(history.verify_record(&signed, index as u64).is_ok());
+    }
+    let next = add_ok(&app, &body(4)).await;
+    assert_eq!(next, 5, "after the registration and its commitment");
+    // Once: a restart logs nothing more.
+    drop(app);
+    let log = reopen(log);
+    let app = api(&log);
+    assert_eq!(size(&app).await, next + 2);
+    assert_eq!(proven_history(&app).await.keys.len(), 1);
 }

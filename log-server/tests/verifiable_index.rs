@@ -12,40 +12,9 @@ use std::time::Instant;
 use common::*;
 use gazette_client::checkpoint::open_checkpoint;
 use gazette_client::index::commitment::IndexCommitment;
-use gazette_client::index::lookup::{LookupKey, ProvenList, verify_lookup};
+use gazette_client::index::lookup::{LookupKey, verify_lookup};
 use gazette_client::index::status::{self, Status};
 use gazette_client::record::Record;
-
-fn query(key: &LookupKey) -> String {
-    match key {
-        LookupKey::Document(d) => {
-            let hex = gazette_client::encoding::hex_encode(d);
-            format!("/index/lookup?digest=sha256:{hex}")
-        }
-        LookupKey::Name { issuer, kind, id } => {
-            format!("/index/lookup?issuer={issuer}&kind={kind}&id={id}")
-        }
-        LookupKey::Agency(agency) => format!("/index/lookup?agency={agency}"),
-    }
-}
-
-/// Looks `key` up and verifies the answer as a light client would: the
-/// checkpoint with the log's key, then everything else against it.
-async fn proven(app: &axum::Router, key: &LookupKey) -> ProvenList {
-    let reply = get(app, &query(key)).await;
-    assert_eq!(reply.status, 200, "{:?}", reply.json());
-    let v = reply.json();
-    let checkpoint = open_checkpoint(
-        v["checkpoint"].as_str().unwrap().as_bytes(),
-        &log_signer().verifier(),
-    )
-    .unwrap()
-    .checkpoint;
-    assert_eq!(checkpoint.size, v["size"].as_u64().unwrap());
-    let proof = gazette_tests::lookup_proof(&v);
-    verify_lookup(key, &proof, checkpoint.size, &checkpoint.root)
-        .unwrap_or_else(|e| panic!("{key:?}: {e}"))
-}
 
 fn name_of(r: &Record) -> LookupKey {
     LookupKey::Name {
@@ -271,7 +240,7 @@ async fn a_log_that_gains_the_index_late_commits_to_all_its_entries() {
         revoked_by
     );
     assert_eq!(
-        get(&app, &query(&LookupKey::Document(digest(0))))
+        get(&app, &index_query(&LookupKey::Document(digest(0))))
             .await
             .status,
         404
@@ -351,7 +320,7 @@ async fn a_key_with_more_entries_than_one_answer_proves_is_refused_whole() {
         .as_u64()
         .unwrap();
     published(&app, last + 2).await;
-    let reply = get(&app, &query(&LookupKey::Document(digest(7)))).await;
+    let reply = get(&app, &index_query(&LookupKey::Document(digest(7)))).await;
     assert_eq!(reply.status, 413, "{:?}", reply.json());
     let error = reply.json()["error"].as_str().unwrap().to_owned();
     assert!(
@@ -385,7 +354,7 @@ async fn a_verifier_holding_an_older_checkpoint_gets_proofs_against_it_and_looku
     // Against the checkpoint the verifier holds, the record was valid;
     // against the newest, it is revoked.
     let name = name_of(&r0);
-    let at_old = get(&app, &format!("{}&size={}", query(&name), old.size)).await;
+    let at_old = get(&app, &format!("{}&size={}", index_query(&name), old.size)).await;
     assert_eq!(at_old.status, 200, "{:?}", at_old.json());
     let v = at_old.json();
     assert!(v["checkpoint"].is_null(), "{v}");
@@ -430,11 +399,13 @@ async fn a_verifier_holding_an_older_checkpoint_gets_proofs_against_it_and_looku
         (0, 404),
         (old.size - 1, 404), // entry old.size - 2 is the record, not a commitment
     ] {
-        let reply = get(&app, &format!("{}&size={size}", query(&name))).await;
+        let reply = get(&app, &format!("{}&size={size}", index_query(&name))).await;
         assert_eq!(reply.status, status, "size {size}: {:?}", reply.json());
     }
     assert_eq!(
-        get(&app, &format!("{}&size=01", query(&name))).await.status,
+        get(&app, &format!("{}&size=01", index_query(&name)))
+            .await
+            .status,
         400
     );
 }

@@ -219,6 +219,33 @@ async fn operators_and_agencies_change_keys_through_the_log_and_the_log_enforces
     );
     assert!(history.problems.is_empty(), "{:?}", history.problems);
     assert_eq!(history.current().count(), 0);
+    // The old key's record (before its retirement) and the new key's (before
+    // its cut-off) both stay valid for `verify --online`.
+    let info = get_json(&format!("{url}/info")).await;
+    std::fs::write(w.join("policy.txt"), info["policy"].as_str().unwrap()).unwrap();
+    for index in [
+        before.1["index"].as_u64().unwrap(),
+        by_second.1["index"].as_u64().unwrap(),
+    ] {
+        let receipt = w.join(format!("{index}.tlog-proof"));
+        std::fs::write(&receipt, gazette_tests::receipt(&url, index).await).unwrap();
+        let (code, _, err) = run_status(
+            "gazette",
+            &[
+                "verify",
+                receipt.to_str().unwrap(),
+                "--policy",
+                w.join("policy.txt").to_str().unwrap(),
+                "--no-witnesses",
+                "--online",
+                "--log",
+                &url,
+                "--state",
+                w.join("verify-state").to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "the record at {index}: {err}");
+    }
     // agencies.txt is the log's view: no current keys left.
     log.stop();
     let view = std::fs::read_to_string(d.join("agencies.txt")).unwrap();

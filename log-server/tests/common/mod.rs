@@ -19,6 +19,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use gazette_client::checkpoint::{Checkpoint, open_checkpoint};
 use gazette_client::index::commitment::IndexCommitment;
+use gazette_client::index::lookup::{LookupKey, ProvenList, verify_lookup};
 use gazette_client::merkle::{self, Hash, leaf_hash};
 use gazette_client::note::{KeyType, Signer, Verifier};
 use gazette_client::record::{Record, SignedRecord};
@@ -684,4 +685,36 @@ pub async fn fetch_tree(app: &Router, size: u64) -> FetchedTiles {
         tiles.insert(tile, reply.body);
     }
     FetchedTiles(tiles)
+}
+
+/// The `/index/lookup` query of `key`.
+pub fn index_query(key: &LookupKey) -> String {
+    match key {
+        LookupKey::Document(d) => {
+            let hex = gazette_client::encoding::hex_encode(d);
+            format!("/index/lookup?digest=sha256:{hex}")
+        }
+        LookupKey::Name { issuer, kind, id } => {
+            format!("/index/lookup?issuer={issuer}&kind={kind}&id={id}")
+        }
+        LookupKey::Agency(agency) => format!("/index/lookup?agency={agency}"),
+    }
+}
+
+/// Looks `key` up and verifies the answer as a light client would: the
+/// checkpoint with the log's key, then everything else against it.
+pub async fn proven(app: &Router, key: &LookupKey) -> ProvenList {
+    let reply = get(app, &index_query(key)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    let v = reply.json();
+    let checkpoint = open_checkpoint(
+        v["checkpoint"].as_str().unwrap().as_bytes(),
+        &log_signer().verifier(),
+    )
+    .unwrap()
+    .checkpoint;
+    assert_eq!(checkpoint.size, v["size"].as_u64().unwrap());
+    let proof = gazette_tests::lookup_proof(&v);
+    verify_lookup(key, &proof, checkpoint.size, &checkpoint.root)
+        .unwrap_or_else(|e| panic!("{key:?}: {e}"))
 }
