@@ -29,9 +29,9 @@
 //!   from `from`, at most `j`: a log from before the registry logs its
 //!   agencies with the size they were registered at). When the agency
 //!   still has a current key, one of those keys must sign it too: a
-//!   rotation is the agency's decision. The one exception is a migration:
-//!   a registration with `from` while the agency's history holds only
-//!   registrations with `from`.
+//!   rotation is the agency's decision. `from` is a migration's only: it is
+//!   allowed, without a co-signature, while the agency's history holds
+//!   nothing but registrations with `from`, and refused otherwise.
 //! - **retire** `K`: `K` is current; one of the agency's current keys
 //!   (`K` itself, say) signs too. Records under `K` are valid only below
 //!   `from` (default `j`).
@@ -406,6 +406,14 @@ pub enum RegistryError {
         /// The current keys, `name+keyid`, comma separated.
         current: String,
     },
+    /// A registration with `from` outside a migration.
+    #[error(
+        "a registration with from (a backdated key) is a migration's, and {agency}'s history holds more than migrated registrations"
+    )]
+    Backdated {
+        /// The agency.
+        agency: String,
+    },
     /// The key is not registered to the agency.
     #[error("{key} is not registered to {agency}")]
     NotRegistered {
@@ -544,13 +552,20 @@ impl AgencyHistory {
                         key_id: e.key.key_id(),
                     });
                 }
-                // Registrations with `from` (a log from before the registry
-                // logging its agencies file) are exempt only while the
-                // agency's history is nothing but such registrations.
-                let migrating = e.from.is_some()
-                    && self.changes.iter().all(|(_, a, _)| *a == Action::Register)
+                // A migration (a log from before the registry logging its
+                // agencies file): the agency's history is nothing but
+                // registrations with `from`.
+                let migrating = self.changes.iter().all(|(_, a, _)| *a == Action::Register)
                     && self.keys.iter().all(|k| k.declared_from.is_some());
-                if !migrating && self.current().next().is_some() && !cosigned() {
+                // A `from` (a window opening before the entry) only in a
+                // migration: otherwise the log could make valid, by
+                // backdating a key, entries it never should have taken.
+                if e.from.is_some() && !migrating {
+                    return Err(RegistryError::Backdated {
+                        agency: e.agency.clone(),
+                    });
+                }
+                if e.from.is_none() && self.current().next().is_some() && !cosigned() {
                     return Err(not_cosigned());
                 }
             }
@@ -783,6 +798,11 @@ pub enum Untrusted {
     /// log may hold it honestly (it was valid when logged).
     #[error("{0}")]
     OutsideWindow(String),
+    /// It is its issuer's record under the agency's proven history, but
+    /// under a key the verifier does not pin: it counts for nothing here,
+    /// and is no sign of a dishonest log.
+    #[error("{0}")]
+    NotPinned(String),
 }
 
 impl TrustedKeys<'_> {
@@ -792,11 +812,13 @@ impl TrustedKeys<'_> {
         if self.pinned.is_empty() && self.histories.is_none() {
             return Err(Untrusted::Invalid("no key to check it with".into()));
         }
-        if !self.pinned.is_empty() {
-            signed
+        let pinned = match self.pinned.is_empty() {
+            true => Ok(()),
+            false => signed
                 .verify_signature(self.pinned)
-                .map_err(|e| Untrusted::Invalid(e.to_string()))?;
-        }
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        };
         if let Some(histories) = self.histories {
             let issuer = &signed.record.issuer;
             let unregistered = || KeyError::Unregistered {
@@ -808,13 +830,14 @@ impl TrustedKeys<'_> {
                 .ok_or_else(unregistered)
                 .and_then(|history| history.verify_record(signed, index).map(|_| ()));
             match checked {
-                Ok(()) => {}
+                // The history vouches for it; the pins may not.
+                Ok(()) => return pinned.map_err(Untrusted::NotPinned),
                 Err(e @ KeyError::CutOff { .. }) => {
                     return Err(Untrusted::OutsideWindow(e.to_string()));
                 }
                 Err(e) => return Err(Untrusted::Invalid(e.to_string())),
             }
         }
-        Ok(())
+        pinned.map_err(Untrusted::Invalid)
     }
 }

@@ -26,7 +26,7 @@ use gazette_client::index::{ListValue, agency_key, document_key, keys_of_entry, 
 use gazette_client::merkle::{leaf_hash, prove_inclusion, stored_hashes_for_leaf, tree_hash};
 use gazette_client::note::{self, KeyType, Note, NoteSignature, Signer, Verifier};
 use gazette_client::record::Record;
-use gazette_client::registry::{Action, RegistryEntry};
+use gazette_client::registry::{Action, AgencyHistory, RegistryEntry};
 use serde_json::{Value, json};
 
 const FILE: &str = "index.json";
@@ -143,7 +143,8 @@ fn non_canonical_vkey(name: &str) -> String {
 }
 
 /// Agency registry entries (`gazette.agency/v1`): the land registry's
-/// first key and a second one (backdated, co-signed), both filed under its
+/// first key and a second one, both migrated (with `from`, the second
+/// co-signed anyway: `from` is a migration's only), both filed under its
 /// agency key; a registration of a small-order key, an entry with nine
 /// signatures and a registration of a key not in its canonical encoding,
 /// none a registry entry, so filed nowhere.
@@ -159,7 +160,7 @@ fn registry_entries() -> Vec<Vec<u8>> {
         from,
         time: "2026-09-01T00:00:00Z".to_owned(),
     };
-    let first = register(&land, None).sign(&[&log]).unwrap();
+    let first = register(&land, Some(0)).sign(&[&log]).unwrap();
     let weak_text = register(&city, None)
         .to_text()
         .unwrap()
@@ -803,6 +804,27 @@ fn registry_entries_are_filed_under_their_agency_key_or_nowhere() {
         .collect();
     let land = agency_key("land-registry.example.gov");
     assert_eq!(filed, vec![vec![land], vec![land], vec![], vec![], vec![]]);
+    // Where the small log holds them, they are a migration the registry's
+    // rules accept: both keys, windows opening at their `from`.
+    let all = entries();
+    let start = all.len() - registry_entries().len();
+    let history = AgencyHistory::fold(
+        &log_key().verifier(),
+        "land-registry.example.gov",
+        all.iter()
+            .enumerate()
+            .skip(start)
+            .map(|(i, e)| (i as u64, e.as_slice())),
+    );
+    assert!(history.problems.is_empty(), "{:?}", history.problems);
+    assert_eq!(
+        history
+            .keys
+            .iter()
+            .map(|k| (k.valid_from, k.declared_from))
+            .collect::<Vec<_>>(),
+        vec![(0, Some(0)), (2, Some(2))]
+    );
 }
 
 #[test]

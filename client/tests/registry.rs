@@ -5,7 +5,7 @@
 //! folding a proven lookup's list, and a property test of the rules
 //! against a naive model.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use gazette_client::Hash;
 use gazette_client::encoding::b64_encode;
@@ -20,7 +20,8 @@ use gazette_client::note::{KeyType, Note, NoteSignature, Signer, Verifier, key_i
 use gazette_client::record::{Record, SignedRecord};
 use gazette_client::registry::{
     Action, AgencyHistory, Cutoff, KeyError, MAX_REGISTRY_ENTRY_SIZE, MAX_REGISTRY_SIGNATURES,
-    Registry, RegistryEntry, RegistryEntryError, RegistryError, SignedRegistryEntry,
+    Registry, RegistryEntry, RegistryEntryError, RegistryError, SignedRegistryEntry, TrustedKeys,
+    Untrusted,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -773,9 +774,9 @@ fn a_key_cut_off_cannot_cosign_a_rotation() {
 }
 
 /// A migration: an old log's agencies file, logged as registrations with
-/// `from`, each by the log's key alone.
+/// `from`, each by the log's key alone. An empty history is migrating.
 #[test]
-fn a_backdated_registration_needs_no_cosignature_only_while_migrating() {
+fn while_migrating_a_backdated_registration_needs_no_cosignature() {
     let mut h = history(&[(
         10,
         signed(Action::Register, &agency(1), Some(0), &[&log_key()]),
@@ -810,11 +811,95 @@ fn a_backdated_registration_needs_no_cosignature_only_while_migrating() {
     assert_eq!(h.keys[3].declared_from, Some(0));
 }
 
-/// Once an agency's history holds anything but registrations with `from`
-/// (a registration without it, a retirement, a compromise), `from` no
-/// longer spares a registration the co-signature of a current key.
+/// While migrating, a registration without `from` is a rotation like any
+/// other (the migrated keys are current: one must co-sign it); refused, it
+/// is no part of the history and does not end the migration.
 #[test]
-fn a_backdated_registration_after_the_migration_needs_a_cosignature() {
+fn a_refused_entry_does_not_end_a_migration() {
+    let log = log_key();
+    let migrated = |n: u8| signed(Action::Register, &agency(n), Some(0), &[&log]);
+    let entries: Vec<(u64, Vec<u8>)> = vec![
+        (10, migrated(1).bytes),
+        (11, register(&agency(2), &[&log]).bytes),
+        (12, signed(Action::Retire, &agency(1), None, &[&log]).bytes),
+        (13, migrated(3).bytes),
+    ];
+    let h = AgencyHistory::fold(
+        &log.verifier(),
+        AGENCY,
+        entries.iter().map(|(i, b)| (*i, b.as_slice())),
+    );
+    let not_cosigned = |action| RegistryError::NotCosigned {
+        agency: AGENCY.to_owned(),
+        action,
+        current: label(&agency(1)),
+    };
+    assert_eq!(
+        h.problems,
+        vec![(11, not_cosigned("register")), (12, not_cosigned("retire"))]
+    );
+    assert_eq!(
+        h.keys
+            .iter()
+            .map(|k| (k.key.clone(), k.registered_at, k.declared_from))
+            .collect::<Vec<_>>(),
+        vec![
+            (agency(1).verifier(), 10, Some(0)),
+            (agency(3).verifier(), 13, Some(0))
+        ]
+    );
+}
+
+/// Outside a migration `from` is refused outright, whoever co-signs it
+/// and whatever it says (even the entry's own index): a backdated key
+/// would make valid, after the fact, records the log should have refused.
+#[test]
+fn outside_a_migration_a_backdated_registration_is_refused_even_cosigned() {
+    let (log, a1, a2) = (log_key(), agency(1), agency(2));
+    let entries = [
+        (10, register(&a1, &[&log])),
+        (11, register(&a2, &[&log, &a1])),
+    ];
+    let mut h = history(&entries);
+    let mut r = Registry::new(log.verifier());
+    for (index, e) in &entries {
+        r.apply(*index, e).unwrap();
+    }
+    let backdated = RegistryError::Backdated {
+        agency: AGENCY.to_owned(),
+    };
+    for (from, signers) in [
+        (5, vec![&log, &a1]),
+        (0, vec![&log, &a2]),
+        (20, vec![&log, &a1, &a2]),
+        (11, vec![&log]),
+    ] {
+        let e = signed(Action::Register, &agency(3), Some(from), &signers);
+        // `refused` checks the history is unchanged.
+        refused(&mut h, 20, &e, backdated.clone());
+        let before = r.clone();
+        assert_eq!(r.check(20, &e), Err(backdated.clone()));
+        assert_eq!(r.apply(20, &e), Err(backdated.clone()));
+        assert_eq!(r, before, "a refused entry changed the registry");
+    }
+    // The same key, without `from` and co-signed, is a rotation.
+    h.apply(&log.verifier(), 20, &register(&agency(3), &[&log, &a1]))
+        .unwrap();
+    let k = h.keys.last().unwrap();
+    assert_eq!(
+        (k.registered_at, k.valid_from, k.declared_from),
+        (20, 20, None)
+    );
+    assert_eq!(k.cosigned_by, Some(label(&a1)));
+}
+
+/// Once an agency's history holds anything but registrations with `from`
+/// (a registration without it, a retirement, a compromise), the migration
+/// is over: a registration with `from` is refused, co-signed by a current
+/// key or a cut-off one or not at all, and even with no current key left.
+/// Without `from`, it needs a current key's co-signature if there is one.
+#[test]
+fn after_the_migration_a_backdated_registration_is_refused() {
     let log = || log_key();
     let migrated = |n: u8| signed(Action::Register, &agency(n), Some(0), &[&log()]);
     let histories = [
@@ -852,55 +937,75 @@ fn a_backdated_registration_after_the_migration_needs_a_cosignature() {
             ],
             vec![agency(1)],
         ),
+        // Every key cut off, migrated or not: no current key is left.
+        (
+            vec![
+                (0, register(&agency(1), &[&log()])),
+                (
+                    1,
+                    signed(Action::Compromised, &agency(1), Some(0), &[&log()]),
+                ),
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                (0, migrated(1)),
+                (1, signed(Action::Compromised, &agency(1), None, &[&log()])),
+            ],
+            vec![],
+        ),
     ];
+    let backdated = RegistryError::Backdated {
+        agency: AGENCY.to_owned(),
+    };
     for (entries, current) in histories {
         let mut h = history(&entries);
-        let backdated =
-            |signers: &[&Signer]| signed(Action::Register, &agency(3), Some(5), signers);
-        refused(
-            &mut h,
-            20,
-            &backdated(&[&log()]),
-            RegistryError::NotCosigned {
-                agency: AGENCY.to_owned(),
-                action: "register",
-                current: current.iter().map(label).collect::<Vec<_>>().join(", "),
-            },
+        assert_eq!(
+            h.current().map(|k| k.key.clone()).collect::<Vec<_>>(),
+            current.iter().map(Signer::verifier).collect::<Vec<_>>()
         );
-        // A key the history no longer counts as current cannot co-sign.
-        if let Some(k) = h.keys.iter().find(|k| !k.is_current()) {
-            let gone = pool().into_iter().find(|s| s.verifier() == k.key).unwrap();
-            assert!(matches!(
-                h.check(&log().verifier(), 20, &backdated(&[&log(), &gone])),
-                Err(RegistryError::NotCosigned { .. })
-            ));
+        // By the log alone, or co-signed by any key registered, current or not.
+        let registered: Vec<Signer> = pool()
+            .into_iter()
+            .filter(|s| h.keys.iter().any(|k| k.key == s.verifier()))
+            .collect();
+        let mut signer_sets = vec![vec![log()]];
+        signer_sets.extend(registered.iter().map(|s| vec![log(), s.clone()]));
+        for signers in &signer_sets {
+            let refs: Vec<&Signer> = signers.iter().collect();
+            refused(
+                &mut h,
+                20,
+                &signed(Action::Register, &agency(3), Some(5), &refs),
+                backdated.clone(),
+            );
         }
-        // Co-signed by a current key, it is accepted, window and all.
-        h.apply(&log().verifier(), 20, &backdated(&[&log(), &current[0]]))
+        // Without `from`: the log alone only when no key is current.
+        if !current.is_empty() {
+            refused(
+                &mut h,
+                20,
+                &register(&agency(3), &[&log()]),
+                RegistryError::NotCosigned {
+                    agency: AGENCY.to_owned(),
+                    action: "register",
+                    current: current.iter().map(label).collect::<Vec<_>>().join(", "),
+                },
+            );
+        }
+        let mut signers = vec![log()];
+        signers.extend(current.first().cloned());
+        let refs: Vec<&Signer> = signers.iter().collect();
+        h.apply(&log().verifier(), 20, &register(&agency(3), &refs))
             .unwrap();
         let k = h.keys.last().unwrap();
         assert_eq!(
             (k.registered_at, k.valid_from, k.declared_from),
-            (20, 5, Some(5))
+            (20, 20, None)
         );
-        assert_eq!(k.cosigned_by, Some(label(&current[0])));
+        assert_eq!(k.cosigned_by, current.first().map(label));
     }
-    // With every key cut off there is no current key to co-sign: the log's
-    // key suffices again, `from` or not.
-    let mut h = history(&[
-        (0, register(&agency(1), &[&log()])),
-        (
-            1,
-            signed(Action::Compromised, &agency(1), Some(0), &[&log()]),
-        ),
-    ]);
-    h.apply(
-        &log().verifier(),
-        2,
-        &signed(Action::Register, &agency(2), Some(1), &[&log()]),
-    )
-    .unwrap();
-    assert_eq!(h.keys[1].cosigned_by, None);
 }
 
 #[test]
@@ -1399,6 +1504,186 @@ fn the_current_keys_are_exactly_the_keys_not_cut_off() {
     ));
 }
 
+// ---------------------------------------------------------------- trusted keys
+
+/// The land registry's proven history: key 1 from 0, key 2 from 10 (a
+/// rotation), key 1 retired at 20.
+fn rotated() -> BTreeMap<String, AgencyHistory> {
+    BTreeMap::from([(
+        AGENCY.to_owned(),
+        history(&[
+            (0, register(&agency(1), &[&log_key()])),
+            (10, register(&agency(2), &[&log_key(), &agency(1)])),
+            (
+                20,
+                signed(Action::Retire, &agency(1), None, &[&log_key(), &agency(1)]),
+            ),
+        ]),
+    )])
+}
+
+/// Why the pins refuse `r` (what `NotPinned` and a pins-only `Invalid` say).
+fn unpinned(r: &SignedRecord, pinned: &[Verifier]) -> String {
+    r.verify_signature(pinned).unwrap_err().to_string()
+}
+
+/// Why the history refuses `r` at `index`.
+fn outside(h: &BTreeMap<String, AgencyHistory>, r: &SignedRecord, index: u64) -> String {
+    h[AGENCY].verify_record(r, index).unwrap_err().to_string()
+}
+
+/// `r` with its text altered after signing.
+fn altered(r: &SignedRecord) -> SignedRecord {
+    let text = String::from_utf8(r.bytes.clone())
+        .unwrap()
+        .replace("PR-", "PX-");
+    SignedRecord::parse(text.as_bytes()).unwrap()
+}
+
+#[test]
+fn trusted_keys_with_neither_pins_nor_histories_trust_nothing() {
+    let none = TrustedKeys::default();
+    assert_eq!(
+        none.check(&record(&agency(1), "PR-1"), 5),
+        Err(Untrusted::Invalid("no key to check it with".into()))
+    );
+}
+
+/// Pins alone know no windows: a record is its issuer's under a pinned
+/// key at any index, and under any other key a forgery.
+#[test]
+fn with_pins_only_a_record_not_under_a_pinned_key_is_invalid() {
+    let pinned = [agency(1).verifier()];
+    let trusted = TrustedKeys {
+        pinned: &pinned,
+        histories: None,
+    };
+    let r1 = record(&agency(1), "PR-1");
+    for index in [0, 25, u64::MAX] {
+        assert_eq!(trusted.check(&r1, index), Ok(()));
+    }
+    for r in [
+        record(&agency(2), "PR-2"),
+        record(&agency(9), "PR-9"),
+        record(&city(), "C-1"),
+        altered(&r1),
+    ] {
+        assert_eq!(
+            trusted.check(&r, 15),
+            Err(Untrusted::Invalid(unpinned(&r, &pinned)))
+        );
+    }
+}
+
+/// Histories alone: a record is its issuer's inside its key's window;
+/// past a cut-off it is outside the window (a log may hold it honestly);
+/// before its key's window, under a key never registered, or with a bad
+/// signature, it is a forgery.
+#[test]
+fn with_histories_only_a_record_is_judged_by_its_key_window() {
+    let histories = rotated();
+    let trusted = TrustedKeys {
+        pinned: &[],
+        histories: Some(&histories),
+    };
+    let (r1, r2) = (record(&agency(1), "PR-1"), record(&agency(2), "PR-2"));
+    assert_eq!(trusted.check(&r1, 5), Ok(()));
+    assert_eq!(trusted.check(&r2, 25), Ok(()));
+    assert_eq!(
+        trusted.check(&r1, 20),
+        Err(Untrusted::OutsideWindow(outside(&histories, &r1, 20)))
+    );
+    for (r, index) in [
+        (r2.clone(), 9),
+        (record(&agency(9), "PR-9"), 5),
+        (altered(&r2), 15),
+    ] {
+        assert_eq!(
+            trusted.check(&r, index),
+            Err(Untrusted::Invalid(outside(&histories, &r, index)))
+        );
+    }
+    // An agency with no history at all.
+    let c = record(&city(), "C-1");
+    assert_eq!(
+        trusted.check(&c, 5),
+        Err(Untrusted::Invalid(
+            KeyError::Unregistered {
+                issuer: CITY.to_owned(),
+                key_id: city().key_id()
+            }
+            .to_string()
+        ))
+    );
+}
+
+/// Pins and histories: the history judges first (a forgery or a record
+/// outside its window stays one, pinned or not); a record the history
+/// vouches for under a key not pinned is `NotPinned`, not a forgery.
+#[test]
+fn with_pins_and_histories_a_valid_record_under_an_unpinned_key_is_not_pinned() {
+    let histories = rotated();
+    let (r1, r2) = (record(&agency(1), "PR-1"), record(&agency(2), "PR-2"));
+    let with = |pinned: &[Verifier], r: &SignedRecord, index: u64| {
+        TrustedKeys {
+            pinned,
+            histories: Some(&histories),
+        }
+        .check(r, index)
+    };
+    let pin1 = [agency(1).verifier()];
+    let pin2 = [agency(2).verifier()];
+    let both = [agency(1).verifier(), agency(2).verifier()];
+    let pin_city = [city().verifier()];
+    // Under a pinned key, inside its window.
+    assert_eq!(with(&pin1, &r1, 5), Ok(()));
+    assert_eq!(with(&pin2, &r2, 15), Ok(()));
+    assert_eq!(with(&both, &r1, 15), Ok(()));
+    // Inside its window, under a key not pinned (or pins of another agency).
+    for (pinned, r, index) in [
+        (&pin1[..], &r2, 15),
+        (&pin1[..], &r2, u64::MAX),
+        (&pin2[..], &r1, 5),
+        (&pin_city[..], &r1, 19),
+    ] {
+        assert_eq!(
+            with(pinned, r, index),
+            Err(Untrusted::NotPinned(unpinned(r, pinned))),
+            "{pinned:?} at {index}"
+        );
+    }
+    // Past its key's cut-off, pinned or not.
+    for pinned in [&pin1[..], &pin2[..]] {
+        assert_eq!(
+            with(pinned, &r1, 20),
+            Err(Untrusted::OutsideWindow(outside(&histories, &r1, 20)))
+        );
+    }
+    // Forgeries under the history, pinned or not: before its key's window,
+    // under a key never registered (though pinned), altered after signing.
+    let r9 = record(&agency(9), "PR-9");
+    let pin9 = [agency(9).verifier()];
+    for (pinned, r, index) in [
+        (&pin1[..], r2.clone(), 9),
+        (&pin2[..], r2.clone(), 9),
+        (&pin9[..], r9.clone(), 5),
+        (&pin1[..], r9, 5),
+        (&pin1[..], altered(&r2), 15),
+        (&pin2[..], altered(&r2), 15),
+    ] {
+        assert_eq!(
+            with(pinned, &r, index),
+            Err(Untrusted::Invalid(outside(&histories, &r, index))),
+            "{pinned:?} at {index}"
+        );
+    }
+    // A pinned key of an agency the histories do not hold vouches for nothing.
+    assert!(matches!(
+        with(&pin_city, &record(&city(), "C-1"), 5),
+        Err(Untrusted::Invalid(_))
+    ));
+}
+
 // ---------------------------------------------------------------- fold
 
 #[test]
@@ -1767,7 +2052,8 @@ struct ModelKey {
 struct Model {
     keys: HashMap<usize, ModelKey>,
     /// Some change other than a registration with `from` was applied: the
-    /// history is no longer a migrated agencies file.
+    /// history is no longer a migrated agencies file, and `from` on a
+    /// registration is refused.
     settled: bool,
 }
 
@@ -1797,9 +2083,13 @@ impl Model {
                 if self.keys.keys().any(|&k| pool[k].key_id() == id) {
                     return Err("KeyIdTaken");
                 }
-                let migrating = from.is_some() && !self.settled;
-                if !migrating && any_current && !cosigned {
-                    return Err("NotCosigned");
+                // `from` only while migrating, and then no co-signature
+                // is needed; without it, a current key must co-sign.
+                match from {
+                    Some(_) if self.settled => return Err("Backdated"),
+                    Some(_) => {}
+                    None if any_current && !cosigned => return Err("NotCosigned"),
+                    None => {}
                 }
                 self.keys.insert(
                     s.key,
@@ -1866,6 +2156,7 @@ fn error_name(e: &RegistryError) -> &'static str {
         RegistryError::AlreadyRegistered { .. } => "AlreadyRegistered",
         RegistryError::KeyIdTaken { .. } => "KeyIdTaken",
         RegistryError::NotCosigned { .. } => "NotCosigned",
+        RegistryError::Backdated { .. } => "Backdated",
         RegistryError::NotRegistered { .. } => "NotRegistered",
         RegistryError::AlreadyCutOff { .. } => "AlreadyCutOff",
     }

@@ -76,8 +76,9 @@ impl Committer {
                 if let Err(reason) = self.commit_retrying(write) {
                     self.failure.set(&reason);
                     Job::fail_all(jobs, &reason);
-                    if let Some(reply) = registry.and_then(|change| change.reply) {
-                        let _ = reply.send(Err(crate::pipeline::SubmitError::Failed(reason)));
+                    for (_, reply) in registry.into_iter().flat_map(|change| change.replies) {
+                        let _ =
+                            reply.send(Err(crate::pipeline::SubmitError::Failed(reason.clone())));
                     }
                     continue;
                 }
@@ -88,10 +89,8 @@ impl Committer {
                     tracing::warn!(file = %self.agencies_file.display(), error = %e, "could not rewrite the agencies file (a view of the registry)");
                 }
                 self.registry_view.send_replace(change.state);
-                if let Some(reply) = change.reply {
-                    let _ = reply.send(Ok(RegistryOutcome::Logged {
-                        index: change.index,
-                    }));
+                for (index, reply) in change.replies {
+                    let _ = reply.send(Ok(RegistryOutcome::Logged { index }));
                 }
             }
             for (job, outcome) in jobs.into_iter().zip(outcomes) {

@@ -145,24 +145,23 @@ impl Commit {
     /// Answers everyone waiting on a batch that will not be committed.
     pub(crate) fn fail(self, reason: &str) {
         Job::fail_all(self.jobs, reason);
-        if let Some(change) = self.registry
-            && let Some(reply) = change.reply
-        {
+        for (_, reply) in self.registry.into_iter().flat_map(|change| change.replies) {
             let _ = reply.send(Err(SubmitError::Failed(reason.to_owned())));
         }
     }
 }
 
-/// A registry entry a batch logs.
+/// The registry entries a batch logs.
 pub(crate) struct RegistryCommit {
-    /// The registry with the change.
+    /// The registry with the changes.
     pub(crate) state: Arc<crate::registry::RegistryState>,
-    /// Its index.
-    pub(crate) index: u64,
-    /// Who sent it (none for the entries the log logs at start).
-    pub(crate) reply:
-        Option<oneshot::Sender<Result<crate::registry::RegistryOutcome, SubmitError>>>,
+    /// Each change's index, and who sent it.
+    pub(crate) replies: Vec<(u64, RegistryReply)>,
 }
+
+/// Where a registry change's outcome goes.
+pub(crate) type RegistryReply =
+    oneshot::Sender<Result<crate::registry::RegistryOutcome, SubmitError>>;
 
 /// What one batch writes.
 pub(crate) struct Write {

@@ -134,7 +134,7 @@ pub enum RegistryOutcome {
 /// A registry entry on its way through the sequencer.
 pub struct RegistryJob {
     pub(crate) entry: SignedRegistryEntry,
-    pub(crate) reply: oneshot::Sender<Result<RegistryOutcome, SubmitError>>,
+    pub(crate) reply: crate::pipeline::RegistryReply,
 }
 
 impl RegistryJob {

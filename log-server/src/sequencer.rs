@@ -334,14 +334,15 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         in_flight,
         failure: failure.clone(),
     };
-    // Logs one registry change in a batch of its own.
-    let registry_batch = |edge: &mut Edge, registry: &mut Registry, job: RegistryJob| {
+    // Logs registry changes in a batch of their own.
+    let registry_batch = |edge: &mut Edge, registry: &mut Registry, jobs: Vec<RegistryJob>| {
         if let Some(reason) = failure.reason() {
-            let _ = job.reply.send(Err(SubmitError::Failed(reason)));
+            for job in jobs {
+                let _ = job.reply.send(Err(SubmitError::Failed(reason.clone())));
+            }
             return;
         }
-        let reply = Some(job.reply);
-        match sequence_registry(edge, map.as_deref(), &key, registry, job.entry, reply) {
+        match sequence_registry(edge, map.as_deref(), &key, registry, jobs) {
             Ok(Some(commit)) => hand_on.send(commit),
             Ok(None) => {}
             Err(reason) => failure.set(&reason),
@@ -351,15 +352,16 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
         slots: HashMap::new(),
         indexed: indexed_rx,
     };
-    for job in at_start {
-        registry_batch(&mut edge, &mut registry, job);
+    // A migration's registrations in one batch: all durable, or none.
+    if !at_start.is_empty() {
+        registry_batch(&mut edge, &mut registry, at_start);
     }
     let mut stopping = false;
     while !stopping {
         let first = match rx.recv() {
             Ok(Input::Job(job)) => job,
             Ok(Input::Registry(job)) => {
-                registry_batch(&mut edge, &mut registry, *job);
+                registry_batch(&mut edge, &mut registry, vec![*job]);
                 continue;
             }
             Ok(Input::Stop) | Err(_) => break,
@@ -421,7 +423,7 @@ fn run(writer: Writer, batching: Batching, rx: mpsc::Receiver<Input>, failure: F
             }
         }
         if let Some(job) = deferred {
-            registry_batch(&mut edge, &mut registry, job);
+            registry_batch(&mut edge, &mut registry, vec![job]);
         }
     }
     // Let the committer finish (and the indexers behind it).
@@ -461,65 +463,64 @@ impl HandOn {
     }
 }
 
-/// Prepares the commit of one registry change at the edge's end, or
-/// answers its refusal (`Ok(None)`): the registry's rules decide at the
-/// index it would get. On error the edge and registry are unchanged and
-/// the reply has been told.
+/// Prepares the commit of registry changes at the edge's end, in one
+/// batch; a change the registry's rules refuse at the index it would get
+/// is answered at once and left out (`Ok(None)` when none is left). On
+/// error the edge and registry are unchanged and the replies told.
 fn sequence_registry(
     edge: &mut Edge,
     map: Option<&Map>,
     key: &Signer,
     registry: &mut Registry,
-    entry: SignedRegistryEntry,
-    reply: Option<oneshot::Sender<Result<RegistryOutcome, SubmitError>>>,
+    jobs: Vec<RegistryJob>,
 ) -> Result<Option<Commit>, String> {
-    let index = edge.size();
+    let first = edge.size();
     let mut changed = registry.clone();
-    if let Err(why) = changed.apply(index, &entry) {
-        if let Some(reply) = reply {
-            let _ = reply.send(Ok(RegistryOutcome::Refused(why)));
+    let mut entries = Vec::new();
+    let mut filings = Vec::new();
+    let mut logged = Vec::new();
+    let mut replies = Vec::new();
+    for job in jobs {
+        let index = first + entries.len() as u64;
+        if let Err(why) = changed.apply(index, &job.entry) {
+            let _ = job.reply.send(Ok(RegistryOutcome::Refused(why)));
+            continue;
         }
+        let e = &job.entry.entry;
+        tracing::info!(index, agency = %e.agency, action = e.action.word(), key = %e.key, "sequenced a registry change");
+        let leaf = gazette_client::merkle::leaf_hash(&job.entry.bytes);
+        filings.push((gazette_client::index::agency_key(&e.agency), index, leaf));
+        entries.push(job.entry.bytes.clone());
+        logged.push((index, job.entry.bytes));
+        replies.push((index, job.reply));
+    }
+    if entries.is_empty() {
         return Ok(None);
     }
-    let leaf = gazette_client::merkle::leaf_hash(&entry.bytes);
-    let filings = vec![(
-        gazette_client::index::agency_key(&entry.entry.agency),
-        index,
-        leaf,
-    )];
-    let mut entries = vec![entry.bytes.clone()];
-    let write = match seal(edge, map, key, index, &mut entries, filings) {
+    let write = match seal(edge, map, key, first, &mut entries, filings) {
         Ok(write) => write,
         Err(reason) => {
-            if let Some(reply) = reply {
+            for (_, reply) in replies {
                 let _ = reply.send(Err(SubmitError::Failed(reason.clone())));
             }
             return Err(reason);
         }
     };
-    tracing::info!(
-        index,
-        agency = %entry.entry.agency,
-        action = entry.entry.action.word(),
-        key = %entry.entry.key,
-        "sequenced a registry change"
-    );
     *registry = changed;
     Ok(Some(Commit {
         jobs: Vec::new(),
         outcomes: Vec::new(),
         write,
         indexed: IndexBatch {
-            first: index,
+            first,
             count: entries.len() as u64,
             items: Vec::new(),
             revocations: Vec::new(),
-            registry: vec![(index, entry.bytes)],
+            registry: logged,
         },
         registry: Some(RegistryCommit {
             state: Arc::new(RegistryState::new(registry.clone())),
-            index,
-            reply,
+            replies,
         }),
     }))
 }

@@ -211,12 +211,11 @@ async fn registry_changes_not_signed_by_the_log_or_malformed_are_refused_and_cha
     assert_eq!(size(&app).await, start);
 }
 
-#[tokio::test]
-async fn a_log_from_before_the_registry_logs_its_agencies_once_and_its_old_records_stay_valid() {
-    // A log as an older version left it: records in the tree (no
-    // registry entry, no index commitment), its agency in the agencies file.
-    let dir = tempfile::tempdir().unwrap();
-    init_log(dir.path());
+/// A log as an older version left it in `dir`: three records in the tree
+/// (no registry entry, no index commitment), its agency in the agencies
+/// file. Returns the records.
+fn pre_registry_log(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    init_log(dir);
     let old: Vec<Vec<u8>> = (1..=3).map(body).collect();
     let mut edge = gazette_log::tree::Edge::empty();
     let objects = edge.append(&old).unwrap();
@@ -228,10 +227,57 @@ async fn a_log_from_before_the_registry_logs_its_agencies_once_and_its_old_recor
     }
     .sign(&log_signer())
     .unwrap();
-    let storage = gazette_log::storage::FsStorage::open(dir.path()).unwrap();
+    let storage = gazette_log::storage::FsStorage::open(dir).unwrap();
     gazette_log::storage::Storage::commit(&storage, &objects, checkpoint.as_bytes()).unwrap();
-    drop(storage);
+    old
+}
 
+#[tokio::test]
+async fn a_monitor_of_a_migrated_log_finds_its_old_records_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    pre_registry_log(dir.path());
+    let log = gazette_tests::process::Server::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_gazette-log")),
+        dir.path(),
+        "127.0.0.1:0",
+    );
+    let url = format!("http://{}", log.addr());
+    let work = tempfile::tempdir().unwrap();
+    let policy = work.path().join("policy.txt");
+    std::fs::write(
+        &policy,
+        format!("log {}\nquorum none\n", log_signer().verifier()),
+    )
+    .unwrap();
+    let (code, out, err) = gazette_tests::process::run_status(
+        &gazette_tests::binary("gazette"),
+        &[
+            "monitor",
+            "--log",
+            &url,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--no-witnesses",
+            "--state",
+            work.path().join("trusted").to_str().unwrap(),
+            "--progress",
+            work.path().join("monitor.json").to_str().unwrap(),
+            "--once",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}\n{out}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // The registration (from 0) sits after the records it covers.
+    assert_eq!(report["issuers"][AGENCY]["records"], 3, "{report}");
+    assert_eq!(report["unknown_key"], serde_json::json!([]), "{report}");
+    assert_eq!(report["outside_window"], serde_json::json!([]), "{report}");
+}
+
+#[tokio::test]
+async fn a_log_from_before_the_registry_logs_its_agencies_once_and_its_old_records_stay_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = pre_registry_log(dir.path());
     let log = open(dir.path());
     let app = api(&log);
     // The registration follows the old records, valid from size 0.

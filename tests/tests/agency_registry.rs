@@ -229,27 +229,37 @@ async fn operators_and_agencies_change_keys_through_the_log_and_the_log_enforces
     ] {
         let receipt = w.join(format!("{index}.tlog-proof"));
         std::fs::write(&receipt, gazette_tests::receipt(&url, index).await).unwrap();
-        let (code, _, err) = run_status(
-            "gazette",
-            &[
-                "verify",
-                receipt.to_str().unwrap(),
-                "--policy",
-                w.join("policy.txt").to_str().unwrap(),
-                "--no-witnesses",
-                "--online",
-                "--log",
-                &url,
-                "--state",
-                w.join("verify-state").to_str().unwrap(),
-            ],
-        );
+        let (code, _, err) = verify_online(w, &url, &receipt);
         assert_eq!(code, 0, "the record at {index}: {err}");
     }
     // agencies.txt is the log's view: no current keys left.
     log.stop();
     let view = std::fs::read_to_string(d.join("agencies.txt")).unwrap();
     assert!(!view.contains(&first) && !view.contains(&second), "{view}");
+}
+
+/// `gazette verify <receipt> --online` against the log at `url`, under
+/// `w/policy.txt`: its exit code, standard output and error.
+fn verify_online(
+    w: &std::path::Path,
+    url: &str,
+    receipt: &std::path::Path,
+) -> (i32, String, String) {
+    run_status(
+        "gazette",
+        &[
+            "verify",
+            receipt.to_str().unwrap(),
+            "--policy",
+            w.join("policy.txt").to_str().unwrap(),
+            "--no-witnesses",
+            "--online",
+            "--log",
+            url,
+            "--state",
+            w.join("verify-state").to_str().unwrap(),
+        ],
+    )
 }
 
 /// A log in `w/log` running on a free port, with one agency key
@@ -427,25 +437,7 @@ async fn a_compromise_cut_off_keeps_earlier_records_valid_and_later_ones_invalid
         let receipt = gazette_tests::receipt(&url, index).await;
         std::fs::write(w.join(format!("{name}.tlog-proof")), receipt).unwrap();
     }
-    let verify = |name: &str| {
-        let receipt = w.join(format!("{name}.tlog-proof"));
-        let state = w.join("verify-state");
-        run_status(
-            "gazette",
-            &[
-                "verify",
-                receipt.to_str().unwrap(),
-                "--policy",
-                w.join("policy.txt").to_str().unwrap(),
-                "--no-witnesses",
-                "--online",
-                "--log",
-                &url,
-                "--state",
-                state.to_str().unwrap(),
-            ],
-        )
-    };
+    let verify = |name: &str| verify_online(w, &url, &w.join(format!("{name}.tlog-proof")));
     assert_eq!(verify("before").0, 0);
     assert_eq!(
         verify("after").0,

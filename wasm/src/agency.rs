@@ -276,23 +276,16 @@ impl LogVerifier {
                 key: registered().map(Box::new),
                 reason,
             }),
-            Err(Untrusted::Invalid(reason)) => {
-                // Not under a pinned key: is it under one the log's
-                // registry holds for the issuer (the operator's doing)?
-                let known = registered().filter(|k| {
-                    !keys.pinned.is_empty()
-                        && signed
-                            .verify_signature(std::slice::from_ref(&k.key))
-                            .is_ok()
-                });
-                match known {
-                    Some(key) => Err(Refusal::NotPinned {
-                        key: Box::new(key),
-                        reason,
-                    }),
-                    None => Err(Refusal::Invalid(reason)),
-                }
-            }
+            // Under a key the log's registry holds for the issuer (the
+            // operator's doing), not one the page pins.
+            Err(Untrusted::NotPinned(reason)) => match registered() {
+                Some(key) => Err(Refusal::NotPinned {
+                    key: Box::new(key),
+                    reason,
+                }),
+                None => Err(Refusal::Invalid(reason)),
+            },
+            Err(Untrusted::Invalid(reason)) => Err(Refusal::Invalid(reason)),
         }
     }
 

@@ -149,6 +149,15 @@ impl Progress {
         else {
             return Progress::default();
         };
+        // An older monitor's progress holds no registry entries (it read
+        // them as "not a record"): the registry is folded from the start.
+        if value["scanned"].as_u64().unwrap_or(0) > 0 && value["registry_entries"].is_null() {
+            eprintln!(
+                "gazette: {} is an older monitor's progress, without the agency registry: checking the log from its start",
+                path.display()
+            );
+            return Progress::default();
+        }
         let list = |key: &str| -> Vec<u64> {
             value[key]
                 .as_array()
@@ -419,6 +428,7 @@ async fn check_once(
     // Cut-offs reaching back before their entry: `(from, at, issuer, key ID)`;
     // the records already read in that range are looked at again below.
     let mut retroactive: Vec<(u64, u64, String, u32)> = Vec::new();
+    let mut unsettled: Vec<(u64, SignedRecord)> = Vec::new();
     let before = progress.findings();
     let from = progress.scanned;
     if progress.scanned > size {
@@ -476,50 +486,21 @@ async fn check_once(
             let Ok(parsed) = SignedRecord::parse(entry) else {
                 return progress.not_a_record.push(index);
             };
-            let key_id = parsed.signature.key_id;
-            match registry
-                .agencies
-                .get(&parsed.record.issuer)
-                .ok_or(KeyError::Unregistered {
-                    issuer: parsed.record.issuer.clone(),
-                    key_id,
-                })
-                .and_then(|history| history.verify_record(&parsed, index))
-            {
-                Ok(k) => {
-                    if watched
-                        .0
-                        .get(&parsed.record.issuer)
-                        .is_some_and(|given| !given.is_empty() && !given.contains(&k.key))
-                    {
-                        progress.unannounced.push(index);
-                    }
+            // A record the registry read so far does not cover may be
+            // covered by a registration later in the tree (one with `from`,
+            // a migration's): decided once the whole tree's registry is in.
+            match key_of(&registry, &parsed, index) {
+                Err(KeyError::BadSignature { .. }) | Ok(_) => {
+                    settle(&mut progress, &watched, &registry, seen, index, &parsed)
                 }
-                Err(KeyError::Unregistered { .. }) => return progress.unknown_key.push(index),
-                Err(KeyError::BadSignature { .. }) => return progress.bad_signature.push(index),
-                Err(KeyError::NotYetRegistered { .. } | KeyError::CutOff { .. }) => {
-                    return progress.outside_window.push(index);
-                }
-            }
-            let r = &parsed.record;
-            let counts = progress.issuers.entry(r.issuer.clone()).or_default();
-            counts.0 += 1;
-            if r.revokes.is_some() {
-                counts.1 += 1;
-            }
-            let key = format!("{}\0{}\0{}", r.issuer, r.kind, r.id);
-            match seen.get(&key) {
-                Some((digest, first)) if *digest != r.digest => {
-                    progress.conflicts.push((*first, index))
-                }
-                Some(_) => {}
-                None => {
-                    seen.insert(key, (r.digest, index));
-                }
+                Err(_) => unsettled.push((index, parsed)),
             }
         },
     )
     .await?;
+    for (index, parsed) in &unsettled {
+        settle(&mut progress, &watched, &registry, seen, *index, parsed);
+    }
     // Records a later cut-off reached back to: now outside their key's window.
     for (from, at, issuer, key_id) in retroactive {
         let mut hit = Vec::new();
@@ -673,6 +654,65 @@ async fn check_once(
         session.state.display()
     ));
     Ok(new)
+}
+
+/// The key under which `parsed`, logged at `index`, is its issuer's record.
+fn key_of<'a>(
+    registry: &'a Registry,
+    parsed: &SignedRecord,
+    index: u64,
+) -> Result<&'a gazette_client::registry::RegisteredKey, KeyError> {
+    registry
+        .agencies
+        .get(&parsed.record.issuer)
+        .ok_or(KeyError::Unregistered {
+            issuer: parsed.record.issuer.clone(),
+            key_id: parsed.signature.key_id,
+        })
+        .and_then(|history| history.verify_record(parsed, index))
+}
+
+/// Files the record at `index` under `registry`: a finding, or counted for
+/// its issuer (and checked for a conflicting id, and, for a watched agency,
+/// for a key it did not give).
+fn settle(
+    progress: &mut Progress,
+    watched: &Watched,
+    registry: &Registry,
+    seen: &mut HashMap<String, ([u8; 32], u64)>,
+    index: u64,
+    parsed: &SignedRecord,
+) {
+    let r = &parsed.record;
+    match key_of(registry, parsed, index) {
+        Ok(k) => {
+            if watched
+                .0
+                .get(&r.issuer)
+                .is_some_and(|given| !given.is_empty() && !given.contains(&k.key))
+            {
+                progress.unannounced.push(index);
+            }
+        }
+        Err(KeyError::Unregistered { .. }) => return progress.unknown_key.push(index),
+        Err(KeyError::BadSignature { .. }) => return progress.bad_signature.push(index),
+        Err(KeyError::NotYetRegistered { .. } | KeyError::CutOff { .. }) => {
+            return progress.outside_window.push(index);
+        }
+    }
+    let counts = progress.issuers.entry(r.issuer.clone()).or_default();
+    counts.0 += 1;
+    if r.revokes.is_some() {
+        counts.1 += 1;
+    }
+    let key = format!("{}\0{}\0{}", r.issuer, r.kind, r.id);
+    match seen.get(&key) {
+        Some((digest, first)) if *digest != r.digest => progress.conflicts.push((*first, index)),
+        Some(_) => {}
+        None => {
+            seen.insert(key, (r.digest, index));
+        }
+    }
 }
 
 /// Runs the `--on-finding` command with the report in its environment;

@@ -584,14 +584,24 @@ pub async fn lookup(args: &LookupArgs, out: Output) -> Result<(), Failure> {
             ),
         ));
     }
-    // Each issuer's keys as the log proves its history (and, given, the
-    // --agency keys too).
+    // Each record's name list (its status), then each issuer's keys as the
+    // log proves its history (and, given, the --agency keys too): proven
+    // after every list, the histories cover every key a listed record was
+    // logged under.
+    let mut lists = Vec::with_capacity(found.len());
+    for (_, signed) in &found {
+        let name = proven::name_of(&signed.record);
+        lists.push(match signed.record.kind != REVOCATION && name != key {
+            true => Some(session.proven_lookup(&name).await.map_err(unchecked)?),
+            false => None,
+        });
+    }
     let histories = session
         .agency_histories(found.iter().map(|(_, s)| s.record.issuer.as_str()))
         .await
         .map_err(unchecked)?;
     let mut matches = Vec::with_capacity(found.len());
-    for (index, signed) in found {
+    for ((index, signed), list) in found.into_iter().zip(&lists) {
         let r = &signed.record;
         let issuer_keys: Vec<Verifier> = agencies
             .iter()
@@ -607,14 +617,7 @@ pub async fn lookup(args: &LookupArgs, out: Output) -> Result<(), Failure> {
         } else if r.kind == REVOCATION {
             Ok(None)
         } else {
-            let name = proven::name_of(r);
-            let status = if name == key {
-                session.status(&proven, *index, &trusted)?
-            } else {
-                let list = session.proven_lookup(&name).await.map_err(unchecked)?;
-                session.status(&list, *index, &trusted)?
-            };
-            Ok(status)
+            Ok(session.status(list.as_ref().unwrap_or(&proven), *index, &trusted)?)
         };
         let invalid = status.as_ref().err().cloned();
         let status = status.ok();

@@ -436,14 +436,16 @@ async fn check_online(
         ));
     }
     let issuer = &verified.record.record.issuer;
+    let proven = session
+        .proven_lookup(&name_of(&verified.record.record))
+        .await?;
+    // The history is proven after the list, so it covers at least the
+    // list's tree: every key a listed record was logged under is in it.
     let histories = session.agency_histories([issuer.as_str()]).await?;
     let trusted = TrustedKeys {
         pinned: agencies,
         histories: Some(&histories),
     };
-    let proven = session
-        .proven_lookup(&name_of(&verified.record.record))
-        .await?;
     // The receipt's tree is a prefix of the proven one: the record is in
     // the tree the list is complete for.
     session

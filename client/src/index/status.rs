@@ -150,7 +150,7 @@ pub fn signed_under<'a>(
     for (index, signed) in &list.records {
         match trusted.check(signed, *index) {
             Ok(()) => counted.push((*index, &signed.record)),
-            Err(Untrusted::OutsideWindow(_)) => {}
+            Err(Untrusted::OutsideWindow(_) | Untrusted::NotPinned(_)) => {}
             Err(Untrusted::Invalid(reason)) => {
                 return Err(StatusError::Forged {
                     index: *index,
