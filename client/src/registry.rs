@@ -733,6 +733,26 @@ impl Registry {
         }
     }
 
+    /// The registry of the log whose key is `log`, folded from registry
+    /// entries `(index, bytes)` in index order; an entry that does not
+    /// parse or breaks a rule is left out, and returned with why.
+    pub fn fold<'a>(
+        log: &Verifier,
+        entries: impl IntoIterator<Item = (u64, &'a [u8])>,
+    ) -> (Registry, Vec<(u64, String)>) {
+        let mut registry = Registry::new(log.clone());
+        let mut left_out = Vec::new();
+        for (index, bytes) in entries {
+            let applied = SignedRegistryEntry::parse(bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|signed| registry.apply(index, &signed).map_err(|e| e.to_string()));
+            if let Err(why) = applied {
+                left_out.push((index, why));
+            }
+        }
+        (registry, left_out)
+    }
+
     /// Why `signed`, at `index`, cannot be applied, if it cannot.
     pub fn check(&self, index: u64, signed: &SignedRegistryEntry) -> Result<(), RegistryError> {
         let empty = AgencyHistory::default();

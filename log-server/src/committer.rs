@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use crate::checkpoints::{Committed, CommittedCheckpoint, Witnessed, WitnessedCheckpoint};
 use crate::indexer::RecordIndexer;
-use crate::pipeline::{Commit, Failure, InFlight, Job, Write};
+use crate::pipeline::{Commit, Failure, InFlight, Write};
 use crate::pruner::Pruner;
 use crate::registry::{self, RegistryOutcome, RegistryWatch};
 use crate::storage::Storage;
@@ -58,33 +58,22 @@ impl Committer {
     /// [`Committer::commit_retrying`]); a batch is never skipped, so the
     /// tree on disk is always the old one or the new one.
     fn run(self, commits: mpsc::Receiver<Commit>) {
-        while let Ok(commit) = commits.recv() {
+        while let Ok(mut commit) = commits.recv() {
             // However this batch ends, it no longer holds the sequencer back.
             let _done = self.in_flight.done_on_drop();
             if let Some(reason) = self.failure.reason() {
                 commit.fail(&reason);
                 continue;
             }
-            let Commit {
-                jobs,
-                outcomes,
-                write,
-                indexed,
-                registry,
-            } = commit;
-            if let Some(write) = write {
+            if let Some(write) = commit.write.take() {
                 if let Err(reason) = self.commit_retrying(write) {
                     self.failure.set(&reason);
-                    Job::fail_all(jobs, &reason);
-                    for (_, reply) in registry.into_iter().flat_map(|change| change.replies) {
-                        let _ =
-                            reply.send(Err(crate::pipeline::SubmitError::Failed(reason.clone())));
-                    }
+                    commit.fail(&reason);
                     continue;
                 }
-                self.records.send(indexed);
+                self.records.send(commit.indexed);
             }
-            if let Some(change) = registry {
+            if let Some(change) = commit.registry {
                 if let Err(e) = registry::write_view(&self.agencies_file, &change.state) {
                     tracing::warn!(file = %self.agencies_file.display(), error = %e, "could not rewrite the agencies file (a view of the registry)");
                 }
@@ -93,7 +82,7 @@ impl Committer {
                     let _ = reply.send(Ok(RegistryOutcome::Logged { index }));
                 }
             }
-            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            for (job, outcome) in commit.jobs.into_iter().zip(commit.outcomes) {
                 job.answer(Ok(outcome));
             }
         }

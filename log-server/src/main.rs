@@ -18,7 +18,7 @@ use gazette_kit::{init, serve};
 use gazette_log::config::{Config, DAEMON};
 use gazette_log::index::{Digests, LookupIndex, RecordIndex};
 use gazette_log::log::{self, Log};
-use gazette_log::registry::{self, RegistryOutcome};
+use gazette_log::registry::RegistryOutcome;
 use gazette_log::storage::{CHECKPOINT, FsStorage, ObjectStorage, Storage, object};
 use gazette_log::{agencies, api};
 
@@ -205,7 +205,7 @@ fn registry_change(change: &Change, action: Action, from: Option<u64>) -> anyhow
                 action,
                 key: agency_key,
                 from,
-                time: registry::now(),
+                time: gazette_kit::now_rfc3339(),
             }
             .sign(&[&key])?
         }

@@ -59,24 +59,12 @@ pub type RegistryWatch = watch::Sender<Arc<RegistryState>>;
 /// `(index, bytes)` in index order. An entry breaking a rule (which this
 /// log never logs) is left out with a warning.
 pub fn fold(log: &Verifier, entries: &[(u64, Vec<u8>)]) -> Registry {
-    let mut registry = Registry::new(log.clone());
-    for (index, bytes) in entries {
-        let applied = SignedRegistryEntry::parse(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|signed| registry.apply(*index, &signed).map_err(|e| e.to_string()));
-        if let Err(why) = applied {
-            tracing::warn!(index, %why, "a registry entry the registry leaves out");
-        }
+    let entries = entries.iter().map(|(i, bytes)| (*i, bytes.as_slice()));
+    let (registry, left_out) = Registry::fold(log, entries);
+    for (index, why) in left_out {
+        tracing::warn!(index, %why, "a registry entry the registry leaves out");
     }
     registry
-}
-
-/// Now, as the registry's time lines say it.
-pub fn now() -> String {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    gazette_client::encoding::rfc3339_utc(unix)
 }
 
 /// The registrations a log from before the registry logs at start: every
@@ -91,7 +79,7 @@ pub fn migration(
     if !registry.agencies.is_empty() {
         return Ok(Vec::new());
     }
-    let time = now();
+    let time = gazette_kit::now_rfc3339();
     agencies::load(agencies_file)?
         .into_iter()
         .map(|agency| {

@@ -65,11 +65,7 @@ pub fn run(args: &Args, out: Output) -> Result<(), Failure> {
         },
         key,
         from: None,
-        time: gazette_client::encoding::rfc3339_utc(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        ),
+        time: gazette_kit::now_rfc3339(),
     };
     let signed = entry
         .sign(&[&signer])

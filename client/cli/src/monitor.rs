@@ -277,13 +277,8 @@ impl Progress {
 
     /// The registry the registry entries read so far give, under the log's key.
     fn fold_registry(&self, log: &Verifier) -> Registry {
-        let mut registry = Registry::new(log.clone());
-        for (index, text) in &self.registry {
-            if let Ok(entry) = SignedRegistryEntry::parse(text.as_bytes()) {
-                let _ = registry.apply(*index, &entry);
-            }
-        }
-        registry
+        let entries = self.registry.iter().map(|(i, text)| (*i, text.as_bytes()));
+        Registry::fold(log, entries).0
     }
 }
 

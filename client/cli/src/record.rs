@@ -67,14 +67,6 @@ pub fn digest_file(path: &std::path::Path) -> Result<[u8; 32], Failure> {
     Ok(hasher.finalize().into())
 }
 
-/// Now, as RFC 3339 UTC with seconds.
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    crate::proven::rfc3339(secs)
-}
-
 /// An agency's private key, from its key file.
 pub(crate) fn read_signer(path: &Path) -> Result<Signer, Failure> {
     let text = String::from_utf8(read_file(path, "agency key")?)
@@ -96,7 +88,7 @@ pub fn run(args: &Args, out: Output) -> Result<(), Failure> {
     }
     let key = read_signer(&args.key)?;
     let digest = digest_file(&args.document)?;
-    let issued = args.issued.clone().unwrap_or_else(now_rfc3339);
+    let issued = args.issued.clone().unwrap_or_else(gazette_kit::now_rfc3339);
     let mut record = match &args.revokes {
         Some(target) => Record::revocation(
             key.name(),
@@ -160,12 +152,4 @@ pub fn run(args: &Args, out: Output) -> Result<(), Failure> {
     out.detail(format!("issued {}, id {}", r.issued, r.id));
     out.detail(format!("leaf hash {}", signed.leaf_hash().to_base64()));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn now_is_rfc3339_utc() {
-        assert!(gazette_client::record::is_rfc3339_utc(&super::now_rfc3339()));
-    }
 }

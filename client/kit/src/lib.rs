@@ -31,6 +31,16 @@ pub mod serve;
 #[cfg(feature = "daemon")]
 pub mod takeover;
 
+/// Now, as RFC 3339 UTC to the second: the time a record or a registry
+/// entry says it was written (the clock is the host's, hence here and not
+/// in the pure core).
+pub fn now_rfc3339() -> String {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    gazette_client::encoding::rfc3339_utc(unix)
+}
+
 /// What the kit needs to know of a daemon to set up its data directory and
 /// speak of it. Its files follow one convention: `<program>.toml` for the
 /// configuration, `<noun>.key` for the private key.
@@ -77,3 +87,11 @@ impl Daemon {
 /// The daemon of the kit's own tests.
 #[cfg(test)]
 const TEST_DAEMON: Daemon = Daemon::new("gazette-test", "test", "origin", KeyType::Ed25519);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn now_is_rfc3339_utc() {
+        assert!(gazette_client::record::is_rfc3339_utc(&super::now_rfc3339()));
+    }
+}

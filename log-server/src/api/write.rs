@@ -29,10 +29,6 @@ pub const ADD_BODY_LIMIT: usize = 64 * 1024;
 /// Largest `/add-batch` body.
 pub const ADD_BATCH_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-fn agency_keys(log: &Log) -> Vec<Verifier> {
-    log.agencies().iter().map(|a| a.key.clone()).collect()
-}
-
 /// The answer to a record refused at admission: a key the registry
 /// retired or declared compromised is named as such, not as unknown.
 fn refusal(registry: &Registry, e: RecordError) -> ApiError {
@@ -112,12 +108,13 @@ pub async fn add(
     };
     refuse_if_read_only(&log)?;
     let turn = take_turn(&log.turns.adds).await?;
+    let registry = log.registry();
     let signed = log
         .add_verifier
-        .verify(body.into(), log.agencies())
+        .verify(body.into(), registry.agencies.clone())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| refusal(&log.registry().registry, e))?;
+        .map_err(|e| refusal(&registry.registry, e))?;
     take_quota(&log, &signed.record.issuer, 1)?;
     let outcomes = log.sequencer.submit(vec![signed]).await?;
     drop(turn);
@@ -220,8 +217,9 @@ pub async fn add_batch(
             request.records.len()
         )));
     }
-    let keys = agency_keys(&log);
+    // One snapshot of the registry: the keys checked, and the refusals' words.
     let registry = log.registry();
+    let keys: Vec<Verifier> = registry.agencies.iter().map(|a| a.key.clone()).collect();
     let checked: Vec<Result<SignedRecord, ApiError>> = tokio::task::spawn_blocking(move || {
         let records = request
             .records
