@@ -50,6 +50,16 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// A process's peak resident memory so far (`VmHWM`), in MiB.
+fn peak_resident_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib >> 10)
+}
+
 /// CPU seconds of a process's threads, grouped by what they do.
 fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
     let mut groups = std::collections::BTreeMap::new();
@@ -439,6 +449,11 @@ async fn main() {
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
+    // When nine tenths of the batches were answered: the last tenth's rate
+    // is the rate into a log already nine tenths of the run's size.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let tenth_left = bodies.len() - bodies.len() / 10;
+    let nine_tenths_at = Arc::new(std::sync::OnceLock::new());
     let cpu_before = cpu_seconds(pid);
     let threads_before = thread_cpu(pid);
     let generator_before = cpu_seconds(std::process::id());
@@ -447,6 +462,7 @@ async fn main() {
         .map(|_| {
             let (client, url, bodies, next) =
                 (client.clone(), url.clone(), bodies.clone(), next.clone());
+            let (answered, nine_tenths_at) = (answered.clone(), nine_tenths_at.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -472,6 +488,9 @@ async fn main() {
                                 .iter()
                                 .all(|x| x["index"].is_u64())
                         );
+                        if answered.fetch_add(1, Ordering::SeqCst) + 1 == tenth_left {
+                            let _ = nine_tenths_at.set(Instant::now());
+                        }
                         break;
                     }
                 }
@@ -491,6 +510,18 @@ async fn main() {
         100.0 * server_cpu / elapsed.as_secs_f64() / 2.0,
         generator_cpu * 1e6 / total as f64,
         100.0 * generator_cpu / elapsed.as_secs_f64() / 2.0,
+    );
+    if let Some(at) = nine_tenths_at.get() {
+        let last = total - tenth_left * batch;
+        println!(
+            "  the last tenth, into a log of {} entries: {:.0} records/s",
+            tenth_left * batch,
+            per_second(last, (t + elapsed).duration_since(*at)),
+        );
+    }
+    println!(
+        "  server memory: peak resident {} MiB",
+        peak_resident_mib(pid)
     );
     for (group, cpu) in thread_cpu(pid) {
         let before = threads_before.get(&group).copied().unwrap_or(0.0);
