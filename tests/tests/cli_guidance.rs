@@ -296,7 +296,12 @@ async fn ctrl_c_during_a_submit_says_where_and_the_same_command_finishes_it_once
         .unwrap();
     let resume_dir = work.state.join("submit");
     let done = || -> Option<(PathBuf, usize)> {
-        let file = std::fs::read_dir(&resume_dir).ok()?.next()?.ok()?.path();
+        // The resume file itself, never the temporary file it is being
+        // rewritten through (renamed over it a moment later).
+        let file = std::fs::read_dir(&resume_dir)
+            .ok()?
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .find(|path| path.extension().is_some_and(|e| e == "resume"))?;
         let state: Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
         Some((file, state["done"].as_array()?.len()))
     };
