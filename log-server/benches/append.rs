@@ -32,7 +32,7 @@ use gazette_client::merkle::leaf_hash;
 use gazette_client::note::{KeyType, Signer};
 use gazette_client::record::{Record, SignedRecord};
 
-use gazette_tests::process::{self, Options, Server, cpu_seconds, stat_cpu};
+use gazette_tests::process::{self, Options, Server, cpu_seconds, peak_rss_kib, stat_cpu};
 
 /// The binary measured, built by cargo for this package's benches.
 fn gazette_log() -> &'static Path {
@@ -48,16 +48,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A process's peak resident memory so far (`VmHWM`), in MiB.
-fn peak_resident_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib >> 10)
 }
 
 /// CPU seconds of a process's threads, grouped by what they do.
@@ -452,7 +442,7 @@ async fn main() {
     // When nine tenths of the batches were answered: the last tenth's rate
     // is the rate into a log already nine tenths of the run's size.
     let answered = Arc::new(AtomicUsize::new(0));
-    let tenth_left = bodies.len() - bodies.len() / 10;
+    let nine_tenths = bodies.len() - bodies.len() / 10;
     let nine_tenths_at = Arc::new(std::sync::OnceLock::new());
     let cpu_before = cpu_seconds(pid);
     let threads_before = thread_cpu(pid);
@@ -488,7 +478,7 @@ async fn main() {
                                 .iter()
                                 .all(|x| x["index"].is_u64())
                         );
-                        if answered.fetch_add(1, Ordering::SeqCst) + 1 == tenth_left {
+                        if answered.fetch_add(1, Ordering::SeqCst) + 1 == nine_tenths {
                             let _ = nine_tenths_at.set(Instant::now());
                         }
                         break;
@@ -512,16 +502,16 @@ async fn main() {
         100.0 * generator_cpu / elapsed.as_secs_f64() / 2.0,
     );
     if let Some(at) = nine_tenths_at.get() {
-        let last = total - tenth_left * batch;
+        let last = total - nine_tenths * batch;
         println!(
             "  the last tenth, into a log of {} entries: {:.0} records/s",
-            tenth_left * batch,
+            nine_tenths * batch,
             per_second(last, (t + elapsed).duration_since(*at)),
         );
     }
     println!(
         "  server memory: peak resident {} MiB",
-        peak_resident_mib(pid)
+        peak_rss_kib(pid) >> 10
     );
     for (group, cpu) in thread_cpu(pid) {
         let before = threads_before.get(&group).copied().unwrap_or(0.0);

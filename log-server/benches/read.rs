@@ -131,15 +131,10 @@ fn cpu_seconds(pids: &[u32]) -> f64 {
 
 /// Resident memory of the processes, in MiB.
 fn rss_mib(pids: &[u32]) -> f64 {
-    let kib = |pid: u32| -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0.0)
-    };
-    pids.iter().map(|&pid| kib(pid)).sum::<f64>() / 1024.0
+    pids.iter()
+        .map(|&pid| process::rss_kib(pid) as f64)
+        .sum::<f64>()
+        / 1024.0
 }
 
 /// `pid` and its children (nginx's master and workers).
