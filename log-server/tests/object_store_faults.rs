@@ -50,7 +50,7 @@ use gazette_log::storage::{CHECKPOINT, ObjectStorage, Storage};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -359,22 +359,31 @@ impl Engines {
     }
 
     /// The paths (under `prefix`) of the objects under `prefix` + `dir`,
-    /// sorted.
+    /// sorted. A listing may still name an object deleted a moment ago
+    /// (Garage filters deleted objects out on each node before merging the
+    /// nodes' answers, so a node the delete has not reached yet shows it),
+    /// so each listed object is confirmed by a read of its own, which
+    /// merges the nodes' answers first.
     async fn list(&self, prefix: &str, dir: &str) -> Vec<String> {
         let (_, store) = self.clients().remove(0);
         let under = ObjectPath::from(format!("{prefix}{dir}"));
-        let mut found: Vec<String> = store
+        let listed: Vec<ObjectPath> = store
             .list(Some(&under))
-            .map_ok(|meta| {
-                meta.location
-                    .as_ref()
-                    .strip_prefix(prefix)
-                    .unwrap()
-                    .to_owned()
-            })
+            .map_ok(|meta| meta.location)
             .try_collect()
             .await
             .unwrap();
+        let mut found = Vec::new();
+        for location in listed {
+            match store.head(&location).await {
+                Ok(_) => {
+                    let path = location.as_ref().strip_prefix(prefix).unwrap();
+                    found.push(path.to_owned());
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => panic!("reading {location}: {e}"),
+            }
+        }
         found.sort();
         found
     }
