@@ -145,7 +145,10 @@ impl Bucket {
         .map(|_| ())
     }
 
-    /// The paths of every object under `dir` (relative to the prefix).
+    /// The paths of every object under `dir` (relative to the prefix). A
+    /// listing may still name an object deleted a moment ago (Garage filters
+    /// deleted objects out on each node before merging the nodes' answers):
+    /// every caller reads or removes what it lists, and finds it gone.
     async fn list(&self, dir: &str) -> io::Result<Vec<String>> {
         let location = self.path(dir.trim_end_matches('/'))?;
         let found = self
