@@ -92,6 +92,10 @@ pub struct SequencerConfig {
     /// Records waiting at most; beyond, writes get 503 with Retry-After.
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: usize,
+    /// MiB of record text waiting at most (the records' own bytes; their
+    /// parsed form is held beside them); beyond, writes get 503 too.
+    #[serde(default = "default_queue_budget_mib")]
+    pub queue_budget_mib: usize,
     /// Whether every batch ends with an index commitment (`docs/INDEX.md`),
     /// so that "not found" and "not revoked" are proven.
     #[serde(default = "default_verifiable_index")]
@@ -252,7 +256,7 @@ fn default_agencies_file() -> PathBuf {
     PathBuf::from("agencies.txt")
 }
 fn default_max_batch() -> usize {
-    8192
+    16384
 }
 fn default_batch_interval_ms() -> u64 {
     5
@@ -262,6 +266,9 @@ fn default_verifiable_index() -> bool {
 }
 fn default_queue_capacity() -> usize {
     200_000
+}
+fn default_queue_budget_mib() -> usize {
+    256
 }
 fn default_max_batch_records() -> usize {
     10_000
@@ -308,6 +315,7 @@ impl Default for SequencerConfig {
             max_batch: default_max_batch(),
             batch_interval_ms: default_batch_interval_ms(),
             queue_capacity: default_queue_capacity(),
+            queue_budget_mib: default_queue_budget_mib(),
             verifiable_index: default_verifiable_index(),
         }
     }
@@ -406,6 +414,19 @@ impl Config {
             return Err(err(
                 "sequencer.queue_capacity",
                 "must be at least limits.max_batch_records".into(),
+            ));
+        }
+        // One batch of the largest records must fit, or it could never go.
+        let largest_batch =
+            config.limits.max_batch_records * gazette_client::record::MAX_RECORD_SIZE;
+        if !(1..=1 << 20).contains(&s.queue_budget_mib) || s.queue_budget_mib << 20 < largest_batch
+        {
+            return Err(err(
+                "sequencer.queue_budget_mib",
+                format!(
+                    "must be at most 1048576 and hold limits.max_batch_records records of the largest size ({} MiB)",
+                    largest_batch.div_ceil(1 << 20)
+                ),
             ));
         }
         if !(1..=100_000).contains(&config.limits.max_batch_records) {
@@ -517,8 +538,10 @@ names_file = "names.txt"
 # max_batch records or batch_interval_ms after its first record arrived.
 max_batch = {max_batch}
 batch_interval_ms = {interval}
-# Records waiting to be committed at most; beyond it writes get 503.
+# Records waiting to be committed at most, and MiB of their text at most;
+# beyond either, writes get 503.
 queue_capacity = {queue}
+queue_budget_mib = {queue_budget}
 # Every batch ends with an entry committing to the verifiable index, which
 # proves "not found" and "not revoked" (docs/INDEX.md in the source tree).
 verifiable_index = true
@@ -576,6 +599,7 @@ burst = {burst}
             max_batch = default_max_batch(),
             interval = default_batch_interval_ms(),
             queue = default_queue_capacity(),
+            queue_budget = default_queue_budget_mib(),
             records = default_max_batch_records(),
             batches = default_max_concurrent_batches(),
             adds = default_max_concurrent_adds(),
@@ -613,6 +637,11 @@ mod tests {
             (
                 "[object_store]\nendpoints = []\nbucket = \"b\"\n",
                 "object_store.endpoints",
+            ),
+            (
+                // 10 000 records of 16 KiB need 157 MiB.
+                "[sequencer]\nqueue_budget_mib = 156\n",
+                "sequencer.queue_budget_mib",
             ),
             (
                 "[object_store]\nendpoints = [\"127.0.0.1:3900\"]\nbucket = \"b\"\n",

@@ -200,6 +200,7 @@ impl Log {
             max_batch: config.sequencer.max_batch,
             interval: Duration::from_millis(config.sequencer.batch_interval_ms),
             queue_capacity: config.sequencer.queue_capacity,
+            queue_budget_bytes: config.sequencer.queue_budget_mib << 20,
         };
         let sequencer = Sequencer::start(
             Writer {

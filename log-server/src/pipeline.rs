@@ -109,14 +109,16 @@ pub(crate) struct Job {
     /// without the index), hashed before the sequencer gets the job.
     pub(crate) filed: Vec<(Hash, Vec<Hash>)>,
     pub(crate) reply: oneshot::Sender<Result<Vec<Outcome>, SubmitError>>,
-    pub(crate) permit: OwnedSemaphorePermit,
+    /// Its place in the queue: one permit per record, and one per KiB of
+    /// record text begun.
+    pub(crate) permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 }
 
 impl Job {
     /// Frees the job's queue capacity, then answers: a submitter that
     /// waits for its answer before sending again always finds room.
     pub(crate) fn answer(self, result: Result<Vec<Outcome>, SubmitError>) {
-        drop(self.permit);
+        drop(self.permits);
         let _ = self.reply.send(result);
     }
 

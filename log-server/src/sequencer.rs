@@ -53,6 +53,8 @@ pub struct Batching {
     pub interval: Duration,
     /// Most records queued.
     pub queue_capacity: usize,
+    /// Most bytes of record text queued.
+    pub queue_budget_bytes: usize,
 }
 
 /// Everything the writer owns.
@@ -107,6 +109,8 @@ pub struct Sequencer {
     thread: Option<std::thread::JoinHandle<()>>,
     permits: Arc<Semaphore>,
     capacity: usize,
+    /// The queue's budget of record text, one permit per KiB begun.
+    kib: Arc<Semaphore>,
     failure: Failure,
     stopped: Arc<AtomicBool>,
     /// Whether batches file their records in the verifiable index.
@@ -133,6 +137,7 @@ impl Sequencer {
             thread: Some(thread),
             permits: Arc::new(Semaphore::new(batching.queue_capacity)),
             capacity: batching.queue_capacity,
+            kib: Arc::new(Semaphore::new(batching.queue_budget_bytes >> 10)),
             failure,
             stopped,
             indexed,
@@ -155,6 +160,7 @@ impl Sequencer {
             thread: None,
             permits: Arc::new(Semaphore::new(0)),
             capacity: 0,
+            kib: Arc::new(Semaphore::new(0)),
             failure,
             stopped: Arc::new(AtomicBool::new(true)),
             indexed: false,
@@ -199,6 +205,15 @@ impl Sequencer {
             .map_err(|_| SubmitError::QueueFull {
                 queued: self.capacity,
             })?;
+        // Records are at most 16 KiB: the KiB they begin fit a u32.
+        let kib: usize = records.iter().map(|r| r.bytes.len().div_ceil(1024)).sum();
+        let kib_permit = self
+            .kib
+            .clone()
+            .try_acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
+            .map_err(|_| SubmitError::QueueFull {
+                queued: self.queue_depth(),
+            })?;
         // The hashing the sequencer thread would otherwise do, on the
         // blocking pool: leaf hashes, and the index keys when there is one.
         let indexed = self.indexed;
@@ -222,7 +237,7 @@ impl Sequencer {
             filed,
             records,
             reply,
-            permit,
+            permits: (permit, kib_permit),
         };
         let stopped = || SubmitError::Failed("the sequencer has stopped".into());
         if self.stopped.load(Ordering::SeqCst) || self.tx.send(Input::Job(job)).is_err() {

@@ -410,6 +410,79 @@ async fn add_when_the_queue_is_full_is_503_with_retry_after() {
     );
 }
 
+/// Signed record `n` with long fields: about 14 KiB.
+fn long_record(n: u64) -> Vec<u8> {
+    let mut long = record(n);
+    long.fields = (0..14)
+        .map(|i| (format!("note{i}"), "x".repeat(1000)))
+        .collect();
+    note::sign(&long.to_text().unwrap(), &[&agency()])
+        .unwrap()
+        .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_beyond_the_queues_budget_of_record_text_is_503() {
+    let dir = new_log_dir();
+    set_config(dir.path(), "max_batch_records", "64");
+    set_config(dir.path(), "queue_budget_mib", "1");
+    let (log, gate) = gated_log(dir.path());
+    let app = api(&log);
+    let _release = OpenOnDrop(gate.clone());
+
+    // As many long records as the budget of 1 024 KiB holds, counted in KiB
+    // begun, wait at the gate: far fewer than the queue's 200 000 records.
+    let kib = long_record(0).len().div_ceil(1024);
+    let fits = 1024 / kib;
+    assert!((1024 - fits * kib) < kib, "{kib} KiB each");
+    gate.set(true);
+    // In two requests: a batch of 64 is the most the budget allows.
+    let first: Vec<Vec<u8>> = (0..fits as u64).map(long_record).collect();
+    let halves: Vec<_> = first
+        .chunks(fits.div_ceil(2))
+        .map(|half| {
+            let (app, body) = (app.clone(), batch_body(half));
+            tokio::spawn(async move { post(&app, "/add-batch", body).await })
+        })
+        .collect();
+    let start = Instant::now();
+    while log.sequencer.queue_depth() < fits || !gate.entered.load(Ordering::SeqCst) {
+        for half in &halves {
+            assert!(!half.is_finished(), "a half was answered before the commit");
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the batch never reached the commit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+
+    // One more long record does not fit.
+    let next = long_record(fits as u64);
+    let reply = add(&app, &next).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.json()
+    );
+    assert!(!reply.header("retry-after").is_empty());
+    assert_eq!(
+        log.sequencer.queue_depth(),
+        fits,
+        "nothing of it was queued"
+    );
+
+    // Once the commit goes through, the budget is free again.
+    gate.set(false);
+    for half in halves {
+        let reply = half.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+    }
+    let reply = add(&app, &next).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+}
+
 #[tokio::test]
 async fn an_acknowledged_submission_no_longer_holds_queue_capacity() {
     let dir = new_log_dir();

@@ -202,7 +202,7 @@ pub async fn add_batch(
         ));
     }
     refuse_if_read_only(&log)?;
-    let _turn = take_turn(&log.turns.batches).await?;
+    let turn = take_turn(&log.turns.batches).await?;
     // Decoded off the async workers (a big body takes tens of ms). The
     // body goes once decoded (JSON never grows a string), and each
     // record's text becomes its signed record without a copy.
@@ -259,6 +259,11 @@ pub async fn add_batch(
             Err(e) => Err(e),
         })
         .collect();
+    // The turn bounds the decoding and verifying only: the sequencer's
+    // queue bounds the records waiting to be durable (503 beyond it), and
+    // a turn held through that wait would leave the cores idle while a
+    // commit's fsync runs.
+    drop(turn);
     // The valid records go to the sequencer; each keeps its place in the answer.
     let mut valid: Vec<SignedRecord> = Vec::with_capacity(checked.len());
     let slots: Vec<Result<(), ApiError>> = checked
