@@ -439,11 +439,15 @@ async fn main() {
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
-    // When nine tenths of the batches were answered: the last tenth's rate
-    // is the rate into a log already nine tenths of the run's size.
+    // When one and nine tenths of the batches were answered: the last
+    // tenth's rate is the rate into a log already nine tenths of the run's
+    // size; between the two marks, as many requests are in flight at both
+    // ends, so the rate there is the steady one, without the start's ramp
+    // and the end's drain.
     let answered = Arc::new(AtomicUsize::new(0));
+    let one_tenth = bodies.len() / 10;
     let nine_tenths = bodies.len() - bodies.len() / 10;
-    let nine_tenths_at = Arc::new(std::sync::OnceLock::new());
+    let marks: Arc<[std::sync::OnceLock<Instant>; 2]> = Arc::default();
     let cpu_before = cpu_seconds(pid);
     let threads_before = thread_cpu(pid);
     let generator_before = cpu_seconds(std::process::id());
@@ -452,7 +456,7 @@ async fn main() {
         .map(|_| {
             let (client, url, bodies, next) =
                 (client.clone(), url.clone(), bodies.clone(), next.clone());
-            let (answered, nine_tenths_at) = (answered.clone(), nine_tenths_at.clone());
+            let (answered, marks) = (answered.clone(), marks.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -478,8 +482,12 @@ async fn main() {
                                 .iter()
                                 .all(|x| x["index"].is_u64())
                         );
-                        if answered.fetch_add(1, Ordering::SeqCst) + 1 == nine_tenths {
-                            let _ = nine_tenths_at.set(Instant::now());
+                        let now_answered = answered.fetch_add(1, Ordering::SeqCst) + 1;
+                        if now_answered == one_tenth {
+                            let _ = marks[0].set(Instant::now());
+                        }
+                        if now_answered == nine_tenths {
+                            let _ = marks[1].set(Instant::now());
                         }
                         break;
                     }
@@ -501,7 +509,13 @@ async fn main() {
         generator_cpu * 1e6 / total as f64,
         100.0 * generator_cpu / elapsed.as_secs_f64() / 2.0,
     );
-    if let Some(at) = nine_tenths_at.get() {
+    if let (Some(from), Some(to)) = (marks[0].get(), marks[1].get()) {
+        println!(
+            "  steady, from the first tenth answered to the ninth: {:.0} records/s",
+            per_second((nine_tenths - one_tenth) * batch, to.duration_since(*from)),
+        );
+    }
+    if let Some(at) = marks[1].get() {
         let last = total - nine_tenths * batch;
         println!(
             "  the last tenth, into a log of {} entries: {:.0} records/s",
