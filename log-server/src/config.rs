@@ -292,11 +292,11 @@ fn default_tile_cache_mib() -> usize {
 /// (57–73 k records/s, docs/BENCHMARKS.md): one agency alone can use the
 /// whole log; an operator with several busy agencies sets shares below it.
 fn default_records_per_second() -> u32 {
-    60_000
+    100_000
 }
 /// Four seconds at the default rate.
 fn default_burst() -> u32 {
-    240_000
+    400_000
 }
 
 impl Default for RateLimits {
