@@ -426,8 +426,16 @@ fn serve_local(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
         log.start_witnessing();
         let connections = log.config.connections.clone();
         drop(log);
-        gazette_kit::http::serve_http(listener, router, &connections, serve::shutdown_signal())
-            .await;
+        let current = serving.clone();
+        let lane = Arc::new(api::TileLane::new(move || Some(current.current())));
+        gazette_kit::http::serve_http(
+            listener,
+            router,
+            Some(lane),
+            &connections,
+            serve::shutdown_signal(),
+        )
+        .await;
         close(&serving.current())
     })
 }
@@ -456,8 +464,16 @@ fn serve_replica(dir: &Path, config: Config, listen: Option<SocketAddr>) -> anyh
         log.start_following();
         let router = api::router(log.clone());
         let connections = log.config.connections.clone();
-        gazette_kit::http::serve_http(listener, router, &connections, serve::shutdown_signal())
-            .await;
+        let served = log.clone();
+        let lane = Arc::new(api::TileLane::new(move || Some(served.clone())));
+        gazette_kit::http::serve_http(
+            listener,
+            router,
+            Some(lane),
+            &connections,
+            serve::shutdown_signal(),
+        )
+        .await;
         close(&log)
     })
 }
@@ -533,9 +549,14 @@ fn serve_distributed(dir: &Path, config: Config, listen: Option<SocketAddr>) -> 
                 Err(e) => panic!("becoming the sequencer: {e}"),
             }
         });
+        let current = serving.clone();
+        let lane = Arc::new(api::TileLane::new(move || {
+            current.current().as_ref().clone()
+        }));
         gazette_kit::http::serve_http(
             listener,
             serving.router(),
+            Some(lane),
             &connections,
             serve::shutdown_signal(),
         )

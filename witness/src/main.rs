@@ -147,8 +147,14 @@ fn serve(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
             }
         };
         drop(witness);
-        gazette_kit::http::serve_http(listener, router, &connections, serve::shutdown_signal())
-            .await;
+        gazette_kit::http::serve_http(
+            listener,
+            router,
+            None,
+            &connections,
+            serve::shutdown_signal(),
+        )
+        .await;
         anyhow::Ok(())
     })
 }

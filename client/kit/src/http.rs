@@ -29,6 +29,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::config::ConfigError;
+use crate::fast_lane::{self, FastLane, Lanes, Prefixed, Rest};
 
 /// How a daemon bounds its connections (`[connections]` in its
 /// configuration).
@@ -46,7 +47,8 @@ pub struct Connections {
     /// stay idle between requests.
     #[serde(default = "default_header_timeout_s")]
     pub header_timeout_s: u64,
-    /// Seconds a request's body may take to arrive whole.
+    /// Seconds a request's body may take to arrive whole; and an answer
+    /// of the fast lane ([`crate::fast_lane`]) to be taken by the client.
     #[serde(default = "default_body_timeout_s")]
     pub body_timeout_s: u64,
     /// MiB of request bodies being received at once, all connections
@@ -115,7 +117,7 @@ impl Connections {
 max = {max}
 max_per_address = {per_address}
 # Seconds a client may take to send a request's headers (or stay idle
-# between requests), and a request's body.
+# between requests), and a request's body (or to take a tile).
 header_timeout_s = {header}
 body_timeout_s = {body}
 # MiB of request bodies being received at once, all clients together;
@@ -220,9 +222,14 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Serves `router` on `listener` until `shutdown` resolves, bounding the
 /// connections as `limits` says (at most [`Connections::effective_max`]);
 /// then lets open requests finish, for at most ten seconds.
+///
+/// With a `lane`, each connection's requests go to it first
+/// ([`crate::fast_lane`]), and to the router from the first it does not
+/// take.
 pub async fn serve_http(
     listener: TcpListener,
     router: axum::Router,
+    lane: Option<Arc<dyn FastLane>>,
     limits: &Connections,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -233,6 +240,10 @@ pub async fn serve_http(
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_timeout_s))
         .keep_alive(true);
+    let lanes = Lanes {
+        header_timeout: Duration::from_secs(limits.header_timeout_s),
+        write_timeout: Duration::from_secs(limits.body_timeout_s),
+    };
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -256,10 +267,18 @@ pub async fn serve_http(
         };
         let _ = stream.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let (http, lane) = (http.clone(), lane.clone());
         let mut stopping = stopping.clone();
         connections.spawn(async move {
             let _slot = slot;
+            let stream = match lane {
+                Some(lane) => match fast_lane::serve(stream, lane, lanes, &mut stopping).await {
+                    Rest::Closed => return,
+                    Rest::Router(rest) => rest,
+                },
+                None => Prefixed::new(Vec::new(), stream),
+            };
+            let connection = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}

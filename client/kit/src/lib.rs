@@ -13,12 +13,15 @@
 //! | `metrics` | (feature `daemon`) the process's Prometheus recorder |
 //! | `serve` | (feature `daemon`) tracing to stderr with one line per HTTP request, the HTTP listener, stopping on Ctrl-C or SIGTERM |
 //! | `http` | (feature `daemon`) serving hostile clients: connection caps, header and body timeouts, a budget for bodies being received |
+//! | `fast_lane` | (feature `daemon`) plain `GET`s answered before the router, bodies sent with `sendfile` |
 
 use gazette_client::note::KeyType;
 
 #[cfg(feature = "daemon")]
 pub mod config;
 pub mod durable;
+#[cfg(feature = "daemon")]
+pub mod fast_lane;
 #[cfg(feature = "daemon")]
 pub mod http;
 pub mod init;

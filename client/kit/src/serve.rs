@@ -84,18 +84,27 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
     let id = request
         .headers()
         .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    // A client may send its own id: one with spaces, quotes or `=` is
-    // quoted, so it cannot pass for other fields of the line.
-    let plain = id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+".contains(&b));
-    let (method, path) = (request.method(), request.uri().path());
-    match plain {
+        .map_or(&b""[..], |v| v.as_bytes());
+    access_span(request.method().as_str(), request.uri().path(), id)
+}
+
+/// The span of a request to `path` with the request id `id`: a plain id
+/// as it is, any other quoted (one with spaces, quotes or `=` cannot pass
+/// for other fields of the line).
+fn access_span(method: &str, path: &str, id: &[u8]) -> Span {
+    // Text as a header value's `to_str` reads it: visible ASCII or tabs.
+    let text = id.iter().all(|&b| b == b'\t' || (32..127).contains(&b));
+    let id = std::str::from_utf8(id).ok().filter(|_| text).unwrap_or("");
+    match plain_request_id(id.as_bytes()) {
         true => tracing::error_span!("request", %method, %path, request_id = %id),
         false => tracing::error_span!("request", %method, %path, request_id = ?id),
     }
+}
+
+/// Whether a client's request id is plain: letters, digits and `-_.:/+`.
+pub fn plain_request_id(id: &[u8]) -> bool {
+    id.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-_.:/+".contains(&b))
 }
 
 /// The one line per request, at INFO in the request's span, once the
@@ -103,12 +112,24 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
 /// milliseconds. Never a body. (A failure inside the handler has its own
 /// line, in the same span.)
 pub fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
+    access_line(response.status().as_u16(), latency);
+}
+
+fn access_line(status: u16, latency: Duration) {
     tracing::info!(
         target: ACCESS_TARGET,
-        status = response.status().as_u16(),
+        status,
         latency_ms = %format_args!("{:.2}", latency.as_secs_f64() * 1e3),
         "answered",
     );
+}
+
+/// The line [`log_response`] writes, in the span [`request_span`] makes,
+/// for a request answered outside the router (`http`'s fast lane).
+pub fn log_answer(method: &str, path: &str, id: &str, status: u16, latency: Duration) {
+    if tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
+        access_span(method, path, id.as_bytes()).in_scope(|| access_line(status, latency));
+    }
 }
 
 /// Runs `serve` on a new multi-threaded tokio runtime with a listener

@@ -23,6 +23,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 pub use error::ApiError;
 pub use index::MAX_PROVEN_ENTRIES;
+pub use read::TileLane;
 pub use write::{ADD_BATCH_BODY_LIMIT, ADD_BODY_LIMIT};
 
 use crate::log::Log;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use ::metrics::SharedString;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -43,8 +44,14 @@ pub async fn count_request(request: Request, next: Next) -> Response {
         .map_or("unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    ::metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status).increment(1);
-    ::metrics::histogram!(HTTP_SECONDS, "route" => route).record(started.elapsed().as_secs_f64());
+    count(route, response.status().as_u16().to_string(), started);
     response
+}
+
+/// Counts one answer to `route` with `status`, begun at `started`.
+pub fn count(route: impl Into<SharedString>, status: impl Into<SharedString>, started: Instant) {
+    let route = route.into();
+    ::metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.into())
+        .increment(1);
+    ::metrics::histogram!(HTTP_SECONDS, "route" => route).record(started.elapsed().as_secs_f64());
 }

@@ -6,13 +6,15 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use gazette_client::tiles::{HEIGHT, Tile, TileLevel};
+use gazette_kit::fast_lane::{FastLane, LaneAnswer, LaneBody, LaneRequest};
 
 use super::error::ApiError;
 use crate::log::Log;
@@ -51,23 +53,17 @@ fn implied_by(tile: &Tile, size: u64) -> bool {
 
 /// `GET /tile/...`: a hash tile or an entry bundle; a bundle gzip-encoded
 /// when the client accepts it, and `Vary: Accept-Encoding` either way.
+/// (Most tile requests are answered before the router, by [`TileLane`],
+/// the same way.)
 pub async fn tile(
     State(log): State<Arc<Log>>,
     AcceptsGzip(accepts_gzip): AcceptsGzip,
     Path(rest): Path<String>,
 ) -> Result<Response, ApiError> {
-    let path = format!("tile/{rest}");
-    let tile = Tile::parse_path(&path).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    let size = log.committed().size;
-    if !implied_by(&tile, size) {
-        return Err(ApiError::NotFound(format!(
-            "{path} is beyond the tree of size {size}"
-        )));
-    }
-    let bundle = tile.level == TileLevel::Entries;
-    let (data, gzipped) = match bundle && accepts_gzip {
-        true => gzip_or_stored(&log, &tile, &path)?,
-        false => (stored(&log, &tile, &path)?, false),
+    let answer = answer_tile(&log, &format!("tile/{rest}"), accepts_gzip, false)?;
+    let data = match answer.body {
+        TileBody::Memory(data) => data,
+        TileBody::File(..) => unreachable!("asked for no file"),
     };
     let mut response = (
         [
@@ -80,14 +76,147 @@ pub async fn tile(
         data,
     )
         .into_response();
-    if bundle {
+    if answer.bundle {
         let headers = response.headers_mut();
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        if gzipped {
+        if answer.gzipped {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
     }
     Ok(response)
+}
+
+/// A tile to send: its bytes, or its file.
+enum TileBody {
+    Memory(Bytes),
+    File(std::fs::File, u64),
+}
+
+/// A tile to send, whether it is an entry bundle, and gzip-encoded.
+struct TileAnswer {
+    body: TileBody,
+    bundle: bool,
+    gzipped: bool,
+}
+
+/// The tile at `path` (`tile/...`) as the client gets it: from the tile
+/// cache, else its file on local storage when `files` says the caller can
+/// send one, else read from the storage (and cached).
+fn answer_tile(
+    log: &Log,
+    path: &str,
+    accepts_gzip: bool,
+    files: bool,
+) -> Result<TileAnswer, ApiError> {
+    let tile = Tile::parse_path(path).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let size = log.committed().size;
+    if !implied_by(&tile, size) {
+        return Err(ApiError::NotFound(format!(
+            "{path} is beyond the tree of size {size}"
+        )));
+    }
+    let bundle = tile.level == TileLevel::Entries;
+    if bundle && accepts_gzip {
+        let (data, gzipped) = gzip_or_stored(log, &tile, path)?;
+        return Ok(TileAnswer {
+            body: TileBody::Memory(data),
+            bundle,
+            gzipped,
+        });
+    }
+    let body = match log.tiles.get(tile.level, path) {
+        Some(data) => TileBody::Memory(data),
+        None => match files.then(|| stored_file(log, path)).flatten() {
+            Some((file, len)) => TileBody::File(file, len),
+            None => TileBody::Memory(stored(log, &tile, path)?),
+        },
+    };
+    Ok(TileAnswer {
+        body,
+        bundle,
+        gzipped: false,
+    })
+}
+
+/// The file of the tile at `path` and its length, if the storage is a
+/// local directory that holds it. Sent from the page cache, the file is
+/// not read into the tile cache: on local disk the page cache is the
+/// cache.
+fn stored_file(log: &Log, path: &str) -> Option<(std::fs::File, u64)> {
+    let file = std::fs::File::open(log.storage.local_path(path)?).ok()?;
+    let len = file.metadata().ok()?.len();
+    Some((file, len))
+}
+
+/// Tile requests answered before the router (gazette_kit's `fast_lane`):
+/// a tile the committed tree implies, with the router's headers, its
+/// body sent from the tile cache or with `sendfile` from its file; any
+/// other request, and any error, is left to the router.
+pub struct TileLane {
+    /// The log served now (it changes once, when a takeover completes).
+    current: Box<dyn Fn() -> Option<Arc<Log>> + Send + Sync>,
+}
+
+impl TileLane {
+    /// A lane serving the tiles of whichever log `current` gives.
+    pub fn new(current: impl Fn() -> Option<Arc<Log>> + Send + Sync + 'static) -> TileLane {
+        TileLane {
+            current: Box::new(current),
+        }
+    }
+}
+
+/// The fields the router's answer to a tile request carries (its CORS
+/// layer's included); `api::tests` checks both give the same.
+const TILE_FIELDS: &str = concat!(
+    "content-type: application/octet-stream\r\n",
+    "cache-control: public, max-age=31536000, immutable\r\n",
+    "access-control-allow-origin: *\r\n",
+    "access-control-expose-headers: retry-after,x-request-id\r\n",
+    "vary: origin, access-control-request-method, access-control-request-headers\r\n",
+);
+const BUNDLE_FIELDS: &str = concat!(
+    "content-type: application/octet-stream\r\n",
+    "cache-control: public, max-age=31536000, immutable\r\n",
+    "vary: accept-encoding\r\n",
+    "access-control-allow-origin: *\r\n",
+    "access-control-expose-headers: retry-after,x-request-id\r\n",
+    "vary: origin, access-control-request-method, access-control-request-headers\r\n",
+);
+const GZIP_BUNDLE_FIELDS: &str = concat!(
+    "content-type: application/octet-stream\r\n",
+    "cache-control: public, max-age=31536000, immutable\r\n",
+    "vary: accept-encoding\r\n",
+    "content-encoding: gzip\r\n",
+    "access-control-allow-origin: *\r\n",
+    "access-control-expose-headers: retry-after,x-request-id\r\n",
+    "vary: origin, access-control-request-method, access-control-request-headers\r\n",
+);
+
+impl FastLane for TileLane {
+    fn answer(&self, request: &LaneRequest<'_>) -> Option<LaneAnswer> {
+        let started = Instant::now();
+        // The router decodes percent-escapes and ignores a query: such
+        // requests (never a tile client's) are left to it.
+        let path = request.path.strip_prefix('/')?;
+        if !path.starts_with("tile/") || path.contains(['%', '?', '#']) {
+            return None;
+        }
+        let log = (self.current)()?;
+        let gzip = accepts_gzip(request.values("accept-encoding"));
+        let answer = answer_tile(&log, path, gzip, true).ok()?;
+        let fields = match (answer.bundle, answer.gzipped) {
+            (false, _) => TILE_FIELDS,
+            (true, false) => BUNDLE_FIELDS,
+            (true, true) => GZIP_BUNDLE_FIELDS,
+        };
+        let body = match answer.body {
+            TileBody::Memory(data) => LaneBody::Memory(data),
+            TileBody::File(file, len) => LaneBody::File(file, len),
+        };
+        super::ops::count("/tile/{*rest}", "200", started);
+        Some(LaneAnswer { fields, body })
+    }
 }
 
 /// The tile at `path` as stored: the copy the tile cache holds,
@@ -157,7 +286,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AcceptsGzip {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(AcceptsGzip(accepts_gzip(&parts.headers)))
+        let values = parts.headers.get_all(header::ACCEPT_ENCODING);
+        Ok(AcceptsGzip(accepts_gzip(
+            values.iter().map(|v| v.as_bytes()),
+        )))
     }
 }
 
@@ -167,18 +299,16 @@ impl<S: Send + Sync> FromRequestParts<S> for AcceptsGzip {
 /// pass over its first few elements.
 const MAX_CODINGS: usize = 32;
 
-/// Whether `Accept-Encoding` (RFC 9110 §12.5.3) accepts gzip: `gzip` (or
+/// Whether the `Accept-Encoding` fields `fields` (RFC 9110 §12.5.3)
+/// accept gzip: `gzip` (or
 /// its alias `x-gzip`) listed with a weight above 0, or, when it is not
 /// listed, `*` with a weight above 0. Names are case-insensitive. In doubt,
 /// no gzip (identity is always understood): a coding listed twice counts
 /// with its lower weight, and with weight 0 when its weight does not parse.
 /// No field, an empty one, or one listing only other codings: no gzip.
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+fn accepts_gzip<'a>(fields: impl Iterator<Item = &'a [u8]>) -> bool {
     let (mut gzip, mut any) = (None::<u16>, None::<u16>);
-    let elements = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|&b| b == b','));
+    let elements = fields.flat_map(|value| value.split(|&b| b == b','));
     for (n, element) in elements.enumerate() {
         if n == MAX_CODINGS {
             return false;
@@ -277,14 +407,7 @@ mod tests {
 
     /// Whether a request with these `Accept-Encoding` fields gets gzip.
     fn gzip_for(fields: &[&[u8]]) -> bool {
-        let mut headers = HeaderMap::new();
-        for field in fields {
-            headers.append(
-                header::ACCEPT_ENCODING,
-                HeaderValue::from_bytes(field).unwrap(),
-            );
-        }
-        accepts_gzip(&headers)
+        accepts_gzip(fields.iter().copied())
     }
 
     #[test]

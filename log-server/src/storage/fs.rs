@@ -225,6 +225,10 @@ impl<F: Files> Storage for FsStorage<F> {
         }
     }
 
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        self.path_of(path).ok()
+    }
+
     fn commit(&self, objects: &[(String, Vec<u8>)], checkpoint: &[u8]) -> io::Result<()> {
         let objects = objects
             .iter()

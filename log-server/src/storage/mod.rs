@@ -54,6 +54,12 @@ pub trait Storage: Send + Sync + 'static {
     /// or by an older version).
     fn superseded_partial_tiles(&self) -> std::io::Result<Vec<String>>;
 
+    /// The file holding the object at `path`, if this store is a local
+    /// directory (whether or not the object exists); `None` otherwise.
+    fn local_path(&self, _path: &str) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Reads the newest witnessed checkpoint kept; `None` if none was.
     fn read_witnessed_checkpoint(&self) -> std::io::Result<Option<Vec<u8>>>;
 
