@@ -49,9 +49,28 @@ pub async fn count_request(request: Request, next: Next) -> Response {
 }
 
 /// Counts one answer to `route` with `status`, begun at `started`.
-pub fn count(route: impl Into<SharedString>, status: impl Into<SharedString>, started: Instant) {
-    let route = route.into();
-    ::metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.into())
-        .increment(1);
-    ::metrics::histogram!(HTTP_SECONDS, "route" => route).record(started.elapsed().as_secs_f64());
+fn count(route: String, status: String, started: Instant) {
+    Counted::new(route, status).count(started);
+}
+
+/// The metrics of answers to one route with one status.
+pub struct Counted {
+    requests: ::metrics::Counter,
+    seconds: ::metrics::Histogram,
+}
+
+impl Counted {
+    pub fn new(route: impl Into<SharedString>, status: impl Into<SharedString>) -> Counted {
+        let route = route.into();
+        Counted {
+            requests: ::metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.into()),
+            seconds: ::metrics::histogram!(HTTP_SECONDS, "route" => route),
+        }
+    }
+
+    /// Counts one answer begun at `started`.
+    pub fn count(&self, started: Instant) {
+        self.requests.increment(1);
+        self.seconds.record(started.elapsed().as_secs_f64());
+    }
 }

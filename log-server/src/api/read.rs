@@ -155,6 +155,8 @@ fn stored_file(log: &Log, path: &str) -> Option<(std::fs::File, u64)> {
 pub struct TileLane {
     /// The log served now (it changes once, when a takeover completes).
     current: Box<dyn Fn() -> Option<Arc<Log>> + Send + Sync>,
+    /// The router's per-route metrics for a tile answered (looked up once).
+    counted: super::ops::Counted,
 }
 
 impl TileLane {
@@ -162,6 +164,7 @@ impl TileLane {
     pub fn new(current: impl Fn() -> Option<Arc<Log>> + Send + Sync + 'static) -> TileLane {
         TileLane {
             current: Box::new(current),
+            counted: super::ops::Counted::new("/tile/{*rest}", "200"),
         }
     }
 }
@@ -214,7 +217,7 @@ impl FastLane for TileLane {
             TileBody::Memory(data) => LaneBody::Memory(data),
             TileBody::File(file, len) => LaneBody::File(file, len),
         };
-        super::ops::count("/tile/{*rest}", "200", started);
+        self.counted.count(started);
         Some(LaneAnswer { fields, body })
     }
 }
