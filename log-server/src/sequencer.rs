@@ -492,6 +492,7 @@ fn sequence_registry(
     let first = edge.size();
     let mut changed = registry.clone();
     let mut entries = Vec::new();
+    let mut leaf_hashes = Vec::new();
     let mut filings = Vec::new();
     let mut logged = Vec::new();
     let mut replies = Vec::new();
@@ -506,13 +507,14 @@ fn sequence_registry(
         let leaf = gazette_client::merkle::leaf_hash(&job.entry.bytes);
         filings.push((gazette_client::index::agency_key(&e.agency), index, leaf));
         entries.push(job.entry.bytes.clone());
+        leaf_hashes.push(leaf);
         logged.push((index, job.entry.bytes));
         replies.push((index, job.reply));
     }
     if entries.is_empty() {
         return Ok(None);
     }
-    let write = match seal(edge, map, key, first, &mut entries, filings) {
+    let write = match seal(edge, map, key, first, (&mut entries, leaf_hashes), filings) {
         Ok(write) => write,
         Err(reason) => {
             for (_, reply) in replies {
@@ -554,6 +556,7 @@ fn sequence(
     let started = Instant::now();
     let first = edge.size();
     let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut leaf_hashes: Vec<Hash> = Vec::new();
     let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
     let mut indexed = IndexBatch {
         first,
@@ -628,6 +631,7 @@ fn sequence(
                     // Moved, not copied: a job's records are not read
                     // again (a job that fails is only answered).
                     entries.push(std::mem::take(&mut signed.bytes));
+                    leaf_hashes.push(leaf_hash);
                     Outcome::Logged {
                         index,
                         leaf_hash,
@@ -639,7 +643,7 @@ fn sequence(
         outcomes.push(job_outcomes);
         job.records = Vec::new();
     }
-    let write = match seal(edge, map, key, first, &mut entries, filings) {
+    let write = match seal(edge, map, key, first, (&mut entries, leaf_hashes), filings) {
         Ok(write) => write,
         Err(reason) => return Err((jobs, reason)),
     };
@@ -662,16 +666,17 @@ fn sequence(
     })
 }
 
-/// Ends a batch of `entries` (the first at `first`) with the commitment
-/// to the index of everything before, appends them to the edge and signs
-/// the new checkpoint: what the committer writes (`None` for a batch that
-/// adds nothing). On error the edge is unchanged.
+/// Ends a batch of `entries` (the first at `first`, with their leaf
+/// hashes) with the commitment to the index of everything before, appends
+/// them to the edge and signs the new checkpoint: what the committer
+/// writes (`None` for a batch that adds nothing). On error the edge is
+/// unchanged.
 fn seal(
     edge: &mut Edge,
     map: Option<&Map>,
     key: &Signer,
     first: u64,
-    entries: &mut Vec<Vec<u8>>,
+    (entries, mut leaf_hashes): (&mut Vec<Vec<u8>>, Vec<Hash>),
     mut filings: Vec<(Hash, u64, Hash)>,
 ) -> Result<Option<Write>, String> {
     if entries.is_empty() {
@@ -683,10 +688,14 @@ fn seal(
         let commitment = map
             .add_batch(at, group_by_key(&filings))
             .map_err(|e| e.to_string())?;
-        entries.push(commitment.to_bytes());
+        let entry = commitment.to_bytes();
+        leaf_hashes.push(gazette_client::merkle::leaf_hash(&entry));
+        entries.push(entry);
     }
     let mut grown = edge.clone();
-    let objects = grown.append(entries).map_err(|e| e.to_string())?;
+    let objects = grown
+        .append_hashed(entries, &leaf_hashes)
+        .map_err(|e| e.to_string())?;
     let checkpoint = Checkpoint {
         origin: key.name().to_owned(),
         size: grown.size(),

@@ -61,8 +61,10 @@ pub struct Edge {
     size: u64,
     /// `levels[L]`: the hashes (32 bytes each) of the partial tile at level L.
     levels: Vec<Vec<u8>>,
-    /// The entries of the partial entry bundle.
-    entries: Vec<Vec<u8>>,
+    /// The partial entry bundle, as stored (each entry after its length),
+    /// so that no entry is copied twice; `bundled` entries.
+    bundle: Vec<u8>,
+    bundled: usize,
 }
 
 fn tile_at(level: usize, index: u64, width: usize) -> Tile {
@@ -86,7 +88,8 @@ impl Edge {
         Edge {
             size: 0,
             levels: Vec::new(),
-            entries: Vec::new(),
+            bundle: Vec::new(),
+            bundled: 0,
         }
     }
 
@@ -112,7 +115,7 @@ impl Edge {
         let width = (self.size % FULL as u64) as usize;
         if width > 0 {
             let bundle = tile_at(0, self.size / FULL as u64, width).entries();
-            objects.push((bundle.path(), bundle_bytes(&self.entries)));
+            objects.push((bundle.path(), self.bundle.clone()));
         }
         objects
     }
@@ -123,7 +126,8 @@ impl Edge {
         let mut edge = Edge {
             size,
             levels: Vec::new(),
-            entries: Vec::new(),
+            bundle: Vec::new(),
+            bundled: 0,
         };
         let mut level = 0;
         while count_at(size, level) > 0 {
@@ -152,7 +156,8 @@ impl Edge {
             let tile = tile_at(0, bundle.index, width);
             tiles::check_bundle_against_tile(&bundle, &entries, &edge.levels[0])
                 .map_err(|e| bad(&tile.path(), e.to_string()))?;
-            edge.entries = entries.into_iter().map(<[u8]>::to_vec).collect();
+            edge.bundled = entries.len();
+            edge.bundle = format_entry_bundle(entries).expect("entries read from a bundle fit");
         }
         let computed = edge.root();
         if computed != *root {
@@ -184,20 +189,35 @@ impl Edge {
     /// Appends `entries`, returning the objects to write (every tile and
     /// bundle that changed, as `(path, bytes)`). On error nothing changed.
     pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<Vec<(String, Vec<u8>)>, TreeError> {
+        let hashes: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        self.append_hashed(entries, &hashes)
+    }
+
+    /// [`Edge::append`] for entries whose leaf hashes the caller has
+    /// (`leaf_hashes[i]` of `entries[i]`: not checked).
+    pub fn append_hashed(
+        &mut self,
+        entries: &[Vec<u8>],
+        leaf_hashes: &[Hash],
+    ) -> Result<Vec<(String, Vec<u8>)>, TreeError> {
         if let Some(big) = entries.iter().find(|e| e.len() > usize::from(u16::MAX)) {
             return Err(TreeError::EntryTooLarge { len: big.len() });
         }
+        assert_eq!(entries.len(), leaf_hashes.len(), "one leaf hash per entry");
         let old_size = self.size;
         let mut completed: HashMap<Tile, Vec<u8>> = HashMap::new();
-        for entry in entries {
-            self.entries.push(entry.clone());
+        for (entry, &leaf) in entries.iter().zip(leaf_hashes) {
+            let len = u16::try_from(entry.len()).expect("checked above");
+            self.bundle.extend_from_slice(&len.to_be_bytes());
+            self.bundle.extend_from_slice(entry);
+            self.bundled += 1;
             let size = self.size + 1;
-            if self.entries.len() == FULL {
+            if self.bundled == FULL {
                 let bundle = tile_at(0, size / FULL as u64 - 1, FULL).entries();
-                completed.insert(bundle, bundle_bytes(&self.entries));
-                self.entries.clear();
+                completed.insert(bundle, std::mem::take(&mut self.bundle));
+                self.bundled = 0;
             }
-            let mut hash = leaf_hash(entry);
+            let mut hash = leaf;
             let mut level = 0;
             loop {
                 if self.levels.len() == level {
@@ -224,7 +244,7 @@ impl Edge {
                 Some(data) => (data, completed.remove(&tile.entries())),
                 None => (
                     self.levels[level].clone(),
-                    (level == 0).then(|| bundle_bytes(&self.entries)),
+                    (level == 0).then(|| self.bundle.clone()),
                 ),
             };
             objects.push((tile.path(), data));
@@ -234,10 +254,6 @@ impl Edge {
         }
         Ok(objects)
     }
-}
-
-fn bundle_bytes(entries: &[Vec<u8>]) -> Vec<u8> {
-    format_entry_bundle(entries.iter().map(Vec::as_slice)).expect("entries were checked to fit")
 }
 
 fn bad(path: &str, reason: String) -> TreeError {
@@ -298,7 +314,8 @@ mod tests {
             storage.commit(&objects, b"unused").unwrap();
             let reloaded = Edge::load(&storage, next, &root).unwrap();
             assert_eq!(reloaded.root(), root);
-            assert_eq!(reloaded.entries, edge.entries);
+            assert_eq!(reloaded.bundle, edge.bundle);
+            assert_eq!(reloaded.bundled, edge.bundled);
         }
     }
 }
