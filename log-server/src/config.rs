@@ -195,8 +195,10 @@ pub struct Limits {
     pub max_concurrent_adds: usize,
     /// MiB of recently served tiles kept in memory, entry bundles also
     /// gzip-encoded for the clients that accept gzip (0: none kept, and
-    /// no bundle gzip-encoded). Tiles never change, so the cache is never
-    /// stale; its size bounds its memory.
+    /// no bundle gzip-encoded). On local disk a tile asked for as stored
+    /// is sent from its file (the page cache) instead, and not kept here.
+    /// Tiles never change, so the cache is never stale; its size bounds
+    /// its memory.
     #[serde(default = "default_tile_cache_mib")]
     pub tile_cache_mib: usize,
     /// Most `/add?wait=receipt` requests waiting for a witnessed checkpoint
@@ -585,7 +587,10 @@ max_concurrent_adds = {adds}
 # once: fetch the receipt later), each at most receipt_wait_s seconds.
 max_receipt_waiters = {waiters}
 receipt_wait_s = {receipt_wait}
-# MiB of recently served tiles kept in memory (0: none); tiles never change.
+# MiB of recently served tiles kept in memory (0: none): tiles read from the
+# object store, and entry bundles gzip-encoded once for the clients that
+# accept gzip (on local disk, other tiles go from the page cache). Tiles
+# never change.
 tile_cache_mib = {tile_cache}
 
 [rate_limits]
