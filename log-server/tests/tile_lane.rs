@@ -116,10 +116,14 @@ impl Connection {
         self.read.extend_from_slice(&chunk[..n]);
     }
 
-    /// Whether the server closed the connection (reading nothing more).
+    /// Whether the server closed the connection (reading nothing more, or
+    /// a reset).
     fn closed(&mut self) -> bool {
         let mut byte = [0u8; 1];
-        matches!(self.stream.read(&mut byte), Ok(0))
+        match self.stream.read(&mut byte) {
+            Ok(n) => n == 0,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
     }
 }
 
@@ -320,4 +324,39 @@ impl Connection {
         self.read.drain(..head_end);
         status
     }
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_of_the_lane_are_closed_at_the_header_timeout() {
+    let dir = new_log_dir();
+    set_config(dir.path(), "header_timeout_s", "1");
+    let (server, client) = seeded_log(dir.path()).await;
+    let tile = std::fs::read(dir.path().join("tile/0/000")).unwrap();
+
+    // Idle after an answer: closed, not kept.
+    let mut idle = Connection::open(&server.url);
+    idle.send(&get("tile/0/000", &[]));
+    assert!(idle.answer().body == tile);
+    assert!(idle.closed(), "an idle connection stays open");
+
+    // A head trickling in a byte at a time, never whole: closed however
+    // much time each byte buys. (Each byte arrives well within the
+    // timeout; only the head's total time runs out.)
+    let mut slow = Connection::open(&server.url);
+    let request = get("tile/0/000", &[&format!("x-padding: {}", "a".repeat(400))]);
+    let mut refused = false;
+    for byte in &request[..request.len() - 2] {
+        if slow.stream.write_all(std::slice::from_ref(byte)).is_err() {
+            refused = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(refused || slow.closed(), "a trickled head kept its connection");
+
+    // Neither was answered beyond the first tile; the log still serves.
+    assert_eq!(tiles_answered(&client, &server.url).await.1, 1);
+    let mut fresh = Connection::open(&server.url);
+    fresh.send(&get("tile/0/000", &[]));
+    assert!(fresh.answer().body == tile);
 }

@@ -110,10 +110,15 @@ pub async fn serve(
     let answers = metrics::counter!(ANSWERS);
     loop {
         let deadline = tokio::time::Instant::now() + lanes.header_timeout;
+        // How much of `read` holds no end of a head: a head sent a byte at
+        // a time is parsed once, not once per byte.
+        let mut scanned = 0;
         let (head_len, path, answer, started, id) = loop {
             let mut fields = room_for_fields();
-            match parse_head(&read, &mut fields) {
-                Head::Get { len, request, id } => {
+            let whole = read.len() >= MAX_HEAD || holds_head_end(&read, scanned);
+            scanned = read.len();
+            match whole.then(|| parse_head(&read, &mut fields)) {
+                Some(Head::Get { len, request, id }) => {
                     let started = Instant::now();
                     let Some(answer) = lane.answer(&request) else {
                         return Rest::Router(Prefixed::new(read, stream));
@@ -121,8 +126,8 @@ pub async fn serve(
                     let id = id.map_or_else(new_request_id, str::to_owned);
                     break (len, request.path.to_owned(), answer, started, id);
                 }
-                Head::Partial => {}
-                Head::Router => return Rest::Router(Prefixed::new(read, stream)),
+                None | Some(Head::Partial) => {}
+                Some(Head::Router) => return Rest::Router(Prefixed::new(read, stream)),
             }
             let got = tokio::select! {
                 got = tokio::time::timeout_at(deadline, stream.read_buf(&mut read)) => got,
@@ -152,6 +157,15 @@ pub async fn serve(
 /// Room for the fields of one head, for [`parse_head`].
 pub fn room_for_fields<'a>() -> [httparse::Header<'a>; MAX_FIELDS] {
     [httparse::EMPTY_HEADER; MAX_FIELDS]
+}
+
+/// Whether `read` holds an empty line (the end of a head) that ends past
+/// its first `scanned` bytes.
+fn holds_head_end(read: &[u8], scanned: usize) -> bool {
+    let from = scanned.saturating_sub(2);
+    read[from..].iter().enumerate().any(|(i, &b)| {
+        b == b'\n' && (read[..from + i].ends_with(b"\n") || read[..from + i].ends_with(b"\n\r"))
+    })
 }
 
 /// What the bytes read from a connection begin with.
@@ -492,6 +506,24 @@ mod tests {
                 String::from_utf8_lossy(request)
             );
         }
+    }
+
+    #[test]
+    fn the_end_of_a_head_is_found_wherever_the_reads_cut_it() {
+        for whole in [
+            &b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"[..],
+            b"GET / HTTP/1.1\nhost: x\n\n",
+        ] {
+            for cut in 0..=whole.len() {
+                let (first, _) = whole.split_at(cut);
+                let ends = first.ends_with(b"\n\r\n") || first.ends_with(b"\n\n");
+                assert_eq!(holds_head_end(first, 0), ends, "{cut}");
+                assert_eq!(holds_head_end(whole, cut), true, "{cut}");
+            }
+        }
+        assert!(!holds_head_end(b"GET / HTTP/1.1\r\nhost: x\r\n", 0));
+        // Empty lines scanned already (before a request line) are not found again.
+        assert!(!holds_head_end(b"\r\n\r\nGET /", 6));
     }
 
     #[test]
