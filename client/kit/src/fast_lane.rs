@@ -518,7 +518,7 @@ mod tests {
                 let (first, _) = whole.split_at(cut);
                 let ends = first.ends_with(b"\n\r\n") || first.ends_with(b"\n\n");
                 assert_eq!(holds_head_end(first, 0), ends, "{cut}");
-                assert_eq!(holds_head_end(whole, cut), true, "{cut}");
+                assert!(holds_head_end(whole, cut), "{cut}");
             }
         }
         assert!(!holds_head_end(b"GET / HTTP/1.1\r\nhost: x\r\n", 0));
