@@ -427,17 +427,34 @@ fn serve_local(dir: &Path, listen: Option<SocketAddr>) -> anyhow::Result<()> {
         let connections = log.config.connections.clone();
         drop(log);
         let current = serving.clone();
-        let lane = Arc::new(api::TileLane::new(move || Some(current.current())));
-        gazette_kit::http::serve_http(
+        serve_http(
             listener,
             router,
-            Some(lane),
+            move || Some(current.current()),
             &connections,
-            serve::shutdown_signal(),
         )
         .await;
         close(&serving.current())
     })
+}
+
+/// Serves `router` on `listener` until a stop, each connection's tile
+/// requests answered first by the fast lane from the log `current` gives.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    current: impl Fn() -> Option<Arc<Log>> + Send + Sync + 'static,
+    connections: &gazette_kit::http::Connections,
+) {
+    let lane = Arc::new(api::TileLane::new(current));
+    gazette_kit::http::serve_http(
+        listener,
+        router,
+        Some(lane),
+        connections,
+        serve::shutdown_signal(),
+    )
+    .await;
 }
 
 /// What a stop does to the log being served: a commit the storage keeps
@@ -465,15 +482,7 @@ fn serve_replica(dir: &Path, config: Config, listen: Option<SocketAddr>) -> anyh
         let router = api::router(log.clone());
         let connections = log.config.connections.clone();
         let served = log.clone();
-        let lane = Arc::new(api::TileLane::new(move || Some(served.clone())));
-        gazette_kit::http::serve_http(
-            listener,
-            router,
-            Some(lane),
-            &connections,
-            serve::shutdown_signal(),
-        )
-        .await;
+        serve_http(listener, router, move || Some(served.clone()), &connections).await;
         close(&log)
     })
 }
@@ -550,15 +559,12 @@ fn serve_distributed(dir: &Path, config: Config, listen: Option<SocketAddr>) -> 
             }
         });
         let current = serving.clone();
-        let lane = Arc::new(api::TileLane::new(move || {
-            current.current().as_ref().clone()
-        }));
-        gazette_kit::http::serve_http(
+        let router = serving.router();
+        serve_http(
             listener,
-            serving.router(),
-            Some(lane),
+            router,
+            move || current.current().as_ref().clone(),
             &connections,
-            serve::shutdown_signal(),
         )
         .await;
         if let Some(log) = serving.current().as_ref() {

@@ -352,7 +352,10 @@ async fn slow_and_idle_clients_of_the_lane_are_closed_at_the_header_timeout() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(refused || slow.closed(), "a trickled head kept its connection");
+    assert!(
+        refused || slow.closed(),
+        "a trickled head kept its connection"
+    );
 
     // Neither was answered beyond the first tile; the log still serves.
     assert_eq!(tiles_answered(&client, &server.url).await.1, 1);

@@ -139,14 +139,15 @@ pub async fn serve(
             }
         };
         let head = response_head(&answer, &id);
+        // Logged as the router logs: the time until the answer was ready.
+        let latency = started.elapsed();
         let sent = tokio::time::timeout(lanes.write_timeout, send(&mut stream, &head, answer.body));
-        let status = match sent.await {
-            Ok(Ok(())) => 200,
-            _ => return Rest::Closed,
-        };
+        if !matches!(sent.await, Ok(Ok(()))) {
+            return Rest::Closed;
+        }
         answers.increment(1);
         let path = path.split('?').next().unwrap_or_default();
-        crate::serve::log_answer("GET", path, &id, status, started.elapsed());
+        crate::serve::log_answer("GET", path, &id, 200, latency);
         read.drain(..head_len);
         if *stopping.borrow() {
             return Rest::Closed;

@@ -193,6 +193,16 @@ mod tests {
     /// What `request_span` and `log_response` write for `request`
     /// answered with `status`, formatted as the daemons do (no colour).
     fn logged(request: Request<()>, status: u16) -> String {
+        written(|| {
+            let span = request_span(&request);
+            let _entered = span.enter();
+            let response = Response::builder().status(status).body(()).unwrap();
+            log_response(&response, Duration::from_micros(1500), &span);
+        })
+    }
+
+    /// What `log` writes, formatted as the daemons do (no colour).
+    fn written(log: impl FnOnce()) -> String {
         let out = Arc::new(Mutex::new(Vec::new()));
         let sink = out.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -200,13 +210,29 @@ mod tests {
             .with_ansi(false)
             .with_writer(move || Sink(sink.clone()))
             .finish();
-        tracing::subscriber::with_default(subscriber, || {
-            let span = request_span(&request);
-            let _entered = span.enter();
-            let response = Response::builder().status(status).body(()).unwrap();
-            log_response(&response, Duration::from_micros(1500), &span);
-        });
+        tracing::subscriber::with_default(subscriber, log);
         String::from_utf8(out.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn an_answer_outside_the_router_is_logged_with_the_same_line() {
+        for id in ["3f2a-77", "x status=500", "caf\u{e9}"] {
+            let request = Request::get("/tile/0/000")
+                .header("x-request-id", id.as_bytes())
+                .body(())
+                .unwrap();
+            let routed = logged(request, 200);
+            let outside = written(|| {
+                log_answer("GET", "/tile/0/000", id, 200, Duration::from_micros(1500));
+            });
+            // The lines but their time stamps.
+            let text = |out: &str| out.split_once(' ').map(|(_, rest)| rest.to_owned());
+            assert_eq!(text(&outside), text(&routed), "{id}");
+            assert!(
+                routed.contains("answered status=200 latency_ms=1.50"),
+                "{routed}"
+            );
+        }
     }
 
     struct Sink(Arc<Mutex<Vec<u8>>>);
