@@ -62,8 +62,8 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let answer = answer_tile(&log, &format!("tile/{rest}"), accepts_gzip, false)?;
     let data = match answer.body {
-        TileBody::Memory(data) => data,
-        TileBody::File(..) => unreachable!("asked for no file"),
+        LaneBody::Memory(data) => data,
+        LaneBody::File(..) => unreachable!("asked for no file"),
     };
     let mut response = (
         [
@@ -86,15 +86,10 @@ pub async fn tile(
     Ok(response)
 }
 
-/// A tile to send: its bytes, or its file.
-enum TileBody {
-    Memory(Bytes),
-    File(std::fs::File, u64),
-}
-
-/// A tile to send, whether it is an entry bundle, and gzip-encoded.
+/// A tile to send (its bytes, or its file), whether it is an entry
+/// bundle, and gzip-encoded.
 struct TileAnswer {
-    body: TileBody,
+    body: LaneBody,
     bundle: bool,
     gzipped: bool,
 }
@@ -119,16 +114,16 @@ fn answer_tile(
     if bundle && accepts_gzip {
         let (data, gzipped) = gzip_or_stored(log, &tile, path)?;
         return Ok(TileAnswer {
-            body: TileBody::Memory(data),
+            body: LaneBody::Memory(data),
             bundle,
             gzipped,
         });
     }
     let body = match log.tiles.get(tile.level, path) {
-        Some(data) => TileBody::Memory(data),
+        Some(data) => LaneBody::Memory(data),
         None => match files.then(|| stored_file(log, path)).flatten() {
-            Some((file, len)) => TileBody::File(file, len),
-            None => TileBody::Memory(stored(log, &tile, path)?),
+            Some((file, len)) => LaneBody::File(file, len),
+            None => LaneBody::Memory(stored(log, &tile, path)?),
         },
     };
     Ok(TileAnswer {
@@ -213,12 +208,11 @@ impl FastLane for TileLane {
             (true, false) => BUNDLE_FIELDS,
             (true, true) => GZIP_BUNDLE_FIELDS,
         };
-        let body = match answer.body {
-            TileBody::Memory(data) => LaneBody::Memory(data),
-            TileBody::File(file, len) => LaneBody::File(file, len),
-        };
         self.counted.count(started);
-        Some(LaneAnswer { fields, body })
+        Some(LaneAnswer {
+            fields,
+            body: answer.body,
+        })
     }
 }
 
