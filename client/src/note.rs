@@ -410,6 +410,12 @@ impl NoteSignature {
         format!("{SIGNATURE_PREFIX}{} {}\n", self.name, b64_encode(&payload))
     }
 
+    /// The length of [`NoteSignature::to_line`], without writing it.
+    pub fn line_len(&self) -> usize {
+        let payload = 4 + self.signature.len();
+        SIGNATURE_PREFIX.len() + self.name.len() + 1 + payload.div_ceil(3) * 4 + 1
+    }
+
     /// `name+keyid`, how people tell keys apart.
     pub fn key_label(&self) -> String {
         format!("{}+{:08x}", self.name, self.key_id)
@@ -586,4 +592,27 @@ pub fn open(msg: &[u8], known: &[Verifier]) -> Result<OpenedNote, NoteError> {
         verified,
         unverified,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NoteSignature;
+
+    #[test]
+    fn line_len_is_the_length_of_the_line_for_every_payload_size() {
+        for name in ["a", "gazette.example/log", "agency-ü"] {
+            for len in 1..=100 {
+                let signature = NoteSignature {
+                    name: name.to_owned(),
+                    key_id: 0xdead_beef,
+                    signature: vec![0xa5; len],
+                };
+                assert_eq!(
+                    signature.line_len(),
+                    signature.to_line().len(),
+                    "{name} {len}"
+                );
+            }
+        }
+    }
 }

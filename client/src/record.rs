@@ -548,7 +548,7 @@ impl SignedRecord {
 
     /// The signed text: the record's note without its signature line.
     pub fn text_bytes(&self) -> &[u8] {
-        let len = self.bytes.len() - self.signature.to_line().len() - 1;
+        let len = self.bytes.len() - self.signature.line_len() - 1;
         &self.bytes[..len]
     }
 

@@ -555,18 +555,29 @@ fn sequence(
 ) -> Result<Commit, (Vec<Job>, String)> {
     let started = Instant::now();
     let first = edge.size();
-    let mut entries: Vec<Vec<u8>> = Vec::new();
-    let mut leaf_hashes: Vec<Hash> = Vec::new();
-    let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::new();
+    // Sized for every record being new (the usual case), so that nothing
+    // below grows (and copies, or rehashes) on the way.
+    let offered: usize = jobs.iter().map(|job| job.records.len()).sum();
+    let mut entries: Vec<Vec<u8>> = Vec::with_capacity(offered + 1);
+    let mut leaf_hashes: Vec<Hash> = Vec::with_capacity(offered + 1);
+    let mut batch: HashMap<Vec<u8>, RecordSlot> = HashMap::with_capacity(offered);
     let mut indexed = IndexBatch {
         first,
         count: 0,
-        items: Vec::new(),
+        items: Vec::with_capacity(offered),
         revocations: Vec::new(),
         registry: Vec::new(),
     };
     // (key, index, leaf hash) of every new record, for the batch's segment.
-    let mut filings: Vec<(Hash, u64, Hash)> = Vec::new();
+    let filed: usize = match map {
+        Some(_) => jobs
+            .iter()
+            .flat_map(|job| &job.filed)
+            .map(|(_, keys)| keys.len())
+            .sum(),
+        None => 0,
+    };
+    let mut filings: Vec<(Hash, u64, Hash)> = Vec::with_capacity(filed);
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in &mut jobs {
         let mut job_outcomes = Vec::with_capacity(job.records.len());
@@ -655,6 +666,7 @@ fn sequence(
         sequence_us = started.elapsed().as_micros() as u64,
         "sequenced a batch"
     );
+    pending.slots.reserve(batch.len());
     pending.slots.extend(batch);
     indexed.count = entries.len() as u64;
     Ok(Commit {
