@@ -117,7 +117,7 @@ impl IndexBatch {
         for (i, entry) in entries.iter().enumerate() {
             let index = first + i as u64;
             match SignedRecord::parse(entry) {
-                Ok(signed) => batch.push(&signed, index),
+                Ok(signed) => batch.push(&signed, index, signed.leaf_hash()),
                 Err(_) if SignedRegistryEntry::parse(entry).is_ok() => {
                     batch.registry.push((index, entry.to_vec()))
                 }
@@ -127,8 +127,8 @@ impl IndexBatch {
         batch
     }
 
-    /// Adds a newly sequenced record at `index`.
-    pub fn push(&mut self, signed: &SignedRecord, index: u64) {
+    /// Adds a newly sequenced record at `index`, with its leaf hash.
+    pub fn push(&mut self, signed: &SignedRecord, index: u64, leaf_hash: Hash) {
         let r = &signed.record;
         if let Some((kind, id)) = &r.revokes {
             self.revocations
@@ -137,7 +137,7 @@ impl IndexBatch {
         let slot = RecordSlot {
             index,
             digest: r.digest,
-            leaf_hash: signed.leaf_hash(),
+            leaf_hash,
         };
         self.items
             .push((record_key(&r.issuer, &r.kind, &r.id), slot));

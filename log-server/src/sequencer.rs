@@ -35,7 +35,7 @@ use crate::checkpoints::{Committed, Witnessed};
 use crate::committer::Committer;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
-use crate::map::{List, Map};
+use crate::map::Map;
 use crate::pipeline::{Commit, Failure, InFlight, Job, RegistryCommit, Write};
 pub use crate::pipeline::{Outcome, StorageTrouble, SubmitError};
 pub use crate::pruner::Pruner;
@@ -627,7 +627,7 @@ fn sequence(
                             continue;
                         }
                     }
-                    indexed.push(signed, index);
+                    indexed.push(signed, index, leaf_hash);
                     if map.is_some() {
                         filings.extend(keys.iter().map(|key| (*key, index, leaf_hash)));
                     }
@@ -697,9 +697,7 @@ fn seal(
     if let Some(map) = map {
         let at = first + entries.len() as u64;
         filings.sort_unstable_by_key(|(key, index, _)| (*key, *index));
-        let commitment = map
-            .add_batch(at, group_by_key(&filings))
-            .map_err(|e| e.to_string())?;
+        let commitment = map.add_batch(at, &filings).map_err(|e| e.to_string())?;
         let entry = commitment.to_bytes();
         leaf_hashes.push(gazette_client::merkle::leaf_hash(&entry));
         entries.push(entry);
@@ -723,13 +721,6 @@ fn seal(
     };
     *edge = grown;
     Ok(Some(write))
-}
-
-/// The lists of sorted `(key, index, leaf hash)` filings, key by key.
-fn group_by_key(filings: &[(Hash, u64, Hash)]) -> impl Iterator<Item = (Hash, List)> + '_ {
-    filings
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|run| (run[0].0, run.iter().map(|(_, i, h)| (*i, *h)).collect()))
 }
 
 #[cfg(test)]

@@ -222,9 +222,10 @@ enum Sink {
 }
 
 impl Sink {
-    fn new(target: &Target, path: PathBuf) -> std::io::Result<Sink> {
+    /// A sink for `path`, or in memory with room for `capacity` bytes.
+    fn new(target: &Target, path: PathBuf, capacity: usize) -> std::io::Result<Sink> {
         Ok(match target {
-            Target::Memory => Sink::Memory(Vec::new()),
+            Target::Memory => Sink::Memory(Vec::with_capacity(capacity)),
             Target::Dir(_) => {
                 let tmp = tmp_name(&path);
                 Sink::File(BufWriter::with_capacity(1 << 20, File::create(&tmp)?), path)
@@ -276,8 +277,16 @@ impl Segment {
             Target::Memory => (PathBuf::new(), PathBuf::new()),
             Target::Dir(dir) => file_names(dir, start, end),
         };
-        let mut nodes = Sink::new(&target, nodes_path.clone())?;
-        let mut list_sink = Sink::new(&target, lists_path.clone())?;
+        let lists = lists.into_iter();
+        // In memory, room for the keys announced: 2k - 1 nodes, an item
+        // each at least.
+        let keys = lists.size_hint().0;
+        let mut nodes = Sink::new(
+            &target,
+            nodes_path.clone(),
+            (2 * keys).saturating_sub(1) * RECORD,
+        )?;
+        let mut list_sink = Sink::new(&target, lists_path.clone(), keys * ITEM)?;
         // The builder reads a key or two ahead of the leaves it hands over
         // (in key order): the lists wait here meanwhile.
         let waiting: RefCell<VecDeque<List>> = RefCell::new(VecDeque::new());
