@@ -83,7 +83,7 @@ proptest! {
             let mut write = IndexBatch { first, count: 0, items: vec![], revocations: vec![], registry: vec![] };
             for &e in batch {
                 let s = signed(logged.len(), e);
-                write.push(&s, logged.len() as u64);
+                write.push(&s, logged.len() as u64, s.leaf_hash());
                 write.count += 1;
                 logged.push(s);
             }
