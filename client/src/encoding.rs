@@ -78,10 +78,13 @@ pub fn hex_decode_lower(text: &str) -> Option<Vec<u8>> {
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
     };
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some((digit(pair[0])? << 4) | digit(pair[1])?))
-        .collect()
+    // Sized once: collecting into `Option<Vec>` cannot know the length
+    // and grew the vector from nothing (a digest is decoded per record).
+    let mut decoded = Vec::with_capacity(bytes.len() / 2);
+    for pair in bytes.chunks_exact(2) {
+        decoded.push((digit(pair[0])? << 4) | digit(pair[1])?);
+    }
+    Some(decoded)
 }
 
 /// A Unix time as RFC 3339 UTC, to the second.
