@@ -78,7 +78,7 @@ impl Checkpoint {
         if origin.is_empty() {
             return Err(malformed("empty origin"));
         }
-        if text.chars().any(|c| c < '\u{20}' && c != '\n') {
+        if crate::note::has_control_character(text) {
             return Err(malformed("control character"));
         }
         let size =

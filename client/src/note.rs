@@ -455,11 +455,19 @@ pub struct Note {
     pub signatures: Vec<NoteSignature>,
 }
 
+/// Whether `text` holds a control character other than `\n`. By bytes:
+/// those characters are ASCII, and every byte of a multi-byte UTF-8
+/// character is 0x80 or above (decoding each character cost as much as the
+/// rest of a record's parsing).
+pub(crate) fn has_control_character(text: &str) -> bool {
+    text.bytes().any(|b| b < 0x20 && b != b'\n')
+}
+
 fn check_text(text: &str) -> Result<(), NoteError> {
     if !text.ends_with('\n') {
         return Err(malformed("text does not end with a newline"));
     }
-    if text.chars().any(|c| c < '\u{20}' && c != '\n') {
+    if has_control_character(text) {
         return Err(malformed("text has a control character"));
     }
     Ok(())
@@ -474,7 +482,7 @@ impl Note {
             return Err(malformed("note exceeds 1 MiB"));
         }
         let msg = std::str::from_utf8(msg).map_err(|_| malformed("note is not UTF-8"))?;
-        if msg.chars().any(|c| c < '\u{20}' && c != '\n') {
+        if has_control_character(msg) {
             return Err(malformed("note has a control character"));
         }
         let split = msg
@@ -596,7 +604,28 @@ pub fn open(msg: &[u8], known: &[Verifier]) -> Result<OpenedNote, NoteError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy;
+
     use super::NoteSignature;
+
+    proptest::proptest! {
+        #[test]
+        fn control_characters_are_found_by_byte_as_by_character(
+            chars in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<char>(),
+                    (0u8..0x80).prop_map(char::from),
+                ],
+                0..6,
+            )
+        ) {
+            let text: String = chars.into_iter().collect();
+            proptest::prop_assert_eq!(
+                super::has_control_character(&text),
+                text.chars().any(|c| c < '\u{20}' && c != '\n')
+            );
+        }
+    }
 
     #[test]
     fn line_len_is_the_length_of_the_line_for_every_payload_size() {
