@@ -311,11 +311,23 @@ impl Trees for Lookups {
         let Some(by) = &self.by_digest else {
             return;
         };
-        for (_, slot) in &batch.items {
-            write.insert(&by.digest, with_index(&slot.digest, slot.index), []);
+        let mut digests: Vec<Vec<u8>> = batch
+            .items
+            .iter()
+            .map(|(_, slot)| with_index(&slot.digest, slot.index))
+            .collect();
+        digests.sort_unstable();
+        for key in digests {
+            write.insert(&by.digest, key, []);
         }
-        for (key, index) in &batch.revocations {
-            write.insert(&by.revoked, with_index(&revoked_prefix(key), *index), []);
+        let mut revoked: Vec<Vec<u8>> = batch
+            .revocations
+            .iter()
+            .map(|(key, index)| with_index(&revoked_prefix(key), *index))
+            .collect();
+        revoked.sort_unstable();
+        for key in revoked {
+            write.insert(&by.revoked, key, []);
         }
     }
 }

@@ -35,7 +35,7 @@ use crate::checkpoints::{Committed, Witnessed};
 use crate::committer::Committer;
 use crate::index::{IndexBatch, IndexError, RecordIndex, RecordSlot, record_key};
 use crate::indexer::{Indexer, RecordIndexer};
-use crate::map::Map;
+use crate::map::{Filing, Map};
 use crate::pipeline::{Commit, Failure, InFlight, Job, RegistryCommit, Write};
 pub use crate::pipeline::{Outcome, StorageTrouble, SubmitError};
 pub use crate::pruner::Pruner;
@@ -577,7 +577,7 @@ fn sequence(
             .sum(),
         None => 0,
     };
-    let mut filings: Vec<(Hash, u64, Hash)> = Vec::with_capacity(filed);
+    let mut filings: Vec<Filing> = Vec::with_capacity(filed);
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in &mut jobs {
         let mut job_outcomes = Vec::with_capacity(job.records.len());
@@ -689,7 +689,7 @@ fn seal(
     key: &Signer,
     first: u64,
     (entries, mut leaf_hashes): (&mut Vec<Vec<u8>>, Vec<Hash>),
-    mut filings: Vec<(Hash, u64, Hash)>,
+    mut filings: Vec<Filing>,
 ) -> Result<Option<Write>, String> {
     if entries.is_empty() {
         return Ok(None);

@@ -495,7 +495,7 @@ fn remove_strays(dir: &Path, live: &[Arc<Segment>]) -> std::io::Result<()> {
 
 /// A filing: a key, the index of an entry filed under it, that entry's
 /// leaf hash.
-type Filing = (Hash, u64, Hash);
+pub type Filing = (Hash, u64, Hash);
 
 /// Sorted filings as each key's list, in key order, with the number of
 /// keys left told: a segment built in memory sizes its buffers once from
