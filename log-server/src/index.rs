@@ -130,17 +130,24 @@ impl IndexBatch {
     /// Adds a newly sequenced record at `index`, with its leaf hash.
     pub fn push(&mut self, signed: &SignedRecord, index: u64, leaf_hash: Hash) {
         let r = &signed.record;
-        if let Some((kind, id)) = &r.revokes {
-            self.revocations
-                .push((record_key(&r.issuer, kind, id), index));
-        }
         let slot = RecordSlot {
             index,
             digest: r.digest,
             leaf_hash,
         };
-        self.items
-            .push((record_key(&r.issuer, &r.kind, &r.id), slot));
+        self.push_keyed(signed, record_key(&r.issuer, &r.kind, &r.id), slot);
+    }
+
+    /// [`IndexBatch::push`] for a caller that has the record's key
+    /// ([`record_key`]) and slot already: the sequencer, which looked the
+    /// key up to find duplicates.
+    pub fn push_keyed(&mut self, signed: &SignedRecord, key: Vec<u8>, slot: RecordSlot) {
+        let r = &signed.record;
+        if let Some((kind, id)) = &r.revokes {
+            self.revocations
+                .push((record_key(&r.issuer, kind, id), slot.index));
+        }
+        self.items.push((key, slot));
     }
 }
 

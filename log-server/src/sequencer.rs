@@ -627,18 +627,16 @@ fn sequence(
                             continue;
                         }
                     }
-                    indexed.push(signed, index, leaf_hash);
                     if map.is_some() {
                         filings.extend(keys.iter().map(|key| (*key, index, leaf_hash)));
                     }
-                    batch.insert(
-                        key,
-                        RecordSlot {
-                            index,
-                            digest: r.digest,
-                            leaf_hash,
-                        },
-                    );
+                    let slot = RecordSlot {
+                        index,
+                        digest: r.digest,
+                        leaf_hash,
+                    };
+                    indexed.push_keyed(signed, key.clone(), slot);
+                    batch.insert(key, slot);
                     // Moved, not copied: a job's records are not read
                     // again (a job that fails is only answered).
                     entries.push(std::mem::take(&mut signed.bytes));
